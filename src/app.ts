@@ -1,0 +1,109 @@
+// buildApp(deps): the whole HTTP application, without listening (tests and main.ts both use it).
+// Order: platform plugins, auth, the feature routes, the UI with its SPA fallback.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Kysely } from 'kysely';
+import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
+import type { DB } from './db/schema.ts';
+import { ping } from './db/database.ts';
+import { apiErrorHandler } from './platform/http-errors.ts';
+import authPlugin from './identity/auth.plugin.ts';
+import identityRoutes from './identity/identity.routes.ts';
+import searchRoutes from './search.routes.ts';
+import scimPlugin from './scim/scim.plugin.ts';
+import samlPlugin from './saml/saml.plugin.ts';
+import billingPlugin from './billing/billing.plugin.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Kysely<DB>;
+    database: Database;
+    config: Config;
+  }
+}
+
+export interface AppDeps {
+  database: Database;
+  config: Config;
+  logger?: FastifyServerOptions['logger'];
+}
+
+const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    bodyLimit: 1024 * 1024,
+    // Nothing here sits behind a proxy by default; X-Forwarded-For is not trusted.
+    trustProxy: false,
+    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('db', deps.database.db);
+  app.decorate('database', deps.database);
+  app.decorate('config', deps.config);
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.setErrorHandler(apiErrorHandler);
+
+  await app.register(cookie);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    // The ACS receives cross-site POSTs from the IdP and the app opens no popups.
+    crossOriginOpenerPolicy: false,
+    strictTransportSecurity: deps.config.secureCookies,
+  });
+  await app.register(authPlugin);
+
+  app.get('/healthz', async (_req, reply) => {
+    const ok = await ping(deps.database);
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'database unavailable' });
+  });
+
+  await app.register(identityRoutes);
+  await app.register(searchRoutes);
+  await app.register(scimPlugin, { prefix: '/ResourceServer/api/SCIM' });
+  await app.register(scimPlugin, { prefix: '/ResourceServer/api/SCIM/v2' });
+  await app.register(samlPlugin);
+  await app.register(billingPlugin);
+
+  const hasUi = fs.existsSync(path.join(WEB_DIST, 'index.html'));
+  if (hasUi) await app.register(fastifyStatic, { root: WEB_DIST, wildcard: false, index: false });
+  app.setNotFoundHandler(async (request, reply) => {
+    const url = request.url;
+    const isUiPath = !url.startsWith('/api/') && !url.startsWith('/ResourceServer/') && !url.startsWith('/AuthorizationServer/');
+    if (request.method === 'GET' && isUiPath && !/\.[a-z0-9]+$/i.test(url.split('?')[0])) {
+      if (hasUi) return reply.type('text/html').header('cache-control', 'no-cache').sendFile('index.html');
+      return reply.type('text/html').send('<!doctype html><title>Ledgerline</title><p>The admin UI is not built. Run <code>npm run build:web</code>.</p>');
+    }
+    return reply.code(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${url.split('?')[0]}`, requestId: request.id } });
+  });
+
+  return app;
+}

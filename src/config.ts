@@ -1,0 +1,46 @@
+// Environment → typed configuration. The only place that reads process.env for the server.
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  databaseUrl: string;
+  logLevel: string;
+  /** Minutes of inactivity after which a session ends. */
+  sessionIdleMinutes: number;
+  /** Hours after sign-in after which a session ends whatever the activity. */
+  sessionAbsoluteHours: number;
+  /** Days of provisioning log kept. */
+  provisioningLogDays: number;
+  /** Secure cookies when the public URL is https. */
+  secureCookies: boolean;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got "${raw}"`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const port = int(env, 'PORT', 3000);
+  const host = env.HOST || '127.0.0.1';
+  const publicUrl = (env.PUBLIC_URL || `http://${host}:${port}`).replace(/\/+$/, '');
+  try {
+    new URL(publicUrl);
+  } catch {
+    throw new Error(`PUBLIC_URL must be an absolute URL, got "${publicUrl}"`);
+  }
+  return {
+    port,
+    host,
+    publicUrl,
+    databaseUrl: env.DATABASE_URL || 'sqlite:./data/ledgerline.db',
+    logLevel: env.LOG_LEVEL || 'info',
+    sessionIdleMinutes: int(env, 'SESSION_IDLE_MINUTES', 60),
+    sessionAbsoluteHours: int(env, 'SESSION_ABSOLUTE_HOURS', 12),
+    provisioningLogDays: int(env, 'PROVISIONING_LOG_DAYS', 30),
+    secureCookies: publicUrl.startsWith('https:'),
+  };
+}

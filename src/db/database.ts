@@ -1,0 +1,88 @@
+// Opens the database named by DATABASE_URL (SQLite file or PostgreSQL) and applies migrations.
+// This folder is the only code that knows which database runs; everything else uses Kysely.
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
+import type { DB } from './schema.ts';
+import { migrations } from './migrations/index.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Database {
+  db: Kysely<DB>;
+  dialect: Dialect;
+  /** Human-readable description without credentials, for logs. */
+  describe: string;
+  close(): Promise<void>;
+}
+
+// int8 (counts, sums, bigint money) arrive as strings by default; every value we store fits in 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+// numeric → number (sums of integer columns come back as numeric)
+pg.types.setTypeParser(1700, (v) => Number(v));
+
+export function parseDatabaseUrl(url: string): { dialect: Dialect; file?: string; connectionString?: string } {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { dialect: 'postgres', connectionString: url };
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!file) throw new Error('DATABASE_URL sqlite: needs a file path, e.g. sqlite:./data/ledgerline.db');
+    return { dialect: 'sqlite', file };
+  }
+  throw new Error(`DATABASE_URL must start with sqlite: or postgres://, got "${url.replace(/\/\/[^@]*@/, '//***@')}"`);
+}
+
+export function openDatabase(url: string, opts: { poolSize?: number } = {}): Database {
+  const parsed = parseDatabaseUrl(url);
+  if (parsed.dialect === 'sqlite') {
+    const file = parsed.file!;
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const conn = new SQLite(file);
+    conn.pragma('journal_mode = WAL');
+    conn.pragma(`synchronous = ${process.env.SQLITE_SYNCHRONOUS || 'FULL'}`);
+    conn.pragma('foreign_keys = ON');
+    conn.pragma('busy_timeout = 10000');
+    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: conn }) });
+    return { db, dialect: 'sqlite', describe: `SQLite ${path.resolve(file)}`, close: () => db.destroy() };
+  }
+  const pool = new pg.Pool({ connectionString: parsed.connectionString, max: opts.poolSize ?? 10 });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const u = new URL(parsed.connectionString!);
+  return { db, dialect: 'postgres', describe: `PostgreSQL ${u.hostname}:${u.port || 5432}${u.pathname}`, close: () => db.destroy() };
+}
+
+class StaticProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations;
+  }
+}
+
+/** Applies pending migrations. On PostgreSQL an advisory lock serialises nodes starting at once. */
+export async function migrate(database: Database): Promise<string[]> {
+  const run = async (db: Kysely<DB>) => {
+    const migrator = new Migrator({ db, provider: new StaticProvider() });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) throw error instanceof Error ? error : new Error(String(error));
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  };
+  if (database.dialect === 'sqlite') return run(database.db);
+  return database.db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(726354)`.execute(conn);
+    try {
+      return await run(conn);
+    } finally {
+      await sql`select pg_advisory_unlock(726354)`.execute(conn);
+    }
+  });
+}
+
+/** True when the database answers a trivial query. */
+export async function ping(database: Database): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(database.db);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,13 @@
+// Every migration, in order. Names sort lexically; never rename or edit one that has shipped.
+import type { Migration } from 'kysely';
+import * as m001 from './001_identity.ts';
+import * as m002 from './002_scim.ts';
+import * as m003 from './003_saml.ts';
+import * as m004 from './004_billing.ts';
+
+export const migrations: Record<string, Migration> = {
+  '001_identity': m001,
+  '002_scim': m002,
+  '003_saml': m003,
+  '004_billing': m004,
+};

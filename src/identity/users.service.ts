@@ -1,0 +1,282 @@
+// Users: local users (password) managed here, provisioned users (source 'idp') whose profile the
+// identity provider owns. A status other than Active ends every session at once.
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { DB } from '../db/schema.ts';
+import type { UserStatus } from '../db/schema.identity.ts';
+import { ilike, likeEscape } from '../db/dialect.ts';
+import type { Actor } from '../platform/actor.ts';
+import { Conflict, Invalid, NotFound, isUniqueViolation } from '../platform/errors.ts';
+import { clampLimit, decodeCursor, page } from '../platform/paging.ts';
+import { nowIso } from '../platform/time.ts';
+import { recordAudit } from './audit.service.ts';
+import { CATALOGUE } from './catalogue.ts';
+import { generatePassword, hashPassword, validatePasswordStrength } from './password.ts';
+import { effectivePermissions } from './permissions.repo.ts';
+import { countSessionsForUser, endSessionsForUser } from './sessions.service.ts';
+import { CORE } from '../db/migrations/001_identity.ts';
+
+type Db = Kysely<DB> | Transaction<DB>;
+
+/** Fields the identity provider owns for provisioned users (read-only in Ledgerline). */
+export const IDP_MANAGED_FIELDS = ['userName', 'displayName', 'givenName', 'familyName', 'email', 'status'] as const;
+
+const SUMMARY_COLUMNS = [
+  'u.id', 'u.user_name', 'u.display_name', 'u.given_name', 'u.family_name', 'u.email', 'u.status', 'u.source',
+  'u.role_id', 'u.time_zone', 'u.locale', 'u.created_at', 'u.updated_at', 'r.name as role_name',
+] as const;
+
+function toSummary(row: any, groups: { id: string; name: string }[]) {
+  return {
+    id: row.id as string,
+    userName: row.user_name as string,
+    displayName: row.display_name as string | null,
+    givenName: row.given_name as string | null,
+    familyName: row.family_name as string | null,
+    email: row.email as string | null,
+    status: row.status as UserStatus,
+    source: row.source as 'local' | 'idp',
+    role: row.role_id ? { id: row.role_id as string, name: row.role_name as string } : null,
+    pushedGroups: groups,
+    timeZone: row.time_zone as string,
+    locale: row.locale as string,
+    createdAt: row.created_at as string,
+    updatedAt: row.updated_at as string,
+  };
+}
+export type UserSummary = ReturnType<typeof toSummary>;
+
+async function groupsOf(db: Db, userIds: string[]): Promise<Map<string, { id: string; name: string }[]>> {
+  const map = new Map<string, { id: string; name: string }[]>();
+  if (!userIds.length) return map;
+  const rows = await db
+    .selectFrom('pushed_group_members as m')
+    .innerJoin('pushed_groups as g', 'g.id', 'm.group_id')
+    .select(['m.user_id', 'g.id', 'g.display_name'])
+    .where('m.user_id', 'in', userIds)
+    .orderBy('g.display_name_norm')
+    .execute();
+  for (const r of rows) map.set(r.user_id, [...(map.get(r.user_id) ?? []), { id: r.id, name: r.display_name }]);
+  return map;
+}
+
+export interface UserListQuery {
+  q?: string;
+  status?: string;
+  source?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export async function listUsers(db: Db, query: UserListQuery) {
+  const limit = clampLimit(query.limit);
+  const after = decodeCursor(query.cursor);
+  let qb = db.selectFrom('users as u').leftJoin('roles as r', 'r.id', 'u.role_id').select(SUMMARY_COLUMNS);
+  if (query.q?.trim()) {
+    const pat = `%${likeEscape(query.q.trim())}%`;
+    qb = qb.where((eb) => eb.or([eb(ilike(db, 'u.user_name', pat), '=', true as any), eb(ilike(db, 'u.display_name', pat), '=', true as any), eb(ilike(db, 'u.email', pat), '=', true as any)]));
+  }
+  if (query.status) qb = qb.where('u.status', '=', query.status as UserStatus);
+  if (query.source) qb = qb.where('u.source', '=', query.source as 'local' | 'idp');
+  if (after) qb = qb.where('u.user_name_norm', '>', String(after[0]));
+  const rows = await qb.orderBy('u.user_name_norm').limit(limit + 1).execute();
+  const paged = page(rows, limit, (r) => [r.user_name.toLowerCase()]);
+  const groups = await groupsOf(db, paged.items.map((r) => r.id));
+  return { items: paged.items.map((r) => toSummary(r, groups.get(r.id) ?? [])), nextCursor: paged.nextCursor };
+}
+
+export async function getUserDetail(db: Db, id: string) {
+  const row = await db.selectFrom('users as u').leftJoin('roles as r', 'r.id', 'u.role_id').select([...SUMMARY_COLUMNS]).where('u.id', '=', id).executeTakeFirst();
+  if (!row) return null;
+  const groups = await groupsOf(db, [id]);
+  const eff = await effectivePermissions(db, { id, source: row.source, role_id: row.role_id });
+  const menuOf = new Map(CATALOGUE.flatMap((m) => m.screens.map((s) => [s.key, { menu: m.label, label: s.label }] as const)));
+  return {
+    ...toSummary(row, groups.get(id) ?? []),
+    managedFields: row.source === 'idp' ? [...IDP_MANAGED_FIELDS] : [],
+    roleGroups: eff.roleGroups,
+    effectivePermissions: eff.grants.map((g) => ({ screen: g.screen, label: menuOf.get(g.screen)!.label, menu: menuOf.get(g.screen)!.menu, level: g.level, grantedBy: g.grantedBy })),
+    activeSessions: await countSessionsForUser(db, id),
+  };
+}
+
+export interface UserInput {
+  userName?: string;
+  displayName?: string | null;
+  givenName?: string | null;
+  familyName?: string | null;
+  email?: string | null;
+  roleId?: string | null;
+  status?: UserStatus;
+  timeZone?: string;
+  locale?: string;
+  password?: string;
+}
+
+function checkFields(input: UserInput): Record<string, string> {
+  const fields: Record<string, string> = {};
+  if (input.userName !== undefined) {
+    const u = input.userName.trim();
+    if (!u) fields.userName = 'Required';
+    else if (u.length > 256) fields.userName = 'Use at most 256 characters';
+    else if (/\s/.test(u)) fields.userName = 'User names cannot contain spaces';
+  }
+  if (input.email && !/^[^\s@]+@[^\s@]+$/.test(input.email)) fields.email = 'Enter an email address like name@example.com';
+  if (input.timeZone !== undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: input.timeZone });
+    } catch {
+      fields.timeZone = 'Unknown time zone';
+    }
+  }
+  if (input.locale !== undefined) {
+    try {
+      new Intl.Locale(input.locale);
+    } catch {
+      fields.locale = 'Unknown locale';
+    }
+  }
+  if (input.password !== undefined) {
+    const weak = validatePasswordStrength(input.password);
+    if (weak) fields.password = weak;
+  }
+  return fields;
+}
+
+async function checkRole(db: Db, roleId: string | null | undefined, fields: Record<string, string>) {
+  if (!roleId) return;
+  const role = await db.selectFrom('roles').select(['id', 'pushed_group_id']).where('id', '=', roleId).executeTakeFirst();
+  if (!role) fields.roleId = 'No such role';
+  else if (role.pushed_group_id) fields.roleId = 'SCIM roles are given by group membership in your identity provider';
+}
+
+export async function createLocalUser(db: Kysely<DB>, actor: Actor, input: UserInput & { userName: string }) {
+  const fields = checkFields(input);
+  await checkRole(db, input.roleId, fields);
+  if (!input.roleId) fields.roleId = 'Choose a role';
+  if (Object.keys(fields).length) throw Invalid('Some fields need attention', fields);
+  const generated = input.password ? null : generatePassword();
+  const passwordHash = await hashPassword(input.password ?? generated!);
+  const now = nowIso();
+  const id = randomUUID();
+  const userName = input.userName.trim();
+  try {
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('users')
+        .values({
+          id, user_name: userName, user_name_norm: userName.toLowerCase(), display_name: input.displayName?.trim() || null,
+          given_name: input.givenName?.trim() || null, family_name: input.familyName?.trim() || null,
+          email: input.email?.trim() || null, email_norm: input.email?.trim().toLowerCase() || null, external_id: null,
+          role_id: input.roleId ?? null, status: input.status ?? 'active', source: 'local', time_zone: input.timeZone ?? 'UTC',
+          locale: input.locale ?? 'en-US', password_hash: passwordHash, scim_attributes: null, version: 1, created_at: now, updated_at: now,
+        })
+        .execute();
+      await recordAudit(trx, actor, { action: 'user.create', targetType: 'user', targetId: id, targetName: userName, summary: `created local user ${userName}`, details: { roleId: input.roleId, status: input.status ?? 'active' } });
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw Conflict(`A user named ${userName} already exists`, { userName: 'This user name is taken' });
+    throw err;
+  }
+  return { user: (await getUserDetail(db, id))!, initialPassword: generated };
+}
+
+export async function updateUser(db: Kysely<DB>, actor: Actor, id: string, input: UserInput) {
+  const existing = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!existing) throw NotFound('No such user');
+  const fields = checkFields(input);
+  if (existing.source === 'idp') {
+    for (const f of IDP_MANAGED_FIELDS) {
+      const v = (input as Record<string, unknown>)[f];
+      if (v !== undefined && v !== currentValue(existing, f)) fields[f] = 'Managed by your identity provider';
+    }
+    if (input.roleId !== undefined && input.roleId !== existing.role_id) fields.roleId = 'Managed by your identity provider (group membership)';
+  } else {
+    await checkRole(db, input.roleId, fields);
+    if (input.roleId === null) fields.roleId = 'Choose a role';
+  }
+  if (input.password !== undefined) fields.password = 'Use "Reset password" to change a password';
+  if (actor.id === id && input.status && input.status !== 'active') fields.status = 'You cannot suspend or disable yourself';
+  if (Object.keys(fields).length) throw Invalid('Some fields need attention', fields);
+
+  const set: Partial<DB['users']> = {};
+  const changes: Record<string, unknown> = {};
+  const put = <K extends keyof DB['users']>(col: K, value: DB['users'][K] | undefined, label: string) => {
+    if (value === undefined || value === existing[col]) return;
+    set[col] = value;
+    changes[label] = value;
+  };
+  put('user_name', input.userName?.trim(), 'userName');
+  if (set.user_name) set.user_name_norm = set.user_name.toLowerCase();
+  put('display_name', input.displayName === undefined ? undefined : input.displayName?.trim() || null, 'displayName');
+  put('given_name', input.givenName === undefined ? undefined : input.givenName?.trim() || null, 'givenName');
+  put('family_name', input.familyName === undefined ? undefined : input.familyName?.trim() || null, 'familyName');
+  if (input.email !== undefined) {
+    put('email', input.email?.trim() || null, 'email');
+    if ('email' in set) set.email_norm = set.email?.toLowerCase() ?? null;
+  }
+  put('role_id', input.roleId ?? undefined, 'roleId');
+  put('status', input.status, 'status');
+  put('time_zone', input.timeZone, 'timeZone');
+  put('locale', input.locale, 'locale');
+  if (!Object.keys(set).length) return (await getUserDetail(db, id))!;
+  try {
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('users').set({ ...set, version: existing.version + 1, updated_at: nowIso() }).where('id', '=', id).execute();
+      let ended = 0;
+      if (set.status && set.status !== 'active') ended = await endSessionsForUser(trx, id);
+      await recordAudit(trx, actor, {
+        action: 'user.update', targetType: 'user', targetId: id, targetName: existing.user_name,
+        summary: `updated user ${existing.user_name}: ${Object.keys(changes).join(', ')}${ended ? ` (ended ${ended} session${ended === 1 ? '' : 's'})` : ''}`,
+        details: { changes },
+      });
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw Conflict('That user name is taken', { userName: 'This user name is taken' });
+    throw err;
+  }
+  return (await getUserDetail(db, id))!;
+}
+
+function currentValue(row: DB['users'], field: (typeof IDP_MANAGED_FIELDS)[number]): unknown {
+  return { userName: row.user_name, displayName: row.display_name, givenName: row.given_name, familyName: row.family_name, email: row.email, status: row.status }[field];
+}
+
+export async function resetPassword(db: Kysely<DB>, actor: Actor, id: string, password?: string) {
+  const user = await db.selectFrom('users').select(['id', 'user_name', 'source']).where('id', '=', id).executeTakeFirst();
+  if (!user) throw NotFound('No such user');
+  if (user.source === 'idp') throw Invalid('Users from your identity provider sign in with SSO and have no password', { password: 'Managed by your identity provider' });
+  if (password !== undefined) {
+    const weak = validatePasswordStrength(password);
+    if (weak) throw Invalid(weak, { password: weak });
+  }
+  const generated = password === undefined ? generatePassword() : null;
+  const hash = await hashPassword(password ?? generated!);
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('users').set({ password_hash: hash, updated_at: nowIso() }).where('id', '=', id).execute();
+    // A new password ends the old sessions, except the admin's own current one is not affected (different user).
+    const ended = await endSessionsForUser(trx, id);
+    await recordAudit(trx, actor, { action: 'user.password_reset', targetType: 'user', targetId: id, targetName: user.user_name, summary: `reset the password of ${user.user_name} (ended ${ended} session${ended === 1 ? '' : 's'})` });
+  });
+  return { password: generated };
+}
+
+export async function signOutEverywhere(db: Kysely<DB>, actor: Actor, id: string) {
+  const user = await db.selectFrom('users').select(['id', 'user_name']).where('id', '=', id).executeTakeFirst();
+  if (!user) throw NotFound('No such user');
+  return db.transaction().execute(async (trx) => {
+    const ended = await endSessionsForUser(trx, id);
+    await recordAudit(trx, actor, { action: 'user.sign_out_everywhere', targetType: 'user', targetId: id, targetName: user.user_name, summary: `signed ${user.user_name} out everywhere (${ended} session${ended === 1 ? '' : 's'} ended)` });
+    return { ended };
+  });
+}
+
+/** Creates (or resets) a local administrator; used by first start and `ledgerline admin create`. */
+export async function createLocalAdmin(db: Kysely<DB>, actor: Actor, userName: string, password?: string): Promise<{ userName: string; password: string | null; created: boolean }> {
+  const weak = password !== undefined ? validatePasswordStrength(password) : null;
+  if (weak) throw Invalid(weak, { password: weak });
+  const existing = await db.selectFrom('users').select(['id', 'source']).where('user_name_norm', '=', userName.toLowerCase()).executeTakeFirst();
+  if (existing) throw Conflict(`A user named ${userName} already exists`, { userName: 'This user name is taken' });
+  const res = await createLocalUser(db, actor, { userName, password, roleId: CORE.adminRole, displayName: 'Administrator' });
+  return { userName, password: res.initialPassword, created: true };
+}

@@ -1,0 +1,49 @@
+// The /api error shape: {error:{code,message,fields?,requestId}}. 5xx details stay in the log.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from './errors.ts';
+
+interface ValidationItem {
+  instancePath?: string;
+  params?: Record<string, unknown>;
+  message?: string;
+}
+
+/** Fastify/ajv validation errors → field name → message. */
+export function validationFields(items: ValidationItem[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const v of items) {
+    let name = (v.instancePath || '').replace(/^\//, '').replace(/\//g, '.');
+    if (v.params && typeof v.params.missingProperty === 'string') name = name ? `${name}.${v.params.missingProperty}` : v.params.missingProperty;
+    if (v.params && typeof v.params.additionalProperty === 'string') name = name ? `${name}.${v.params.additionalProperty}` : v.params.additionalProperty;
+    name ||= 'body';
+    if (!fields[name]) fields[name] = humanise(v);
+  }
+  return fields;
+}
+
+function humanise(v: ValidationItem): string {
+  if (v.params?.missingProperty) return 'Required';
+  if (v.params?.additionalProperty) return 'Unknown field';
+  const m = v.message || 'Invalid value';
+  return m.charAt(0).toUpperCase() + m.slice(1);
+}
+
+export function apiErrorHandler(error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) {
+  const requestId = request.id;
+  if (error instanceof AppError) {
+    if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.code(error.status).send({ error: { code: error.code, message: error.message, ...(error.fields ? { fields: error.fields } : {}), requestId } });
+  }
+  const fe = error as FastifyError & { validation?: ValidationItem[] };
+  if (fe.validation) {
+    const fields = validationFields(fe.validation);
+    return reply.code(400).send({ error: { code: 'invalid', message: 'Some fields need attention', fields, requestId } });
+  }
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: { code: 'payload_too_large', message: 'The request body is too large', requestId } });
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+    const code = fe.statusCode === 415 ? 'invalid' : fe.statusCode === 404 ? 'not_found' : fe.statusCode === 429 ? 'rate_limited' : 'invalid';
+    return reply.code(fe.statusCode).send({ error: { code, message: fe.message || 'Bad request', requestId } });
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return reply.code(500).send({ error: { code: 'internal', message: `Something went wrong on our side (reference ${requestId})`, requestId } });
+}

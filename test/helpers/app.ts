@@ -1,0 +1,166 @@
+// Test harness: a real Ledgerline app on a fresh database (a temp SQLite file, or a fresh
+// PostgreSQL database when TEST_DATABASE=postgres), listening on a random loopback port.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { migrate, openDatabase, type Database } from '../../src/db/database.ts';
+import { systemActor } from '../../src/platform/actor.ts';
+import { createLocalAdmin } from '../../src/identity/users.service.ts';
+
+export const PG_ADMIN_URL = process.env.TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
+export const usePostgres = () => process.env.TEST_DATABASE === 'postgres';
+
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database URL (SQLite temp file or new PostgreSQL database). */
+export async function freshDatabaseUrl(): Promise<TestDatabase> {
+  if (usePostgres()) {
+    const name = `ll_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const u = new URL(PG_ADMIN_URL);
+    u.pathname = `/${name}`;
+    return {
+      url: u.toString(),
+      drop: async () => {
+        const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+        await c.connect();
+        await c.query(`drop database if exists ${name} with (force)`);
+        await c.end();
+      },
+    };
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'll-test-'));
+  return { url: `sqlite:${path.join(dir, 'test.db')}`, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  baseUrl: string;
+  database: Database;
+  config: Config;
+  databaseUrl: string;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  /** Reuse an existing database (a second node on the same database). */
+  databaseUrl?: string;
+  env?: Record<string, string>;
+}
+
+export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
+  const fresh = opts.databaseUrl ? null : await freshDatabaseUrl();
+  const databaseUrl = opts.databaseUrl ?? fresh!.url;
+  const database = openDatabase(databaseUrl, { poolSize: 5 });
+  await migrate(database);
+  // Listen first on port 0, then learn the port: PUBLIC_URL must match what clients use.
+  const probe = await import('node:net').then(
+    (net) =>
+      new Promise<number>((resolve) => {
+        const s = net.createServer();
+        s.listen(0, '127.0.0.1', () => {
+          const port = (s.address() as { port: number }).port;
+          s.close(() => resolve(port));
+        });
+      }),
+  );
+  const baseUrl = `http://127.0.0.1:${probe}`;
+  const config = loadConfig({ PORT: String(probe), HOST: '127.0.0.1', PUBLIC_URL: baseUrl, DATABASE_URL: databaseUrl, ...opts.env });
+  const app = await buildApp({ database, config, logger: process.env.TEST_LOG ? { level: 'info' } : false });
+  await app.listen({ port: probe, host: '127.0.0.1' });
+  return {
+    app,
+    baseUrl,
+    database,
+    config,
+    databaseUrl,
+    close: async () => {
+      await app.close();
+      await database.close();
+      if (fresh) await fresh.drop();
+    },
+  };
+}
+
+/** Creates a local administrator directly in the database. */
+export async function createLocalAdminUser(database: Database, username = `admin-${randomBytes(3).toString('hex')}`): Promise<{ username: string; password: string }> {
+  const password = `Pw-${randomBytes(12).toString('base64url')}`;
+  await createLocalAdmin(database.db, systemActor('test'), username, password);
+  return { username, password };
+}
+
+
+export interface Client {
+  cookie: string;
+  csrfToken: string;
+  /** fetch relative to baseUrl with the session cookie and CSRF header; JSON bodies are serialised. */
+  fetch(pathname: string, init?: { method?: string; body?: unknown; headers?: Record<string, string>; csrf?: boolean }): Promise<Response>;
+  json<T = any>(pathname: string, init?: { method?: string; body?: unknown }): Promise<{ status: number; body: T }>;
+}
+
+export function clientFor(baseUrl: string, cookie: string, csrfToken: string): Client {
+  const doFetch: Client['fetch'] = (pathname, init = {}) => {
+    const headers: Record<string, string> = { cookie, ...(init.headers ?? {}) };
+    const method = init.method ?? 'GET';
+    if (method !== 'GET' && init.csrf !== false) headers['x-csrf-token'] = csrfToken;
+    let body: string | undefined;
+    if (init.body !== undefined) {
+      headers['content-type'] ??= 'application/json';
+      body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+    }
+    return fetch(baseUrl + pathname, { method, headers, body, redirect: 'manual' });
+  };
+  return {
+    cookie,
+    csrfToken,
+    fetch: doFetch,
+    json: async (pathname, init) => {
+      const res = await doFetch(pathname, init);
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    },
+  };
+}
+
+/** Signs in with a password over HTTP; returns a client carrying the session cookie and CSRF token. */
+export async function signIn(baseUrl: string, username: string, password: string): Promise<Client> {
+  const res = await fetch(`${baseUrl}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: baseUrl },
+    body: JSON.stringify({ username, password }),
+  });
+  if (res.status !== 200) throw new Error(`sign-in as ${username} failed: ${res.status} ${await res.text()}`);
+  const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('ll_session='));
+  if (!setCookie) throw new Error('no session cookie');
+  const cookie = setCookie.split(';')[0];
+  const me = await fetch(`${baseUrl}/api/me`, { headers: { cookie } });
+  const body = (await me.json()) as { csrfToken: string };
+  return clientFor(baseUrl, cookie, body.csrfToken);
+}
+
+/**
+ * Creates a local user whose only role holds one new role group with the given levels
+ * (screens not named are No Permission), through the admin API. Returns credentials.
+ */
+export async function createUserWithLevels(admin: Client, levels: Record<string, 'none' | 'read' | 'full'>, name = `u-${randomBytes(3).toString('hex')}`) {
+  const rg = await admin.json('/api/role-groups', { method: 'POST', body: { name: `rg ${name}`, levels } });
+  if (rg.status !== 201) throw new Error(`role group: ${rg.status} ${JSON.stringify(rg.body)}`);
+  const role = await admin.json('/api/roles', { method: 'POST', body: { name: `role ${name}`, roleGroupIds: [rg.body.id] } });
+  if (role.status !== 201) throw new Error(`role: ${role.status} ${JSON.stringify(role.body)}`);
+  const password = `Pw-${randomBytes(12).toString('base64url')}`;
+  const user = await admin.json('/api/users', { method: 'POST', body: { userName: name, password, roleId: role.body.id } });
+  if (user.status !== 201) throw new Error(`user: ${user.status} ${JSON.stringify(user.body)}`);
+  return { username: name, password, userId: user.body.id as string, roleGroupId: rg.body.id as string, roleId: role.body.id as string };
+}
+export { createLocalAdminUser as createLocalAdmin };
