@@ -1,0 +1,127 @@
+// The sign-in page: username + password, and "Log in with SSO" above them when SSO is enabled.
+// SSO refusals come back as /login?error=…&ref=… and are shown as a sentence with the reference.
+import { useEffect, useState, type FormEvent } from 'react';
+import { useSearchParams } from 'react-router';
+import { ApiError, setCsrfToken } from '../api/client.ts';
+import { authApi } from '../api/identity.ts';
+import type { SsoInfo } from '../api/types.ts';
+
+const SSO_MESSAGES: Record<string, string> = {
+  sso_disabled: 'Single sign-on is not enabled for Ledgerline. Sign in with your username and password, or ask your administrator.',
+  unknown_user: 'Your administrator has not given you access to Ledgerline.',
+  user_disabled: 'Your Ledgerline account is disabled. Ask your administrator if you need access.',
+  user_suspended: 'Your Ledgerline account is suspended. Ask your administrator if you need access.',
+  expired: 'This sign-in has expired. Start again from your identity provider or the Ledgerline sign-in page.',
+  session_expired: 'Your session has ended. Sign in again.',
+};
+const SSO_GENERIC = 'We could not sign you in with single sign-on. Ask your administrator for help and give them the reference below.';
+
+/** A same-origin path only: anything else (//evil, https://…) falls back to Home. */
+export function safeReturnTo(v: string | null): string {
+  if (!v || !v.startsWith('/') || v.startsWith('//') || v.startsWith('/\\') || v.startsWith('/login')) return '/';
+  return v;
+}
+
+function refusalSentence(error: string): string {
+  if (SSO_MESSAGES[error]) return SSO_MESSAGES[error];
+  // The server may send the sentence itself; a bare code we do not know gets the generic one.
+  return /\s/.test(error) ? error : SSO_GENERIC;
+}
+
+export default function LoginScreen() {
+  const [params] = useSearchParams();
+  const returnTo = safeReturnTo(params.get('returnTo'));
+  const ssoError = params.get('error');
+  const ssoRef = params.get('ref');
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [sso, setSso] = useState<SsoInfo | null>(null);
+
+  useEffect(() => {
+    document.title = 'Sign in · Ledgerline';
+    authApi
+      .sso()
+      .then(setSso)
+      .catch(() => setSso(null));
+  }, []);
+
+  const ssoHref = (() => {
+    if (!sso?.enabled) return null;
+    const base = sso.loginUrl || '/AuthorizationServer/Saml2/Login';
+    return `${base}${base.includes('?') ? '&' : '?'}returnTo=${encodeURIComponent(returnTo)}`;
+  })();
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!username.trim() || !password) {
+      setError('Enter your user name and password.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      await authApi.login(username.trim(), password);
+      setCsrfToken(null);
+      // A full load so every screen starts from the new session.
+      window.location.assign(returnTo);
+    } catch (err) {
+      setBusy(false);
+      if (err instanceof ApiError && err.status === 429) setError(err.message);
+      else if (err instanceof ApiError && err.status === 401) setError('The user name or password is not correct, or the account is not active.');
+      else setError(err instanceof Error ? err.message : 'Sign-in failed.');
+    }
+  };
+
+  return (
+    <div className="login-page">
+      <main className="login-card" aria-labelledby="login-title">
+        <div className="login-brand">Ledgerline</div>
+        <h1 id="login-title">Sign in</h1>
+        {ssoError && (
+          <div className="banner banner-error" role="alert" data-testid="sso-error">
+            <p>{refusalSentence(ssoError)}</p>
+            {ssoRef && (
+              <p className="banner-ref">
+                Reference: <code>{ssoRef}</code>
+              </p>
+            )}
+          </div>
+        )}
+        {ssoHref && (
+          <>
+            <a className="btn btn-secondary btn-block" href={ssoHref}>
+              Log in with SSO
+            </a>
+            <div className="login-or">
+              <span>or sign in with a password</span>
+            </div>
+          </>
+        )}
+        <form onSubmit={submit} noValidate className="form">
+          <div className="field">
+            <label className="field-label" htmlFor="username">
+              User name
+            </label>
+            <input id="username" name="username" className="input" autoComplete="username" autoFocus value={username} onChange={(e) => setUsername(e.target.value)} />
+          </div>
+          <div className="field">
+            <label className="field-label" htmlFor="password">
+              Password
+            </label>
+            <input id="password" name="password" type="password" className="input" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+          </div>
+          {error && (
+            <div className="field-error" role="alert">
+              {error}
+            </div>
+          )}
+          <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
+            {busy ? 'Signing in…' : 'Sign in'}
+          </button>
+        </form>
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,11 @@
+// Placeholder so the UI builds; the owner of this screen replaces this file.
+import { EmptyState, PageHeader } from '../../ui/index.ts';
+
+export default function InvoiceDetailScreen() {
+  return (
+    <div className="page">
+      <PageHeader title="Invoice" />
+      <EmptyState title="This screen is being built">It will appear here in a coming release.</EmptyState>
+    </div>
+  );
+}

@@ -1,0 +1,113 @@
+// Setup › Provisioning Log: one line per SCIM request in plain words, status colour, expandable to
+// the request and response bodies (the server masks secrets before storing them).
+import type { ProvisioningEntry } from '../../api/types.ts';
+import { provisioningApi } from '../../api/identity.ts';
+import { screenCrumbs } from '../../shell/nav.ts';
+import { Badge, Banner, DateTime, EmptyState, FilterBar, FilterSelect, PageHeader, Pager, Spinner, Table, useExpanded, useList, useListParams, type Column } from '../../ui/index.ts';
+
+const STATUS = [
+  { value: 'success', label: 'Succeeded' },
+  { value: 'error', label: 'Failed' },
+];
+const RESOURCES = [
+  { value: 'User', label: 'Users' },
+  { value: 'Group', label: 'Groups' },
+];
+const FILTERS = ['q', 'status', 'resource'];
+
+function statusClass(s: number): string {
+  if (s >= 500) return 'status-5xx';
+  if (s >= 400) return 'status-4xx';
+  return 'status-2xx';
+}
+
+function Body({ label, value }: { label: string; value: unknown }) {
+  if (value === null || value === undefined || value === '') return null;
+  let text: string;
+  if (typeof value === 'string') {
+    try {
+      text = JSON.stringify(JSON.parse(value), null, 2);
+    } catch {
+      text = value;
+    }
+  } else text = JSON.stringify(value, null, 2);
+  return (
+    <div>
+      <h3>{label}</h3>
+      <pre className="code-block">{text}</pre>
+    </div>
+  );
+}
+
+const columns: Column<ProvisioningEntry>[] = [
+  { key: 'at', header: 'Time', width: '168px', sortValue: (e) => e.at, render: (e) => <DateTime value={e.at} seconds /> },
+  { key: 'status', header: 'Status', align: 'right', width: '72px', sortValue: (e) => e.status, render: (e) => <span className={statusClass(e.status)}>{e.status}</span> },
+  { key: 'summary', header: 'What happened', render: (e) => (e.error ? <span>{e.summary} <span className="status-4xx">— {e.error}</span></span> : e.summary) },
+  { key: 'resource', header: 'Resource', sortValue: (e) => e.userName ?? e.resourceType ?? '', render: (e) => e.userName || e.resourceType || <span className="muted">—</span> },
+  { key: 'client', header: 'Client', sortValue: (e) => e.client ?? '', render: (e) => (e.client ? <Badge>{e.client}</Badge> : <span className="muted">—</span>) },
+  { key: 'duration', header: 'Time taken', align: 'right', sortValue: (e) => e.durationMs, render: (e) => `${e.durationMs} ms` },
+];
+
+function Details({ e }: { e: ProvisioningEntry }) {
+  return (
+    <div className="stack">
+      <div>
+        <code>
+          {e.method} {e.path}
+        </code>{' '}
+        → <span className={statusClass(e.status)}>{e.status}</span>
+        {e.resourceId && (
+          <span className="muted">
+            {' '}
+            · {e.resourceType} <code>{e.resourceId}</code>
+          </span>
+        )}
+      </div>
+      <div className="detail-grid">
+        <Body label="Request body" value={e.requestBody} />
+        <Body label="Response body" value={e.responseBody} />
+      </div>
+    </div>
+  );
+}
+
+export default function ProvisioningLogScreen() {
+  const list = useListParams(FILTERS);
+  const [expanded, toggle] = useExpanded();
+  const { page, loading, error } = useList((q, signal) => provisioningApi.list(q, signal), { ...list.filters, cursor: list.cursor, limit: 50 });
+  const filtered = FILTERS.some((k) => list.filters[k]);
+  return (
+    <div className="page">
+      <PageHeader title="Provisioning Log" breadcrumb={screenCrumbs('provisioning-log')} />
+      <FilterBar list={list} placeholder="User name, path or message">
+        <FilterSelect list={list} name="status" label="Result" options={STATUS} />
+        <FilterSelect list={list} name="resource" label="Resource" options={RESOURCES} />
+      </FilterBar>
+      {error && <Banner>{error}</Banner>}
+      {!page && loading ? (
+        <Spinner />
+      ) : page && page.items.length === 0 ? (
+        <EmptyState title={filtered ? 'No request matches these filters.' : 'No SCIM requests yet.'}>
+          {filtered ? 'Clear a filter to see more.' : 'Create a SCIM access token under SAML Settings and give it to your identity provider; every request it sends appears here.'}
+        </EmptyState>
+      ) : page ? (
+        <>
+          <Table
+            columns={columns}
+            rows={page.items}
+            rowKey={(e) => String(e.id)}
+            sort={list.sort}
+            onSort={list.setSort}
+            renderExpanded={(e) => <Details e={e} />}
+            expanded={expanded}
+            onToggle={toggle}
+            rowClassName={(e) => (e.status >= 400 ? 'row-failed' : undefined)}
+            dense
+            caption="Provisioning log"
+          />
+          <Pager list={list} nextCursor={page.nextCursor} count={page.items.length} />
+        </>
+      ) : null}
+    </div>
+  );
+}

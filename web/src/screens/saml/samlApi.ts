@@ -1,0 +1,27 @@
+// The SAML Settings screen's calls: /api/saml/settings (this feature) and /api/scim/tokens (SCIM).
+import { del, get, post, put } from '../../api/client.ts';
+import type { SettingsInput, SettingsView, TestItem } from '../../../../src/saml/saml.settings.service.ts';
+
+export type { SettingsView, TestItem };
+
+export interface ScimTokenItem {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+}
+
+export const samlApi = {
+  get: () => get<SettingsView>('/api/saml/settings'),
+  save: (body: SettingsInput) => put<SettingsView>('/api/saml/settings', body),
+  test: (body: { idpEntityId?: string | null; metadataUrl?: string | null; metadataXml?: string | null }) => post<{ ok: boolean; checks: TestItem[] }>('/api/saml/settings/test', body),
+  refresh: () => post<{ refreshed: boolean; error: string | null; settings: SettingsView }>('/api/saml/settings/refresh'),
+};
+
+export const scimTokensApi = {
+  list: () => get<{ items: ScimTokenItem[] }>('/api/scim/tokens'),
+  create: (name?: string) => post<{ token: string; item: ScimTokenItem }>('/api/scim/tokens', name ? { name } : {}),
+  refresh: (graceHours: number) => post<{ token: string; item: ScimTokenItem }>('/api/scim/tokens/refresh', { graceHours }),
+  clear: () => del('/api/scim/tokens'),
+};

@@ -1,0 +1,29 @@
+import type { ReactNode } from 'react';
+import { Link } from 'react-router';
+
+export interface Crumb {
+  label: string;
+  to?: string;
+}
+
+/** Title, breadcrumb (Setup / Users & Accounts / Role Groups) and the primary action on the right. */
+export function PageHeader({ title, breadcrumb = [], actions, children }: { title: ReactNode; breadcrumb?: Crumb[]; actions?: ReactNode; children?: ReactNode }) {
+  return (
+    <header className="page-header">
+      <div className="page-header-text">
+        {breadcrumb.length > 0 && (
+          <nav aria-label="Breadcrumb" className="breadcrumb">
+            <ol>
+              {breadcrumb.map((c, i) => (
+                <li key={i}>{c.to ? <Link to={c.to}>{c.label}</Link> : <span>{c.label}</span>}</li>
+              ))}
+            </ol>
+          </nav>
+        )}
+        <h1>{title}</h1>
+        {children}
+      </div>
+      {actions && <div className="page-actions">{actions}</div>}
+    </header>
+  );
+}

@@ -1,0 +1,23 @@
+// The admin UI's own components (UI.md: a dozen, no component library). Screens import from here.
+export { Button, ButtonLink } from './Button.tsx';
+export type { ButtonProps, ButtonVariant } from './Button.tsx';
+export { Field, TextField, SelectField, Select, ReadOnlyField } from './Field.tsx';
+export type { Option } from './Field.tsx';
+export { Table, sortRows } from './Table.tsx';
+export type { Column, SortState, SortDir } from './Table.tsx';
+export { Pager, FilterBar, FilterSelect, useListParams, useList, useExpanded } from './list.tsx';
+export type { ListParams, ListData } from './list.tsx';
+export { Dialog, ConfirmDialog } from './Dialog.tsx';
+export { ToastProvider, useToast } from './Toast.tsx';
+export { CopyBox } from './CopyBox.tsx';
+export { Badge } from './Badge.tsx';
+export type { BadgeTone } from './Badge.tsx';
+export { Tabs } from './Tabs.tsx';
+export { PermissionMatrix } from './PermissionMatrix.tsx';
+export type { LevelMap } from './PermissionMatrix.tsx';
+export { PageHeader } from './PageHeader.tsx';
+export type { Crumb } from './PageHeader.tsx';
+export { EmptyState, Banner, Spinner } from './EmptyState.tsx';
+export { UnsavedGuard, useFormState, Form, FormError, FormActions } from './form.tsx';
+export type { FormState } from './form.tsx';
+export { formatMoney, parseMoney, formatNumber, formatDate, formatDateTime, dateTitle, DateTime, Money, userTimeZone, setDisplayPreferences } from './format.tsx';

@@ -1,0 +1,185 @@
+// The list pattern: filters, sort and cursor live in the URL (bookmarkable); the previous-page
+// cursors ride in history state so "Previous" works without the server paging backwards.
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useLocation, useNavigate, useSearchParams } from 'react-router';
+import type { Page } from '../api/types.ts';
+import { errorText } from '../api/client.ts';
+import type { SortState } from './Table.tsx';
+import { Button } from './Button.tsx';
+
+interface PagerState {
+  prev?: (string | null)[];
+}
+
+export interface ListParams {
+  /** Filter values from the URL (everything except cursor/sort/dir). */
+  filters: Record<string, string>;
+  cursor: string | null;
+  sort: SortState | null;
+  setFilters: (next: Record<string, string>) => void;
+  setSort: (sort: SortState) => void;
+  next: (cursor: string) => void;
+  previous: () => void;
+  first: () => void;
+  hasPrevious: boolean;
+  pageNumber: number;
+}
+
+export function useListParams(filterKeys: string[]): ListParams {
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const location = useLocation();
+  const state = (location.state ?? {}) as PagerState;
+  const prev = state.prev ?? [];
+  const cursor = params.get('cursor');
+
+  const filters = useMemo(() => Object.fromEntries(filterKeys.map((k) => [k, params.get(k) ?? ''])), [params, filterKeys.join(',')]);
+  const sortKey = params.get('sort');
+  const sort = useMemo<SortState | null>(() => (sortKey ? { key: sortKey, dir: params.get('dir') === 'desc' ? 'desc' : 'asc' } : null), [sortKey, params]);
+
+  const go = useCallback(
+    (mutate: (p: URLSearchParams) => void, nextState: PagerState, replace = false) => {
+      const p = new URLSearchParams(location.search);
+      mutate(p);
+      const s = p.toString();
+      navigate({ pathname: location.pathname, search: s ? `?${s}` : '' }, { state: nextState, replace });
+    },
+    [location.pathname, location.search, navigate],
+  );
+
+  return {
+    filters,
+    cursor,
+    sort,
+    setFilters: (next) =>
+      go((p) => {
+        for (const [k, v] of Object.entries(next)) {
+          if (v) p.set(k, v);
+          else p.delete(k);
+        }
+        p.delete('cursor');
+      }, {}, true),
+    setSort: (s) =>
+      go((p) => {
+        p.set('sort', s.key);
+        p.set('dir', s.dir);
+      }, state, true),
+    next: (c) => go((p) => p.set('cursor', c), { prev: [...prev, cursor] }),
+    previous: () => {
+      const before = prev[prev.length - 1] ?? null;
+      go((p) => (before ? p.set('cursor', before) : p.delete('cursor')), { prev: prev.slice(0, -1) });
+    },
+    first: () => go((p) => p.delete('cursor'), {}),
+    hasPrevious: prev.length > 0,
+    pageNumber: prev.length + 1,
+  };
+}
+
+export interface ListData<T> {
+  page: Page<T> | null;
+  loading: boolean;
+  error: string | null;
+  reload: () => void;
+}
+
+/** Loads one page whenever the query changes; stale answers are dropped. */
+export function useList<T>(load: (q: Record<string, string | number | null>, signal: AbortSignal) => Promise<Page<T>>, query: Record<string, string | number | null>): ListData<T> {
+  const [page, setPage] = useState<Page<T> | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<string | null>(null);
+  const [tick, setTick] = useState(0);
+  const key = JSON.stringify(query);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  useEffect(() => {
+    const ctrl = new AbortController();
+    setLoading(true);
+    loadRef
+      .current(JSON.parse(key), ctrl.signal)
+      .then((p) => {
+        setPage(p);
+        setError(null);
+      })
+      .catch((e) => {
+        if ((e as Error).name !== 'AbortError') setError(errorText(e));
+      })
+      .finally(() => {
+        if (!ctrl.signal.aborted) setLoading(false);
+      });
+    return () => ctrl.abort();
+  }, [key, tick]);
+  return { page, loading, error, reload: () => setTick((t) => t + 1) };
+}
+
+export function Pager({ list, nextCursor, count }: { list: ListParams; nextCursor: string | null | undefined; count: number }) {
+  const rows = count === 1 ? '1 row' : `${count} rows`;
+  // A single page: just say how many rows there are.
+  if (!list.cursor && !nextCursor) return count > 0 ? <div className="pager pager-info">{rows}</div> : null;
+  // Opened from a bookmark in the middle of a list: we cannot page back, only restart.
+  const back = list.hasPrevious ? list.previous : list.first;
+  return (
+    <nav className="pager" aria-label="Pages">
+      <Button small onClick={back} disabled={!list.cursor}>
+        {list.cursor && !list.hasPrevious ? '« First page' : '‹ Previous'}
+      </Button>
+      <span className="pager-info">{list.cursor && !list.hasPrevious ? rows : `Page ${list.pageNumber} · ${rows}`}</span>
+      <Button small onClick={() => nextCursor && list.next(nextCursor)} disabled={!nextCursor}>
+        Next ›
+      </Button>
+    </nav>
+  );
+}
+
+/**
+ * The filter bar: a search box (submitted with Enter) plus any selects, which apply at once.
+ * Values come from and go to the URL through ListParams.
+ */
+export function FilterBar({ list, searchKey = 'q', searchLabel = 'Search', placeholder, children }: { list: ListParams; searchKey?: string; searchLabel?: string; placeholder?: string; children?: ReactNode }) {
+  const [text, setText] = useState(list.filters[searchKey] ?? '');
+  useEffect(() => setText(list.filters[searchKey] ?? ''), [list.filters[searchKey]]);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    list.setFilters({ [searchKey]: text.trim() });
+  };
+  return (
+    <form className="filter-bar" role="search" onSubmit={submit}>
+      <label className="visually-hidden" htmlFor="list-search">
+        {searchLabel}
+      </label>
+      <input id="list-search" className="input filter-search" type="search" value={text} placeholder={placeholder ?? searchLabel} onChange={(e) => setText(e.target.value)} />
+      <Button type="submit">Search</Button>
+      {children}
+    </form>
+  );
+}
+
+/** A labelled select inside the filter bar that applies immediately. */
+export function FilterSelect({ list, name, label, options }: { list: ListParams; name: string; label: string; options: { value: string; label: string }[] }) {
+  const id = `filter-${name}`;
+  return (
+    <span className="filter-select">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} className="select" value={list.filters[name] ?? ''} onChange={(e) => list.setFilters({ [name]: e.target.value })}>
+        <option value="">All</option>
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </span>
+  );
+}
+
+export function useExpanded(): [ReadonlySet<string>, (key: string) => void] {
+  const [set, setSet] = useState<ReadonlySet<string>>(new Set());
+  const toggle = useCallback((key: string) => {
+    setSet((s) => {
+      const n = new Set(s);
+      if (n.has(key)) n.delete(key);
+      else n.add(key);
+      return n;
+    });
+  }, []);
+  return [set, toggle];
+}
