@@ -26,6 +26,8 @@ const USAGE = `usage: ledgerline <command>
   --json   machine-readable output
 Environment: DATABASE_URL (default sqlite:./data/ledgerline.db), PUBLIC_URL.`;
 
+const COMMANDS = new Set(['migrate', 'admin', 'scim-token', 'saml']);
+
 export function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   if (i === -1) return undefined;
@@ -67,6 +69,11 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'serve') {
     await import('./main.ts');
     return -1; // keeps running
+  }
+  // Refuse a mistyped command before touching DATABASE_URL: it must not create or migrate a database.
+  if (!COMMANDS.has(command)) {
+    process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
+    return 2;
   }
   const config = loadConfig();
   const database = openDatabase(config.databaseUrl, { poolSize: 2 });

@@ -4,6 +4,7 @@ import { loadConfig } from './config.ts';
 import { migrate, openDatabase } from './db/database.ts';
 import { ensureFirstAdmin } from './identity/first-admin.ts';
 import { pruneSessions } from './identity/sessions.service.ts';
+import { pruneRateLimits } from './platform/rate-limit.ts';
 
 const config = loadConfig();
 const database = openDatabase(config.databaseUrl);
@@ -28,7 +29,10 @@ if (first) {
   );
 }
 
-const timer = setInterval(() => pruneSessions(database.db).catch((err) => app.log.warn({ err }, 'session prune failed')), 10 * 60_000);
+const timer = setInterval(() => {
+  pruneSessions(database.db).catch((err) => app.log.warn({ err }, 'session prune failed'));
+  pruneRateLimits(database.db).catch((err) => app.log.warn({ err }, 'rate-limit prune failed'));
+}, 10 * 60_000);
 timer.unref();
 
 let closing = false;

@@ -43,6 +43,21 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
     conn.pragma(`synchronous = ${process.env.SQLITE_SYNCHRONOUS || 'FULL'}`);
     conn.pragma('foreign_keys = ON');
     conn.pragma('busy_timeout = 10000');
+    // 64 MB page cache (default 2 MB): index pages of large membership/user tables stay in memory.
+    conn.pragma('cache_size = -65536');
+    // Kysely prepares every statement anew; preparing costs more than running a point query, so
+    // keep prepared statements by SQL text (one connection, used under Kysely's mutex: no overlap).
+    const prepare = conn.prepare.bind(conn);
+    const statements = new Map<string, ReturnType<typeof prepare>>();
+    conn.prepare = ((text: string) => {
+      let stmt = statements.get(text);
+      if (!stmt) {
+        if (statements.size >= 2000) statements.clear();
+        stmt = prepare(text);
+        statements.set(text, stmt);
+      }
+      return stmt;
+    }) as typeof conn.prepare;
     const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: conn }) });
     return { db, dialect: 'sqlite', describe: `SQLite ${path.resolve(file)}`, close: () => db.destroy() };
   }

@@ -1,6 +1,7 @@
 // Operations › Audit Log: filterable, newest first, cursor-paged.
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { sql } from 'kysely';
 import { ilike, likeEscape } from '../db/dialect.ts';
 import { clampLimit, decodeCursor, page } from '../platform/paging.ts';
 
@@ -25,10 +26,11 @@ export default async function auditRoutes(app: FastifyInstance): Promise<void> {
     let qb = db.selectFrom('audit_log').selectAll();
     if (q.q?.trim()) {
       const pat = `%${likeEscape(q.q.trim())}%`;
-      qb = qb.where((eb) => eb.or([eb(ilike(db, 'summary', pat), '=', true as any), eb(ilike(db, 'actor_name', pat), '=', true as any), eb(ilike(db, 'target_name', pat), '=', true as any)]));
+      qb = qb.where((eb) => eb.or([ilike(db, 'summary', pat), ilike(db, 'actor_name', pat), ilike(db, 'target_name', pat)]));
     }
     if (q.source) qb = qb.where('source', '=', q.source);
-    if (q.action) qb = qb.where('action', 'like', `${likeEscape(q.action)}%`);
+    // An explicit ESCAPE: SQLite has no default escape character, so `_` in an action name must be escaped.
+    if (q.action) qb = qb.where(sql<boolean>`action like ${`${likeEscape(q.action)}%`} escape '\\'`);
     if (q.targetType) qb = qb.where('target_type', '=', q.targetType);
     if (q.targetId) qb = qb.where('target_id', '=', q.targetId);
     if (q.from) qb = qb.where('at', '>=', q.from);

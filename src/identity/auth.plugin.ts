@@ -41,7 +41,7 @@ declare module 'fastify' {
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function sameToken(a: string, b: string): boolean {
+export function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
@@ -74,8 +74,11 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
   app.addHook('onRequest', async (request) => {
     const client = request.headers['x-ledgerline-client'] === 'ui' ? 'ui' : 'api';
     request.actor = { id: null, name: 'anonymous', source: client, ip: request.ip, requestId: request.id };
-    const url = request.url;
-    if (!(url.startsWith('/api/') || url.startsWith('/AuthorizationServer/'))) return;
+    // Decide by the matched route, never by the raw URL: `/%61pi/users` or an absolute-form request
+    // target (`GET http://host/api/users`) reach the /api/users route while the URL string differs.
+    const route = request.routeOptions.url ?? '';
+    const access = request.routeOptions.config?.access;
+    if (!access && !route.startsWith('/api/') && !route.startsWith('/AuthorizationServer/')) return;
     const session = await findSession(app.db, app.config, request.cookies[SESSION_COOKIE]);
     if (session) {
       const eff = await effectivePermissions(app.db, session.user);
@@ -97,7 +100,6 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
       };
       request.actor = { id: u.id, name: u.user_name, source: client, ip: request.ip, requestId: request.id };
     }
-    const access = request.routeOptions.config?.access;
     if (!access || access === 'public') return;
     const user = requireAuth(request);
     if (!SAFE.has(request.method)) {

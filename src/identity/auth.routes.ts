@@ -3,11 +3,11 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { Forbidden, RateLimited, Unauthorized } from '../platform/errors.ts';
-import { hit, reset } from '../platform/rate-limit.ts';
+import { forgive, hit, reset } from '../platform/rate-limit.ts';
 import { recordAudit } from './audit.service.ts';
 import { verifyPassword } from './password.ts';
 import { clearSessionCookie, createSession, endSession, setSessionCookie, SESSION_COOKIE } from './sessions.service.ts';
-import { requireAuth } from './auth.plugin.ts';
+import { requireAuth, sameToken } from './auth.plugin.ts';
 import { getUserDetail } from './users.service.ts';
 
 const PER_ACCOUNT = { limit: 10, windowSeconds: 15 * 60 };
@@ -51,6 +51,8 @@ export default async function authRoutes(app: FastifyInstance): Promise<void> {
         return v;
       });
       await reset(db, `login:user:${norm}`);
+      // Only failures count against an address: many people behind one NAT must all be able to sign in.
+      await forgive(db, `login:ip:${request.ip}`, PER_ADDRESS);
       setSessionCookie(reply, config, value);
       return { user: await getUserDetail(db, user.id) };
     },
@@ -60,7 +62,7 @@ export default async function authRoutes(app: FastifyInstance): Promise<void> {
     const value = request.cookies[SESSION_COOKIE];
     if (request.auth) {
       const sent = request.headers['x-csrf-token'];
-      if (sent !== request.auth.csrfToken) throw Forbidden('Missing or invalid CSRF token; reload the page and try again');
+      if (typeof sent !== 'string' || !sameToken(sent, request.auth.csrfToken)) throw Forbidden('Missing or invalid CSRF token; reload the page and try again');
       await db.transaction().execute(async (trx) => {
         await endSession(trx, value);
         await recordAudit(trx, request.actor, { action: 'auth.logout', targetType: 'user', targetId: request.auth!.id, targetName: request.auth!.userName, summary: `${request.auth!.userName} signed out` });

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { NotFound } from '../platform/errors.ts';
+import { Nullable } from '../platform/schema.ts';
 import authRoutes from './auth.routes.ts';
 import auditRoutes from './audit.routes.ts';
 import { createLocalUser, getUserDetail, listUsers, resetPassword, signOutEverywhere, updateUser } from './users.service.ts';
@@ -14,7 +15,6 @@ const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
   cursor: Type.Optional(Type.String({ maxLength: 500 })),
 });
-const Nullable = (s: ReturnType<typeof Type.String>) => Type.Union([s, Type.Null()]);
 const Status = Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('disabled')]);
 const UserFields = {
   displayName: Type.Optional(Nullable(Type.String({ maxLength: 256 }))),

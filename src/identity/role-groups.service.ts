@@ -40,7 +40,7 @@ export async function listRoleGroups(db: Db, query: { q?: string; limit?: number
   const limit = clampLimit(query.limit);
   const after = decodeCursor(query.cursor);
   let qb = baseQuery(db);
-  if (query.q?.trim()) qb = qb.where((eb) => eb(ilike(db, 'rg.name', `%${likeEscape(query.q!.trim())}%`), '=', true as any));
+  if (query.q?.trim()) qb = qb.where(ilike(db, 'rg.name', `%${likeEscape(query.q!.trim())}%`));
   if (after) qb = qb.where('rg.name_norm', '>', String(after[0]));
   const rows = await qb.orderBy('rg.name_norm').limit(limit + 1).execute();
   const p = page(rows, limit, (r) => [r.name_norm]);

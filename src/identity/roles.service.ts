@@ -49,7 +49,7 @@ export async function listRoles(db: Db, query: { q?: string; limit?: number; cur
   const limit = clampLimit(query.limit);
   const after = decodeCursor(query.cursor);
   let qb = baseQuery(db);
-  if (query.q?.trim()) qb = qb.where((eb) => eb(ilike(db, 'r.name', `%${likeEscape(query.q!.trim())}%`), '=', true as any));
+  if (query.q?.trim()) qb = qb.where(ilike(db, 'r.name', `%${likeEscape(query.q!.trim())}%`));
   if (after) qb = qb.where('r.name_norm', '>', String(after[0]));
   const rows = await qb.orderBy('r.name_norm').limit(limit + 1).execute();
   const p = page(rows, limit, (r) => [r.name_norm]);

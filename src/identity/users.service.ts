@@ -74,7 +74,7 @@ export async function listUsers(db: Db, query: UserListQuery) {
   let qb = db.selectFrom('users as u').leftJoin('roles as r', 'r.id', 'u.role_id').select(SUMMARY_COLUMNS);
   if (query.q?.trim()) {
     const pat = `%${likeEscape(query.q.trim())}%`;
-    qb = qb.where((eb) => eb.or([eb(ilike(db, 'u.user_name', pat), '=', true as any), eb(ilike(db, 'u.display_name', pat), '=', true as any), eb(ilike(db, 'u.email', pat), '=', true as any)]));
+    qb = qb.where((eb) => eb.or([ilike(db, 'u.user_name', pat), ilike(db, 'u.display_name', pat), ilike(db, 'u.email', pat)]));
   }
   if (query.status) qb = qb.where('u.status', '=', query.status as UserStatus);
   if (query.source) qb = qb.where('u.source', '=', query.source as 'local' | 'idp');

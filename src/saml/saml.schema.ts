@@ -1,7 +1,6 @@
 // Request schemas of the SAML admin API (validation and the UI client's types come from here).
+import { Nullable } from '../platform/schema.ts';
 import { Type, type Static } from 'typebox';
-
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
 export const SettingsBody = Type.Object(
   {

@@ -1,0 +1,140 @@
+// Identity-side rules for groups pushed from the IdP (SCIM Groups): each pushed group has one SCIM
+// role and one SCIM role group whose levels start as a copy of the SCIM Default role group; a rename
+// renames both; a delete removes both. Membership changes are applied as the difference only
+// (O(members changed)); effective permissions are read from membership on every request
+// (permissions.repo.ts), so nothing needs recomputing here.
+// Called by src/scim inside the SCIM request's transaction; never imports from src/scim.
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { DB } from '../db/schema.ts';
+import type { Actor } from '../platform/actor.ts';
+import { nowIso } from '../platform/time.ts';
+import { recordAudit } from './audit.service.ts';
+import { levelsOfRoleGroup } from './permissions.repo.ts';
+
+type Db = Kysely<DB> | Transaction<DB>;
+
+const CHUNK = 500;
+function chunks<T>(xs: T[], n = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+/** `name`, or `name (SCIM)`, `name (SCIM 2)`… : the first not taken in `table`. */
+async function freeName(db: Db, table: 'roles' | 'role_groups', name: string, exceptPushedGroupId?: string): Promise<string> {
+  const candidates = [name, `${name} (SCIM)`, ...Array.from({ length: 20 }, (_, i) => `${name} (SCIM ${i + 2})`)];
+  let q = db.selectFrom(table).select('name_norm').where('name_norm', 'in', candidates.map((c) => c.toLowerCase()));
+  if (exceptPushedGroupId) q = q.where((eb) => eb.or([eb('pushed_group_id', 'is', null), eb('pushed_group_id', '<>', exceptPushedGroupId)]));
+  const taken = new Set((await q.execute()).map((r) => r.name_norm));
+  const free = candidates.find((c) => !taken.has(c.toLowerCase()));
+  return free ?? `${name} (SCIM ${randomUUID().slice(0, 8)})`;
+}
+
+/** Creates the SCIM role and SCIM role group of a newly pushed group. */
+export async function createPushedGroupRoles(db: Db, actor: Actor, group: { id: string; displayName: string }): Promise<{ roleId: string; roleGroupId: string }> {
+  const now = nowIso();
+  const def = await db.selectFrom('role_groups').select(['id', 'name']).where('is_scim_default', '=', 1).executeTakeFirst();
+  const levels = def ? await levelsOfRoleGroup(db, def.id) : null;
+  const rgName = await freeName(db, 'role_groups', group.displayName);
+  const roleName = await freeName(db, 'roles', group.displayName);
+  const roleGroupId = randomUUID();
+  const roleId = randomUUID();
+  await db
+    .insertInto('role_groups')
+    .values({ id: roleGroupId, name: rgName, name_norm: rgName.toLowerCase(), core_kind: null, is_scim_default: 0, pushed_group_id: group.id, version: 1, created_at: now, updated_at: now })
+    .execute();
+  const rows = Object.entries(levels ?? {}).map(([screen, level]) => ({ role_group_id: roleGroupId, screen, level }));
+  if (rows.length) await db.insertInto('role_group_levels').values(rows).execute();
+  await db.insertInto('roles').values({ id: roleId, name: roleName, name_norm: roleName.toLowerCase(), is_core: 0, pushed_group_id: group.id, created_at: now, updated_at: now }).execute();
+  await db.insertInto('role_role_groups').values({ role_id: roleId, role_group_id: roleGroupId }).execute();
+  await recordAudit(db, actor, {
+    action: 'pushed_group.create',
+    targetType: 'pushed_group',
+    targetId: group.id,
+    targetName: group.displayName,
+    summary: `group ${group.displayName} pushed: created SCIM role ${roleName} and role group ${rgName} (levels copied from ${def?.name ?? 'no SCIM Default'})`,
+    details: { roleId, roleGroupId, copiedFrom: def?.id ?? null },
+  });
+  return { roleId, roleGroupId };
+}
+
+/** Renames the SCIM role and role group after the pushed group's displayName changed. */
+export async function renamePushedGroupRoles(db: Db, actor: Actor, groupId: string, oldName: string, newName: string): Promise<void> {
+  const now = nowIso();
+  const rgName = await freeName(db, 'role_groups', newName, groupId);
+  const roleName = await freeName(db, 'roles', newName, groupId);
+  await db.updateTable('role_groups').set({ name: rgName, name_norm: rgName.toLowerCase(), updated_at: now }).where('pushed_group_id', '=', groupId).execute();
+  await db.updateTable('roles').set({ name: roleName, name_norm: roleName.toLowerCase(), updated_at: now }).where('pushed_group_id', '=', groupId).execute();
+  await recordAudit(db, actor, {
+    action: 'pushed_group.rename',
+    targetType: 'pushed_group',
+    targetId: groupId,
+    targetName: newName,
+    summary: `group ${oldName} renamed to ${newName} (SCIM role and role group renamed)`,
+  });
+}
+
+/** Removes the SCIM role and role group of a pushed group that is being deleted. */
+export async function deletePushedGroupRoles(db: Db, actor: Actor, group: { id: string; displayName: string; memberCount: number }): Promise<void> {
+  const roles = await db.selectFrom('roles').select('id').where('pushed_group_id', '=', group.id).execute();
+  const roleIds = roles.map((r) => r.id);
+  if (roleIds.length) {
+    await db.updateTable('users').set({ role_id: null }).where('role_id', 'in', roleIds).execute();
+    await db.deleteFrom('roles').where('id', 'in', roleIds).execute();
+  }
+  await db.deleteFrom('role_groups').where('pushed_group_id', '=', group.id).execute();
+  await recordAudit(db, actor, {
+    action: 'pushed_group.delete',
+    targetType: 'pushed_group',
+    targetId: group.id,
+    targetName: group.displayName,
+    summary: `group ${group.displayName} deleted: removed its SCIM role and role group; ${group.memberCount} member(s) fall back to their other groups or SCIM Default`,
+  });
+}
+
+/** Of `ids`, those that are users (unknown ids are skipped by the caller and reported). */
+export async function existingUserIds(db: Db, ids: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const part of chunks([...new Set(ids)])) {
+    const rows = await db.selectFrom('users').select('id').where('id', 'in', part).execute();
+    for (const r of rows) found.add(r.id);
+  }
+  return found;
+}
+
+/** Adds members; returns how many were not members before. Cost: O(ids). */
+export async function addMembers(db: Db, groupId: string, userIds: string[]): Promise<number> {
+  let added = 0;
+  for (const part of chunks(userIds)) {
+    const res = await db
+      .insertInto('pushed_group_members')
+      .values(part.map((user_id) => ({ group_id: groupId, user_id })))
+      .onConflict((oc) => oc.columns(['group_id', 'user_id']).doNothing())
+      .executeTakeFirst();
+    added += Number(res.numInsertedOrUpdatedRows ?? 0);
+  }
+  return added;
+}
+
+/** Removes members; returns how many were members. Cost: O(ids). */
+export async function removeMembers(db: Db, groupId: string, userIds: string[]): Promise<number> {
+  let removed = 0;
+  for (const part of chunks(userIds)) {
+    const res = await db.deleteFrom('pushed_group_members').where('group_id', '=', groupId).where('user_id', 'in', part).executeTakeFirst();
+    removed += Number(res.numDeletedRows ?? 0);
+  }
+  return removed;
+}
+
+/** Makes the member list exactly `userIds`, touching only the difference. */
+export async function replaceMembers(db: Db, groupId: string, userIds: string[]): Promise<{ added: number; removed: number }> {
+  const want = new Set(userIds);
+  const current = await db.selectFrom('pushed_group_members').select('user_id').where('group_id', '=', groupId).execute();
+  const have = new Set(current.map((r) => r.user_id));
+  const toRemove = [...have].filter((id) => !want.has(id));
+  const toAdd = [...want].filter((id) => !have.has(id));
+  const removed = toRemove.length ? await removeMembers(db, groupId, toRemove) : 0;
+  const added = toAdd.length ? await addMembers(db, groupId, toAdd) : 0;
+  return { added, removed };
+}

@@ -1,0 +1,158 @@
+// The ledgerline command as operators run it: `node bin/ledgerline.mjs …` against DATABASE_URL.
+// Each run starts a Node process, so the file keeps the number of runs small.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import pg from 'pg';
+import { freshDatabaseUrl, signIn, startTestApp, type TestDatabase } from '../helpers/app.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+let fresh: TestDatabase;
+
+function cli(args: string[], opts: { stdin?: string; databaseUrl?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/ledgerline.mjs', ...args], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: opts.databaseUrl ?? fresh.url, LOG_LEVEL: 'warn' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
+
+/** True when nothing has been created in the database behind `url`. */
+async function untouched(url: string): Promise<boolean> {
+  if (url.startsWith('sqlite:')) return !fs.existsSync(url.slice('sqlite:'.length));
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query(`select count(*)::int as n from information_schema.tables where table_schema = 'public'`);
+    return r.rows[0].n === 0;
+  } finally {
+    await c.end();
+  }
+}
+
+before(async () => {
+  fresh = await freshDatabaseUrl();
+});
+after(() => fresh.drop());
+
+test('migrate applies every migration to an empty database, then reports it up to date', async () => {
+  const first = await cli(['migrate', '--json']);
+  assert.equal(first.code, 0, first.stderr);
+  const applied = JSON.parse(first.stdout).applied as string[];
+  assert.equal(applied[0], '001_identity', first.stdout);
+  assert.deepEqual(applied, [...applied].sort());
+  const second = await cli(['migrate']);
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(second.stdout.trim(), 'database is up to date');
+});
+
+test('admin create makes administrators who sign in over HTTP: with --password-stdin, or printing a generated password once', async () => {
+  const chosen = 'Cli-chosen-password-42';
+  const withStdin = await cli(['admin', 'create', '--username', 'ops-admin', '--password-stdin'], { stdin: `${chosen}\n` });
+  assert.equal(withStdin.code, 0, withStdin.stderr);
+  assert.match(withStdin.stdout, /created local administrator ops-admin/);
+  assert.ok(!withStdin.stdout.includes(chosen), 'a password given on stdin is not echoed');
+  assert.doesNotMatch(withStdin.stdout, /shown once/);
+
+  const generatedRun = await cli(['admin', 'create', '--username', 'second-admin']);
+  assert.equal(generatedRun.code, 0, generatedRun.stderr);
+  const generated = /password \(shown once\): (\S+)/.exec(generatedRun.stdout)?.[1];
+  assert.match(generated ?? '', /^[A-Za-z0-9]{20}$/, generatedRun.stdout);
+
+  const app = await startTestApp({ databaseUrl: fresh.url });
+  try {
+    const ops = await signIn(app.baseUrl, 'ops-admin', chosen);
+    const me = await ops.json('/api/me');
+    assert.equal(me.body.user.role.name, 'Admin');
+    assert.equal(me.body.permissions.users, 'full');
+    assert.equal((await (await signIn(app.baseUrl, 'second-admin', generated!)).fetch('/api/me')).status, 200);
+    const audit = await ops.json('/api/audit?action=user.create&source=cli');
+    assert.deepEqual(audit.body.items.map((i: { targetName: string }) => i.targetName).sort(), ['ops-admin', 'second-admin']);
+    assert.ok(!JSON.stringify(audit.body).includes(generated!), 'the generated password is not audited');
+  } finally {
+    await app.close();
+  }
+});
+
+test('admin create refuses a taken name and a weak password with exit code 1', async () => {
+  const taken = await cli(['admin', 'create', '--username', 'OPS-ADMIN']);
+  assert.equal(taken.code, 1);
+  assert.match(taken.stderr, /already exists/);
+  const weak = await cli(['admin', 'create', '--username', 'weak-one', '--password-stdin'], { stdin: 'short\n' });
+  assert.equal(weak.code, 1);
+  assert.match(weak.stderr, /12 characters/);
+});
+
+test('an unknown command exits with code 2, prints the usage and leaves the database untouched', async () => {
+  const other = await freshDatabaseUrl();
+  try {
+    const res = await cli(['frobnicate'], { databaseUrl: other.url });
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /unknown command "frobnicate"/);
+    assert.match(res.stderr, /usage: ledgerline/);
+    assert.ok(await untouched(other.url), 'a mistyped command creates no database');
+  } finally {
+    await other.drop();
+  }
+});
+
+test('a DATABASE_URL of another kind is refused with exit code 1 and its credentials are not echoed', async () => {
+  const res = await cli(['migrate'], { databaseUrl: 'mysql://root:hunter2@localhost/x' });
+  assert.equal(res.code, 1);
+  assert.match(res.stderr, /DATABASE_URL must start with sqlite: or postgres:/);
+  assert.ok(!res.stderr.includes('hunter2'));
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+test('serve on an empty database creates the administrator admin, prints its password once, and stops cleanly on SIGTERM', async () => {
+  const db = await freshDatabaseUrl();
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ['bin/ledgerline.mjs', 'serve'], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: baseUrl, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!(await fetch(`${baseUrl}/healthz`).then((r) => r.status === 200, () => false))) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`serve did not start: ${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(output, /created the local administrator/);
+    const password = /password:\s+(\S+)/.exec(output)?.[1];
+    assert.match(password ?? '', /^[A-Za-z0-9]{20}$/, output);
+    const c = await signIn(baseUrl, 'admin', password!);
+    assert.equal((await c.json('/api/me')).body.permissions['role-groups'], 'full');
+  } finally {
+    child.kill('SIGTERM');
+    assert.equal(await exit, 0, output);
+    await db.drop();
+  }
+});
