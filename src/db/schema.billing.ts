@@ -5,7 +5,7 @@ import type { Generated } from 'kysely';
 export type AccountStatus = 'active' | 'suspended' | 'closed';
 export type ChargeKind = 'recurring' | 'one_time' | 'usage';
 export type InvoiceStatus = 'draft' | 'finalized' | 'paid' | 'void';
-export type BillRunStatus = 'running' | 'completed' | 'failed';
+export type BillRunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
 export type BillRunAccountStatus = 'pending' | 'billed' | 'skipped' | 'failed';
 
 /** Named sequences (invoice and account numbers). Incremented inside the caller's transaction, so a

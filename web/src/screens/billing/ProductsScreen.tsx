@@ -1,11 +1,136 @@
-// Placeholder so the UI builds; the owner of this screen replaces this file.
-import { EmptyState, PageHeader } from '../../ui/index.ts';
+// Products: the catalog with its charges; create or edit a product and its charges (Full Permission).
+import { useState } from 'react';
+import { useCanEdit } from '../../auth/session.tsx';
+import { screenCrumbs } from '../../shell/nav.ts';
+import { Badge, Banner, Button, Dialog, EmptyState, FilterBar, Form, FormActions, FormError, PageHeader, Pager, SelectField, Spinner, Table, TextField, formatMoney, parseMoney, useFormState, useList, useListParams, type Column } from '../../ui/index.ts';
+import { billingApi, type Charge, type Product, type Tier } from './billing.api.ts';
+
+const KIND_LABEL: Record<string, string> = { recurring: 'Recurring', one_time: 'One-time', usage: 'Usage' };
+
+export function describeCharge(c: Charge, currency: string): string {
+  if (c.kind === 'recurring') return `${formatMoney(c.amount ?? 0, currency)} per ${c.interval === 'year' ? 'year' : 'month'}`;
+  if (c.kind === 'one_time') return `${formatMoney(c.amount ?? 0, currency)} once`;
+  const p = c.pricing;
+  if (!p) return c.usageIdentifier ?? '';
+  if (p.model === 'unit') return `${c.usageIdentifier}: ${p.unitPrice} ${currency} per unit`;
+  return `${c.usageIdentifier}: ${p.model} tiers ` + p.tiers.map((t) => `${t.upTo === null ? 'then' : `≤${t.upTo.toLocaleString('en-US')}`} @ ${t.unitPrice}`).join(', ');
+}
+
+interface ChargeDraft { name: string; kind: Charge['kind']; interval: string; amount: string; usageIdentifier: string; model: string; unitPrice: string; tiers: string }
+
+const tiersText = (tiers: Tier[]) => tiers.map((t) => `${t.upTo ?? '*'}:${t.unitPrice}${t.flatFee ? `:${t.flatFee}` : ''}`).join('\n');
+function parseTiers(text: string): Tier[] {
+  return text.split(/\n|;/).map((l) => l.trim()).filter(Boolean).map((l) => {
+    const [upTo, unitPrice, flat] = l.split(':').map((s) => s.trim());
+    return { upTo: upTo === '*' || upTo === '' ? null : Number(upTo), unitPrice: unitPrice ?? '', ...(flat ? { flatFee: Number(flat) } : {}) };
+  });
+}
+
+function toDraft(c: Charge, currency: string): ChargeDraft {
+  const p = c.pricing;
+  return {
+    name: c.name, kind: c.kind, interval: c.interval ?? 'month', amount: c.amount != null ? formatMoney(c.amount, currency).replace(/ [A-Z]{3}$/, '') : '',
+    usageIdentifier: c.usageIdentifier ?? '', model: p?.model ?? 'unit', unitPrice: p && p.model === 'unit' ? p.unitPrice : '', tiers: p && p.model !== 'unit' ? tiersText(p.tiers) : '',
+  };
+}
+
+function ProductForm({ product, onDone, onCancel }: { product?: Product; onDone: () => void; onCancel: () => void }) {
+  const form = useFormState();
+  const [code, setCode] = useState(product?.code ?? '');
+  const [name, setName] = useState(product?.name ?? '');
+  const [description, setDescription] = useState(product?.description ?? '');
+  const [currency, setCurrency] = useState(product?.currency ?? 'USD');
+  const [charges, setCharges] = useState<ChargeDraft[]>(() => (product?.charges ?? []).map((c) => toDraft(c, product!.currency)));
+  const edit = (i: number, k: keyof ChargeDraft) => (v: string) => setCharges((cs) => cs.map((c, j) => (j === i ? { ...c, [k]: v } : c)));
+  const body = () => ({
+    code, name, description: description || null, currency,
+    charges: charges.map((c): Charge => {
+      if (c.kind === 'usage') return { name: c.name, kind: 'usage', usageIdentifier: c.usageIdentifier, pricing: c.model === 'unit' ? { model: 'unit', unitPrice: c.unitPrice } : { model: c.model as 'graduated' | 'volume', tiers: parseTiers(c.tiers) } };
+      const amount = parseMoney(c.amount, currency);
+      return { name: c.name, kind: c.kind, ...(c.kind === 'recurring' ? { interval: c.interval as 'month' | 'year' } : {}), amount: amount ?? -1 };
+    }),
+  });
+  const f = (k: string) => form.fields[k];
+  return (
+    <Form onSubmit={() => void form.submit(async () => {
+      if (product) await billingApi.updateProduct(product.id, { ...body(), version: product.version } as Partial<Product>);
+      else await billingApi.createProduct(body() as never);
+      onDone();
+    })}>
+      <FormError error={form.error} />
+      <div className="bl-form-grid">
+        <TextField label="Code" value={code} onChange={setCode} error={f('code')} hint="Short, unique: PRO, API-2026" />
+        <TextField label="Name" value={name} onChange={setName} error={f('name')} />
+        <TextField label="Currency" value={currency} onChange={(v) => setCurrency(v.toUpperCase())} error={f('currency')} maxLength={3} />
+      </div>
+      <TextField label="Description" value={description} onChange={setDescription} error={f('description')} />
+      <h3>Charges</h3>
+      {charges.map((c, i) => (
+        <fieldset key={i} className="bl-charge">
+          <legend>Charge {i + 1}</legend>
+          <div className="bl-form-grid">
+            <TextField label="Charge name" value={c.name} onChange={edit(i, 'name')} error={f(`charges.${i}.name`)} />
+            <SelectField label="Kind" value={c.kind} onChange={edit(i, 'kind')} options={[{ value: 'recurring', label: 'Recurring' }, { value: 'one_time', label: 'One-time' }, { value: 'usage', label: 'Usage' }]} />
+            {c.kind === 'recurring' && <SelectField label="Billed" value={c.interval} onChange={edit(i, 'interval')} options={[{ value: 'month', label: 'Monthly' }, { value: 'year', label: 'Annually' }]} error={f(`charges.${i}.interval`)} />}
+            {c.kind !== 'usage' && <TextField label={`Price (${currency})`} value={c.amount} onChange={edit(i, 'amount')} error={f(`charges.${i}.amount`)} inputMode="decimal" hint="Prorated by day for partial months" />}
+            {c.kind === 'usage' && <TextField label="Usage identifier" value={c.usageIdentifier} onChange={edit(i, 'usageIdentifier')} error={f(`charges.${i}.usageIdentifier`)} hint="e.g. api_calls" />}
+            {c.kind === 'usage' && <SelectField label="Pricing" value={c.model} onChange={edit(i, 'model')} options={[{ value: 'unit', label: 'Unit price' }, { value: 'graduated', label: 'Graduated tiers' }, { value: 'volume', label: 'Volume tiers' }]} />}
+            {c.kind === 'usage' && c.model === 'unit' && <TextField label={`Unit price (${currency})`} value={c.unitPrice} onChange={edit(i, 'unitPrice')} error={f(`charges.${i}.pricing.unitPrice`) ?? f(`charges.${i}.pricing`)} hint="May have sub-cent precision: 0.0015" />}
+          </div>
+          {c.kind === 'usage' && c.model !== 'unit' && (
+            <Field2 label="Tiers, one per line as up-to:unit price[:flat fee in minor units]; * for the last" value={c.tiers} onChange={edit(i, 'tiers')} error={Object.entries(form.fields).filter(([k]) => k.startsWith(`charges.${i}.pricing`)).map(([, v]) => v).join('; ') || undefined} />
+          )}
+          <Button small variant="ghost" onClick={() => setCharges((cs) => cs.filter((_, j) => j !== i))}>Remove charge</Button>
+        </fieldset>
+      ))}
+      <Button small onClick={() => setCharges((cs) => [...cs, { name: '', kind: 'recurring', interval: 'month', amount: '', usageIdentifier: '', model: 'unit', unitPrice: '', tiers: '1000:0\n*:0.002' }])}>Add charge</Button>
+      <FormActions busy={form.busy} onCancel={onCancel} saveLabel={product ? 'Save product' : 'Create product'} />
+    </Form>
+  );
+}
+
+function Field2({ label, value, onChange, error }: { label: string; value: string; onChange: (v: string) => void; error?: string }) {
+  return (
+    <div className={['field', error ? 'field-invalid' : ''].join(' ')}>
+      <label className="field-label">
+        {label}
+        <textarea className="input" rows={4} value={value} onChange={(e) => onChange(e.target.value)} aria-invalid={error ? true : undefined} />
+      </label>
+      {error && <div className="field-error" role="alert">{error}</div>}
+    </div>
+  );
+}
 
 export default function ProductsScreen() {
+  const canEdit = useCanEdit('products');
+  const list = useListParams(['q']);
+  const [editing, setEditing] = useState<Product | 'new' | null>(null);
+  const { page, loading, error, reload } = useList((q, signal) => billingApi.products(q, signal), { ...list.filters, cursor: list.cursor, limit: 50 });
+  const columns: Column<Product>[] = [
+    { key: 'code', header: 'Code', sortValue: (p) => p.code, render: (p) => p.code },
+    { key: 'name', header: 'Name', sortValue: (p) => p.name, render: (p) => p.name },
+    { key: 'currency', header: 'Currency', render: (p) => p.currency },
+    { key: 'charges', header: 'Charges', render: (p) => <ul className="plain">{p.charges.map((c, i) => <li key={i}><Badge>{KIND_LABEL[c.kind]}</Badge> {c.name}: {describeCharge(c, p.currency)}</li>)}</ul> },
+    { key: 'status', header: 'Status', render: (p) => (p.status === 'active' ? 'Active' : 'Archived') },
+    ...(canEdit ? [{ key: 'edit', header: '', render: (p: Product) => <Button small onClick={() => setEditing(p)}>Edit</Button> }] : []),
+  ];
+  const newButton = canEdit ? <Button variant="primary" onClick={() => setEditing('new')}>New product</Button> : undefined;
   return (
     <div className="page">
-      <PageHeader title="Products" />
-      <EmptyState title="This screen is being built">It will appear here in a coming release.</EmptyState>
+      <PageHeader title="Products" breadcrumb={screenCrumbs('products')} actions={newButton} />
+      <FilterBar list={list} placeholder="Name or code" />
+      {error && <Banner>{error}</Banner>}
+      {!page && loading ? <Spinner /> : page && page.items.length === 0 ? (
+        <EmptyState title="The catalog is empty." action={newButton}>Add a product with its recurring, one-time or usage charges.</EmptyState>
+      ) : page ? (
+        <>
+          <Table columns={columns} rows={page.items} rowKey={(p) => p.id} sort={list.sort} onSort={list.setSort} caption="Products" />
+          <Pager list={list} nextCursor={page.nextCursor} count={page.items.length} />
+        </>
+      ) : null}
+      <Dialog open={editing !== null} title={editing === 'new' ? 'New product' : `Edit ${editing?.name ?? ''}`} onClose={() => setEditing(null)}>
+        {editing !== null && <ProductForm product={editing === 'new' ? undefined : editing} onCancel={() => setEditing(null)} onDone={() => { setEditing(null); reload(); }} />}
+      </Dialog>
     </div>
   );
 }

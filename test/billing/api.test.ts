@@ -1,0 +1,254 @@
+// Every billing route at every permission level: Full acts, Read Only reads but cannot change,
+// No Permission gets 403, signed out gets 401, a write without the CSRF token gets 403, and an
+// invalid body gets 400 with field messages. Runs on SQLite, or PostgreSQL with TEST_DATABASE=postgres.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createLocalAdmin, createUserWithLevels, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
+
+const BILLING_SCREENS = ['home', 'accounts', 'products', 'usage', 'invoices', 'payments', 'reports'] as const;
+const levels = (l: 'none' | 'read' | 'full') => Object.fromEntries(BILLING_SCREENS.map((s) => [s, l]));
+
+let t: TestApp;
+let full: Client;
+let read: Client;
+let none: Client;
+const ctx: Record<string, any> = {};
+let seq = 0;
+
+async function ok<T = any>(c: Client, path: string, method = 'GET', body?: unknown, status?: number): Promise<T> {
+  const r = await c.json(path, { method, body });
+  if (status ? r.status !== status : r.status >= 300) throw new Error(`${method} ${path} → ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+async function newAccount() {
+  return ok(full, '/api/accounts', 'POST', { name: `Acme ${++seq}`, currency: 'USD', contactEmail: 'ap@acme.test', taxRate: '5' });
+}
+
+async function newDraft(): Promise<any> {
+  const a = await newAccount();
+  await ok(full, '/api/subscriptions', 'POST', { accountId: a.id, productId: ctx.product.id, startDate: '2026-01-01' });
+  const run = await ok(full, '/api/bill-runs', 'POST', { periodStart: '2026-01-01', periodEnd: '2026-02-01', accountId: a.id, wait: true });
+  const list = await ok(full, `/api/invoices?billRunId=${run.id}`);
+  return { account: a, invoice: list.items[0] };
+}
+
+async function newFinalized(): Promise<any> {
+  const d = await newDraft();
+  return { ...d, invoice: await ok(full, `/api/invoices/${d.invoice.id}/finalize`, 'POST', {}) };
+}
+
+before(async () => {
+  t = await startTestApp();
+  const admin = await createLocalAdmin(t.database);
+  const adminClient = await signIn(t.baseUrl, admin.username, admin.password);
+  const mk = async (l: 'none' | 'read' | 'full') => {
+    const u = await createUserWithLevels(adminClient, levels(l));
+    return signIn(t.baseUrl, u.username, u.password);
+  };
+  [full, read, none] = [await mk('full'), await mk('read'), await mk('none')];
+  ctx.product = await ok(full, '/api/products', 'POST', {
+    code: 'PRO',
+    name: 'Pro',
+    currency: 'USD',
+    charges: [
+      { name: 'Platform', kind: 'recurring', interval: 'month', amount: 10000 },
+      { name: 'API calls', kind: 'usage', usageIdentifier: 'api_calls', pricing: { model: 'graduated', tiers: [{ upTo: 1000, unitPrice: '0' }, { upTo: null, unitPrice: '0.002' }] } },
+    ],
+  });
+  ctx.draft = await newDraft();
+  ctx.account = ctx.draft.account;
+  ctx.subscription = (await ok(full, `/api/subscriptions?accountId=${ctx.account.id}`)).items[0];
+  ctx.usage = await ok(full, '/api/usage', 'POST', { accountNumber: ctx.account.number, identifier: 'api_calls', quantity: 5, occurredAt: '2026-02-03T10:00:00Z', idempotencyKey: 'seed-1' });
+  const up = await full.fetch('/api/usage/uploads?fileName=seed.csv', { method: 'POST', body: `account_number,identifier,quantity,occurred_at\n${ctx.account.number},api_calls,3,2026-02-02\n`, headers: { 'content-type': 'text/csv' } });
+  ctx.upload = await up.json();
+  ctx.run = (await ok(full, '/api/bill-runs')).items[0];
+  ctx.payment = await ok(full, '/api/payments', 'POST', { accountId: ctx.account.id, amount: 100, currency: 'USD', method: 'card' });
+});
+after(async () => {
+  await t?.close();
+});
+
+interface Route {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** path, or a function making fresh prerequisites for one successful call */
+  path: string | (() => Promise<string> | string);
+  body?: unknown | (() => unknown);
+  invalid?: unknown;
+  status: number;
+}
+
+const ID = () => ctx.account.id;
+const routes: Route[] = [
+  { method: 'GET', path: '/api/home', status: 200 },
+  { method: 'GET', path: '/api/accounts?q=acme&limit=5', status: 200 },
+  { method: 'POST', path: '/api/accounts', body: () => ({ name: `New ${++seq}`, currency: 'EUR' }), invalid: { name: '', currency: 'euro' }, status: 201 },
+  { method: 'GET', path: () => `/api/accounts/${ID()}`, status: 200 },
+  { method: 'PATCH', path: () => `/api/accounts/${ID()}`, body: { notes: 'Pays by wire' }, invalid: { paymentTermsDays: -3 }, status: 200 },
+  { method: 'GET', path: () => `/api/subscriptions?accountId=${ID()}`, status: 200 },
+  { method: 'POST', path: '/api/subscriptions', body: () => ({ accountId: ID(), productId: ctx.product.id, startDate: '2026-06-01', quantity: 2 }), invalid: { accountId: 'x', productId: 'y', startDate: 'soon' }, status: 201 },
+  { method: 'GET', path: () => `/api/subscriptions/${ctx.subscription.id}`, status: 200 },
+  { method: 'PATCH', path: () => `/api/subscriptions/${ctx.subscription.id}`, body: { quantity: 3 }, invalid: { quantity: 0 }, status: 200 },
+  { method: 'POST', path: async () => { const a = await newAccount(); const s = await ok(full, '/api/subscriptions', 'POST', { accountId: a.id, productId: ctx.product.id, startDate: '2026-01-01' }); return `/api/subscriptions/${s.id}/cancel`; }, body: { endDate: '2026-09-01' }, invalid: { endDate: 'never' }, status: 200 },
+  { method: 'GET', path: '/api/products?q=pro', status: 200 },
+  { method: 'POST', path: '/api/products', body: () => ({ code: `P${++seq}`, name: 'Basic', currency: 'USD', charges: [{ name: 'Setup', kind: 'one_time', amount: 5000 }] }), invalid: { code: '', name: 'x', currency: 'USD', charges: [{ name: 'x', kind: 'weird' }] }, status: 201 },
+  { method: 'GET', path: () => `/api/products/${ctx.product.id}`, status: 200 },
+  { method: 'PATCH', path: () => `/api/products/${ctx.product.id}`, body: { description: 'Our main plan' }, invalid: { currency: 12 }, status: 200 },
+  { method: 'GET', path: '/api/usage?identifier=api_calls', status: 200 },
+  { method: 'POST', path: '/api/usage', body: () => ({ accountNumber: ctx.account.number, identifier: 'api_calls', quantity: 7, occurredAt: '2026-02-05T00:00:00Z', idempotencyKey: `k-${++seq}` }), invalid: { accountNumber: 'A-1', quantity: 'many' }, status: 201 },
+  { method: 'POST', path: '/api/usage', body: () => ({ records: [{ accountNumber: ctx.account.number, identifier: 'api_calls', quantity: 1, occurredAt: '2026-02-06', idempotencyKey: `b-${++seq}` }] }), invalid: { records: [{ identifier: 'api_calls' }] }, status: 200 },
+  { method: 'GET', path: '/api/usage/uploads', status: 200 },
+  { method: 'GET', path: () => `/api/usage/uploads/${ctx.upload.id}`, status: 200 },
+  { method: 'GET', path: '/api/bill-runs', status: 200 },
+  { method: 'POST', path: '/api/bill-runs', body: () => ({ periodStart: '2026-02-01', periodEnd: '2026-03-01', accountId: ID(), wait: true }), invalid: { periodStart: '2026-02-01' }, status: 201 },
+  { method: 'GET', path: () => `/api/bill-runs/${ctx.run.id}`, status: 200 },
+  { method: 'GET', path: () => `/api/bill-runs/${ctx.run.id}/accounts`, status: 200 },
+  { method: 'GET', path: '/api/invoices?status=draft', status: 200 },
+  { method: 'GET', path: () => `/api/invoices/${ctx.draft.invoice.id}`, status: 200 },
+  { method: 'GET', path: () => `/api/invoices/${ctx.draft.invoice.id}/print`, status: 200 },
+  { method: 'GET', path: '/api/invoices/print.css', status: 200 },
+  { method: 'PATCH', path: () => `/api/invoices/${ctx.draft.invoice.id}`, body: { memo: 'Thank you' }, invalid: { total: 1 }, status: 200 },
+  { method: 'POST', path: () => `/api/invoices/${ctx.draft.invoice.id}/lines`, body: { description: 'Goodwill', amount: -500 }, invalid: { description: '', amount: 1.5 }, status: 201 },
+  { method: 'DELETE', path: async () => { const d = await newDraft(); return `/api/invoices/${d.invoice.id}/lines/${(await ok(full, `/api/invoices/${d.invoice.id}`)).lines[0].id}`; }, status: 200 },
+  { method: 'POST', path: async () => `/api/invoices/${(await newDraft()).invoice.id}/finalize`, body: {}, invalid: { issueDate: 'today' }, status: 200 },
+  { method: 'POST', path: async () => `/api/invoices/${(await newFinalized()).invoice.id}/void`, body: { reason: 'Billed in error' }, invalid: { reason: '' }, status: 200 },
+  { method: 'GET', path: '/api/payments', status: 200 },
+  { method: 'POST', path: '/api/payments', body: () => ({ accountId: ID(), amount: 2500, currency: 'USD', method: 'bank_transfer', reference: `W-${++seq}` }), invalid: () => ({ accountId: ID(), amount: 0, currency: 'USD', method: 'barter' }), status: 201 },
+  { method: 'GET', path: () => `/api/payments/${ctx.payment.id}`, status: 200 },
+  { method: 'GET', path: '/api/credits', status: 200 },
+  { method: 'POST', path: '/api/credits', body: () => ({ accountId: ID(), amount: 300, currency: 'USD', reason: 'Outage' }), invalid: () => ({ accountId: ID(), amount: -1, currency: 'USD', reason: '' }), status: 201 },
+  { method: 'GET', path: '/api/reports/aging', status: 200 },
+  { method: 'GET', path: '/api/reports/aging?format=csv', status: 200 },
+  { method: 'GET', path: '/api/reports/revenue?months=6', status: 200 },
+  { method: 'GET', path: '/api/reports/revenue?format=csv', status: 200 },
+  { method: 'GET', path: '/api/reports/usage', status: 200 },
+  { method: 'GET', path: '/api/reports/usage?format=csv', status: 200 },
+];
+
+const resolve = async (r: Route) => (typeof r.path === 'function' ? await r.path() : r.path);
+const bodyOf = (r: Route) => (typeof r.body === 'function' ? (r.body as () => unknown)() : r.body);
+const label = (r: Route) => `${r.method} ${typeof r.path === 'string' ? r.path : (r.path.toString().match(/`([^`]+)`/)?.[1] ?? 'dynamic')}`;
+
+describe('billing routes by permission level', () => {
+  for (const r of routes) {
+    test(`${label(r)}: Full Permission succeeds`, async () => {
+      const path = await resolve(r);
+      const res = await full.fetch(path, { method: r.method, body: bodyOf(r) });
+      assert.equal(res.status, r.status, `${r.method} ${path}: ${await res.clone().text()}`);
+      if (path.includes('format=csv')) assert.match(res.headers.get('content-type') ?? '', /text\/csv/);
+      if (path.endsWith('/print')) assert.match(await res.text(), /<table>/);
+    });
+
+    test(`${label(r)}: Read Only ${r.method === 'GET' ? 'reads' : 'is refused with 403'}`, async () => {
+      const path = await resolve(r);
+      const res = await read.fetch(path, { method: r.method, body: bodyOf(r) });
+      assert.equal(res.status, r.method === 'GET' ? 200 : 403);
+    });
+
+    test(`${label(r)}: No Permission is refused with 403`, async () => {
+      const res = await none.fetch(await resolve(r), { method: r.method, body: bodyOf(r) });
+      assert.equal(res.status, 403);
+    });
+
+    test(`${label(r)}: signed out is refused with 401`, async () => {
+      const res = await fetch(t.baseUrl + (await resolve(r)), { method: r.method, headers: r.body ? { 'content-type': 'application/json' } : {}, body: r.body ? JSON.stringify(bodyOf(r)) : undefined });
+      assert.equal(res.status, 401);
+    });
+
+    if (r.method !== 'GET') {
+      test(`${label(r)}: a write without the CSRF token is refused with 403`, async () => {
+        const res = await full.fetch(await resolve(r), { method: r.method, body: bodyOf(r), csrf: false });
+        assert.equal(res.status, 403);
+      });
+    }
+    if (r.invalid !== undefined) {
+      test(`${label(r)}: an invalid body is refused with 400 and field messages`, async () => {
+        const res = await full.json(await resolve(r), { method: r.method, body: typeof r.invalid === 'function' ? r.invalid() : r.invalid });
+        assert.equal(res.status, 400, JSON.stringify(res.body));
+        assert.equal(res.body.error.code, 'invalid');
+        assert.ok(Object.keys(res.body.error.fields ?? {}).length > 0, JSON.stringify(res.body));
+      });
+    }
+  }
+});
+
+describe('billing rules over HTTP', () => {
+  test('a duplicate usage key answers 200 with the original record', async () => {
+    const rec = { accountNumber: ctx.account.number, identifier: 'api_calls', quantity: 9, occurredAt: '2027-01-07T00:00:00Z', idempotencyKey: 'dup-1' };
+    const first = await full.json('/api/usage', { method: 'POST', body: rec });
+    assert.equal(first.status, 201);
+    const again = await full.json('/api/usage', { method: 'POST', body: { ...rec, quantity: 999 } });
+    assert.equal(again.status, 200);
+    assert.equal(again.body.id, first.body.id);
+    assert.equal(again.body.quantity, 9);
+    assert.equal(again.body.duplicate, true);
+  });
+
+  test('a CSV upload keeps good rows and reports each bad row with its line', async () => {
+    const csv = `account_number,identifier,quantity,occurred_at,idempotency_key\n${ctx.account.number},api_calls,10,2027-01-08,csv-1\n${ctx.account.number},api_calls,ten,2027-01-08,csv-2\nA-999999,api_calls,1,2027-01-08,csv-3\n${ctx.account.number},api_calls,11,2027-01-09,csv-4\n`;
+    const res = await full.fetch('/api/usage/uploads?fileName=feb.csv', { method: 'POST', body: csv, headers: { 'content-type': 'text/csv' } });
+    assert.equal(res.status, 201);
+    const body = (await res.json()) as any;
+    assert.equal(body.accepted, 2);
+    assert.equal(body.rejected, 2);
+    assert.deepEqual(body.errors.map((e: any) => e.line), [3, 4]);
+    assert.match(body.errors[0].message, /quantity/);
+    assert.match(body.errors[1].message, /No account A-999999/);
+    const again = await full.fetch('/api/usage/uploads?fileName=feb.csv', { method: 'POST', body: csv, headers: { 'content-type': 'text/csv' } });
+    const second = (await again.json()) as any;
+    assert.equal(second.accepted, 0);
+    assert.equal(second.duplicates, 2);
+  });
+
+  test('a CSV without the needed columns is refused with a message on the file field', async () => {
+    const res = await full.json('/api/usage/uploads', { method: 'POST', body: 'foo,bar\n1,2\n', headers: { 'content-type': 'text/csv' } } as any);
+    assert.equal(res.status, 400);
+    assert.match(res.body.error.fields.file, /identifier/);
+  });
+
+  test('a finalized invoice cannot be edited by any route', async () => {
+    const { invoice } = await newFinalized();
+    for (const [method, path, body] of [
+      ['PATCH', `/api/invoices/${invoice.id}`, { memo: 'late change' }],
+      ['POST', `/api/invoices/${invoice.id}/lines`, { description: 'extra', amount: 100 }],
+      ['DELETE', `/api/invoices/${invoice.id}/lines/whatever`, undefined],
+      ['POST', `/api/invoices/${invoice.id}/finalize`, {}],
+    ] as const) {
+      const res = await full.json(path, { method, body });
+      assert.equal(res.status, 409, `${method} ${path}`);
+    }
+    const after = await ok(full, `/api/invoices/${invoice.id}`);
+    assert.equal(after.total, invoice.total);
+    assert.equal(after.memo, null);
+  });
+
+  test('a payment in the wrong currency is refused', async () => {
+    const res = await full.json('/api/payments', { method: 'POST', body: { accountId: ID(), amount: 100, currency: 'EUR', method: 'card' } });
+    assert.equal(res.status, 400);
+    assert.match(res.body.error.fields.currency, /USD/);
+  });
+
+  test('subscribing an account to a product priced in another currency is refused', async () => {
+    const eur = await ok(full, '/api/accounts', 'POST', { name: 'Euro GmbH', currency: 'EUR' });
+    const res = await full.json('/api/subscriptions', { method: 'POST', body: { accountId: eur.id, productId: ctx.product.id, startDate: '2026-01-01' } });
+    assert.equal(res.status, 400);
+    assert.ok(res.body.error.fields.productId);
+  });
+
+  test('every change is in the audit log', async () => {
+    const acct = await newAccount();
+    const rows = await t.database.db.selectFrom('audit_log').select(['action', 'target_id']).where('target_id', '=', acct.id).execute();
+    assert.deepEqual(rows.map((r) => r.action), ['account.create']);
+    const actions = new Set((await t.database.db.selectFrom('audit_log').select('action').execute()).map((r) => r.action));
+    for (const a of ['product.create', 'subscription.create', 'usage.ingest', 'usage.upload', 'bill_run.start', 'bill_run.complete', 'invoice.create', 'invoice.finalize', 'invoice.void', 'payment.create', 'credit.create']) assert.ok(actions.has(a), a);
+  });
+
+  test('lists page with a cursor', async () => {
+    const p1 = await ok(full, '/api/accounts?limit=2');
+    assert.equal(p1.items.length, 2);
+    assert.ok(p1.nextCursor);
+    const p2 = await ok(full, `/api/accounts?limit=2&cursor=${p1.nextCursor}`);
+    assert.notEqual(p2.items[0].id, p1.items[0].id);
+    assert.ok(p2.items[0].number > p1.items[1].number);
+  });
+});
