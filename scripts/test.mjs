@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: builds the web UI (browser tests need it), then runs every *.test.ts under src/ and
-// test/ with node's test runner. TEST_DATABASE=postgres runs the same suite on PostgreSQL.
+// `npm test`: builds the web UI (browser tests need it), then runs every *.test.ts under src/,
+// test/ and demo/ with node's test runner. TEST_DATABASE=postgres runs the same suite on PostgreSQL.
 // Extra arguments are file paths or substrings to select test files.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,7 +21,7 @@ function walk(dir, out = []) {
 }
 
 const filters = process.argv.slice(2);
-let files = [...walk('src'), ...walk('test')].sort();
+let files = [...walk('src'), ...walk('test'), ...walk('demo')].sort();
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
 if (!files.length) {
   console.error('no test files matched');

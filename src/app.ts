@@ -19,6 +19,7 @@ import authPlugin from './identity/auth.plugin.ts';
 import identityRoutes from './identity/identity.routes.ts';
 import searchRoutes from './search.routes.ts';
 import scimPlugin from './scim/scim.plugin.ts';
+import scimAdminRoutes from './scim/scim-admin.routes.ts';
 import samlPlugin from './saml/saml.plugin.ts';
 import billingPlugin from './billing/billing.plugin.ts';
 
@@ -88,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(identityRoutes);
   await app.register(searchRoutes);
+  await app.register(scimAdminRoutes);
   await app.register(scimPlugin, { prefix: '/ResourceServer/api/SCIM' });
   await app.register(scimPlugin, { prefix: '/ResourceServer/api/SCIM/v2' });
   await app.register(samlPlugin);

@@ -235,7 +235,7 @@ export async function accountOverview(db: Db, id: string) {
     db.selectFrom('invoices').select(['id', 'number', 'status', 'issue_date', 'due_date', 'total', 'amount_paid', 'period_start', 'period_end', 'currency'])
       .where('account_id', '=', id).where('status', 'in', ['draft', 'finalized']).orderBy('period_start', 'desc').limit(50).execute(),
     db.selectFrom('subscriptions as s').innerJoin('products as p', 'p.id', 's.product_id')
-      .select(['s.id', 's.product_id', 'p.name as product_name', 'p.code as product_code', 's.quantity', 's.start_date', 's.end_date', 's.status'])
+      .select(['s.id', 's.product_id', 'p.name as product_name', 'p.code as product_code', 's.quantity', 's.start_date', 's.end_date', 's.status', 's.version'])
       .where('s.account_id', '=', id).orderBy('s.start_date', 'desc').execute(),
     db.selectFrom('payments').select(['id', 'amount', 'currency', 'received_on', 'method', 'reference', 'unallocated']).where('account_id', '=', id).orderBy('received_on', 'desc').orderBy('created_at', 'desc').limit(10).execute(),
     db.selectFrom('usage_records').select((eb) => ['identifier', eb.fn.sum<number>('quantity').as('quantity'), eb.fn.countAll<number>().as('records')])
@@ -246,7 +246,7 @@ export async function accountOverview(db: Db, id: string) {
     account: toAccount(row),
     balance,
     openInvoices: openInvoices.map((i) => ({ id: i.id, number: i.number, status: i.status, issueDate: i.issue_date, dueDate: i.due_date, total: Number(i.total), amountDue: Number(i.total) - Number(i.amount_paid), periodStart: i.period_start, periodEnd: i.period_end, currency: i.currency })),
-    subscriptions: subscriptions.map((s) => ({ id: s.id, productId: s.product_id, productName: s.product_name, productCode: s.product_code, quantity: s.quantity, startDate: s.start_date, endDate: s.end_date, status: s.status })),
+    subscriptions: subscriptions.map((s) => ({ id: s.id, productId: s.product_id, productName: s.product_name, productCode: s.product_code, quantity: s.quantity, startDate: s.start_date, endDate: s.end_date, status: s.status, version: s.version })),
     recentPayments: recentPayments.map((p) => ({ id: p.id, amount: Number(p.amount), currency: p.currency, receivedOn: p.received_on, method: p.method, reference: p.reference, unallocated: Number(p.unallocated) })),
     usageLast30Days: usageByIdentifier.map((u) => ({ identifier: u.identifier, quantity: Number(u.quantity), records: Number(u.records) })),
     recentUsage: recentUsage.map((u) => ({ id: Number(u.id), identifier: u.identifier, quantity: Number(u.quantity), occurredAt: u.occurred_at, idempotencyKey: u.idempotency_key })),

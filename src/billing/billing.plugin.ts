@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import accountsRoutes from './accounts.routes.ts';
 import billRunsRoutes from './billruns.routes.ts';
 import { billRunWorker } from './billruns.worker.ts';
+import { systemActor } from '../platform/actor.ts';
 import invoicesRoutes from './invoices.routes.ts';
 import paymentsRoutes from './payments.routes.ts';
 import productsRoutes from './products.routes.ts';
@@ -14,6 +15,10 @@ import usageRoutes from './usage.routes.ts';
 export default async function billingPlugin(app: FastifyInstance): Promise<void> {
   const worker = billRunWorker(app.db, app.log);
   app.addHook('onClose', async () => worker.stop());
+  // Continue runs that a stopped or dead node left unfinished, in the background (start-up does not wait).
+  app.addHook('onReady', async () => {
+    void worker.resumeAbandoned(systemActor('bill-run-resume'));
+  });
   await app.register(accountsRoutes);
   await app.register(productsRoutes);
   await app.register(usageRoutes);

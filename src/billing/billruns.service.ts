@@ -24,8 +24,15 @@ import type { Pricing } from './rating.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
-/** A run whose heartbeat is older than this is considered abandoned and may be resumed. */
+/** A run whose heartbeat is older than this is considered abandoned and may be resumed by hand. */
 export const STALE_MS = 30_000;
+/**
+ * At start-up a node takes over 'running' runs only when their heartbeat is older than this: a live
+ * node beats every HEARTBEAT_MS, so two minutes of silence means its process is gone (or frozen; then
+ * both work on the run, which is still safe: each account leaves 'pending' once).
+ */
+export const ABANDONED_MS = 120_000;
+export const HEARTBEAT_MS = 10_000;
 
 export function toBillRun(r: BillRunsTable, counts?: { pending: number; billed: number; skipped: number; failed: number }) {
   const c = counts ?? { pending: r.total_accounts - r.billed - r.skipped - r.failed, billed: r.billed, skipped: r.skipped, failed: r.failed };
@@ -166,6 +173,12 @@ export async function processBillRun(db: Kysely<DB>, actor: Actor, runId: string
   const chunk = opts.chunk ?? 500;
   const period = { start: run.period_start, end: run.period_end };
   let lastId = '';
+  // Beat while working, not only between chunks: a slow chunk must not look like a dead node.
+  let beating: Promise<unknown> = Promise.resolve();
+  const heartbeat = setInterval(() => {
+    beating = db.updateTable('bill_runs').set({ heartbeat_at: nowIso() }).where('id', '=', runId).where('status', '=', 'running').execute().catch(() => undefined);
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
   try {
     for (;;) {
       if (opts.signal?.aborted) break;
@@ -196,9 +209,13 @@ export async function processBillRun(db: Kysely<DB>, actor: Actor, runId: string
       await db.updateTable('bill_runs').set({ billed: c.billed, skipped: c.skipped, failed: c.failed, heartbeat_at: nowIso() }).where('id', '=', runId).execute();
     }
   } catch (e) {
+    clearInterval(heartbeat);
+    await beating;
     await db.updateTable('bill_runs').set({ status: 'failed', error: e instanceof Error ? e.message : String(e), heartbeat_at: nowIso() }).where('id', '=', runId).execute();
     throw e;
   }
+  clearInterval(heartbeat);
+  await beating;
   const c = await countByStatus(db, runId);
   const finished = c.pending === 0;
   await db.transaction().execute(async (trx) => {
@@ -220,6 +237,29 @@ export async function claimForResume(db: Kysely<DB>, actor: Actor, runId: string
   if (!res.numUpdatedRows) throw Conflict('The bill run is still running; its progress updates every few seconds');
   await recordAudit(db, actor, { action: 'bill_run.resume', targetType: 'bill_run', targetId: runId, summary: `resumed bill run ${run.period_start} to ${run.period_end}` });
   return getBillRun(db, runId);
+}
+
+/**
+ * Start-up: claims the runs this node should continue — stopped when their server shut down
+ * ('interrupted'), or left 'running' by a node whose heartbeat is older than `staleMs`. Runs that
+ * failed on an error wait for a person (Resume), since the error would likely repeat. Each claim is
+ * a conditional UPDATE on the status and heartbeat just read, so when several nodes start at once
+ * exactly one of them takes each run; the others update nothing and leave it alone.
+ */
+export async function claimAbandonedRuns(db: Kysely<DB>, actor: Actor, opts: { staleMs?: number } = {}): Promise<string[]> {
+  const staleBefore = new Date(Date.now() - (opts.staleMs ?? ABANDONED_MS)).toISOString();
+  const candidates = await db.selectFrom('bill_runs').select(['id', 'status', 'heartbeat_at', 'period_start', 'period_end'])
+    .where((eb) => eb.or([eb('status', '=', 'interrupted'), eb.and([eb('status', '=', 'running'), eb('heartbeat_at', '<', staleBefore)])]))
+    .orderBy('created_at').execute();
+  const claimed: string[] = [];
+  for (const c of candidates) {
+    const res = await db.updateTable('bill_runs').set({ status: 'running', heartbeat_at: nowIso(), error: null })
+      .where('id', '=', c.id).where('status', '=', c.status).where('heartbeat_at', '=', c.heartbeat_at).executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) continue;
+    await recordAudit(db, actor, { action: 'bill_run.resume', targetType: 'bill_run', targetId: c.id, summary: `resumed bill run ${c.period_start} to ${c.period_end} at start-up (it was ${c.status === 'running' ? `left running, last heartbeat ${c.heartbeat_at}` : 'interrupted'})` });
+    claimed.push(c.id);
+  }
+  return claimed;
 }
 
 export async function getBillRun(db: Db, id: string) {

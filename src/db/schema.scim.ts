@@ -43,7 +43,14 @@ export interface ScimUserEmailsTable {
   is_primary: number;
 }
 
+/** Trigger-maintained counts (key 'idp_users:<first char of id>'), summed for totalResults. */
+export interface ScimCountersTable {
+  key: string;
+  n: number;
+}
+
 export interface ScimTables {
+  scim_counters: ScimCountersTable;
   scim_tokens: ScimTokensTable;
   provisioning_log: ProvisioningLogTable;
   scim_user_emails: ScimUserEmailsTable;

@@ -48,6 +48,50 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('scim_user_emails_user').on('scim_user_emails').column('user_id').execute();
 
   await sql`create index users_display_name_lower on users (lower(display_name))`.execute(db);
+  // SCIM lists provisioned users in (created, id) order: this index answers the page, the OFFSET
+  // skip and count(*) from index entries alone, without touching the wide rows.
+  await db.schema.createIndex('users_source_created_id').on('users').columns(['source', 'created_at', 'id']).execute();
+
+  // totalResults of an unfiltered /Users list without count(*) over every row (O(users)): triggers
+  // keep the number of provisioned users in 16 counter rows (sharded by the id's first character so
+  // concurrent creates on PostgreSQL do not all wait for one row lock); the count is their sum.
+  await db.schema
+    .createTable('scim_counters')
+    .addColumn('key', 'text', (c) => c.primaryKey())
+    .addColumn('n', 'integer', (c) => c.notNull())
+    .execute();
+  await sql`insert into scim_counters (key, n) select 'idp_users:' || substr(id, 1, 1), count(*) from users where source = 'idp' group by substr(id, 1, 1)`.execute(db);
+  if (pgsql) {
+    await sql.raw(`
+      create function scim_count_idp_users() returns trigger language plpgsql as $$
+      declare
+        k text;
+      begin
+        if tg_op in ('INSERT', 'UPDATE') and new.source = 'idp' and (tg_op = 'INSERT' or old.source is distinct from 'idp') then
+          k := 'idp_users:' || substr(new.id, 1, 1);
+          insert into scim_counters (key, n) values (k, 0) on conflict (key) do nothing;
+          update scim_counters set n = n + 1 where key = k;
+        end if;
+        if tg_op in ('DELETE', 'UPDATE') and old.source = 'idp' and (tg_op = 'DELETE' or new.source is distinct from 'idp') then
+          update scim_counters set n = n - 1 where key = 'idp_users:' || substr(old.id, 1, 1);
+        end if;
+        return null;
+      end $$`).execute(db);
+    await sql`create trigger scim_count_idp_users after insert or delete or update of source on users for each row execute function scim_count_idp_users()`.execute(db);
+  } else {
+    await sql.raw(`create trigger scim_count_idp_users_ins after insert on users when new.source = 'idp' begin
+      insert into scim_counters (key, n) values ('idp_users:' || substr(new.id, 1, 1), 0) on conflict (key) do nothing;
+      update scim_counters set n = n + 1 where key = 'idp_users:' || substr(new.id, 1, 1);
+    end`).execute(db);
+    await sql.raw(`create trigger scim_count_idp_users_del after delete on users when old.source = 'idp' begin
+      update scim_counters set n = n - 1 where key = 'idp_users:' || substr(old.id, 1, 1);
+    end`).execute(db);
+    await sql.raw(`create trigger scim_count_idp_users_upd after update of source on users when old.source is not new.source begin
+      insert into scim_counters (key, n) values ('idp_users:' || substr(new.id, 1, 1), 0) on conflict (key) do nothing;
+      update scim_counters set n = n + 1 where key = 'idp_users:' || substr(new.id, 1, 1) and new.source = 'idp';
+      update scim_counters set n = n - 1 where key = 'idp_users:' || substr(old.id, 1, 1) and old.source = 'idp';
+    end`).execute(db);
+  }
 }
 
 export async function down(): Promise<void> {

@@ -50,6 +50,25 @@ function CancelForm({ subscriptionId, onDone, onCancel }: { subscriptionId: stri
   );
 }
 
+type Sub = AccountOverview['subscriptions'][number];
+
+function QuantityForm({ subscription, onDone, onCancel }: { subscription: Sub; onDone: () => void; onCancel: () => void }) {
+  const form = useFormState();
+  const [quantity, setQuantity] = useState(String(subscription.quantity));
+  return (
+    <Form onSubmit={() => void form.submit(async () => {
+      // Sent as typed: the API refuses anything but a whole number from 1 and says so next to the field.
+      const n = /^\s*\d+\s*$/.test(quantity) ? Number(quantity) : quantity;
+      await billingApi.updateSubscription(subscription.id, { quantity: n as number, version: subscription.version });
+      onDone();
+    })}>
+      <FormError error={form.error} />
+      <TextField label="Quantity" value={quantity} onChange={setQuantity} error={form.fields.quantity} inputMode="numeric" hint="Applies to the whole period of the next bill run; periods already invoiced keep their quantity." />
+      <FormActions busy={form.busy} onCancel={onCancel} saveLabel="Change quantity" />
+    </Form>
+  );
+}
+
 export default function AccountDetailScreen() {
   const { id = '' } = useParams();
   const canEdit = useCanEdit('accounts');
@@ -59,6 +78,7 @@ export default function AccountDetailScreen() {
   const [tab, setTab] = useState('overview');
   const [subscribing, setSubscribing] = useState(false);
   const [cancelling, setCancelling] = useState<string | null>(null);
+  const [changing, setChanging] = useState<Sub | null>(null);
   const load = useCallback(() => billingApi.account(id).then(setData, (e) => setError(errorText(e))), [id]);
   useEffect(() => {
     void load();
@@ -89,7 +109,7 @@ export default function AccountDetailScreen() {
                   { key: 'start', header: 'Start', render: (s) => s.startDate },
                   { key: 'end', header: 'End', render: (s) => s.endDate ?? <span className="muted">—</span> },
                   { key: 'status', header: 'Status', render: (s) => s.status === 'cancelled' ? 'Cancelled' : 'Active' },
-                  ...(canEdit ? [{ key: 'act', header: '', render: (s: AccountOverview['subscriptions'][number]) => s.status === 'active' ? <Button small onClick={() => cancel(s.id)}>Cancel…</Button> : null }] : []),
+                  ...(canEdit ? [{ key: 'act', header: '', render: (s: Sub) => s.status === 'active' ? <span className="bl-actions"><Button small onClick={() => setChanging(s)} aria-label={`Change quantity of ${s.productName}`}>Quantity…</Button> <Button small onClick={() => cancel(s.id)}>Cancel…</Button></span> : null }] : []),
                 ]} />
               )}
             </section>
@@ -152,6 +172,9 @@ export default function AccountDetailScreen() {
       </Tabs>
       <Dialog open={cancelling !== null} title="Cancel subscription" onClose={() => setCancelling(null)}>
         {cancelling && <CancelForm subscriptionId={cancelling} onCancel={() => setCancelling(null)} onDone={() => { setCancelling(null); toast.success('Subscription cancelled'); void load(); }} />}
+      </Dialog>
+      <Dialog open={changing !== null} title={changing ? `Change quantity: ${changing.productName}` : 'Change quantity'} onClose={() => setChanging(null)}>
+        {changing && <QuantityForm subscription={changing} onCancel={() => setChanging(null)} onDone={() => { setChanging(null); toast.success('Quantity changed'); void load(); }} />}
       </Dialog>
       <Dialog open={subscribing} title={`Subscribe ${a.name}`} onClose={() => setSubscribing(false)}>
         {subscribing && <SubscribeForm accountId={a.id} currency={a.currency} onCancel={() => setSubscribing(false)} onDone={() => { setSubscribing(false); void load(); }} />}

@@ -19,11 +19,22 @@ const columns: Column<InvoiceSummary>[] = [
   { key: 'dueAmt', header: 'Amount due', align: 'right', sortValue: (i) => i.amountDue, render: (i) => <Money minor={i.amountDue} currency={i.currency} /> },
 ];
 
-function RunProgress({ runId, onDone }: { runId: string; onDone: () => void }) {
+/** A run that stopped with accounts still pending (server stopped, error, or a node that died: no heartbeat for 2 minutes). */
+export function canResume(run: BillRun, now = Date.now()): boolean {
+  if (run.pending === 0 || run.status === 'completed') return false;
+  if (run.status === 'interrupted' || run.status === 'failed') return true;
+  return run.status === 'running' && !!run.heartbeatAt && now - Date.parse(run.heartbeatAt) > 120_000;
+}
+
+function RunProgress({ runId, onDone, canEdit }: { runId: string; onDone: () => void; canEdit: boolean }) {
   const [run, setRun] = useState<BillRun | null>(null);
+  const [generation, setGeneration] = useState(0);
+  const [resuming, setResuming] = useState(false);
+  const [resumeError, setResumeError] = useState<string | null>(null);
   const done = useRef(false);
   useEffect(() => {
     let stop = false;
+    done.current = false;
     const poll = async () => {
       while (!stop) {
         try {
@@ -44,31 +55,35 @@ function RunProgress({ runId, onDone }: { runId: string; onDone: () => void }) {
     return () => {
       stop = true;
     };
-  }, [runId]);
+  }, [runId, generation]);
+  const resume = async () => {
+    setResuming(true);
+    setResumeError(null);
+    try {
+      setRun(await billingApi.resumeBillRun(runId));
+      setGeneration((g) => g + 1);
+    } catch (e) {
+      setResumeError(errorText(e));
+    } finally {
+      setResuming(false);
+    }
+  };
   if (!run) return <Spinner label="Starting the bill run…" />;
+  const stopped = canResume(run);
   return (
     <div className="bl-section stack" aria-live="polite">
-      <strong>Bill run {run.periodStart} to {run.periodEnd}: {run.status === 'running' ? 'running' : run.status}</strong>
+      <strong>Bill run {run.periodStart} to {run.periodEnd}: {stopped && run.status === 'running' ? 'stopped (no progress for over 2 minutes)' : run.status}</strong>
       <ProgressBar value={run.progress} label="Bill run progress" />
       <span>{run.billed} invoiced · {run.skipped} skipped · {run.failed} failed · {run.pending} to go (of {run.totalAccounts} accounts)</span>
       {run.error && <Banner>{run.error}</Banner>}
+      {resumeError && <Banner>{resumeError}</Banner>}
+      {stopped && canEdit && (
+        <div>
+          <Button variant="primary" disabled={resuming} onClick={() => void resume()}>{resuming ? 'Resuming…' : 'Resume'}</Button>{' '}
+          <span className="muted">Bills the {run.pending} remaining account{run.pending === 1 ? '' : 's'}; accounts already done are not billed again.</span>
+        </div>
+      )}
     </div>
-  );
-}
-
-function RunBillsForm({ onStarted, onCancel }: { onStarted: (run: BillRun) => void; onCancel: () => void }) {
-  const form = useFormState();
-  const last = prevMonth(monthStart());
-  const [periodStart, setStart] = useState(last);
-  const [periodEnd, setEnd] = useState(nextMonth(last));
-  return (
-    <Form onSubmit={() => void form.submit(async () => onStarted(await billingApi.startBillRun({ periodStart, periodEnd })))}>
-      <FormError error={form.error} />
-      <p>Drafts an invoice for every open account for the period. An account already invoiced for this period is skipped, so running it again is safe.</p>
-      <TextField label="Period start" type="date" value={periodStart} onChange={setStart} error={form.fields.periodStart} />
-      <TextField label="Period end (exclusive)" type="date" value={periodEnd} onChange={setEnd} error={form.fields.periodEnd} />
-      <FormActions busy={form.busy} onCancel={onCancel} saveLabel="Run bills" />
-    </Form>
   );
 }
 
@@ -80,13 +95,16 @@ export default function InvoicesScreen() {
   const [err, setErr] = useState<string | null>(null);
   const { page, loading, error, reload } = useList((q, signal) => billingApi.invoices({ ...q, overdue: q.overdue ? 'true' : undefined }, signal), { ...list.filters, cursor: list.cursor, limit: 50 });
   useEffect(() => {
-    // Show a run that is still going when the screen opens.
-    billingApi.billRuns({ limit: 1 }).then((p) => p.items[0]?.status === 'running' && setRunId(p.items[0].id), (e) => setErr(errorText(e)));
+    // Show a run that is still going, or stopped with accounts left (to resume), when the screen opens.
+    billingApi.billRuns({ limit: 1 }).then((p) => {
+      const last = p.items[0];
+      if (last && (last.status === 'running' || canResume(last))) setRunId(last.id);
+    }, (e) => setErr(errorText(e)));
   }, []);
   return (
     <div className="page">
       <PageHeader title="Invoices" breadcrumb={screenCrumbs('invoices')} actions={canEdit ? <Button variant="primary" onClick={() => setRunning(true)}>Run bills</Button> : undefined} />
-      {runId && <RunProgress runId={runId} onDone={reload} />}
+      {runId && <RunProgress runId={runId} onDone={reload} canEdit={canEdit} />}
       <FilterBar list={list} placeholder="Invoice number, account number or name">
         <FilterSelect list={list} name="status" label="Status" options={[{ value: 'draft', label: 'Draft' }, { value: 'finalized', label: 'Open' }, { value: 'paid', label: 'Paid' }, { value: 'void', label: 'Void' }]} />
         <FilterSelect list={list} name="overdue" label="Overdue" options={[{ value: 'true', label: 'Overdue only' }]} />

@@ -16,7 +16,7 @@ export interface InvoiceDetail extends InvoiceSummary { lines: InvoiceLine[]; al
 export interface AccountOverview {
   account: Account; balance: Balance;
   openInvoices: { id: string; number: string | null; status: string; issueDate: string | null; dueDate: string | null; total: number; amountDue: number; periodStart: string; periodEnd: string; currency: string }[];
-  subscriptions: { id: string; productId: string; productName: string; productCode: string; quantity: number; startDate: string; endDate: string | null; status: string }[];
+  subscriptions: { id: string; productId: string; productName: string; productCode: string; quantity: number; startDate: string; endDate: string | null; status: string; version: number }[];
   recentPayments: { id: string; amount: number; currency: string; receivedOn: string; method: string; reference: string | null; unallocated: number }[];
   usageLast30Days: { identifier: string; quantity: number; records: number }[];
   recentUsage: { id: number; identifier: string; quantity: number; occurredAt: string; idempotencyKey: string }[];
@@ -28,7 +28,7 @@ export interface Product { id: string; code: string; name: string; description: 
 export interface UsageRecord { id: number; accountId: string; accountNumber?: string; accountName?: string; identifier: string; quantity: number; occurredAt: string; idempotencyKey: string; uploadId: string | null; createdAt: string }
 export interface UploadResult { id: string; fileName: string; totalRows: number; accepted: number; duplicates: number; rejected: number; errors: { line: number; message: string; raw: string }[]; createdAt: string }
 export interface UploadSummary { id: string; fileName: string; totalRows: number; accepted: number; duplicates: number; rejected: number; createdBy: string; createdAt: string }
-export interface BillRun { id: string; periodStart: string; periodEnd: string; accountId: string | null; status: string; totalAccounts: number; pending: number; billed: number; skipped: number; failed: number; progress: number; createdBy: string; createdAt: string; finishedAt: string | null; error: string | null }
+export interface BillRun { id: string; periodStart: string; periodEnd: string; accountId: string | null; status: string; totalAccounts: number; pending: number; billed: number; skipped: number; failed: number; progress: number; createdBy: string; createdAt: string; heartbeatAt: string | null; finishedAt: string | null; error: string | null }
 export interface Payment { id: string; accountId: string; accountNumber: string; accountName: string; amount: number; currency: string; receivedOn: string; method: string; reference: string | null; unallocated: number; createdAt: string }
 export interface Credit { id: string; accountId: string; accountNumber: string; accountName: string; amount: number; currency: string; reason: string; unallocated: number; createdAt: string }
 type Buckets = { current: number; days1to30: number; days31to60: number; days61to90: number; days90plus: number; total: number };
@@ -50,6 +50,7 @@ export const billingApi = {
   createAccount: (body: Partial<Account>) => post<Account>('/api/accounts', body),
   updateAccount: (id: string, body: Partial<Account>) => patch<Account>(`/api/accounts/${encodeURIComponent(id)}`, body),
   subscribe: (body: { accountId: string; productId: string; quantity: number; startDate: string; endDate?: string | null }) => post('/api/subscriptions', body),
+  updateSubscription: (id: string, body: { quantity?: number; version?: number }) => patch(`/api/subscriptions/${encodeURIComponent(id)}`, body),
   cancelSubscription: (id: string, endDate: string) => post(`/api/subscriptions/${encodeURIComponent(id)}/cancel`, { endDate }),
   products: (q: Q, signal?: AbortSignal) => get<Page<Product>>('/api/products', q, signal),
   createProduct: (body: Omit<Product, 'id' | 'version' | 'status'>) => post<Product>('/api/products', body),
@@ -59,6 +60,7 @@ export const billingApi = {
   upload: (id: string) => get<UploadResult>(`/api/usage/uploads/${encodeURIComponent(id)}`),
   billRuns: (q: Q) => get<Page<BillRun>>('/api/bill-runs', q),
   billRun: (id: string) => get<BillRun>(`/api/bill-runs/${encodeURIComponent(id)}`),
+  resumeBillRun: (id: string) => post<BillRun>(`/api/bill-runs/${encodeURIComponent(id)}/resume`, {}),
   startBillRun: (body: { periodStart: string; periodEnd: string; accountId?: string | null }) => post<BillRun>('/api/bill-runs', body),
   invoices: (q: Q, signal?: AbortSignal) => get<Page<InvoiceSummary>>('/api/invoices', q, signal),
   invoice: (id: string) => get<InvoiceDetail>(`/api/invoices/${encodeURIComponent(id)}`),

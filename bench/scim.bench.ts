@@ -1,0 +1,357 @@
+// npm run bench:scim [-- --users N] [--pg] [--concurrency 16] [--keep]
+// Starts Ledgerline on a fresh SQLite file (or a fresh PostgreSQL database with --pg), drives the
+// SCIM API over HTTP with 16 concurrent keep-alive clients, verifies every response, and prints:
+// create rate; userName-eq lookup and GET-by-id rates (p50/p99); time per page of 100 at the start
+// and end of a walk (startIndex and cursor); deactivate rate; group PATCH (+100 members) latency at
+// 0 / 10k / 100k members; members lost under 16 concurrent PATCHes to one group and their p99. The
+// same client against a trivial Node HTTP server gives the machine's ceiling.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { sql } from 'kysely';
+import { migrate, openDatabase } from '../src/db/database.ts';
+import { createToken } from '../src/scim/scim-tokens.service.ts';
+import { systemActor } from '../src/platform/actor.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const arg = (name: string, def: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1] : def;
+};
+const USERS = Number(arg('--users', '10000'));
+const CONC = Number(arg('--concurrency', '16'));
+const USE_PG = args.includes('--pg');
+const PG_URL = process.env.BENCH_PG_URL || process.env.TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: CONC * 2 });
+
+interface Res {
+  status: number;
+  body: any;
+  ms: number;
+}
+
+function request(base: string, method: string, p: string, token: string | null, body?: unknown): Promise<Res> {
+  const u = new URL(base + p);
+  const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        agent, host: u.hostname, port: u.port, path: u.pathname + u.search, method,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          accept: 'application/scim+json',
+          ...(data ? { 'content-type': 'application/scim+json', 'content-length': data.length } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: any = null;
+          try {
+            parsed = text ? JSON.parse(text) : null;
+          } catch {
+            parsed = text;
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed, ms: performance.now() - t0 });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+/** Runs `n` jobs with `conc` workers; returns latencies and elapsed seconds. Throws on a failed check. */
+async function drive(n: number, conc: number, job: (i: number) => Promise<number>): Promise<{ rate: number; p50: number; p99: number; seconds: number }> {
+  const lat: number[] = new Array(n);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(conc, n) }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= n) return;
+        lat[i] = await job(i);
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const sorted = lat.slice().sort((a, b) => a - b);
+  return { rate: n / seconds, p50: sorted[Math.floor(n * 0.5)], p99: sorted[Math.min(n - 1, Math.floor(n * 0.99))], seconds };
+}
+
+function check(cond: unknown, what: string, res?: Res): asserts cond {
+  if (!cond) throw new Error(`check failed: ${what}${res ? ` (HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 300)})` : ''}`);
+}
+
+async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function waitFor(url: string): Promise<void> {
+  for (let i = 0; i < 240; i++) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`no answer from ${url}`);
+}
+
+function startChild(argv: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+  child.stderr?.on('data', (d) => process.stderr.write(`[server] ${d}`));
+  return child;
+}
+
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function ceiling(): Promise<{ rate: number; p50: number; p99: number }> {
+  const port = await freePort();
+  const body = JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 1, itemsPerPage: 1, startIndex: 1, Resources: [{ id: 'x', userName: 'x@example.com' }] });
+  const src = `require('http').createServer((q,s)=>{q.resume();q.on('end',()=>{s.writeHead(200,{'content-type':'application/scim+json'});s.end(${JSON.stringify(body)})})}).listen(${port},'127.0.0.1')`;
+  const child = startChild(['-e', src], {});
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      await request(base, 'GET', '/', null);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  await drive(2000, CONC, async () => (await request(base, 'GET', '/Users?filter=x', null)).ms);
+  const r = await drive(20000, CONC, async () => {
+    const res = await request(base, 'GET', '/Users?filter=x', null);
+    check(res.status === 200, 'ceiling 200', res);
+    return res.ms;
+  });
+  child.kill();
+  return r;
+}
+
+async function main() {
+  console.log(`# SCIM benchmark: ${fmt(USERS)} users, ${CONC} concurrent clients, ${USE_PG ? 'PostgreSQL' : 'SQLite'}, ${os.cpus().length} CPUs, Node ${process.version}, SQLITE_SYNCHRONOUS=${process.env.SQLITE_SYNCHRONOUS || 'FULL (default)'}`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'll-bench-'));
+  let databaseUrl = `sqlite:${path.join(tmp, 'bench.db')}`;
+  let dropPg: (() => Promise<void>) | null = null;
+  if (USE_PG) {
+    const name = `ll_bench_${randomBytes(4).toString('hex')}`;
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`create database ${name}`);
+    await c.end();
+    const u = new URL(PG_URL);
+    u.pathname = `/${name}`;
+    databaseUrl = u.toString();
+    dropPg = async () => {
+      const d = new pg.Client({ connectionString: PG_URL });
+      await d.connect();
+      await d.query(`drop database if exists ${name} with (force)`);
+      await d.end();
+    };
+  }
+  const database = openDatabase(databaseUrl, { poolSize: 4 });
+  await migrate(database);
+  const { token } = await createToken(database.db, systemActor('bench'), 'bench');
+
+  const ceil = await ceiling();
+  console.log(`ceiling (trivial Node HTTP server, fixed JSON): ${fmt(ceil.rate)} req/s, p50 ${fmt(ceil.p50, 2)} ms, p99 ${fmt(ceil.p99, 2)} ms`);
+  const pct = (rate: number) => `${fmt((100 * rate) / ceil.rate)}% of ceiling`;
+
+  const port = await freePort();
+  const server = startChild(['--import', 'tsx', 'src/main.ts'], { PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, DATABASE_URL: databaseUrl, LOG_LEVEL: 'error' });
+  const stop = async () => {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  };
+  try {
+    await waitFor(`http://127.0.0.1:${port}/healthz`);
+    const base = `http://127.0.0.1:${port}/ResourceServer/api/SCIM`;
+    const run = randomBytes(3).toString('hex');
+    const userName = (i: number) => `user${i}.${run}@bench.example.com`;
+    const ids: string[] = new Array(USERS);
+
+    // 1. create
+    const created = await drive(USERS, CONC, async (i) => {
+      const res = await request(base, 'POST', '/Users', token, {
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+        userName: userName(i),
+        name: { givenName: `Given${i}`, familyName: `Family${i}` },
+        emails: [{ primary: true, value: userName(i), type: 'work' }],
+        displayName: `User ${i}`,
+        externalId: `ext-${i}`,
+        active: true,
+      });
+      check(res.status === 201 && res.body.userName === userName(i), 'create 201', res);
+      ids[i] = res.body.id;
+      return res.ms;
+    });
+    console.log(`create: ${fmt(created.rate)} users/s (p50 ${fmt(created.p50, 2)} ms, p99 ${fmt(created.p99, 2)} ms) — ${pct(created.rate)}`);
+
+    // 2. lookups
+    const samples = Math.min(Math.max(USERS, 5000), 20000);
+    const pick = () => Math.floor(Math.random() * USERS);
+    const lookup = await drive(samples, CONC, async () => {
+      const i = pick();
+      const res = await request(base, 'GET', `/Users?filter=${encodeURIComponent(`userName eq "${userName(i).toUpperCase()}"`)}`, token);
+      check(res.status === 200 && res.body.totalResults === 1 && res.body.Resources[0].id === ids[i], 'lookup finds the user', res);
+      return res.ms;
+    });
+    console.log(`userName eq lookup: ${fmt(lookup.rate)} req/s (p50 ${fmt(lookup.p50, 2)} ms, p99 ${fmt(lookup.p99, 2)} ms) — ${pct(lookup.rate)}`);
+    const byId = await drive(samples, CONC, async () => {
+      const i = pick();
+      const res = await request(base, 'GET', `/Users/${ids[i]}`, token);
+      check(res.status === 200 && res.body.id === ids[i], 'GET by id', res);
+      return res.ms;
+    });
+    console.log(`GET by id: ${fmt(byId.rate)} req/s (p50 ${fmt(byId.p50, 2)} ms, p99 ${fmt(byId.p99, 2)} ms) — ${pct(byId.rate)}`);
+
+    // 3. paging: pages of 100, timed one at a time (as an IdP import does)
+    const pageTimes = async (startIndexes: number[]) => {
+      const t: number[] = [];
+      for (const s of startIndexes) {
+        const res = await request(base, 'GET', `/Users?startIndex=${s}&count=100`, token);
+        check(res.status === 200 && res.body.Resources.length === Math.min(100, USERS - s + 1) && res.body.totalResults === USERS, `page at ${s}`, res);
+        t.push(res.ms);
+      }
+      return t.sort((a, b) => a - b)[Math.floor(t.length / 2)];
+    };
+    const first = await pageTimes([1, 101, 201, 301, 401]);
+    const endStarts = [5, 4, 3, 2, 1].map((k) => Math.max(1, USERS - 100 * k + 1));
+    const last = await pageTimes(endStarts);
+    let at100k = '';
+    if (USERS >= 100100) at100k = `, at startIndex 100,001: ${fmt(await pageTimes([100001, 100101, 100201]), 2)} ms`;
+    console.log(`page of 100 by startIndex: first pages ${fmt(first, 2)} ms, last pages (startIndex ${fmt(endStarts[4])}) ${fmt(last, 2)} ms${at100k}`);
+    // cursor: a full walk, every user exactly once
+    let cursor = '';
+    const seen = new Set<string>();
+    const cursorTimes: number[] = [];
+    const walk0 = performance.now();
+    for (;;) {
+      const res = await request(base, 'GET', `/Users?count=100&cursor=${encodeURIComponent(cursor)}&attributes=userName`, token);
+      check(res.status === 200, 'cursor page', res);
+      for (const r of res.body.Resources) seen.add(r.id);
+      cursorTimes.push(res.ms);
+      if (!res.body.nextCursor) break;
+      cursor = res.body.nextCursor;
+    }
+    check(seen.size === USERS, `cursor walk saw ${seen.size} of ${USERS} users`);
+    const med = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    console.log(`page of 100 by cursor (full walk of ${fmt(cursorTimes.length)} pages in ${fmt((performance.now() - walk0) / 1000, 1)} s): first pages ${fmt(med(cursorTimes.slice(0, 5)), 2)} ms, last pages ${fmt(med(cursorTimes.slice(-5)), 2)} ms, max ${fmt(Math.max(...cursorTimes), 2)} ms`);
+
+    // 4. deactivate
+    const nDeact = Math.min(USERS, 5000);
+    const deact = await drive(nDeact, CONC, async (i) => {
+      const res = await request(base, 'PATCH', `/Users/${ids[i]}`, token, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
+      check(res.status === 204, 'deactivate 204', res);
+      return res.ms;
+    });
+    const check1 = await request(base, 'GET', `/Users/${ids[0]}`, token);
+    check(check1.body.active === false, 'deactivated user reads active=false', check1);
+    console.log(`deactivate (PATCH active "False"): ${fmt(deact.rate)} users/s (p50 ${fmt(deact.p50, 2)} ms, p99 ${fmt(deact.p99, 2)} ms)`);
+
+    // 5. group +100 members at 0 / 10k / 100k members. Extra member users are inserted directly
+    //    into the database (set-up only); every measured request goes over HTTP.
+    const extraNeeded = 100_000 + 10_000 + 100 * 3 * 21;
+    const seedIds: string[] = [];
+    {
+      const now = new Date().toISOString();
+      const t0 = performance.now();
+      await database.db.transaction().execute(async (trx) => {
+        for (let i = 0; i < extraNeeded; i += 500) {
+          const part = Array.from({ length: Math.min(500, extraNeeded - i) }, (_, k) => {
+            const id = randomUUID();
+            seedIds.push(id);
+            const n = `seed${i + k}.${run}@bench.example.com`;
+            return { id, user_name: n, user_name_norm: n, display_name: null, given_name: null, family_name: null, email: null, email_norm: null, external_id: null, role_id: null, status: 'active' as const, source: 'idp' as const, time_zone: 'UTC', locale: 'en-US', password_hash: null, scim_attributes: '{}', version: 1, created_at: now, updated_at: now };
+          });
+          await trx.insertInto('users').values(part).execute();
+        }
+      });
+      console.log(`(set-up: inserted ${fmt(extraNeeded)} member users directly in ${fmt((performance.now() - t0) / 1000, 1)} s)`);
+    }
+    let seedPos = 0;
+    const take = (n: number) => seedIds.slice(seedPos, (seedPos += n));
+    const groupAt = async (size: number) => {
+      const g = await request(base, 'POST', '/Groups', token, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: `Bench ${size} ${run}` });
+      check(g.status === 201, 'group create', g);
+      const members = take(size);
+      for (let i = 0; i < members.length; i += 1000) {
+        await database.db.insertInto('pushed_group_members').values(members.slice(i, i + 1000).map((user_id) => ({ group_id: g.body.id, user_id }))).execute();
+      }
+      // Set-up writes went through another connection: checkpoint them now so the measured requests
+      // do not pay for copying the set-up's WAL into the database file.
+      if (!USE_PG) await sql`pragma wal_checkpoint(TRUNCATE)`.execute(database.db);
+      const times: number[] = [];
+      for (let r = 0; r < 21; r++) {
+        const add = take(100);
+        const res = await request(base, 'PATCH', `/Groups/${g.body.id}`, token, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value: add.map((value) => ({ value })) }] });
+        check(res.status === 204, 'group patch 204', res);
+        if (r > 0) times.push(res.ms);
+      }
+      const n = await request(base, 'GET', `/Groups?filter=${encodeURIComponent(`displayName eq "Bench ${size} ${run}"`)}&excludedAttributes=members`, token);
+      check(n.body.totalResults === 1, 'group found', n);
+      const count = await database.db.selectFrom('pushed_group_members').select((eb) => eb.fn.countAll<number>().as('n')).where('group_id', '=', g.body.id).executeTakeFirstOrThrow();
+      check(Number(count.n) === size + 2100, `group has ${count.n} members, expected ${size + 2100}`);
+      return { p50: med(times), p99: Math.max(...times) };
+    }
+    const g0 = await groupAt(0);
+    const g10 = await groupAt(10_000);
+    const g100 = await groupAt(100_000);
+    console.log(`group PATCH +100 members: at 0 members ${fmt(g0.p50, 2)} ms (max ${fmt(g0.p99, 2)}), at 10k ${fmt(g10.p50, 2)} ms (max ${fmt(g10.p99, 2)}), at 100k ${fmt(g100.p50, 2)} ms (max ${fmt(g100.p99, 2)})`);
+
+    // 6. 16 concurrent PATCHes to one group: nothing lost
+    const cg = await request(base, 'POST', '/Groups', token, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: `Contended ${run}` });
+    const perReq = 5;
+    const reqs = 16 * 20;
+    const pool = ids.slice(0, Math.min(USERS, reqs * perReq));
+    const wanted = new Set<string>();
+    const cont = await drive(reqs, 16, async (i) => {
+      const add = Array.from({ length: perReq }, (_, k) => pool[(i * perReq + k) % pool.length]);
+      add.forEach((x) => wanted.add(x));
+      const res = await request(base, 'PATCH', `/Groups/${cg.body.id}`, token, {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'replace', value: { id: cg.body.id, displayName: `Contended ${run}` } }, { op: 'add', path: 'members', value: add.map((value) => ({ value })) }],
+      });
+      check(res.status === 204, 'contended patch 204', res);
+      return res.ms;
+    });
+    const final = await request(base, 'GET', `/Groups/${cg.body.id}`, token);
+    const have = new Set((final.body.members as any[]).map((m) => m.value));
+    const lost = [...wanted].filter((x) => !have.has(x)).length;
+    console.log(`16 concurrent group PATCHes (${reqs} requests, ${wanted.size} members): ${lost} members lost, p50 ${fmt(cont.p50, 2)} ms, p99 ${fmt(cont.p99, 2)} ms`);
+  } finally {
+    await stop();
+    await database.close();
+    if (dropPg) await dropPg();
+    if (!args.includes('--keep')) fs.rmSync(tmp, { recursive: true, force: true });
+    agent.destroy();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,236 @@
+// Compiles a parsed SCIM filter to a SQL condition over indexed columns (Kysely raw builders):
+// userName → users.user_name_norm, externalId → external_id, displayName → lower(display_name)
+// (expression index), emails.* → scim_user_emails (indexed), meta.created/lastModified →
+// created_at/updated_at, members.value → pushed_group_members. Anything else reads the JSON the
+// IdP sent (json_extract / ->>). Never load-then-filter.
+// Dialect-specific fragments (JSON array iteration) are kept in the two helpers at the bottom.
+import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+import { isPostgres, jsonText, likeEscape } from '../db/dialect.ts';
+import type { AttrPath, CompareOp, Filter, Value } from './filter.parser.ts';
+import { badRequest } from './scim.errors.ts';
+import { enterpriseAttr, isEnterpriseUrn, subAttr, topAttr, URN, type ResourceKind } from './scim.schemas.ts';
+
+type Leaf = Extract<Filter, { attr: AttrPath }>;
+type Kind = 'norm' | 'ci' | 'exact' | 'datetime' | 'int01';
+interface Operand {
+  expr: RawBuilder<unknown>;
+  kind: Kind;
+}
+
+const TRUE = sql<SqlBool>`1 = 1`;
+const FALSE = sql<SqlBool>`1 = 0`;
+
+function toDateIso(v: Value): string {
+  const d = new Date(String(v));
+  if (v === null || typeof v === 'boolean' || Number.isNaN(d.getTime())) throw badRequest(`"${String(v)}" is not a date-time`, 'invalidFilter');
+  return d.toISOString();
+}
+
+function compare(o: Operand, op: CompareOp, value: Value): RawBuilder<SqlBool> {
+  const { expr } = o;
+  if (value === null) {
+    if (op === 'eq') return sql<SqlBool>`${expr} is null`;
+    if (op === 'ne') return sql<SqlBool>`${expr} is not null`;
+    throw badRequest(`Operator "${op}" needs a value`, 'invalidFilter');
+  }
+  let v: string | number;
+  if (o.kind === 'int01') {
+    if (op !== 'eq' && op !== 'ne') throw badRequest(`Operator "${op}" does not apply to a boolean`, 'invalidFilter');
+    const b = typeof value === 'string' ? value.toLowerCase() === 'true' : Boolean(value);
+    return op === 'eq' ? sql<SqlBool>`${expr} = ${b ? 1 : 0}` : sql<SqlBool>`${expr} <> ${b ? 1 : 0}`;
+  }
+  if (o.kind === 'datetime') v = toDateIso(value);
+  else if (typeof value === 'boolean') v = String(value);
+  else v = o.kind === 'exact' ? String(value) : String(value).toLowerCase();
+  const lhs = o.kind === 'ci' ? sql`lower(${expr})` : expr;
+  const like = (pattern: string) => sql<SqlBool>`${lhs} like ${pattern} escape '\\'`;
+  switch (op) {
+    case 'eq': return sql<SqlBool>`${lhs} = ${v}`;
+    case 'ne': return sql<SqlBool>`(${lhs} is null or ${lhs} <> ${v})`;
+    case 'co': return like(`%${likeEscape(String(v))}%`);
+    case 'sw': return like(`${likeEscape(String(v))}%`);
+    case 'ew': return like(`%${likeEscape(String(v))}`);
+    case 'gt': return sql<SqlBool>`${lhs} > ${v}`;
+    case 'ge': return sql<SqlBool>`${lhs} >= ${v}`;
+    case 'lt': return sql<SqlBool>`${lhs} < ${v}`;
+    case 'le': return sql<SqlBool>`${lhs} <= ${v}`;
+  }
+}
+
+function present(o: Operand): RawBuilder<SqlBool> {
+  return o.kind === 'int01' ? sql<SqlBool>`${o.expr} is not null` : sql<SqlBool>`(${o.expr} is not null and ${o.expr} <> '')`;
+}
+
+function combine(f: Filter, leaf: (f: Filter) => RawBuilder<SqlBool>): RawBuilder<SqlBool> {
+  switch (f.op) {
+    case 'and': return sql<SqlBool>`(${combine(f.left, leaf)} and ${combine(f.right, leaf)})`;
+    case 'or': return sql<SqlBool>`(${combine(f.left, leaf)} or ${combine(f.right, leaf)})`;
+    case 'not': return sql<SqlBool>`(not ${combine(f.filter, leaf)})`;
+    default: return leaf(f);
+  }
+}
+
+function leafWith(f: Filter, operand: (a: AttrPath) => Operand): RawBuilder<SqlBool> {
+  if (f.op === 'pr') return present(operand(f.attr));
+  if (f.op === 'has' || f.op === 'and' || f.op === 'or' || f.op === 'not') throw badRequest('Nested value filters are not allowed', 'invalidFilter');
+  const c = f as Extract<Filter, { value: Value }>;
+  return compare(operand(c.attr), c.op, c.value);
+}
+
+/** Canonical (schema) spelling of an attribute, so JSON paths match what storage wrote. */
+function canonicalPath(kind: ResourceKind, a: AttrPath): { path: string[]; multi: boolean; subName?: string } {
+  if (a.uri) {
+    if (kind !== 'User' || !isEnterpriseUrn(a.uri)) throw badRequest(`Unknown schema "${a.uri}" in filter`, 'invalidFilter');
+    const def = enterpriseAttr(a.name);
+    const name = def?.name ?? a.name;
+    const sub = a.sub ? (subAttr(def, a.sub)?.name ?? a.sub) : undefined;
+    return { path: sub ? [URN.enterprise, name, sub] : [URN.enterprise, name], multi: false };
+  }
+  const def = topAttr(kind, a.name);
+  const name = def?.name ?? a.name;
+  const sub = a.sub ? (subAttr(def, a.sub)?.name ?? a.sub) : undefined;
+  if (def?.multiValued) return { path: [name], multi: true, subName: sub ?? 'value' };
+  return { path: sub ? [name, sub] : [name], multi: false };
+}
+
+/** `exists (select 1 from <elements of a JSON array column> where <cond on element fields>)`. */
+function jsonArrayExists(db: Kysely<any>, column: string, arrayKey: string, cond: (field: (name: string) => RawBuilder<unknown>) => RawBuilder<SqlBool>): RawBuilder<SqlBool> {
+  if (isPostgres(db)) {
+    const arr = sql`(${sql.ref(column)}::jsonb -> ${sql.lit(arrayKey)})`;
+    const field = (name: string) => sql`(j.v ->> ${sql.lit(name)})`;
+    return sql<SqlBool>`exists (select 1 from jsonb_array_elements(case when jsonb_typeof(${arr}) = 'array' then ${arr} else '[]'::jsonb end) as j(v) where ${cond(field)})`;
+  }
+  const path = `$."${arrayKey.replace(/"/g, '')}"`;
+  const field = (name: string) => sql`json_extract(j.value, ${sql.lit(`$."${name.replace(/"/g, '')}"`)})`;
+  return sql<SqlBool>`exists (select 1 from json_each(${sql.ref(column)}, ${sql.lit(path)}) as j where j.type = 'object' and ${cond(field)})`;
+}
+
+function jsonLeaf(db: Kysely<any>, kind: ResourceKind, column: string, f: Filter): RawBuilder<SqlBool> {
+  if (f.op === 'has') {
+    const c = canonicalPath(kind, { ...f.attr, sub: undefined });
+    const def = topAttr(kind, f.attr.name);
+    const inner0 = f.filter;
+    return jsonArrayExists(db, column, c.path[0], (field) =>
+      combine(inner0, (inner) => leafWith(inner, (a) => ({ expr: field(subAttr(def, a.name)?.name ?? a.name), kind: 'ci' }))),
+    );
+  }
+  if (f.op === 'and' || f.op === 'or' || f.op === 'not') throw new Error('unreachable');
+  f = f as Leaf;
+  const c = canonicalPath(kind, f.attr);
+  if (c.multi) {
+    return jsonArrayExists(db, column, c.path[0], (field) => leafWith({ ...f, attr: { name: c.subName! } } as Filter, (a) => ({ expr: field(a.name), kind: 'ci' })));
+  }
+  return leafWith(f, () => ({ expr: jsonText(db, column, c.path), kind: 'ci' }));
+}
+
+function key(a: AttrPath): string {
+  return (a.sub ? `${a.name}.${a.sub}` : a.name).toLowerCase();
+}
+
+const USER_COLUMNS: Record<string, Operand> = {
+  id: { expr: sql.ref('users.id'), kind: 'exact' },
+  username: { expr: sql.ref('users.user_name_norm'), kind: 'norm' },
+  externalid: { expr: sql.ref('users.external_id'), kind: 'exact' },
+  displayname: { expr: sql.ref('users.display_name'), kind: 'ci' },
+  'name.givenname': { expr: sql.ref('users.given_name'), kind: 'ci' },
+  'name.familyname': { expr: sql.ref('users.family_name'), kind: 'ci' },
+  'meta.created': { expr: sql.ref('users.created_at'), kind: 'datetime' },
+  'meta.lastmodified': { expr: sql.ref('users.updated_at'), kind: 'datetime' },
+};
+
+const EMAIL_FIELDS: Record<string, Operand> = {
+  value: { expr: sql.ref('e.value_norm'), kind: 'norm' },
+  type: { expr: sql.ref('e.type_norm'), kind: 'norm' },
+  primary: { expr: sql.ref('e.is_primary'), kind: 'int01' },
+};
+
+function emailsExists(cond: RawBuilder<SqlBool>): RawBuilder<SqlBool> {
+  return sql<SqlBool>`exists (select 1 from scim_user_emails e where e.user_id = users.id and ${cond})`;
+}
+
+function emailField(name: string): Operand {
+  const o = EMAIL_FIELDS[name.toLowerCase()];
+  if (!o) throw badRequest(`emails.${name} cannot be filtered`, 'invalidFilter');
+  return o;
+}
+
+export function compileUserFilter(db: Kysely<any>, filter: Filter): RawBuilder<SqlBool> {
+  return combine(filter, (f) => {
+    if (f.op === 'has') {
+      if (!f.attr.uri && f.attr.name.toLowerCase() === 'emails') return emailsExists(combine(f.filter, (inner) => leafWith(inner, (a) => emailField(a.name))));
+      return jsonLeaf(db, 'User', 'users.scim_attributes', f);
+    }
+    if (f.op === 'and' || f.op === 'or' || f.op === 'not') throw new Error('unreachable');
+    f = f as Leaf;
+    const k = f.attr.uri ? '' : key(f.attr);
+    if (k === 'active') {
+      if (f.op === 'pr') return TRUE;
+      if (f.op !== 'eq' && f.op !== 'ne') throw badRequest('active only supports eq and ne', 'invalidFilter');
+      const want = typeof f.value === 'string' ? f.value.toLowerCase() === 'true' : Boolean(f.value);
+      const isActive = (f.op === 'eq') === want;
+      return isActive ? sql<SqlBool>`users.status = 'active'` : sql<SqlBool>`users.status <> 'active'`;
+    }
+    if (k === 'emails' || k.startsWith('emails.')) {
+      const o = emailField(f.attr.sub ?? 'value');
+      return emailsExists(leafWith(f, () => o));
+    }
+    if (k === 'groups' || k === 'groups.value') {
+      return sql<SqlBool>`exists (select 1 from pushed_group_members gm where gm.user_id = users.id and ${leafWith(f, () => ({ expr: sql.ref('gm.group_id'), kind: 'exact' }))})`;
+    }
+    const col = USER_COLUMNS[k];
+    if (col) return leafWith(f, () => col);
+    if (k === 'meta.resourcetype') return f.op === 'pr' ? TRUE : f.op === 'eq' && String(f.value).toLowerCase() === 'user' ? TRUE : FALSE;
+    return jsonLeaf(db, 'User', 'users.scim_attributes', f);
+  });
+}
+
+const GROUP_COLUMNS: Record<string, Operand> = {
+  id: { expr: sql.ref('pushed_groups.id'), kind: 'exact' },
+  displayname: { expr: sql.ref('pushed_groups.display_name_norm'), kind: 'norm' },
+  externalid: { expr: sql.ref('pushed_groups.external_id'), kind: 'exact' },
+  'meta.created': { expr: sql.ref('pushed_groups.created_at'), kind: 'datetime' },
+  'meta.lastmodified': { expr: sql.ref('pushed_groups.updated_at'), kind: 'datetime' },
+};
+
+function membersExists(cond: RawBuilder<SqlBool>): RawBuilder<SqlBool> {
+  return sql<SqlBool>`exists (select 1 from pushed_group_members m where m.group_id = pushed_groups.id and ${cond})`;
+}
+
+export function compileGroupFilter(db: Kysely<any>, filter: Filter): RawBuilder<SqlBool> {
+  const memberField = (name: string): Operand => {
+    if (name.toLowerCase() !== 'value') throw badRequest(`members.${name} cannot be filtered`, 'invalidFilter');
+    return { expr: sql.ref('m.user_id'), kind: 'exact' };
+  };
+  return combine(filter, (f) => {
+    if (f.op === 'has') {
+      if (f.attr.name.toLowerCase() !== 'members') return jsonLeaf(db, 'Group', 'pushed_groups.scim_attributes', f);
+      return membersExists(combine(f.filter, (inner) => leafWith(inner, (a) => memberField(a.name))));
+    }
+    if (f.op === 'and' || f.op === 'or' || f.op === 'not') throw new Error('unreachable');
+    f = f as Leaf;
+    const k = f.attr.uri ? '' : key(f.attr);
+    if (k === 'members' || k === 'members.value') {
+      if (f.op === 'pr') return membersExists(TRUE);
+      return membersExists(leafWith(f, () => memberField('value')));
+    }
+    const col = GROUP_COLUMNS[k];
+    if (col) return leafWith(f, () => col);
+    if (k === 'meta.resourcetype') return f.op === 'pr' ? TRUE : f.op === 'eq' && String(f.value).toLowerCase() === 'group' ? TRUE : FALSE;
+    return jsonLeaf(db, 'Group', 'pushed_groups.scim_attributes', f);
+  });
+}
+
+/** sortBy attribute → column (RFC 7644 §3.4.2.3). Unknown attributes sort by the default order. */
+export function sortColumn(kind: ResourceKind, sortBy: string): string | null {
+  const k = sortBy.toLowerCase();
+  const user: Record<string, string> = {
+    id: 'users.id', username: 'users.user_name_norm', displayname: 'users.display_name', externalid: 'users.external_id',
+    'name.givenname': 'users.given_name', 'name.familyname': 'users.family_name', 'meta.created': 'users.created_at', 'meta.lastmodified': 'users.updated_at',
+    emails: 'users.email_norm', 'emails.value': 'users.email_norm',
+  };
+  const group: Record<string, string> = {
+    id: 'pushed_groups.id', displayname: 'pushed_groups.display_name_norm', externalid: 'pushed_groups.external_id',
+    'meta.created': 'pushed_groups.created_at', 'meta.lastmodified': 'pushed_groups.updated_at',
+  };
+  return (kind === 'User' ? user : group)[k] ?? null;
+}

@@ -1,0 +1,342 @@
+// The PATCH engine (RFC 7644 §3.5.2): add / replace / remove, with and without `path`, value
+// objects whose keys are dotted or URN-prefixed paths, value-path filters
+// (`emails[type eq "work"].value`, `members[value eq "…"]`), ops in any case ("Replace" from Entra),
+// "True"/"False" strings as booleans, and Entra's remove-with-value-array on members.
+// Pure: takes the stored attributes and returns new ones. Group membership is not held in memory
+// (groups may have 100,000 members): member operations are folded into a MemberChange that the
+// group service applies as inserts/deletes of just the difference.
+import { badRequest } from './scim.errors.ts';
+import { getProp, matches } from './filter.eval.ts';
+import { parsePatchPath, type AttrPath, type Filter, type PatchPath } from './filter.parser.ts';
+import { coerce, type Json, type Resource } from './scim.attributes.ts';
+import { enterpriseAttr, isEnterpriseUrn, subAttr, topAttr, URN, type AttrDef, type ResourceKind } from './scim.schemas.ts';
+
+export interface PatchOperation {
+  op: string;
+  path?: string;
+  value?: unknown;
+}
+
+/** Membership edits in order-independent form: the final set is (replaceAll ? ∅ : current) − remove + add. */
+export interface MemberChange {
+  replaceAll: boolean;
+  add: Set<string>;
+  remove: Set<string>;
+}
+
+export interface PatchResult {
+  attributes: Resource;
+  members: MemberChange | null;
+  /** True when anything other than membership was touched. */
+  attributesChanged: boolean;
+}
+
+type Op = 'add' | 'replace' | 'remove';
+
+export function parsePatchRequest(body: unknown): PatchOperation[] {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('PATCH body must be a PatchOp object', 'invalidSyntax');
+  const ops = getProp(body, 'Operations');
+  if (!Array.isArray(ops) || ops.length === 0) throw badRequest('PATCH body needs a non-empty "Operations" array', 'invalidSyntax');
+  const schemas = getProp(body, 'schemas');
+  if (schemas !== undefined && !(Array.isArray(schemas) && schemas.some((s) => typeof s === 'string' && s.toLowerCase() === URN.patch.toLowerCase()))) {
+    throw badRequest(`PATCH "schemas" must contain ${URN.patch}`, 'invalidSyntax');
+  }
+  if (ops.length > 10000) throw badRequest('Too many operations', 'tooMany');
+  return ops.map((o, i) => {
+    if (!o || typeof o !== 'object') throw badRequest(`Operation ${i + 1} must be an object`, 'invalidSyntax');
+    const op = getProp(o, 'op');
+    const path = getProp(o, 'path');
+    if (typeof op !== 'string') throw badRequest(`Operation ${i + 1} needs "op"`, 'invalidSyntax');
+    if (path !== undefined && path !== null && typeof path !== 'string') throw badRequest(`Operation ${i + 1}: "path" must be a string`, 'invalidPath');
+    return { op, path: typeof path === 'string' && path.trim() ? path : undefined, value: getProp(o, 'value') };
+  });
+}
+
+interface Target {
+  /** the object that holds the attribute: the resource, or the extension object */
+  ext: boolean;
+  def: AttrDef | undefined;
+  name: string;
+  sub?: AttrDef;
+  subName?: string;
+}
+
+function resolveTarget(kind: ResourceKind, a: AttrPath): Target | 'extension-root' | 'ignore' {
+  let uri = a.uri;
+  let name = a.name;
+  let sub = a.sub;
+  if (uri && uri.toLowerCase() === (kind === 'User' ? URN.user : URN.group).toLowerCase()) uri = undefined;
+  if (!uri && kind === 'User' && isEnterpriseUrn(`${a.name}`)) return 'extension-root';
+  if (uri) {
+    if (kind !== 'User' || !isEnterpriseUrn(uri)) {
+      // `urn:…:enterprise:2.0:User` parsed as uri `urn:…:enterprise:2.0` + name `User`
+      if (kind === 'User' && isEnterpriseUrn(`${uri}:${name}`) && !sub) return 'extension-root';
+      throw badRequest(`Unknown schema in path "${uri}"`, 'invalidPath');
+    }
+    const def = enterpriseAttr(name);
+    if (!def) throw badRequest(`Unknown attribute "${name}" in ${URN.enterprise}`, 'invalidPath');
+    const sd = sub ? subAttr(def, sub) : undefined;
+    if (sub && !sd) throw badRequest(`Unknown attribute "${name}.${sub}"`, 'invalidPath');
+    return { ext: true, def, name: def.name, sub: sd, subName: sd?.name };
+  }
+  const def = topAttr(kind, name);
+  if (!def) throw badRequest(`Unknown attribute "${name}"`, 'invalidPath');
+  if (['id', 'meta', 'schemas', 'groups'].includes(def.name)) return 'ignore';
+  const sd = sub ? subAttr(def, sub) : undefined;
+  if (sub && !sd) throw badRequest(`Unknown attribute "${name}.${sub}"`, 'invalidPath');
+  name = def.name;
+  return { ext: false, def, name, sub: sd, subName: sd?.name };
+}
+
+function container(res: Resource, t: Target, create: boolean): Record<string, Json> | undefined {
+  if (!t.ext) return res;
+  let ext = res[URN.enterprise];
+  if (!ext || typeof ext !== 'object' || Array.isArray(ext)) {
+    if (!create) return undefined;
+    ext = {};
+    res[URN.enterprise] = ext;
+  }
+  return ext as Record<string, Json>;
+}
+
+const isObj = (v: unknown): v is Record<string, Json> => !!v && typeof v === 'object' && !Array.isArray(v);
+/** Two values of a multi-valued attribute are the same when value and type agree (or, without a value, all of it). */
+function sameValue(a: Json, b: Json): boolean {
+  if (isObj(a) && isObj(b) && a.value !== undefined && b.value !== undefined) {
+    const t = (x: Json | undefined) => (typeof x === 'string' ? x.toLowerCase() : x ?? null);
+    return JSON.stringify(a.value) === JSON.stringify(b.value) && t(a.type) === t(b.type);
+  }
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Values of a multi-valued attribute: keep only one `primary: true` (RFC 7643 §2.4). */
+function fixPrimary(list: Json[]): Json[] {
+  let seen = false;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const e = list[i];
+    if (isObj(e) && e.primary === true) {
+      if (seen) e.primary = false;
+      seen = true;
+    }
+  }
+  return list;
+}
+
+/** `[type eq "work"]` → {type: "work"}: what a new element gets when an add/replace finds no match. */
+function seedFromFilter(f: Filter): Record<string, Json> | null {
+  if (f.op === 'eq' && !f.attr.sub && f.value !== null) return { [f.attr.name]: f.value as Json };
+  if (f.op === 'and') {
+    const l = seedFromFilter(f.left);
+    const r = seedFromFilter(f.right);
+    return l && r ? { ...l, ...r } : null;
+  }
+  return null;
+}
+
+class Engine {
+  members: MemberChange | null = null;
+  attributesChanged = false;
+  constructor(private readonly kind: ResourceKind, private readonly res: Resource) {}
+
+  apply(op: PatchOperation): void {
+    const o = op.op.trim().toLowerCase();
+    if (o !== 'add' && o !== 'replace' && o !== 'remove') throw badRequest(`Unknown PATCH op "${op.op}"`, 'invalidSyntax');
+    if (!op.path) {
+      if (o === 'remove') throw badRequest('"remove" needs a path', 'noTarget');
+      if (!isObj(op.value)) throw badRequest(`"${o}" without a path needs an object value`, 'invalidValue');
+      for (const [k, v] of Object.entries(op.value)) {
+        if (/^urn:/i.test(k) && isObj(v) && (isEnterpriseUrn(k) || k.toLowerCase() === (this.kind === 'User' ? URN.user : URN.group).toLowerCase())) {
+          // { "urn:…:enterprise:2.0:User": { "department": "x" } }
+          for (const [ek, ev] of Object.entries(v)) this.applyPath(o, isEnterpriseUrn(k) ? `${URN.enterprise}:${ek}` : ek, ev);
+        } else {
+          this.applyPath(o, k, v);
+        }
+      }
+      return;
+    }
+    this.applyPath(o, op.path, op.value);
+  }
+
+  private applyPath(op: Op, rawPath: string, value: unknown): void {
+    const p = parsePatchPath(rawPath);
+    const t = resolveTarget(this.kind, p.attr);
+    if (t === 'ignore') return;
+    if (t === 'extension-root') {
+      if (op === 'remove') {
+        if (URN.enterprise in this.res) {
+          delete this.res[URN.enterprise];
+          this.attributesChanged = true;
+        }
+        return;
+      }
+      if (!isObj(value)) throw badRequest(`${URN.enterprise} needs an object value`);
+      for (const [k, v] of Object.entries(value)) this.applyPath(op, `${URN.enterprise}:${k}`, v);
+      return;
+    }
+    if (this.kind === 'Group' && t.name === 'members') return this.applyMembers(op, p, t, value);
+    this.attributesChanged = true;
+    if (p.filter) return this.applyFiltered(op, p, t, value);
+    this.applySimple(op, t, value);
+  }
+
+  private applySimple(op: Op, t: Target, value: unknown): void {
+    const def = t.def!;
+    if (op === 'remove') {
+      if (def.required) throw badRequest(`"${def.name}" is required and cannot be removed`, 'mutability');
+      const c = container(this.res, t, false);
+      if (!c) return;
+      if (t.sub) {
+        const cur = c[t.name];
+        if (Array.isArray(cur)) for (const e of cur) if (isObj(e)) delete e[t.subName!];
+        if (isObj(cur)) delete cur[t.subName!];
+        return;
+      }
+      if (def.multiValued && value !== undefined && value !== null && Array.isArray(c[t.name])) {
+        // Entra: {"op":"Remove","path":"emails","value":[{"value":"x"}]} removes just those values.
+        const drop = (Array.isArray(value) ? value : [value]).map((v) => (isObj(v) ? String(getProp(v, 'value') ?? '') : String(v)));
+        c[t.name] = (c[t.name] as Json[]).filter((e) => !(isObj(e) && drop.includes(String(e.value ?? ''))));
+        return;
+      }
+      delete c[t.name];
+      return;
+    }
+    if (value === undefined) throw badRequest(`"${op}" needs a value`, 'invalidValue');
+    const c = container(this.res, t, true)!;
+    if (t.sub) {
+      const sv = coerce(t.sub, value, `${t.name}.${t.subName}`);
+      const cur = c[t.name];
+      if (Array.isArray(cur)) {
+        // `emails.value` on a multi-valued attribute: applies to every element (RFC 7644 §3.5.2.3).
+        for (const e of cur) if (isObj(e)) e[t.subName!] = sv;
+        if (cur.length === 0 && def.multiValued) c[t.name] = [{ [t.subName!]: sv }];
+      } else if (def.multiValued) c[t.name] = [{ [t.subName!]: sv }];
+      else c[t.name] = { ...(isObj(cur) ? cur : {}), [t.subName!]: sv };
+      return;
+    }
+    const v = coerce(def, value, def.name);
+    if (v === null) {
+      if (def.required) throw badRequest(`"${def.name}" is required`, 'invalidValue');
+      delete c[t.name];
+      return;
+    }
+    if (def.multiValued) {
+      const incoming = v as Json[];
+      if (op === 'replace') c[t.name] = fixPrimary(incoming);
+      else {
+        const cur = Array.isArray(c[t.name]) ? (c[t.name] as Json[]) : [];
+        // a new primary value demotes the old one
+        if (incoming.some((e) => isObj(e) && e.primary === true)) for (const e of cur) if (isObj(e)) e.primary = false;
+        c[t.name] = fixPrimary([...cur, ...incoming.filter((n) => !cur.some((e) => sameValue(e, n)))]);
+      }
+      return;
+    }
+    if (def.type === 'complex' && isObj(v)) {
+      const cur = c[t.name];
+      c[t.name] = { ...(isObj(cur) ? cur : {}), ...v };
+      return;
+    }
+    c[t.name] = v;
+  }
+
+  private applyFiltered(op: Op, p: PatchPath, t: Target, value: unknown): void {
+    const def = t.def!;
+    if (!def.multiValued) throw badRequest(`"${def.name}" is not multi-valued; a filter does not apply`, 'invalidPath');
+    const c = container(this.res, t, op !== 'remove');
+    const cur = c && Array.isArray(c[t.name]) ? (c[t.name] as Json[]) : [];
+    const sd = p.subAfterFilter ? subAttr(def, p.subAfterFilter) : undefined;
+    if (p.subAfterFilter && !sd) throw badRequest(`Unknown attribute "${def.name}.${p.subAfterFilter}"`, 'invalidPath');
+    const hit = cur.filter((e) => matches(e, p.filter!));
+    if (op === 'remove') {
+      if (!c) return;
+      if (sd) {
+        for (const e of hit) if (isObj(e)) delete e[sd.name];
+      } else c[t.name] = cur.filter((e) => !hit.includes(e));
+      return;
+    }
+    if (value === undefined) throw badRequest(`"${op}" needs a value`, 'invalidValue');
+    if (hit.length === 0) {
+      // Entra sends `Replace emails[type eq "work"].value` for a user who has no work e-mail yet.
+      const seed = seedFromFilter(p.filter!);
+      if (!seed) throw badRequest(`No value of "${def.name}" matches the filter`, 'noTarget');
+      const el: Record<string, Json> = {};
+      for (const [k, v] of Object.entries(seed)) el[subAttr(def, k)?.name ?? k] = v;
+      const addition = sd ? { ...el, [sd.name]: coerce(sd, value, `${def.name}.${sd.name}`) } : { ...el, ...((coerce(def, value, def.name) as Json[])[0] as Record<string, Json>) };
+      c![t.name] = fixPrimary([...cur, addition]);
+      return;
+    }
+    for (const e of hit) {
+      if (!isObj(e)) continue;
+      if (sd) e[sd.name] = coerce(sd, value, `${def.name}.${sd.name}`);
+      else {
+        const v = (coerce(def, Array.isArray(value) ? value[0] : value, def.name) as Json[])[0];
+        if (!isObj(v)) continue;
+        if (op === 'replace') {
+          for (const k of Object.keys(e)) delete e[k];
+        }
+        Object.assign(e, v);
+      }
+    }
+    c![t.name] = fixPrimary(cur);
+  }
+
+  private memberIds(value: unknown): string[] {
+    if (value === undefined || value === null) return [];
+    const arr = Array.isArray(value) ? value : [value];
+    return arr.map((v) => {
+      if (typeof v === 'string' || typeof v === 'number') return String(v);
+      if (isObj(v)) {
+        const id = getProp(v, 'value');
+        if (typeof id === 'string' || typeof id === 'number') return String(id);
+      }
+      throw badRequest('Each member needs a "value" (the user id)', 'invalidValue');
+    });
+  }
+
+  private applyMembers(op: Op, p: PatchPath, t: Target, value: unknown): void {
+    const m = (this.members ??= { replaceAll: false, add: new Set(), remove: new Set() });
+    const add = (ids: string[]) => ids.forEach((id) => (m.add.add(id), m.remove.delete(id)));
+    const remove = (ids: string[]) => ids.forEach((id) => (m.remove.add(id), m.add.delete(id)));
+    const clear = () => {
+      m.replaceAll = true;
+      m.add.clear();
+      m.remove.clear();
+    };
+    if (t.sub || p.subAfterFilter) throw badRequest('Member sub-attributes cannot be changed; add or remove the member', 'mutability');
+    if (p.filter) {
+      const ids = valueEqIds(p.filter);
+      if (!ids) throw badRequest('Member filters support `value eq "…"` (joined with or)', 'invalidFilter');
+      if (op === 'remove') return remove(ids);
+      // replace members[value eq "a"] with value b: a leaves, b joins
+      remove(ids);
+      add(this.memberIds(value));
+      return;
+    }
+    if (op === 'remove') {
+      if (value === undefined || value === null || (Array.isArray(value) && value.length === 0)) return clear();
+      return remove(this.memberIds(value));
+    }
+    if (op === 'replace') {
+      clear();
+      return add(this.memberIds(value));
+    }
+    add(this.memberIds(value));
+  }
+}
+
+/** `value eq "a" or value eq "b"` → ['a','b']; null for any other shape. */
+function valueEqIds(f: Filter): string[] | null {
+  if (f.op === 'eq' && f.attr.name.toLowerCase() === 'value' && !f.attr.sub && f.value !== null) return [String(f.value)];
+  if (f.op === 'or') {
+    const l = valueEqIds(f.left);
+    const r = valueEqIds(f.right);
+    return l && r ? [...l, ...r] : null;
+  }
+  return null;
+}
+
+export function applyPatch(kind: ResourceKind, current: Resource, ops: PatchOperation[]): PatchResult {
+  const res = structuredClone(current);
+  const engine = new Engine(kind, res);
+  for (const op of ops) engine.apply(op);
+  return { attributes: res, members: engine.members, attributesChanged: engine.attributesChanged };
+}

@@ -1,0 +1,39 @@
+// Admin JSON API for SCIM: access tokens (buttons on Setup › SAML Settings) and the provisioning
+// log (Setup › Provisioning Log). Thin: access declaration, one service call.
+import type { FastifyInstance } from 'fastify';
+import { Invalid } from '../platform/errors.ts';
+import { listProvisioningLog } from './provisioning-log.service.ts';
+import { clearTokens, createToken, listTokens, refreshTokens, revokeToken } from './scim-tokens.service.ts';
+
+export default async function scimAdminRoutes(app: FastifyInstance): Promise<void> {
+  const tokens = { access: { screen: 'saml-settings' as const } };
+
+  app.get('/api/scim/tokens', { config: tokens }, async () => ({ items: await listTokens(app.db), nextCursor: null }));
+
+  app.post('/api/scim/tokens', { config: tokens }, async (request, reply) => {
+    const body = (request.body ?? {}) as { name?: unknown };
+    if (body.name !== undefined && typeof body.name !== 'string') throw Invalid('The name must be text', { name: 'Must be text' });
+    const { token, item } = await createToken(app.db, request.actor, body.name as string | undefined);
+    return reply.code(201).send({ token, item });
+  });
+
+  app.post('/api/scim/tokens/refresh', { config: tokens }, async (request, reply) => {
+    const body = (request.body ?? {}) as { graceHours?: unknown; name?: unknown };
+    const grace = body.graceHours === undefined ? 24 : Number(body.graceHours);
+    if (!Number.isFinite(grace)) throw Invalid('graceHours must be a number', { graceHours: 'Must be a number' });
+    const { token, item } = await refreshTokens(app.db, request.actor, grace, typeof body.name === 'string' ? body.name : undefined);
+    return reply.code(201).send({ token, item });
+  });
+
+  app.delete('/api/scim/tokens/:id', { config: tokens }, async (request) => {
+    const { id } = request.params as { id: string };
+    return { item: await revokeToken(app.db, request.actor, id) };
+  });
+
+  app.delete('/api/scim/tokens', { config: tokens }, async (request) => ({ revoked: await clearTokens(app.db, request.actor) }));
+
+  app.get('/api/provisioning-log', { config: { access: { screen: 'provisioning-log' as const } } }, async (request) => {
+    const q = request.query as Record<string, string | undefined>;
+    return listProvisioningLog(app.db, { q: q.q, status: q.status, resource: q.resource, limit: q.limit, cursor: q.cursor });
+  });
+}

@@ -1,0 +1,128 @@
+// SCIM access tokens: random 256-bit bearer tokens stored only as sha256 hashes. Several may be
+// active at once, so a token can be rotated without downtime: refresh issues a new token and gives
+// the old ones a grace period (expires_at) instead of cutting them off.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/schema.ts';
+import { recordAudit } from '../identity/audit.service.ts';
+import type { Actor } from '../platform/actor.ts';
+import { Invalid, NotFound } from '../platform/errors.ts';
+import { addSeconds, nowIso } from '../platform/time.ts';
+import { precompiled } from './scim.precompiled.ts';
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export interface TokenItem {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  /** active | expiring (in its grace period) | expired | revoked */
+  state: 'active' | 'expiring' | 'expired' | 'revoked';
+}
+
+type Row = { id: string; name: string; prefix: string; created_at: string; last_used_at: string | null; expires_at: string | null; revoked_at: string | null };
+const COLS = ['id', 'name', 'prefix', 'created_at', 'last_used_at', 'expires_at', 'revoked_at'] as const;
+
+function toItem(r: Row, now = nowIso()): TokenItem {
+  const state = r.revoked_at ? 'revoked' : r.expires_at ? (r.expires_at <= now ? 'expired' : 'expiring') : 'active';
+  return { id: r.id, name: r.name, prefix: r.prefix, createdAt: r.created_at, lastUsedAt: r.last_used_at, expiresAt: r.expires_at, revokedAt: r.revoked_at, state };
+}
+
+function checkName(name: string | undefined): string {
+  const n = (name ?? '').trim() || 'SCIM access token';
+  if (n.length > 100) throw Invalid('The name is too long', { name: '100 characters at most' });
+  return n;
+}
+
+export async function createToken(db: Kysely<DB>, actor: Actor, name?: string): Promise<{ token: string; item: TokenItem }> {
+  const token = 'scim_' + randomBytes(32).toString('base64url');
+  const row: Row = { id: randomUUID(), name: checkName(name), prefix: token.slice(0, 10), created_at: nowIso(), last_used_at: null, expires_at: null, revoked_at: null };
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('scim_tokens').values({ ...row, token_hash: hashToken(token) }).execute();
+    await recordAudit(trx, actor, { action: 'scim_token.create', targetType: 'scim_token', targetId: row.id, targetName: row.name, summary: `created SCIM access token ${row.name} (${row.prefix}…)` });
+  });
+  return { token, item: toItem(row) };
+}
+
+export async function listTokens(db: Kysely<DB>): Promise<TokenItem[]> {
+  const rows = await db.selectFrom('scim_tokens').select(COLS).orderBy('created_at', 'desc').orderBy('id').execute();
+  const now = nowIso();
+  return rows.map((r) => toItem(r, now));
+}
+
+export async function revokeToken(db: Kysely<DB>, actor: Actor, id: string): Promise<TokenItem> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx.selectFrom('scim_tokens').select(COLS).where('id', '=', id).executeTakeFirst();
+    if (!row) throw NotFound('No such SCIM access token');
+    if (!row.revoked_at) {
+      row.revoked_at = nowIso();
+      await trx.updateTable('scim_tokens').set({ revoked_at: row.revoked_at }).where('id', '=', id).execute();
+      await recordAudit(trx, actor, { action: 'scim_token.revoke', targetType: 'scim_token', targetId: id, targetName: row.name, summary: `revoked SCIM access token ${row.name} (${row.prefix}…)` });
+    }
+    return toItem(row);
+  });
+}
+
+/** New token; every other usable token stops working after `graceHours` (0 = at once). */
+export async function refreshTokens(db: Kysely<DB>, actor: Actor, graceHours: number, name?: string): Promise<{ token: string; item: TokenItem }> {
+  if (!Number.isFinite(graceHours) || graceHours < 0 || graceHours > 24 * 30) throw Invalid('The grace period must be between 0 and 720 hours', { graceHours: 'Between 0 and 720' });
+  const token = 'scim_' + randomBytes(32).toString('base64url');
+  const now = nowIso();
+  const row: Row = { id: randomUUID(), name: checkName(name), prefix: token.slice(0, 10), created_at: now, last_used_at: null, expires_at: null, revoked_at: null };
+  await db.transaction().execute(async (trx) => {
+    const until = addSeconds(now, graceHours * 3600);
+    const others = await trx.selectFrom('scim_tokens').select(['id', 'expires_at']).where('revoked_at', 'is', null).execute();
+    for (const o of others) {
+      if (graceHours === 0) await trx.updateTable('scim_tokens').set({ revoked_at: now }).where('id', '=', o.id).execute();
+      else if (!o.expires_at || o.expires_at > until) await trx.updateTable('scim_tokens').set({ expires_at: until }).where('id', '=', o.id).execute();
+    }
+    await trx.insertInto('scim_tokens').values({ ...row, token_hash: hashToken(token) }).execute();
+    await recordAudit(trx, actor, {
+      action: 'scim_token.refresh',
+      targetType: 'scim_token',
+      targetId: row.id,
+      targetName: row.name,
+      summary: `refreshed the SCIM access token (${row.prefix}…); ${others.length} older token(s) ${graceHours === 0 ? 'revoked' : `stop working after ${graceHours} h`}`,
+    });
+  });
+  return { token, item: toItem(row) };
+}
+
+/** Revokes every token: SCIM provisioning stops until a new token is created and entered in the IdP. */
+export async function clearTokens(db: Kysely<DB>, actor: Actor): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const now = nowIso();
+    const res = await trx.updateTable('scim_tokens').set({ revoked_at: now }).where('revoked_at', 'is', null).executeTakeFirst();
+    const n = Number(res.numUpdatedRows ?? 0);
+    await recordAudit(trx, actor, { action: 'scim_token.clear', targetType: 'scim_token', summary: `cleared all SCIM access tokens (${n} revoked)` });
+    return n;
+  });
+}
+
+const tokenByHash = precompiled<{ id: string; name: string; expires_at: string | null; revoked_at: string | null }>((db, arg) =>
+  db.selectFrom('scim_tokens').select(['id', 'name', 'expires_at', 'revoked_at']).where('token_hash', '=', arg(0)),
+);
+
+// last_used_at is a hint for admins, not a security control: write it at most once a minute per token
+// per process, so each SCIM request does not turn into a write.
+const lastTouched = new Map<string, number>();
+const TOUCH_EVERY_MS = 60_000;
+
+/** The token's id and name when it is usable; null otherwise. */
+export async function verifyToken(db: Kysely<DB>, token: string): Promise<{ id: string; name: string } | null> {
+  if (!token || token.length > 200) return null;
+  const [row] = await tokenByHash(db, hashToken(token));
+  if (!row || row.revoked_at) return null;
+  const now = nowIso();
+  if (row.expires_at && row.expires_at <= now) return null;
+  const last = lastTouched.get(row.id) ?? 0;
+  if (Date.now() - last > TOUCH_EVERY_MS) {
+    lastTouched.set(row.id, Date.now());
+    await db.updateTable('scim_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
+  }
+  return { id: row.id, name: row.name };
+}

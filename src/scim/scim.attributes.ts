@@ -1,0 +1,132 @@
+// Turns what a client sends into the canonical stored form of a resource, and the stored form back
+// into what we return: attribute names in schema spelling (SCIM names are case-insensitive),
+// "True"/"False" strings as booleans (Entra), read-only attributes (id, meta, groups) and the
+// write-only password dropped, unknown core attributes ignored (RFC 7644 §3.5.1: PUT bodies echo
+// whatever a GET returned), extension objects kept exactly as sent.
+import { badRequest } from './scim.errors.ts';
+import { getProp } from './filter.eval.ts';
+import { isEnterpriseUrn, subAttr, topAttr, enterpriseAttr, URN, type AttrDef, type ResourceKind } from './scim.schemas.ts';
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type Resource = Record<string, Json>;
+
+/** Attributes the server owns; a client may echo them but never sets them. */
+const SERVER_OWNED = new Set(['id', 'meta', 'schemas']);
+
+export function coerce(def: AttrDef, value: unknown, where: string): Json {
+  if (value === null || value === undefined) return null;
+  if (def.multiValued) {
+    const arr = Array.isArray(value) ? value : [value];
+    return arr.filter((v) => v !== null && v !== undefined).map((v) => coerceSingle(def, v, where));
+  }
+  if (Array.isArray(value)) {
+    // A single-valued attribute sent as a one-element array: take the element (lenient).
+    if (value.length === 1) return coerceSingle(def, value[0], where);
+    throw badRequest(`${where} must be a single value`);
+  }
+  return coerceSingle(def, value, where);
+}
+
+function coerceSingle(def: AttrDef, value: unknown, where: string): Json {
+  switch (def.type) {
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      if (typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
+      throw badRequest(`${where} must be a boolean`);
+    case 'complex': {
+      if (def.multiValued && (typeof value === 'string' || typeof value === 'number')) return coerceComplex(def, { value: String(value) }, where);
+      if (!value || typeof value !== 'object' || Array.isArray(value)) throw badRequest(`${where} must be an object`);
+      return coerceComplex(def, value as Record<string, unknown>, where);
+    }
+    case 'integer':
+    case 'decimal':
+      if (typeof value === 'number') return value;
+      throw badRequest(`${where} must be a number`);
+    default:
+      if (typeof value === 'string') return value;
+      if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+      throw badRequest(`${where} must be a string`);
+  }
+}
+
+function coerceComplex(def: AttrDef, value: Record<string, unknown>, where: string): Json {
+  const out: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const sd = subAttr(def, k);
+    if (!sd) {
+      if (k === '$ref' || k.toLowerCase() === 'displayname') out[k] = v as Json;
+      continue;
+    }
+    if (v === undefined) continue;
+    out[sd.name] = v === null ? null : coerce(sd, v, `${where}.${sd.name}`);
+  }
+  return out;
+}
+
+/** Client body → canonical stored attributes (no id/meta; schemas recomputed on output). */
+export function canonicalize(kind: ResourceKind, body: Record<string, unknown>): Resource {
+  const out: Resource = {};
+  for (const [k, v] of Object.entries(body)) {
+    if (v === undefined) continue;
+    if (/^urn:/i.test(k)) {
+      if (kind === 'User' && isEnterpriseUrn(k)) {
+        if (v === null) continue;
+        if (typeof v !== 'object' || Array.isArray(v)) throw badRequest(`${URN.enterprise} must be an object`);
+        out[URN.enterprise] = canonicalizeExtension(v as Record<string, unknown>);
+      } else if (k.toLowerCase().startsWith(URN.user.toLowerCase() + ':') && kind === 'User') {
+        // Core attribute written with its URN prefix.
+        Object.assign(out, canonicalize(kind, { [k.slice(URN.user.length + 1)]: v }));
+      } else if (/extension/i.test(k) && v && typeof v === 'object') {
+        out[k] = v as Json; // another extension schema: kept as sent
+      }
+      continue;
+    }
+    if (SERVER_OWNED.has(k.toLowerCase())) continue;
+    const def = topAttr(kind, k);
+    if (!def) continue; // unknown attribute: ignored
+    if (def.mutability === 'readOnly' || def.mutability === 'writeOnly') continue;
+    if (def.name === 'members') continue; // group membership lives in its own table
+    const c = coerce(def, v, def.name);
+    if (c === null || (Array.isArray(c) && c.length === 0 && def.name !== 'members')) continue;
+    out[def.name] = c;
+  }
+  return out;
+}
+
+function canonicalizeExtension(v: Record<string, unknown>): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const [k, val] of Object.entries(v)) {
+    const def = enterpriseAttr(k);
+    if (!def) continue;
+    if (val === null || val === undefined) continue;
+    out[def.name] = coerce(def, val, def.name);
+  }
+  return out;
+}
+
+/** The primary (or first) value of a multi-valued attribute. */
+export function primaryValue(list: Json | undefined): string | null {
+  if (!Array.isArray(list) || list.length === 0) return null;
+  const el = (list.find((e) => e && typeof e === 'object' && !Array.isArray(e) && (e as Record<string, Json>).primary === true) ?? list[0]) as Json;
+  const v = el && typeof el === 'object' && !Array.isArray(el) ? (el as Record<string, Json>).value : null;
+  return typeof v === 'string' ? v : null;
+}
+
+export function str(v: Json | undefined): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+export function getPath(obj: Resource, path: string[]): Json | undefined {
+  let cur: unknown = obj;
+  for (const p of path) cur = getProp(cur, p);
+  return cur as Json | undefined;
+}
+
+/** `password` anywhere in a body, masked for logs. */
+export function maskSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(maskSecrets);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, /pass(word)?|secret|token/i.test(k) ? '********' : maskSecrets(v)]));
+  }
+  return value;
+}

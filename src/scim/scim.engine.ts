@@ -1,0 +1,210 @@
+// The SCIM protocol engine: a plain request in ({method, path, query, body, headers}), a plain
+// response out ({status, body, headers}) plus what the provisioning log needs. No HTTP here, so the
+// whole protocol is testable without a server. Each write is one database transaction.
+import type { Kysely, Transaction } from 'kysely';
+import type { DB } from '../db/schema.ts';
+import type { Actor } from '../platform/actor.ts';
+import { isUniqueViolation } from '../platform/errors.ts';
+import { resourceTypesResponse, schemasResponse, serviceProviderConfig } from './scim.discovery.ts';
+import { conflict, notFound, ScimError, toScimError } from './scim.errors.ts';
+import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, renderGroup, replaceGroup } from './scim.groups.ts';
+import { listParams } from './scim.list.ts';
+import { runWrite } from './scim.writes.ts';
+import { parseProjection, project, type Projection } from './scim.projection.ts';
+import { createUser, deleteUser, getUser, listUsers, patchUser, replaceUser, type ScimCtx } from './scim.users.ts';
+
+export interface ScimRequest {
+  method: string;
+  /** Path below the SCIM base, e.g. "/Users/123". */
+  path: string;
+  query: Record<string, string | string[] | undefined>;
+  body?: unknown;
+  ifMatch?: string;
+  ifNoneMatch?: string;
+}
+
+export interface ScimResponse {
+  status: number;
+  body?: unknown;
+  headers: Record<string, string>;
+  /** For the provisioning log. */
+  summary: string;
+  resourceType: string | null;
+  resourceId: string | null;
+  userName: string | null;
+  error: string | null;
+}
+
+export interface EngineDeps {
+  db: Kysely<DB>;
+  baseUrl: string;
+  actor: Actor;
+}
+
+function describeFilter(q: Record<string, unknown>): string {
+  const f = q.filter;
+  return typeof f === 'string' && f ? ` matching ${f}` : '';
+}
+
+const WRITE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export async function handleScim(deps: EngineDeps, req: ScimRequest): Promise<ScimResponse> {
+  const method = req.method.toUpperCase();
+  const segs = req.path.split('?')[0].split('/').filter(Boolean).map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s; // not percent-encoded after all (ids never contain %)
+    }
+  });
+  const first = (segs[0] ?? '').toLowerCase();
+  const resourceType = first === 'users' ? 'User' : first === 'groups' ? 'Group' : segs[0] ?? null;
+  const out: ScimResponse = { status: 200, headers: {}, summary: '', resourceType, resourceId: segs[1] && segs[1] !== '.search' ? segs[1] : null, userName: null, error: null };
+  const ctx: ScimCtx = { db: deps.db, baseUrl: deps.baseUrl, actor: deps.actor };
+  try {
+    await route(ctx, req, method, segs, out);
+  } catch (err) {
+    const e = toScimError(err);
+    out.status = e.status;
+    out.body = e.body;
+    out.headers = {};
+    out.error = e.body.scimType ? `${e.body.scimType}: ${e.body.detail}` : e.body.detail;
+    const verb = { POST: 'create', PUT: 'replace', PATCH: 'update', DELETE: 'delete', GET: 'read' }[method] ?? method.toLowerCase();
+    out.summary = `failed to ${verb} ${(resourceType ?? 'resource').toLowerCase()}${out.userName ? ` ${out.userName}` : ''}: ${e.body.detail}`;
+    if (e.internal) throw Object.assign(new Error('SCIM request failed'), { cause: err, scimResponse: out });
+  }
+  return out;
+}
+
+async function inTrx<T>(ctx: ScimCtx, fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+  try {
+    return await runWrite(ctx.db, fn);
+  } catch (err) {
+    // A unique violation that slipped past the pre-check (two POSTs racing) is still a 409.
+    if (isUniqueViolation(err)) throw conflict('The resource already exists (uniqueness)');
+    throw err;
+  }
+}
+
+async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: string[], out: ScimResponse): Promise<void> {
+  const [a, b, c] = segs;
+  const A = (a ?? '').toLowerCase();
+  if (c !== undefined) throw notFound(`No such endpoint ${req.path}`);
+  const query = req.query as Record<string, unknown>;
+  const bodyObj = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
+
+  // Discovery (read-only; serviceConfiguration is the path Microsoft's test collection uses)
+  if (A === 'serviceproviderconfig' || A === 'serviceconfiguration') {
+    if (method !== 'GET') throw new ScimError(405, 'Method not allowed');
+    out.body = serviceProviderConfig(ctx.baseUrl);
+    out.summary = 'read the service provider configuration';
+    return;
+  }
+  if (A === 'resourcetypes' || A === 'schemas') {
+    if (method !== 'GET') throw new ScimError(405, 'Method not allowed');
+    out.body = A === 'schemas' ? schemasResponse(ctx.baseUrl, b) : resourceTypesResponse(ctx.baseUrl, b);
+    out.summary = `read ${A === 'schemas' ? 'schemas' : 'resource types'}`;
+    return;
+  }
+  if (A === 'bulk') throw new ScimError(501, 'Bulk operations are not supported');
+  if (A === 'me') throw new ScimError(501, '/Me is not supported');
+  if (A === '.search') throw new ScimError(501, 'Search across resource types is not supported; use /Users/.search or /Groups/.search');
+  if (A !== 'users' && A !== 'groups') throw notFound(`No such endpoint ${req.path}`);
+  const kind = A === 'users' ? 'User' : 'Group';
+  const noun = A === 'users' ? 'user' : 'group';
+
+  // Collection
+  if (b === undefined || b === '.search') {
+    if ((b === undefined && method === 'GET') || (b === '.search' && method === 'POST')) {
+      const src = b === '.search' ? bodyObj : query;
+      const p = listParams(kind, src);
+      const { body, found } = kind === 'User' ? await listUsers(ctx, p) : await listGroups(ctx, p);
+      out.body = body;
+      out.summary = `listed ${noun}s${describeFilter(src)}: ${found} returned`;
+      return;
+    }
+    if (b === undefined && method === 'POST') {
+      if (kind === 'User') {
+        const un = bodyObj.userName;
+        if (typeof un === 'string') out.userName = un;
+      }
+      const r = await inTrx(ctx, (trx) => (kind === 'User' ? createUser(ctx, trx, req.body) : createGroup(ctx, trx, req.body)));
+      out.status = 201;
+      out.body = r.resource;
+      out.headers = { location: `${ctx.baseUrl}/${kind}s/${r.outcome.resourceId}`, etag: String((r.resource.meta as Record<string, unknown>).version) };
+      out.summary = r.outcome.summary;
+      out.resourceId = r.outcome.resourceId ?? null;
+      out.userName = r.outcome.userName ?? null;
+      return;
+    }
+    throw new ScimError(405, `${method} is not allowed on /${kind}s`);
+  }
+
+  // One resource
+  const id = b;
+  const projection = parseProjection(kind, query.attributes as string | undefined, query.excludedAttributes as string | undefined);
+  if (method === 'GET') {
+    if (kind === 'User') {
+      const r = await getUser(ctx, id, projection);
+      out.userName = r.userName;
+      if (req.ifNoneMatch && req.ifNoneMatch.split(',').map((s) => s.trim()).includes(r.etag)) {
+        out.status = 304;
+        out.headers = { etag: r.etag };
+        out.summary = `read user ${r.userName} (not modified)`;
+        return;
+      }
+      out.body = r.resource;
+      out.headers = { etag: r.etag };
+      out.summary = `read user ${r.userName}`;
+    } else {
+      const r = await getGroup(ctx, id, projection);
+      if (req.ifNoneMatch && req.ifNoneMatch.split(',').map((s) => s.trim()).includes(r.etag)) {
+        out.status = 304;
+        out.headers = { etag: r.etag };
+        out.summary = `read group ${r.name} (not modified)`;
+        return;
+      }
+      out.body = r.resource;
+      out.headers = { etag: r.etag };
+      out.summary = `read group ${r.name}`;
+    }
+    return;
+  }
+  if (!WRITE.has(method)) throw new ScimError(405, `${method} is not allowed`);
+  if (method === 'DELETE') {
+    const o = await inTrx(ctx, (trx) => (kind === 'User' ? deleteUser(ctx, trx, id, req.ifMatch) : deleteGroup(ctx, trx, id, req.ifMatch)));
+    out.status = 204;
+    out.summary = o.summary;
+    out.userName = o.userName ?? null;
+    return;
+  }
+  if (method === 'POST') throw new ScimError(405, 'POST is not allowed on a resource; use PUT or PATCH');
+  const wantsBody = query.attributes !== undefined || query.excludedAttributes !== undefined;
+  if (method === 'PUT') {
+    const r = await inTrx(ctx, (trx) => (kind === 'User' ? replaceUser(ctx, trx, id, req.body, req.ifMatch) : replaceGroup(ctx, trx, id, req.body, req.ifMatch, projection)));
+    out.body = kind === 'User' ? projectIf(r.resource, projection) : r.resource;
+    out.headers = { etag: String((r.resource.meta as Record<string, unknown>).version) };
+    out.summary = r.outcome.summary;
+    out.userName = r.outcome.userName ?? null;
+    return;
+  }
+  // PATCH: 204 unless the client asked for attributes (RFC 7644 §3.5.2; Entra expects 204)
+  if (kind === 'User') {
+    const r = await inTrx(ctx, (trx) => patchUser(ctx, trx, id, req.body, req.ifMatch));
+    out.summary = r.outcome.summary;
+    out.userName = r.outcome.userName ?? null;
+    out.headers = { etag: String((r.resource.meta as Record<string, unknown>).version) };
+    if (wantsBody) out.body = projectIf(r.resource, projection);
+    else out.status = 204;
+  } else {
+    const r = await inTrx(ctx, (trx) => patchGroup(ctx, trx, id, req.body, req.ifMatch));
+    out.summary = r.outcome.summary;
+    out.headers = { etag: r.etag };
+    if (wantsBody) out.body = await renderGroup(ctx, ctx.db, id, projection);
+    else out.status = 204;
+  }
+}
+
+function projectIf(res: Record<string, unknown>, p: Projection) {
+  return project(res as never, p);
+}

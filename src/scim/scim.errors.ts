@@ -1,0 +1,61 @@
+// SCIM error documents (RFC 7644 §3.12). Thrown by the SCIM engine; the SCIM plugin's error handler
+// and the engine's `handle()` turn them (and the app's typed errors) into the SCIM error format.
+import { AppError } from '../platform/errors.ts';
+import { URN } from './scim.schemas.ts';
+
+export type ScimType =
+  | 'invalidFilter'
+  | 'tooMany'
+  | 'uniqueness'
+  | 'mutability'
+  | 'invalidSyntax'
+  | 'invalidPath'
+  | 'noTarget'
+  | 'invalidValue'
+  | 'invalidVers'
+  | 'sensitive'
+  | 'invalidCursor'
+  | 'expiredCursor';
+
+export class ScimError extends Error {
+  readonly status: number;
+  readonly scimType?: ScimType;
+  constructor(status: number, detail: string, scimType?: ScimType) {
+    super(detail);
+    this.name = 'ScimError';
+    this.status = status;
+    this.scimType = scimType;
+  }
+}
+
+export const badRequest = (detail: string, scimType: ScimType = 'invalidValue') => new ScimError(400, detail, scimType);
+export const notFound = (detail: string) => new ScimError(404, detail);
+export const conflict = (detail: string) => new ScimError(409, detail, 'uniqueness');
+
+export interface ScimErrorBody {
+  schemas: string[];
+  status: string;
+  scimType?: ScimType;
+  detail: string;
+}
+
+export function errorBody(status: number, detail: string, scimType?: ScimType): ScimErrorBody {
+  const body: ScimErrorBody = { schemas: [URN.error], status: String(status), detail };
+  if (scimType) body.scimType = scimType;
+  return body;
+}
+
+/** Any thrown value → status and SCIM error body. Internal errors keep their details out of the response. */
+export function toScimError(err: unknown): { status: number; body: ScimErrorBody; internal: boolean } {
+  if (err instanceof ScimError) return { status: err.status, body: errorBody(err.status, err.message, err.scimType), internal: false };
+  if (err instanceof AppError) {
+    const scimType: ScimType | undefined = err.status === 409 ? 'uniqueness' : err.status === 400 ? 'invalidValue' : undefined;
+    return { status: err.status, body: errorBody(err.status, err.message, scimType), internal: err.status >= 500 };
+  }
+  const e = err as { statusCode?: number; code?: string; message?: string };
+  if (e?.statusCode === 413 || e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: errorBody(413, 'Request body is too large'), internal: false };
+  if (e?.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+    return { status: e.statusCode, body: errorBody(e.statusCode, e.message || 'Bad request', e.statusCode === 400 ? 'invalidSyntax' : undefined), internal: false };
+  }
+  return { status: 500, body: errorBody(500, 'Internal server error'), internal: true };
+}

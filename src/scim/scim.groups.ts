@@ -1,0 +1,276 @@
+// SCIM Groups over `pushed_groups` + `pushed_group_members`. Membership is never held in memory as
+// a whole for PATCH: add/remove touch only the members named; PUT and `replace members` apply the
+// difference. `excludedAttributes=members` never reads the membership table. Creating, renaming and
+// deleting a group keeps its SCIM role and SCIM role group in step (identity/pushed-groups.service).
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB } from '../db/schema.ts';
+import { isPostgres } from '../db/dialect.ts';
+import {
+  addMembers, createPushedGroupRoles, deletePushedGroupRoles, existingUserIds, removeMembers, renamePushedGroupRoles, replaceMembers,
+} from '../identity/pushed-groups.service.ts';
+import { recordAudit } from '../identity/audit.service.ts';
+import { isUniqueViolation } from '../platform/errors.ts';
+import { nowIso } from '../platform/time.ts';
+import { getProp } from './filter.eval.ts';
+import { compileGroupFilter, sortColumn } from './filter.sql.ts';
+import { applyPatch, parsePatchRequest, type MemberChange } from './patch.engine.ts';
+import { canonicalize, str, type Resource } from './scim.attributes.ts';
+import { badRequest, conflict, notFound } from './scim.errors.ts';
+import { afterKey, decodeScimCursor, encodeScimCursor, listResponse, type ListParams } from './scim.list.ts';
+import { project, wants, type Projection } from './scim.projection.ts';
+import { URN } from './scim.schemas.ts';
+import { checkIfMatch, etagOf, type Outcome, type ScimCtx } from './scim.users.ts';
+
+type Db = Kysely<DB> | Transaction<DB>;
+
+const COLS = ['id', 'display_name', 'external_id', 'scim_attributes', 'version', 'created_at', 'updated_at'] as const;
+type Row = { id: string; display_name: string; external_id: string | null; scim_attributes: string | null; version: number; created_at: string; updated_at: string };
+type Member = { value: string; display: string | null };
+
+function parseAttrs(row: Row): Resource {
+  if (!row.scim_attributes) return {};
+  try {
+    return JSON.parse(row.scim_attributes) as Resource;
+  } catch {
+    return {};
+  }
+}
+
+function toResource(ctx: ScimCtx, row: Row, members: Member[] | undefined): Resource {
+  const res: Resource = { schemas: [URN.group], id: row.id };
+  if (row.external_id !== null) res.externalId = row.external_id;
+  for (const [k, v] of Object.entries(parseAttrs(row))) if (k !== 'externalId' && k !== 'displayName') res[k] = v;
+  res.displayName = row.display_name;
+  if (members) res.members = members.map((m) => ({ value: m.value, display: m.display, $ref: `${ctx.baseUrl}/Users/${m.value}`, type: 'User' }));
+  res.meta = { resourceType: 'Group', created: row.created_at, lastModified: row.updated_at, location: `${ctx.baseUrl}/Groups/${row.id}`, version: etagOf(row.version) };
+  return res;
+}
+
+async function membersOf(db: Db, groupIds: string[]): Promise<Map<string, Member[]>> {
+  const map = new Map<string, Member[]>(groupIds.map((id) => [id, []]));
+  if (!groupIds.length) return map;
+  const rows = await db
+    .selectFrom('pushed_group_members as m')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .select(['m.group_id', 'm.user_id', 'u.display_name', 'u.user_name'])
+    .where('m.group_id', 'in', groupIds)
+    .execute();
+  for (const r of rows) map.get(r.group_id)!.push({ value: r.user_id, display: r.display_name ?? r.user_name });
+  return map;
+}
+
+async function loadRow(db: Db, id: string, forUpdate = false): Promise<Row> {
+  let q = db.selectFrom('pushed_groups').select(COLS).where('id', '=', id);
+  if (forUpdate && isPostgres(db)) q = q.forUpdate();
+  const row = (await q.executeTakeFirst()) as Row | undefined;
+  if (!row) throw notFound(`Group ${id} not found`);
+  return row;
+}
+
+async function countMembers(db: Db, id: string): Promise<number> {
+  const r = await db.selectFrom('pushed_group_members').select((eb) => eb.fn.countAll<number>().as('n')).where('group_id', '=', id).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+export async function getGroup(ctx: ScimCtx, id: string, projection: Projection): Promise<{ resource: Resource; etag: string; name: string }> {
+  const row = await loadRow(ctx.db, id);
+  const members = wants(projection, 'members') ? (await membersOf(ctx.db, [id])).get(id) : undefined;
+  return { resource: project(toResource(ctx, row, members), projection), etag: etagOf(row.version), name: row.display_name };
+}
+
+export async function listGroups(ctx: ScimCtx, p: ListParams): Promise<{ body: Record<string, unknown>; found: number }> {
+  const { db } = ctx;
+  const where = p.filter ? compileGroupFilter(db, p.filter) : null;
+  let q = db.selectFrom('pushed_groups').select(COLS);
+  if (where) q = q.where(where);
+  const sortCol = p.sortBy ? sortColumn('Group', p.sortBy) : null;
+  let offset = p.startIndex - 1;
+  let cursorKey: { created: string; id: string } | null = null;
+  if (p.cursor) {
+    const c = decodeScimCursor(p.cursor);
+    if (c.k === 'key') cursorKey = c;
+    else offset = c.offset;
+  }
+  const useKeyset = p.cursor !== null && !sortCol;
+  if (useKeyset) offset = 0;
+  let rows: Row[] = [];
+  if (p.count > 0) {
+    let pq = q;
+    if (cursorKey && useKeyset) pq = pq.where(afterKey('pushed_groups', cursorKey, false));
+    if (sortCol) pq = pq.orderBy(sql.ref(sortCol), p.descending ? 'desc' : 'asc');
+    pq = pq.orderBy('pushed_groups.created_at', 'asc').orderBy('pushed_groups.id', 'asc');
+    rows = (await pq.limit(p.count + 1).offset(offset).execute()) as Row[];
+  }
+  const more = rows.length > p.count;
+  rows = rows.slice(0, p.count);
+  let total: number | null;
+  if (p.cursor !== null) total = !more && !cursorKey && offset === 0 ? rows.length : null;
+  else if (!more && (rows.length > 0 || offset === 0) && p.count > 0) total = offset + rows.length;
+  else {
+    let cq = db.selectFrom('pushed_groups').select((eb) => eb.fn.countAll<number>().as('n'));
+    if (where) cq = cq.where(where);
+    total = Number((await cq.executeTakeFirstOrThrow()).n);
+  }
+  const members = wants(p.projection, 'members') && rows.length ? await membersOf(db, rows.map((r) => r.id)) : null;
+  const resources = rows.map((r) => project(toResource(ctx, r, members ? members.get(r.id) : undefined), p.projection));
+  let next: string | null = null;
+  if (p.cursor !== null && more) {
+    const last = rows[rows.length - 1];
+    next = useKeyset ? encodeScimCursor({ k: 'key', created: last.created_at, id: last.id }) : encodeScimCursor({ k: 'offset', offset: offset + rows.length });
+  }
+  return { body: listResponse(resources, p, total, next), found: rows.length };
+}
+
+function memberValues(raw: unknown): string[] {
+  if (raw === undefined || raw === null) return [];
+  const arr = Array.isArray(raw) ? raw : [raw];
+  return arr.map((m) => {
+    if (typeof m === 'string') return m;
+    const v = getProp(m, 'value');
+    if (typeof v !== 'string' || !v) throw badRequest('Each member needs a "value" (the user id)', 'invalidValue');
+    return v;
+  });
+}
+
+function displayNameOf(attrs: Resource): string {
+  const n = attrs.displayName;
+  if (typeof n !== 'string' || !n.trim()) throw badRequest('displayName is required', 'invalidValue');
+  if (n.length > 256) throw badRequest('displayName is too long (256 characters at most)', 'invalidValue');
+  return n;
+}
+
+async function assertNameFree(db: Db, norm: string, exceptId?: string): Promise<void> {
+  let q = db.selectFrom('pushed_groups').select('id').where('display_name_norm', '=', norm);
+  if (exceptId) q = q.where('id', '<>', exceptId);
+  if (await q.executeTakeFirst()) throw conflict('A group with this displayName already exists.');
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+export async function createGroup(ctx: ScimCtx, trx: Transaction<DB>, body: unknown): Promise<{ resource: Resource; outcome: Outcome }> {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The body must be a Group object', 'invalidSyntax');
+  const attrs = canonicalize('Group', body as Record<string, unknown>);
+  const name = displayNameOf(attrs);
+  await assertNameFree(trx, name.toLowerCase());
+  const wanted = memberValues(getProp(body, 'members'));
+  const id = randomUUID();
+  const now = nowIso();
+  const stored = { ...attrs };
+  delete stored.displayName;
+  try {
+    await trx
+      .insertInto('pushed_groups')
+      .values({ id, display_name: name, display_name_norm: name.toLowerCase(), external_id: str(attrs.externalId), scim_attributes: JSON.stringify(stored), version: 1, created_at: now, updated_at: now })
+      .execute();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict('A group with this displayName already exists.');
+    throw err;
+  }
+  await createPushedGroupRoles(trx, ctx.actor, { id, displayName: name });
+  let added = 0;
+  let unknown = 0;
+  if (wanted.length) {
+    const known = await existingUserIds(trx, wanted);
+    unknown = new Set(wanted).size - known.size;
+    added = await addMembers(trx, id, [...known]);
+  }
+  const summary = `created group ${name}${added ? ` with ${plural(added, 'member')}` : ''}${unknown ? ` (ignored ${plural(unknown, 'unknown member')})` : ''}`;
+  await recordAudit(trx, ctx.actor, { action: 'group.create', targetType: 'pushed_group', targetId: id, targetName: name, summary });
+  const row: Row = { id, display_name: name, external_id: str(attrs.externalId), scim_attributes: JSON.stringify(stored), version: 1, created_at: now, updated_at: now };
+  const members = (await membersOf(trx, [id])).get(id)!;
+  return { resource: toResource(ctx, row, members), outcome: { summary, resourceId: id } };
+}
+
+/** Applies new attributes and a membership change to a group; returns the words for the log. */
+async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resource, change: MemberChange | null, attributesChanged: boolean): Promise<{ row: Row; outcome: Outcome }> {
+  const name = displayNameOf(attrs);
+  const parts: string[] = [];
+  if (name !== row.display_name) {
+    if (name.toLowerCase() !== row.display_name.toLowerCase()) await assertNameFree(trx, name.toLowerCase(), row.id);
+    await renamePushedGroupRoles(trx, ctx.actor, row.id, row.display_name, name);
+    parts.push(`renamed group ${row.display_name} to ${name}`);
+  }
+  if (change) {
+    const wantedAdds = [...change.add];
+    const known = wantedAdds.length ? await existingUserIds(trx, wantedAdds) : new Set<string>();
+    const unknown = new Set(wantedAdds).size - known.size;
+    let added = 0;
+    let removed = 0;
+    if (change.replaceAll) ({ added, removed } = await replaceMembers(trx, row.id, [...known]));
+    else {
+      if (change.remove.size) removed = await removeMembers(trx, row.id, [...change.remove]);
+      if (known.size) added = await addMembers(trx, row.id, [...known]);
+    }
+    if (added) parts.push(`added ${plural(added, 'member')} to ${name}`);
+    if (removed) parts.push(`removed ${plural(removed, 'member')} from ${name}`);
+    if (unknown) parts.push(`ignored ${plural(unknown, 'unknown member')}`);
+    if (!added && !removed && !unknown) parts.push(`membership of ${name} unchanged`);
+  }
+  const stored = { ...attrs };
+  delete stored.displayName;
+  const storedText = JSON.stringify(stored);
+  const changed = parts.length > 0 || storedText !== (row.scim_attributes ?? '{}') || attributesChanged;
+  if (!parts.length) parts.push(`updated group ${name}`);
+  const summary = parts.join('; ');
+  const now = nowIso();
+  const next: Row = { ...row, display_name: name, external_id: str(attrs.externalId), scim_attributes: storedText, version: row.version + (changed ? 1 : 0), updated_at: changed ? now : row.updated_at };
+  if (changed) {
+    try {
+      await trx
+        .updateTable('pushed_groups')
+        .set({ display_name: name, display_name_norm: name.toLowerCase(), external_id: next.external_id, scim_attributes: storedText, version: next.version, updated_at: now })
+        .where('id', '=', row.id)
+        .execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict('A group with this displayName already exists.');
+      throw err;
+    }
+    await recordAudit(trx, ctx.actor, { action: 'group.update', targetType: 'pushed_group', targetId: row.id, targetName: name, summary });
+  }
+  return { row: next, outcome: { summary, resourceId: row.id } };
+}
+
+export async function replaceGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, body: unknown, ifMatch?: string, projection?: Projection) {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The body must be a Group object', 'invalidSyntax');
+  const row = await loadRow(trx, id, true);
+  checkIfMatch(ifMatch, row.version);
+  const attrs = canonicalize('Group', body as Record<string, unknown>);
+  // PUT replaces membership too; a body without "members" means no members (RFC 7644 §3.5.1).
+  const members = memberValues(getProp(body, 'members'));
+  const change: MemberChange = { replaceAll: true, add: new Set(members), remove: new Set() };
+  const { row: next, outcome } = await save(ctx, trx, row, attrs, change, true);
+  const withMembers = !projection || wants(projection, 'members');
+  const m = withMembers ? (await membersOf(trx, [id])).get(id) : undefined;
+  const resource = toResource(ctx, next, m);
+  return { resource: projection ? project(resource, projection) : resource, outcome };
+}
+
+export async function patchGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, body: unknown, ifMatch?: string) {
+  const ops = parsePatchRequest(body);
+  const row = await loadRow(trx, id, true);
+  checkIfMatch(ifMatch, row.version);
+  const current: Resource = { ...parseAttrs(row), displayName: row.display_name };
+  if (row.external_id !== null) current.externalId = row.external_id;
+  const { attributes, members, attributesChanged } = applyPatch('Group', current, ops);
+  const { row: next, outcome } = await save(ctx, trx, row, attributes, members, attributesChanged);
+  return { row: next, outcome, etag: etagOf(next.version) };
+}
+
+/** The group after a PATCH, for clients that asked for it with attributes/excludedAttributes. */
+export async function renderGroup(ctx: ScimCtx, db: Db, id: string, projection: Projection): Promise<Resource> {
+  const row = await loadRow(db, id);
+  const members = wants(projection, 'members') ? (await membersOf(db, [id])).get(id) : undefined;
+  return project(toResource(ctx, row, members), projection);
+}
+
+export async function deleteGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, ifMatch?: string): Promise<Outcome> {
+  const row = await loadRow(trx, id, true);
+  checkIfMatch(ifMatch, row.version);
+  const memberCount = await countMembers(trx, id);
+  await deletePushedGroupRoles(trx, ctx.actor, { id, displayName: row.display_name, memberCount });
+  await trx.deleteFrom('pushed_groups').where('id', '=', id).execute();
+  const summary = `deleted group ${row.display_name}${memberCount ? ` (${plural(memberCount, 'member')})` : ''}`;
+  await recordAudit(trx, ctx.actor, { action: 'group.delete', targetType: 'pushed_group', targetId: id, targetName: row.display_name, summary });
+  return { summary, resourceId: id };
+}

@@ -1,0 +1,92 @@
+// List queries shared by /Users and /Groups: query-string or /.search body → parameters, index
+// paging (startIndex/count, RFC 7644 §3.4.2.4) and cursor paging (RFC 9865) over the stable order
+// (created, id), and the ListResponse envelope.
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import { badRequest } from './scim.errors.ts';
+import { getProp } from './filter.eval.ts';
+import { parseFilter, type Filter } from './filter.parser.ts';
+import { parseProjection, type Projection } from './scim.projection.ts';
+import { URN, type ResourceKind } from './scim.schemas.ts';
+
+export const DEFAULT_COUNT = 100;
+export const MAX_COUNT = 1000;
+
+export interface ListParams {
+  filter?: Filter;
+  filterText?: string;
+  sortBy?: string;
+  descending: boolean;
+  startIndex: number;
+  count: number;
+  /** null: index paging; '' : first cursor page; otherwise the cursor sent. */
+  cursor: string | null;
+  projection: Projection;
+}
+
+function intParam(v: unknown, name: string): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'number' ? v : Number(String(v));
+  if (!Number.isFinite(n) || !Number.isInteger(n)) throw badRequest(`${name} must be a whole number`, 'invalidValue');
+  return n;
+}
+
+function one(v: unknown): string | undefined {
+  if (Array.isArray(v)) return v.length ? String(v[v.length - 1]) : undefined;
+  return v === undefined || v === null ? undefined : String(v);
+}
+
+/** From a GET query string or a POST /.search body (RFC 7644 §3.4.3). */
+export function listParams(kind: ResourceKind, src: Record<string, unknown>): ListParams {
+  const filterText = one(getProp(src, 'filter'));
+  const filter = filterText !== undefined && filterText.trim() !== '' ? parseFilter(filterText) : undefined;
+  const startIndex = Math.max(1, intParam(getProp(src, 'startIndex'), 'startIndex') ?? 1);
+  const count = Math.min(MAX_COUNT, Math.max(0, intParam(getProp(src, 'count'), 'count') ?? DEFAULT_COUNT));
+  const sortOrder = one(getProp(src, 'sortOrder'));
+  if (sortOrder && !/^(ascending|descending)$/i.test(sortOrder)) throw badRequest('sortOrder must be "ascending" or "descending"', 'invalidValue');
+  const cursorRaw = getProp(src, 'cursor');
+  const attrs = getProp(src, 'attributes');
+  const excl = getProp(src, 'excludedAttributes');
+  return {
+    filter,
+    filterText,
+    sortBy: one(getProp(src, 'sortBy')) || undefined,
+    descending: /^descending$/i.test(sortOrder ?? ''),
+    startIndex,
+    count,
+    cursor: cursorRaw === undefined ? null : (one(cursorRaw) ?? ''),
+    projection: parseProjection(kind, attrs as string | string[] | undefined, excl as string | string[] | undefined),
+  };
+}
+
+export type CursorKey = { k: 'key'; created: string; id: string } | { k: 'offset'; offset: number };
+
+export function encodeScimCursor(c: CursorKey): string {
+  return Buffer.from(JSON.stringify(c.k === 'key' ? [c.created, c.id] : [c.offset])).toString('base64url');
+}
+
+export function decodeScimCursor(s: string): CursorKey {
+  try {
+    const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return { k: 'key', created: v[0], id: v[1] };
+    if (Array.isArray(v) && v.length === 1 && Number.isInteger(v[0]) && v[0] >= 0) return { k: 'offset', offset: v[0] };
+  } catch {
+    /* below */
+  }
+  throw badRequest('The cursor is not valid', 'invalidCursor');
+}
+
+/** `(created_at, id) > (c, i)` on the given table: the keyset condition after a cursor. */
+export function afterKey(table: string, c: { created: string; id: string }, descending: boolean): RawBuilder<SqlBool> {
+  const cols = sql`(${sql.ref(`${table}.created_at`)}, ${sql.ref(`${table}.id`)})`;
+  return descending ? sql<SqlBool>`${cols} < (${c.created}, ${c.id})` : sql<SqlBool>`${cols} > (${c.created}, ${c.id})`;
+}
+
+export function listResponse(resources: unknown[], p: ListParams, total: number | null, nextCursor: string | null): Record<string, unknown> {
+  const body: Record<string, unknown> = { schemas: [URN.list] };
+  if (total !== null) body.totalResults = total;
+  body.itemsPerPage = resources.length;
+  if (p.cursor === null) body.startIndex = p.startIndex;
+  else if (nextCursor) body.nextCursor = nextCursor;
+  body.Resources = resources;
+  return body;
+}

@@ -1,0 +1,147 @@
+// The SCIM 2.0 service provider at /ResourceServer/api/SCIM (and /v2): HTTP edge only. It owns its
+// own content types (application/scim+json and application/json), body limit (413 as a SCIM error),
+// bearer-token authentication (401 as a SCIM error), error format, and the provisioning log row
+// written for every request. The protocol itself is scim.engine.ts.
+import { performance } from 'node:perf_hooks';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Actor } from '../platform/actor.ts';
+import { nowIso } from '../platform/time.ts';
+import { maskSecrets } from './scim.attributes.ts';
+import { handleScim, type ScimResponse } from './scim.engine.ts';
+import { errorBody, toScimError } from './scim.errors.ts';
+import { boundedBody, logWriter } from './provisioning-log.service.ts';
+import { verifyToken } from './scim-tokens.service.ts';
+
+/** Largest SCIM request body: a PUT of a 100,000-member group is about 6 MB. */
+export const SCIM_BODY_LIMIT = 10 * 1024 * 1024;
+const SCIM_TYPE = 'application/scim+json; charset=utf-8';
+
+interface ScimRequestState {
+  started: number;
+  actor: Actor | null;
+  rawBody?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    scim?: ScimRequestState;
+  }
+}
+
+function stringify(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+export default async function scimPlugin(app: FastifyInstance): Promise<void> {
+  const baseUrl = `${app.config.publicUrl}${app.prefix}`;
+  const log = logWriter(app.db, () => app.config.provisioningLogDays);
+  app.addHook('onClose', async () => {
+    await log.flush();
+  });
+
+  app.removeAllContentTypeParsers();
+  const parseJson = (request: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => {
+    if (request.scim) request.scim.rawBody = body.length > 8192 ? body.slice(0, 8192) : body;
+    if (body === '' || body.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body));
+    } catch {
+      done(Object.assign(new Error('The request body is not valid JSON'), { statusCode: 400, scimType: 'invalidSyntax' }));
+    }
+  };
+  app.addContentTypeParser(['application/scim+json', 'application/json'], { parseAs: 'string', bodyLimit: SCIM_BODY_LIMIT }, parseJson);
+  // Some clients send JSON with another (or no) content type; read it as JSON all the same.
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: SCIM_BODY_LIMIT }, parseJson);
+
+  const record = (request: FastifyRequest, res: Pick<ScimResponse, 'status' | 'summary' | 'resourceType' | 'resourceId' | 'userName' | 'error'>, responseText: string | null) => {
+    const st = request.scim;
+    let requestText: string | null = null;
+    if (request.body !== undefined) requestText = stringify(maskSecrets(request.body));
+    else if (st?.rawBody) requestText = st.rawBody.replace(/("pass(word)?"\s*:\s*)"[^"]*"/gi, '$1"********"');
+    const path = request.url.length > 1000 ? request.url.slice(0, 1000) : request.url;
+    log.add({
+      at: nowIso(),
+      client: (request.headers['user-agent'] ?? '').slice(0, 200) || null,
+      method: request.method,
+      path,
+      status: res.status,
+      duration_ms: st ? Math.round((performance.now() - st.started) * 100) / 100 : 0,
+      summary: res.summary.slice(0, 1000),
+      resource_type: res.resourceType,
+      resource_id: res.resourceId,
+      user_name: res.userName,
+      error: res.error,
+      request_body: boundedBody(requestText),
+      response_body: boundedBody(responseText),
+    });
+  };
+
+  const sendError = (request: FastifyRequest, reply: FastifyReply, err: unknown, summary?: string) => {
+    const e = toScimError(err);
+    const scimType = (err as { scimType?: string })?.scimType;
+    if (scimType && !e.body.scimType && e.status === 400) e.body.scimType = scimType as never;
+    if (e.internal) request.log.error({ err }, 'SCIM request failed');
+    const text = stringify(e.body);
+    record(request, { status: e.status, summary: summary ?? `rejected: ${e.body.detail}`, resourceType: null, resourceId: null, userName: null, error: e.body.scimType ? `${e.body.scimType}: ${e.body.detail}` : e.body.detail }, text);
+    if (e.status === 401) reply.header('www-authenticate', 'Bearer realm="Ledgerline SCIM"');
+    return reply.code(e.status).type(SCIM_TYPE).send(text);
+  };
+
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, Object.assign(new Error(`No such endpoint ${request.url}`), { statusCode: 404 })));
+
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('cache-control', 'no-store');
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    request.scim = { started: performance.now(), actor: null };
+    const header = request.headers.authorization ?? '';
+    const m = /^Bearer\s+(.+)$/i.exec(header.trim());
+    const token = m ? await verifyToken(app.db, m[1].trim()) : null;
+    if (!token) {
+      const detail = m ? 'The SCIM access token is not valid (revoked, expired or unknown)' : 'A SCIM access token is required (Authorization: Bearer …)';
+      const text = stringify(errorBody(401, detail));
+      record(request, { status: 401, summary: `rejected: ${m ? 'invalid' : 'missing'} access token`, resourceType: null, resourceId: null, userName: null, error: detail }, text);
+      return reply.code(401).header('www-authenticate', 'Bearer realm="Ledgerline SCIM"').type(SCIM_TYPE).send(text);
+    }
+    request.scim.actor = { id: null, name: `SCIM (${token.name})`, source: 'scim', ip: request.ip, requestId: request.id };
+  });
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const params = request.params as { '*'?: string };
+    const header = (name: string) => {
+      const v = request.headers[name];
+      return Array.isArray(v) ? v.join(',') : v;
+    };
+    let res: ScimResponse;
+    try {
+      res = await handleScim(
+        { db: app.db, baseUrl, actor: request.scim!.actor! },
+        {
+          method: request.method,
+          path: '/' + (params['*'] ?? ''),
+          query: request.query as Record<string, string | string[] | undefined>,
+          body: request.body,
+          ifMatch: header('if-match'),
+          ifNoneMatch: header('if-none-match'),
+        },
+      );
+    } catch (err) {
+      const partial = (err as { scimResponse?: ScimResponse }).scimResponse;
+      return sendError(request, reply, (err as { cause?: unknown }).cause ?? err, partial?.summary);
+    }
+    const text = res.body === undefined ? null : stringify(res.body);
+    record(request, res, text);
+    reply.code(res.status);
+    for (const [k, v] of Object.entries(res.headers)) reply.header(k, v);
+    if (text === null) return reply.send();
+    return reply.type(SCIM_TYPE).send(text);
+  };
+
+  // SCIM answers machines with JSON: the browser-oriented helmet headers (CSP and friends, rebuilt on
+  // every request) are skipped here; the two that matter for an API are set in the onSend hook below.
+  app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/', handler, helmet: false });
+  app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/*', handler, helmet: false });
+}

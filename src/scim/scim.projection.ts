@@ -1,0 +1,125 @@
+// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9) applied to an outgoing resource.
+// Also tells the services whether an expensive attribute (group members, user groups) is wanted,
+// so `excludedAttributes=members` never touches the membership table.
+import { getProp, matches } from './filter.eval.ts';
+import { parsePatchPath, type Filter } from './filter.parser.ts';
+import type { Json, Resource } from './scim.attributes.ts';
+import { URN } from './scim.schemas.ts';
+
+interface Sel {
+  uri?: string;
+  name: string;
+  sub?: string;
+  filter?: Filter;
+}
+
+export interface Projection {
+  include: Sel[] | null;
+  exclude: Sel[];
+}
+
+/** Splits on commas outside brackets. */
+function splitList(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const c of s) {
+    if (c === '[') depth++;
+    if (c === ']') depth--;
+    if (c === ',' && depth === 0) {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out.map((x) => x.trim()).filter(Boolean);
+}
+
+function parseSel(raw: string, kind: 'User' | 'Group'): Sel {
+  const core = kind === 'User' ? URN.user : URN.group;
+  let s = raw;
+  if (s.toLowerCase().startsWith(core.toLowerCase() + ':')) s = s.slice(core.length + 1);
+  if (s.toLowerCase() === URN.enterprise.toLowerCase()) return { name: URN.enterprise };
+  const p = parsePatchPath(s);
+  return { uri: p.attr.uri, name: p.attr.name, sub: p.attr.sub ?? p.subAfterFilter, filter: p.filter };
+}
+
+export function parseProjection(kind: 'User' | 'Group', attributes?: string | string[], excluded?: string | string[]): Projection {
+  const list = (v?: string | string[]) => (Array.isArray(v) ? v.flatMap(splitList) : v ? splitList(v) : []);
+  const inc = list(attributes).map((a) => parseSel(a, kind));
+  return { include: inc.length ? inc : null, exclude: list(excluded).map((a) => parseSel(a, kind)) };
+}
+
+const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/** True when the top-level attribute `name` will be in the output. */
+export function wants(p: Projection, name: string): boolean {
+  if (p.exclude.some((s) => !s.uri && !s.sub && same(s.name, name))) return false;
+  if (!p.include) return true;
+  return p.include.some((s) => !s.uri && same(s.name, name));
+}
+
+function findKey(obj: Record<string, Json>, name: string): string | undefined {
+  if (name in obj) return name;
+  return Object.keys(obj).find((k) => same(k, name));
+}
+
+const ALWAYS = new Set(['id', 'schemas']);
+
+export function project(res: Resource, p: Projection): Resource {
+  if (!p.include && p.exclude.length === 0) return res;
+  let out: Resource;
+  if (p.include) {
+    out = {};
+    for (const k of Object.keys(res)) if (ALWAYS.has(k)) out[k] = res[k];
+    for (const s of p.include) {
+      const holder = s.uri ? (res[URN.enterprise] as Record<string, Json> | undefined) : res;
+      if (!holder || typeof holder !== 'object') continue;
+      const key = findKey(holder as Record<string, Json>, s.name);
+      if (!key) continue;
+      let val = (holder as Record<string, Json>)[key];
+      if (s.filter && Array.isArray(val)) val = val.filter((e) => matches(e, s.filter!));
+      if (s.sub) {
+        if (Array.isArray(val)) val = val.map((e) => (e && typeof e === 'object' && !Array.isArray(e) ? pick(e, s.sub!) : e));
+        else if (val && typeof val === 'object') val = pick(val as Record<string, Json>, s.sub);
+      }
+      if (s.uri) {
+        const ext = (out[URN.enterprise] ??= {}) as Record<string, Json>;
+        ext[key] = merge(ext[key], val);
+      } else out[key] = merge(out[key], val);
+    }
+  } else out = { ...res };
+  for (const s of p.exclude) {
+    const holder = s.uri ? (out[URN.enterprise] as Record<string, Json> | undefined) : out;
+    if (!holder || typeof holder !== 'object' || Array.isArray(holder)) continue;
+    const key = findKey(holder, s.name);
+    if (!key || ALWAYS.has(key)) continue;
+    if (s.sub) {
+      const v = holder[key];
+      const drop = (e: Json) => {
+        if (e && typeof e === 'object' && !Array.isArray(e)) {
+          const c = { ...e };
+          const sk = findKey(c, s.sub!);
+          if (sk) delete c[sk];
+          return c;
+        }
+        return e;
+      };
+      holder[key] = Array.isArray(v) ? v.map(drop) : drop(v);
+    } else delete holder[key];
+  }
+  return out;
+}
+
+function pick(e: Record<string, Json>, sub: string): Record<string, Json> {
+  const k = findKey(e, sub);
+  return k ? { [k]: e[k] } : {};
+}
+
+function merge(a: Json | undefined, b: Json): Json {
+  if (a === undefined) return b;
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) return { ...a, ...b };
+  return b;
+}
+
+export { getProp };

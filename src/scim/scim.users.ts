@@ -1,0 +1,381 @@
+// SCIM Users over the `users` table (source 'idp'). Extracted, indexed columns (user_name_norm,
+// external_id, display_name, email_norm, status, created/updated, version) are what filters and
+// uniqueness use; `scim_attributes` keeps the rest as sent (canonical names), minus userName and
+// active, which live in their columns. Every write runs in the caller's transaction.
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB } from '../db/schema.ts';
+import type { UserStatus } from '../db/schema.identity.ts';
+import { isPostgres } from '../db/dialect.ts';
+import { recordAudit } from '../identity/audit.service.ts';
+import { endSessionsForUser } from '../identity/sessions.service.ts';
+import type { Actor } from '../platform/actor.ts';
+import { isUniqueViolation } from '../platform/errors.ts';
+import { nowIso } from '../platform/time.ts';
+import { compileUserFilter, sortColumn } from './filter.sql.ts';
+import { applyPatch, parsePatchRequest } from './patch.engine.ts';
+import { canonicalize, primaryValue, str, type Json, type Resource } from './scim.attributes.ts';
+import { badRequest, conflict, notFound, ScimError } from './scim.errors.ts';
+import { afterKey, decodeScimCursor, encodeScimCursor, listResponse, type ListParams } from './scim.list.ts';
+import { project, wants, type Projection } from './scim.projection.ts';
+import { URN } from './scim.schemas.ts';
+import { precompiled } from './scim.precompiled.ts';
+
+type Db = Kysely<DB> | Transaction<DB>;
+
+export interface ScimCtx {
+  db: Kysely<DB>;
+  /** Absolute SCIM base URL, for meta.location. */
+  baseUrl: string;
+  actor: Actor;
+}
+
+/** What a write did, in words, for the provisioning log. */
+export interface Outcome {
+  summary: string;
+  resourceId?: string;
+  userName?: string;
+}
+
+const COLS = ['id', 'user_name', 'external_id', 'status', 'scim_attributes', 'version', 'created_at', 'updated_at'] as const;
+type Row = { id: string; user_name: string; external_id: string | null; status: UserStatus; scim_attributes: string | null; version: number; created_at: string; updated_at: string };
+
+export const etagOf = (version: number) => `W/"${version}"`;
+
+function parseAttrs(row: Row): Resource {
+  if (!row.scim_attributes) return {};
+  try {
+    return JSON.parse(row.scim_attributes) as Resource;
+  } catch {
+    return {};
+  }
+}
+
+function toResource(ctx: ScimCtx, row: Row, groups: { value: string; display: string }[] | undefined): Resource {
+  const attrs = parseAttrs(row);
+  const hasExt = URN.enterprise in attrs;
+  const res: Resource = { schemas: hasExt ? [URN.user, URN.enterprise] : [URN.user], id: row.id };
+  if (row.external_id !== null) res.externalId = row.external_id;
+  res.userName = row.user_name;
+  for (const [k, v] of Object.entries(attrs)) if (k !== 'externalId') res[k] = v;
+  res.active = row.status === 'active';
+  if (groups) res.groups = groups.map((g) => ({ value: g.value, display: g.display, $ref: `${ctx.baseUrl}/Groups/${g.value}`, type: 'direct' }));
+  res.meta = { resourceType: 'User', created: row.created_at, lastModified: row.updated_at, location: `${ctx.baseUrl}/Users/${row.id}`, version: etagOf(row.version) };
+  return res;
+}
+
+async function groupsOf(db: Db, ids: string[]): Promise<Map<string, { value: string; display: string }[]>> {
+  const map = new Map<string, { value: string; display: string }[]>();
+  if (!ids.length) return map;
+  if (ids.length === 1) {
+    const rows = await groupsOfOne(db, ids[0]);
+    if (rows.length) map.set(ids[0], rows.map((r) => ({ value: r.id, display: r.display_name })));
+    return map;
+  }
+  const rows = await db
+    .selectFrom('pushed_group_members as m')
+    .innerJoin('pushed_groups as g', 'g.id', 'm.group_id')
+    .select(['m.user_id', 'g.id', 'g.display_name'])
+    .where('m.user_id', 'in', ids)
+    .execute();
+  for (const r of rows) {
+    const list = map.get(r.user_id) ?? [];
+    list.push({ value: r.id, display: r.display_name });
+    map.set(r.user_id, list);
+  }
+  return map;
+}
+
+const userById = precompiled<Row>((db, arg) => db.selectFrom('users').select(COLS).where('id', '=', arg(0)).where('source', '=', 'idp'));
+const userByIdForUpdate = precompiled<Row>((db, arg) => {
+  const q = db.selectFrom('users').select(COLS).where('id', '=', arg(0)).where('source', '=', 'idp');
+  return isPostgres(db) ? q.forUpdate() : q;
+});
+const userByUserName = precompiled<Row>((db, arg) =>
+  db.selectFrom('users').select(COLS).where('user_name_norm', '=', arg(0)).where('source', '=', 'idp'),
+);
+const groupsOfOne = precompiled<{ id: string; display_name: string }>((db, arg) =>
+  db.selectFrom('pushed_group_members as m').innerJoin('pushed_groups as g', 'g.id', 'm.group_id').select(['g.id', 'g.display_name']).where('m.user_id', '=', arg(0)),
+);
+
+const idpUserCount = precompiled<{ n: number | null }>((db) =>
+  db.selectFrom('scim_counters').select((eb) => eb.fn.sum<number>('n').as('n')).where('key', 'like', 'idp_users:%'),
+);
+
+/** Number of provisioned users, from the trigger-maintained counters (O(1), exact). */
+export async function countIdpUsers(db: Db): Promise<number> {
+  const [r] = await idpUserCount(db);
+  return Number(r?.n ?? 0);
+}
+
+async function loadRow(db: Db, id: string, forUpdate = false): Promise<Row> {
+  const [row] = await (forUpdate ? userByIdForUpdate : userById)(db, id);
+  if (!row) throw notFound(`User ${id} not found`);
+  return row;
+}
+
+export function checkIfMatch(ifMatch: string | undefined, version: number): void {
+  if (!ifMatch || ifMatch.trim() === '*') return;
+  const tags = ifMatch.split(',').map((t) => t.trim());
+  if (!tags.includes(etagOf(version)) && !tags.includes(`"${version}"`)) {
+    throw new ScimError(412, `The resource has changed (current version ${etagOf(version)})`, 'invalidVers');
+  }
+}
+
+export async function getUser(ctx: ScimCtx, id: string, projection: Projection): Promise<{ resource: Resource; etag: string; userName: string }> {
+  const row = await loadRow(ctx.db, id);
+  const groups = wants(projection, 'groups') ? (await groupsOf(ctx.db, [id])).get(id) ?? [] : undefined;
+  return { resource: project(toResource(ctx, row, groups), projection), etag: etagOf(row.version), userName: row.user_name };
+}
+
+/** `userName eq "x"`: the IdPs' look-up before every create; one indexed row at most. */
+function userNameEq(p: ListParams): string | null {
+  const f = p.filter;
+  if (!f || f.op !== 'eq' || f.attr.uri || f.attr.sub || f.attr.name.toLowerCase() !== 'username' || typeof f.value !== 'string') return null;
+  if (p.sortBy || p.cursor || p.startIndex !== 1 || p.count < 1) return null;
+  return f.value.toLowerCase();
+}
+
+export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Record<string, unknown>; found: number }> {
+  const { db } = ctx;
+  const eqName = userNameEq(p);
+  if (eqName !== null) {
+    const rows = await userByUserName(db, eqName);
+    const groups = wants(p.projection, 'groups') && rows.length ? await groupsOf(db, rows.map((r) => r.id)) : null;
+    const resources = rows.map((r) => project(toResource(ctx, r, groups ? groups.get(r.id) ?? [] : undefined), p.projection));
+    return { body: listResponse(resources, p, rows.length, null), found: rows.length };
+  }
+  const where = p.filter ? compileUserFilter(db, p.filter) : null;
+  let q = db.selectFrom('users').select(COLS).where('source', '=', 'idp');
+  if (where) q = q.where(where);
+  const sortCol = p.sortBy ? sortColumn('User', p.sortBy) : null;
+  let offset = p.startIndex - 1;
+  let cursorKey: { created: string; id: string } | null = null;
+  if (p.cursor) {
+    const c = decodeScimCursor(p.cursor);
+    if (c.k === 'key') cursorKey = c;
+    else offset = c.offset;
+  }
+  const useKeyset = p.cursor !== null && !sortCol;
+  if (useKeyset) offset = 0;
+  let rows: Row[] = [];
+  if (p.count > 0) {
+    let pq = q;
+    if (cursorKey && useKeyset) pq = pq.where(afterKey('users', cursorKey, false));
+    if (sortCol) pq = pq.orderBy(sql.ref(sortCol), p.descending ? 'desc' : 'asc');
+    pq = pq.orderBy('users.created_at', 'asc').orderBy('users.id', 'asc');
+    if (!where && !sortCol && offset > 0) {
+      // Deep startIndex pages: skip over index entries only (users_source_created_id), then read
+      // just the rows of the page.
+      const page = db
+        .selectFrom('users')
+        .select('users.id')
+        .where('source', '=', 'idp')
+        .$if(cursorKey !== null && useKeyset, (qb) => qb.where(afterKey('users', cursorKey!, false)))
+        .orderBy('users.created_at', 'asc')
+        .orderBy('users.id', 'asc')
+        .limit(p.count + 1)
+        .offset(offset);
+      rows = (await db.selectFrom('users').select(COLS).where('users.id', 'in', page).orderBy('users.created_at', 'asc').orderBy('users.id', 'asc').execute()) as Row[];
+    } else {
+      // one extra row tells whether a next page exists without counting
+      rows = (await pq.limit(p.count + 1).offset(offset).execute()) as Row[];
+    }
+  }
+  const more = rows.length > p.count;
+  rows = rows.slice(0, p.count);
+  let total: number | null;
+  if (p.cursor !== null) total = !more && !cursorKey && offset === 0 ? rows.length : null;
+  else if (!more && (rows.length > 0 || offset === 0) && p.count > 0) total = offset + rows.length;
+  else if (!where) total = await countIdpUsers(db);
+  else {
+    const cq = db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('source', '=', 'idp').where(where);
+    total = Number((await cq.executeTakeFirstOrThrow()).n);
+  }
+  const groups = wants(p.projection, 'groups') && rows.length ? await groupsOf(db, rows.map((r) => r.id)) : null;
+  const resources = rows.map((r) => project(toResource(ctx, r, groups ? groups.get(r.id) ?? [] : undefined), p.projection));
+  let next: string | null = null;
+  if (p.cursor !== null && more) {
+    const last = rows[rows.length - 1];
+    next = useKeyset ? encodeScimCursor({ k: 'key', created: last.created_at, id: last.id }) : encodeScimCursor({ k: 'offset', offset: offset + rows.length });
+  }
+  return { body: listResponse(resources, p, total, next), found: rows.length };
+}
+
+interface Extracted {
+  userName: string;
+  status: UserStatus | null;
+  stored: Resource;
+  cols: {
+    user_name: string;
+    user_name_norm: string;
+    display_name: string | null;
+    given_name: string | null;
+    family_name: string | null;
+    email: string | null;
+    email_norm: string | null;
+    external_id: string | null;
+  };
+  locale: string | null;
+  timeZone: string | null;
+  emails: { value_norm: string; type_norm: string | null; is_primary: number }[];
+}
+
+function extract(attrs: Resource): Extracted {
+  const userName = attrs.userName;
+  if (typeof userName !== 'string' || !userName.trim()) throw badRequest('userName is required', 'invalidValue');
+  if (userName.length > 256) throw badRequest('userName is too long (256 characters at most)', 'invalidValue');
+  const active = attrs.active;
+  const stored: Resource = { ...attrs };
+  delete stored.userName;
+  delete stored.active;
+  const name = (attrs.name && typeof attrs.name === 'object' && !Array.isArray(attrs.name) ? attrs.name : {}) as Record<string, Json>;
+  const email = primaryValue(attrs.emails);
+  const emails: Extracted['emails'] = [];
+  const seen = new Set<string>();
+  if (Array.isArray(attrs.emails)) {
+    for (const e of attrs.emails) {
+      if (!e || typeof e !== 'object' || Array.isArray(e) || typeof e.value !== 'string') continue;
+      const key = `${e.value.toLowerCase()}\u0000${typeof e.type === 'string' ? e.type.toLowerCase() : ''}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      emails.push({ value_norm: e.value.toLowerCase(), type_norm: typeof e.type === 'string' ? e.type.toLowerCase() : null, is_primary: e.primary === true ? 1 : 0 });
+    }
+  }
+  return {
+    userName,
+    status: active === undefined ? null : active === false ? 'disabled' : 'active',
+    stored,
+    cols: {
+      user_name: userName,
+      user_name_norm: userName.toLowerCase(),
+      display_name: str(attrs.displayName),
+      given_name: str(name.givenName),
+      family_name: str(name.familyName),
+      email,
+      email_norm: email ? email.toLowerCase() : null,
+      external_id: str(attrs.externalId),
+    },
+    locale: str(attrs.locale),
+    timeZone: str(attrs.timezone),
+    emails,
+  };
+}
+
+const deleteEmails = precompiled((db, arg) => db.deleteFrom('scim_user_emails').where('user_id', '=', arg(0)));
+const insertEmail = precompiled((db, arg) =>
+  db.insertInto('scim_user_emails').values({ user_id: arg(0), value_norm: arg(1), type_norm: arg(2), is_primary: arg(3) as unknown as number }),
+);
+const USER_INSERT_COLUMNS = [
+  'id', 'user_name', 'user_name_norm', 'display_name', 'given_name', 'family_name', 'email', 'email_norm', 'external_id', 'role_id',
+  'status', 'source', 'time_zone', 'locale', 'password_hash', 'scim_attributes', 'version', 'created_at', 'updated_at',
+] as const;
+const insertUser = precompiled((db, arg) =>
+  db.insertInto('users').values(Object.fromEntries(USER_INSERT_COLUMNS.map((c, i) => [c, arg(i)])) as never),
+);
+
+async function writeEmails(db: Db, userId: string, emails: Extracted['emails'], replace: boolean): Promise<void> {
+  if (replace) await deleteEmails(db, userId);
+  for (const e of emails) await insertEmail(db, userId, e.value_norm, e.type_norm, e.is_primary);
+}
+
+async function assertUserNameFree(db: Db, norm: string, exceptId?: string): Promise<void> {
+  let q = db.selectFrom('users').select('id').where('user_name_norm', '=', norm);
+  if (exceptId) q = q.where('id', '<>', exceptId);
+  if (await q.executeTakeFirst()) throw conflict('User already exists in the database.');
+}
+
+export async function createUser(ctx: ScimCtx, trx: Transaction<DB>, body: unknown): Promise<{ resource: Resource; outcome: Outcome }> {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The body must be a User object', 'invalidSyntax');
+  const attrs = canonicalize('User', body as Record<string, unknown>);
+  const x = extract(attrs);
+  // No look-up first: the unique index on user_name_norm decides, also between racing requests.
+  const id = randomUUID();
+  const now = nowIso();
+  const status: UserStatus = x.status ?? 'active';
+  try {
+    const values: Record<(typeof USER_INSERT_COLUMNS)[number], unknown> = {
+      id, ...x.cols, role_id: null, status, source: 'idp', time_zone: x.timeZone ?? 'UTC', locale: x.locale ?? 'en-US',
+      password_hash: null, scim_attributes: JSON.stringify(x.stored), version: 1, created_at: now, updated_at: now,
+    };
+    await insertUser(trx, ...USER_INSERT_COLUMNS.map((c) => values[c]));
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict('User already exists in the database.');
+    throw err;
+  }
+  await writeEmails(trx, id, x.emails, false);
+  const summary = `created user ${x.userName}${status === 'disabled' ? ' (inactive)' : ''}`;
+  await recordAudit(trx, ctx.actor, { action: 'user.create', targetType: 'user', targetId: id, targetName: x.userName, summary, details: { source: 'scim' } });
+  const row: Row = { id, user_name: x.userName, external_id: x.cols.external_id, status, scim_attributes: JSON.stringify(x.stored), version: 1, created_at: now, updated_at: now };
+  return { resource: toResource(ctx, row, []), outcome: { summary, resourceId: id, userName: x.userName } };
+}
+
+/** Writes new attributes over an existing user: columns, e-mails, status (ending sessions on deactivation). */
+async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resource, verb: 'replaced' | 'updated'): Promise<{ resource: Resource; outcome: Outcome }> {
+  const x = extract(attrs);
+  if (x.cols.user_name_norm !== row.user_name.toLowerCase()) await assertUserNameFree(trx, x.cols.user_name_norm, row.id);
+  const status: UserStatus = x.status ?? row.status;
+  const now = nowIso();
+  const stored = JSON.stringify(x.stored);
+  const version = row.version + 1;
+  try {
+    await trx
+      .updateTable('users')
+      .set({
+        ...x.cols, status, scim_attributes: stored, version, updated_at: now,
+        ...(x.locale ? { locale: x.locale } : {}), ...(x.timeZone ? { time_zone: x.timeZone } : {}),
+      })
+      .where('id', '=', row.id)
+      .execute();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(`userName ${x.userName} is already taken`);
+    throw err;
+  }
+  await writeEmails(trx, row.id, x.emails, true);
+  const parts: string[] = [];
+  let action = 'user.update';
+  if (status !== row.status && status === 'disabled') {
+    const ended = await endSessionsForUser(trx, row.id);
+    parts.push(`deactivated user ${x.userName}${ended ? ` and ended ${ended} session${ended === 1 ? '' : 's'}` : ''}`);
+    action = 'user.deactivate';
+  } else if (status !== row.status && status === 'active') {
+    parts.push(`reactivated user ${x.userName}`);
+    action = 'user.reactivate';
+  }
+  if (x.userName !== row.user_name) parts.push(`renamed user ${row.user_name} to ${x.userName}`);
+  if (!parts.length) parts.push(`${verb} user ${x.userName}`);
+  const summary = parts.join('; ');
+  await recordAudit(trx, ctx.actor, { action, targetType: 'user', targetId: row.id, targetName: x.userName, summary, details: { source: 'scim' } });
+  const next: Row = { ...row, user_name: x.userName, external_id: x.cols.external_id, status, scim_attributes: stored, version, updated_at: now };
+  const groups = (await groupsOf(trx, [row.id])).get(row.id) ?? [];
+  return { resource: toResource(ctx, next, groups), outcome: { summary, resourceId: row.id, userName: x.userName } };
+}
+
+export async function replaceUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, body: unknown, ifMatch?: string) {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The body must be a User object', 'invalidSyntax');
+  const row = await loadRow(trx, id, true);
+  checkIfMatch(ifMatch, row.version);
+  const attrs = canonicalize('User', body as Record<string, unknown>);
+  return save(ctx, trx, row, attrs, 'replaced');
+}
+
+export async function patchUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, body: unknown, ifMatch?: string) {
+  const ops = parsePatchRequest(body);
+  const row = await loadRow(trx, id, true);
+  checkIfMatch(ifMatch, row.version);
+  const current: Resource = { ...parseAttrs(row), userName: row.user_name, active: row.status === 'active' };
+  if (row.external_id !== null) current.externalId = row.external_id;
+  const { attributes } = applyPatch('User', current, ops);
+  // Keep the stored form canonical (coercion already happened per op).
+  return save(ctx, trx, row, attributes, 'updated');
+}
+
+export async function deleteUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, ifMatch?: string): Promise<Outcome> {
+  const row = await loadRow(trx, id, true);
+  checkIfMatch(ifMatch, row.version);
+  await endSessionsForUser(trx, id);
+  await trx.deleteFrom('users').where('id', '=', id).execute();
+  const summary = `deleted user ${row.user_name}`;
+  await recordAudit(trx, ctx.actor, { action: 'user.delete', targetType: 'user', targetId: id, targetName: row.user_name, summary, details: { source: 'scim' } });
+  return { summary, resourceId: id, userName: row.user_name };
+}

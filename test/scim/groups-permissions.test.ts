@@ -1,0 +1,140 @@
+// What pushed groups do to people: a SCIM role and SCIM role group per group (levels copied from the
+// SCIM Default role group at creation), effective permissions = most-permissive union of the
+// person's pushed groups, SCIM Default when in none; and membership changes that cost only the
+// members changed, with nothing lost under 16-way contention.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { effectivePermissionsOf } from '../../src/identity/permissions.repo.ts';
+import { PATCH_OP, oktaUser, startScim, type ScimHarness } from './scim-client.ts';
+
+let h: ScimHarness;
+before(async () => {
+  h = await startScim();
+});
+after(() => h.t.close());
+
+const perms = async (id: string) => (await effectivePermissionsOf(h.t.database.db, id))!.permissions;
+const newUser = async (name: string) => {
+  const r = await h.scim('POST', '/Users', oktaUser(name));
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.id as string;
+};
+const newGroup = async (displayName: string, members: string[] = []) => {
+  const r = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName, members: members.map((value) => ({ value })) });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.id as string;
+};
+const patch = (gid: string, Operations: unknown[]) => h.scim('PATCH', `/Groups/${gid}`, { schemas: [PATCH_OP], Operations });
+
+test('a pushed group gets a SCIM role group whose levels are copied from the current SCIM Default', async () => {
+  // Make a custom role group the SCIM Default: read on Home and Accounts only.
+  const custom = await h.admin.json('/api/role-groups', { method: 'POST', body: { name: 'Starter', levels: { home: 'read', accounts: 'read' } } });
+  assert.equal(custom.status, 201, JSON.stringify(custom.body));
+  const mk = await h.admin.json(`/api/role-groups/${custom.body.id}`, { method: 'PATCH', body: { isScimDefault: true } });
+  assert.equal(mk.status, 200, JSON.stringify(mk.body));
+  const gid = await newGroup('Starters');
+  const rg = await h.t.database.db.selectFrom('role_groups').selectAll().where('pushed_group_id', '=', gid).executeTakeFirstOrThrow();
+  const levels = await h.t.database.db.selectFrom('role_group_levels').select(['screen', 'level']).where('role_group_id', '=', rg.id).execute();
+  const map = Object.fromEntries(levels.map((l) => [l.screen, l.level]));
+  assert.equal(map.home, 'read');
+  assert.equal(map.accounts, 'read');
+  assert.equal(map.invoices ?? 'none', 'none');
+  // Back to the core ReadOnly default for the other tests.
+  const back = await h.admin.json('/api/role-groups/rg-readonly', { method: 'PATCH', body: { isScimDefault: true } });
+  assert.equal(back.status, 200, JSON.stringify(back.body));
+});
+
+test('a pushed group whose name clashes with an existing role group gets a distinct SCIM role group name', async () => {
+  const rg = await h.admin.json('/api/role-groups', { method: 'POST', body: { name: 'Auditors', levels: { home: 'read' } } });
+  assert.equal(rg.status, 201);
+  const gid = await newGroup('Auditors');
+  const scimRg = await h.t.database.db.selectFrom('role_groups').select('name').where('pushed_group_id', '=', gid).executeTakeFirstOrThrow();
+  assert.equal(scimRg.name, 'Auditors (SCIM)');
+});
+
+test('group membership sets effective permissions; leaving the last group returns the person to SCIM Default', async () => {
+  const u = await newUser('perm.person@acme.com');
+  assert.equal((await perms(u)).invoices, 'read');
+  const billing = await newGroup('Billing Team');
+  const ops = await newGroup('Ops Team');
+  const rgBilling = await h.t.database.db.selectFrom('role_groups').select('id').where('pushed_group_id', '=', billing).executeTakeFirstOrThrow();
+  const rgOps = await h.t.database.db.selectFrom('role_groups').select('id').where('pushed_group_id', '=', ops).executeTakeFirstOrThrow();
+  // The admin edits the SCIM role groups' permissions in the UI.
+  const e1 = await h.admin.json(`/api/role-groups/${rgBilling.id}`, { method: 'PATCH', body: { levels: { invoices: 'full', payments: 'none' } } });
+  assert.equal(e1.status, 200, JSON.stringify(e1.body));
+  const e2 = await h.admin.json(`/api/role-groups/${rgOps.id}`, { method: 'PATCH', body: { levels: { invoices: 'none', payments: 'full' } } });
+  assert.equal(e2.status, 200, JSON.stringify(e2.body));
+
+  assert.equal((await patch(billing, [{ op: 'add', path: 'members', value: [{ value: u }] }])).status, 204);
+  let p = await perms(u);
+  assert.equal(p.invoices, 'full');
+  assert.equal(p.payments, 'none');
+
+  assert.equal((await patch(ops, [{ op: 'add', path: 'members', value: [{ value: u }] }])).status, 204);
+  p = await perms(u);
+  assert.equal(p.invoices, 'full', 'most permissive wins');
+  assert.equal(p.payments, 'full');
+
+  assert.equal((await patch(billing, [{ op: 'remove', path: `members[value eq "${u}"]` }])).status, 204);
+  p = await perms(u);
+  assert.equal(p.invoices, 'none');
+  assert.equal(p.payments, 'full');
+
+  assert.equal((await patch(ops, [{ op: 'Remove', path: 'members', value: [{ value: u }] }])).status, 204);
+  p = await perms(u);
+  assert.equal(p.invoices, 'read', 'back to SCIM Default (ReadOnly)');
+  assert.equal(p.payments, 'read');
+
+  // Deleting a group recomputes its members at once (the role group is gone).
+  await patch(billing, [{ op: 'add', path: 'members', value: [{ value: u }] }]);
+  assert.equal((await perms(u)).invoices, 'full');
+  assert.equal((await h.scim('DELETE', `/Groups/${billing}`)).status, 204);
+  assert.equal((await perms(u)).invoices, 'read');
+});
+
+test('16 concurrent PATCHes adding members to one group lose none', async () => {
+  const gid = await newGroup('Contended');
+  const users = await Promise.all(Array.from({ length: 32 }, (_, i) => newUser(`contended.${i}@acme.com`)));
+  const results = await Promise.all(
+    Array.from({ length: 16 }, (_, i) =>
+      patch(gid, [
+        { op: 'replace', value: { id: gid, displayName: 'Contended' } },
+        { op: 'add', path: 'members', value: [{ value: users[2 * i] }, { value: users[2 * i + 1] }] },
+      ]),
+    ),
+  );
+  assert.deepEqual(results.map((r) => r.status), Array(16).fill(204));
+  const g = await h.scim('GET', `/Groups/${gid}`);
+  assert.equal(g.body.members.length, 32);
+  assert.deepEqual(g.body.members.map((m: any) => m.value).sort(), [...users].sort());
+});
+
+test('two simultaneous POSTs of one userName give exactly one 201', async () => {
+  const [a, b] = await Promise.all([h.scim('POST', '/Users', oktaUser('race@acme.com')), h.scim('POST', '/Users', oktaUser('RACE@acme.com'))]);
+  assert.deepEqual([a.status, b.status].sort(), [201, 409]);
+  const loser = a.status === 409 ? a : b;
+  assert.equal(loser.body.scimType, 'uniqueness');
+  const n = await h.t.database.db.selectFrom('users').select('id').where('user_name_norm', '=', 'race@acme.com').execute();
+  assert.equal(n.length, 1);
+});
+
+test('adding members to a large group keeps every existing member and the log says what changed (cost: see bench:scim)', async () => {
+  const gid = await newGroup('Big');
+  // 3,000 members inserted directly (fast set-up), then PATCH +10 through the protocol.
+  const now = new Date().toISOString();
+  const ids = Array.from({ length: 3000 }, (_, i) => `bulk-${i}`);
+  for (let i = 0; i < ids.length; i += 500) {
+    await h.t.database.db
+      .insertInto('users')
+      .values(ids.slice(i, i + 500).map((id) => ({ id, user_name: `${id}@x`, user_name_norm: `${id}@x`, display_name: null, given_name: null, family_name: null, email: null, email_norm: null, external_id: null, role_id: null, status: 'active' as const, source: 'idp' as const, time_zone: 'UTC', locale: 'en-US', password_hash: null, scim_attributes: '{}', version: 1, created_at: now, updated_at: now })))
+      .execute();
+    await h.t.database.db.insertInto('pushed_group_members').values(ids.slice(i, i + 500).map((user_id) => ({ group_id: gid, user_id }))).execute();
+  }
+  const extra = await Promise.all(Array.from({ length: 10 }, (_, i) => newUser(`extra.${i}@acme.com`)));
+  const r = await patch(gid, [{ op: 'add', path: 'members', value: extra.map((value) => ({ value })) }]);
+  assert.equal(r.status, 204);
+  const n = await h.t.database.db.selectFrom('pushed_group_members').select((eb) => eb.fn.countAll<number>().as('n')).where('group_id', '=', gid).executeTakeFirstOrThrow();
+  assert.equal(Number(n.n), 3010);
+  const log = await h.admin.json('/api/provisioning-log?resource=Group&q=Big');
+  assert.ok(log.body.items.some((i: any) => i.summary === 'added 10 members to Big'), JSON.stringify(log.body.items.map((i: any) => i.summary)));
+});

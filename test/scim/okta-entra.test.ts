@@ -1,0 +1,214 @@
+// The exact request sequences Okta (custom AIW app: GET then PUT for every change) and Entra ID
+// (PATCH with capitalised ops, "False" strings, remove-with-value-array, excludedAttributes=members)
+// send, from ../shared/reference/okta-entra-scim-saml.md §2–§3, and what each does to a person.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSession } from '../../src/identity/sessions.service.ts';
+import { effectivePermissionsOf } from '../../src/identity/permissions.repo.ts';
+import { PATCH_OP, oktaUser, startScim, type ScimHarness } from './scim-client.ts';
+
+let h: ScimHarness;
+before(async () => {
+  h = await startScim();
+});
+after(() => h.t.close());
+
+async function sessionFor(userId: string): Promise<string> {
+  const value = await createSession(h.t.database.db, h.t.config, { userId, method: 'saml' });
+  return `ll_session=${value}`;
+}
+const me = (cookie: string) => fetch(`${h.t.baseUrl}/api/me`, { headers: { cookie } }).then((r) => r.status);
+
+describe('Okta custom app (PUT for every update)', () => {
+  test('test connection, look-up, create, read, profile PUT, deactivate and reactivate a person', async () => {
+    const conn = await h.scim('GET', '/Users?startIndex=1&count=2');
+    assert.equal(conn.status, 200);
+    assert.ok(conn.body.schemas.includes('urn:ietf:params:scim:api:messages:2.0:ListResponse'));
+    for (const k of ['totalResults', 'itemsPerPage', 'startIndex']) assert.equal(typeof conn.body[k], 'number');
+
+    const lookup = await h.scim('GET', `/Users?filter=${encodeURIComponent('userName eq "test.user@okta.local"')}&startIndex=1&count=100`);
+    assert.equal(lookup.status, 200);
+    assert.equal(lookup.body.totalResults, 0);
+    assert.deepEqual(lookup.body.Resources, []);
+
+    const created = await h.scim('POST', '/Users', oktaUser('test.user@okta.local'));
+    assert.equal(created.status, 201);
+    assert.equal(created.body.userName, 'test.user@okta.local');
+    assert.equal(created.body.meta.resourceType, 'User');
+    assert.equal(created.body.password, undefined, 'the password is never returned');
+    assert.match(created.headers.get('content-type') ?? '', /application\/scim\+json/);
+    const id = created.body.id as string;
+
+    const row = await h.t.database.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    assert.equal(row.source, 'idp');
+    assert.equal(row.status, 'active');
+    assert.equal(row.password_hash, null);
+    assert.ok(!String(row.scim_attributes).includes('1mz050nq'), 'the password Okta sends is not stored');
+    const perms = await effectivePermissionsOf(h.t.database.db, id);
+    assert.equal(perms!.permissions.accounts, 'read', 'a new person gets the SCIM Default role group (read-only)');
+    assert.equal(perms!.permissions.users, 'read');
+
+    const again = await h.scim('GET', `/Users?filter=${encodeURIComponent('userName eq "TEST.USER@okta.local"')}`);
+    assert.equal(again.body.totalResults, 1, 'userName matches case-insensitively');
+
+    // Profile update: GET then PUT of the whole object, echoing id, meta and groups.
+    const got = await h.scim('GET', `/Users/${id}`);
+    assert.equal(got.status, 200);
+    const put = await h.scim('PUT', `/Users/${id}`, { ...got.body, name: { givenName: 'Another', middleName: 'Excited', familyName: 'User' } });
+    assert.equal(put.status, 200);
+    assert.deepEqual(put.body.name, { givenName: 'Another', middleName: 'Excited', familyName: 'User' });
+    assert.notEqual(put.body.meta.version, got.body.meta.version);
+
+    // Deactivate: GET then PUT with active false ends every session at once.
+    const cookie = await sessionFor(id);
+    assert.equal(await me(cookie), 200);
+    const before = await h.scim('GET', `/Users/${id}`);
+    const off = await h.scim('PUT', `/Users/${id}`, { ...before.body, active: false });
+    assert.equal(off.status, 200);
+    assert.equal(off.body.active, false);
+    assert.equal(await me(cookie), 401);
+    const left = await h.t.database.db.selectFrom('sessions').select('id_hash').where('user_id', '=', id).execute();
+    assert.equal(left.length, 0);
+    const disabled = await h.t.database.db.selectFrom('users').select('status').where('id', '=', id).executeTakeFirstOrThrow();
+    assert.equal(disabled.status, 'disabled');
+
+    // Inactive people stay readable and filterable.
+    const inactive = await h.scim('GET', `/Users?filter=${encodeURIComponent('userName eq "test.user@okta.local"')}`);
+    assert.equal(inactive.body.Resources[0].active, false);
+
+    const on = await h.scim('PUT', `/Users/${id}`, { ...off.body, active: true });
+    assert.equal(on.body.active, true);
+    const back = await h.t.database.db.selectFrom('users').select('status').where('id', '=', id).executeTakeFirstOrThrow();
+    assert.equal(back.status, 'active');
+  });
+
+  test('push a group, PUT its full member list, rename it with PUT, then delete it', async () => {
+    const a = (await h.scim('POST', '/Users', oktaUser('okta.a@acme.com'))).body.id;
+    const b = (await h.scim('POST', '/Users', oktaUser('okta.b@acme.com'))).body.id;
+    const c = (await h.scim('POST', '/Users', oktaUser('okta.c@acme.com'))).body.id;
+    const look = await h.scim('GET', `/Groups?filter=${encodeURIComponent('displayName eq "Okta Finance"')}`);
+    assert.equal(look.body.totalResults, 0);
+    const g = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Okta Finance', members: [] });
+    assert.equal(g.status, 201);
+    assert.deepEqual(g.body.members, []);
+    const gid = g.body.id as string;
+
+    const role = await h.t.database.db.selectFrom('roles').selectAll().where('pushed_group_id', '=', gid).executeTakeFirstOrThrow();
+    const rg = await h.t.database.db.selectFrom('role_groups').selectAll().where('pushed_group_id', '=', gid).executeTakeFirstOrThrow();
+    assert.equal(role.name, 'Okta Finance');
+    assert.equal(rg.name, 'Okta Finance');
+    const link = await h.t.database.db.selectFrom('role_role_groups').selectAll().where('role_id', '=', role.id).execute();
+    assert.deepEqual(link.map((l) => l.role_group_id), [rg.id]);
+
+    const cur = await h.scim('GET', `/Groups/${gid}`);
+    const put = await h.scim('PUT', `/Groups/${gid}`, { ...cur.body, members: [{ value: a, display: 'a' }, { value: b, display: 'b' }] });
+    assert.equal(put.status, 200);
+    assert.deepEqual(put.body.members.map((m: any) => m.value).sort(), [a, b].sort());
+
+    const cur2 = await h.scim('GET', `/Groups/${gid}`);
+    const put2 = await h.scim('PUT', `/Groups/${gid}`, { ...cur2.body, displayName: 'Okta Finance EU', members: [{ value: b }, { value: c }] });
+    assert.equal(put2.status, 200);
+    assert.deepEqual(put2.body.members.map((m: any) => m.value).sort(), [b, c].sort());
+    const renamed = await h.t.database.db.selectFrom('roles').select('name').where('pushed_group_id', '=', gid).executeTakeFirstOrThrow();
+    assert.equal(renamed.name, 'Okta Finance EU');
+    const renamedRg = await h.t.database.db.selectFrom('role_groups').select('name').where('pushed_group_id', '=', gid).executeTakeFirstOrThrow();
+    assert.equal(renamedRg.name, 'Okta Finance EU');
+
+    const del = await h.scim('DELETE', `/Groups/${gid}`);
+    assert.equal(del.status, 204);
+    assert.equal((await h.scim('GET', `/Groups/${gid}`)).status, 404);
+    assert.equal((await h.t.database.db.selectFrom('roles').select('id').where('id', '=', role.id).execute()).length, 0);
+    assert.equal((await h.t.database.db.selectFrom('role_groups').select('id').where('id', '=', rg.id).execute()).length, 0);
+    assert.equal((await h.scim('GET', `/Users/${b}`)).status, 200, 'members stay users');
+  });
+});
+
+describe('Entra ID (PATCH with its quirks)', () => {
+  const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+  test('create with the enterprise extension, query by externalId, PATCH with "False" and Replace, then hard delete', async () => {
+    const body = {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', ENT],
+      externalId: '0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef',
+      userName: 'Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1',
+      active: true,
+      emails: [{ primary: true, type: 'work', value: 'Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com' }],
+      meta: { resourceType: 'User' },
+      name: { formatted: 'givenName familyName', familyName: 'familyName', givenName: 'givenName' },
+      roles: [],
+      [ENT]: { department: 'Finance', employeeNumber: '7' },
+    };
+    const created = await h.scim('POST', '/Users', body, { 'user-agent': 'Azure AD SCIM' });
+    assert.equal(created.status, 201);
+    assert.deepEqual(created.body[ENT], { department: 'Finance', employeeNumber: '7' });
+    assert.ok(created.body.schemas.includes(ENT));
+    const id = created.body.id as string;
+
+    const byExt = await h.scim('GET', `/Users?filter=${encodeURIComponent('externalId eq "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"')}`);
+    assert.equal(byExt.body.totalResults, 1);
+    const byMail = await h.scim('GET', `/Users?filter=${encodeURIComponent('emails[type eq "work"].value eq "test_user_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com"')}`);
+    assert.equal(byMail.body.totalResults, 1);
+
+    const cookie = await sessionFor(id);
+    const upd = await h.scim('PATCH', `/Users/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [
+        { op: 'Replace', path: 'emails[type eq "work"].value', value: 'new@testuser.com' },
+        { op: 'Replace', path: 'name.familyName', value: 'Updated' },
+        { op: 'Add', path: `${ENT}:costCenter`, value: 'CC-1' },
+      ],
+    });
+    assert.equal(upd.status, 204);
+    const got = await h.scim('GET', `/Users/${id}`);
+    assert.equal(got.body.emails[0].value, 'new@testuser.com');
+    assert.equal(got.body.name.familyName, 'Updated');
+    assert.equal(got.body[ENT].costCenter, 'CC-1');
+
+    const off = await h.scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
+    assert.equal(off.status, 204);
+    assert.equal((await h.scim('GET', `/Users/${id}`)).body.active, false);
+    assert.equal(await me(cookie), 401, 'deactivation by PATCH ends sessions too');
+
+    const flagged = await h.scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: true, 'name.givenName': 'G2', [`${ENT}:employeeNumber`]: '8' } }] });
+    assert.equal(flagged.status, 204);
+    const now = (await h.scim('GET', `/Users/${id}`)).body;
+    assert.equal(now.active, true);
+    assert.equal(now.name.givenName, 'G2');
+    assert.equal(now[ENT].employeeNumber, '8');
+
+    assert.equal((await h.scim('DELETE', `/Users/${id}`)).status, 204);
+    assert.equal((await h.scim('GET', `/Users/${id}`)).status, 404);
+    const audit = await h.t.database.db.selectFrom('audit_log').select('summary').where('target_id', '=', id).execute();
+    assert.ok(audit.some((a) => a.summary.startsWith('deleted user')), 'the audit trail survives the delete');
+  });
+
+  test('groups: create with externalId, read with excludedAttributes=members, Add and Remove members', async () => {
+    const u1 = (await h.scim('POST', '/Users', oktaUser('entra.1@acme.com'))).body.id;
+    const u2 = (await h.scim('POST', '/Users', oktaUser('entra.2@acme.com'))).body.id;
+    const g = await h.scim('POST', '/Groups', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group', 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group'],
+      externalId: '8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159',
+      displayName: 'Entra Sales',
+      meta: { resourceType: 'Group' },
+    });
+    assert.equal(g.status, 201);
+    const gid = g.body.id;
+
+    const add = await h.scim('PATCH', `/Groups/${gid}`, { schemas: [PATCH_OP], Operations: [{ op: 'Add', path: 'members', value: [{ $ref: null, value: u1 }, { $ref: null, value: u2 }] }] });
+    assert.equal(add.status, 204);
+
+    const lean = await h.scim('GET', `/Groups/${gid}?excludedAttributes=members`);
+    assert.equal(lean.status, 200);
+    assert.equal(lean.body.members, undefined);
+    assert.equal(lean.body.displayName, 'Entra Sales');
+    const listed = await h.scim('GET', `/Groups?excludedAttributes=members&filter=${encodeURIComponent('displayName eq "Entra Sales"')}`);
+    assert.equal(listed.body.totalResults, 1);
+    assert.equal(listed.body.Resources[0].members, undefined);
+
+    const rm = await h.scim('PATCH', `/Groups/${gid}`, { schemas: [PATCH_OP], Operations: [{ op: 'Remove', path: 'members', value: [{ value: u1 }] }] });
+    assert.equal(rm.status, 204);
+    const full = await h.scim('GET', `/Groups/${gid}`);
+    assert.deepEqual(full.body.members.map((m: any) => m.value), [u2]);
+    const u2groups = (await h.scim('GET', `/Users/${u2}`)).body.groups;
+    assert.deepEqual(u2groups.map((x: any) => x.value), [gid]);
+  });
+});

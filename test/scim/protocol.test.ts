@@ -1,0 +1,269 @@
+// Protocol behaviour over HTTP: errors in the SCIM format (401/400/404/409/412/413), ETags,
+// paging (startIndex and RFC 9865 cursors), sorting, attributes/excludedAttributes, POST /.search,
+// discovery, access tokens (API and CLI) and the provisioning log.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { PATCH_OP, oktaUser, startScim, type ScimHarness } from './scim-client.ts';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+let h: ScimHarness;
+before(async () => {
+  h = await startScim();
+});
+after(() => h.t.close());
+
+const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
+
+describe('errors', () => {
+  test('a missing or wrong token is a 401 in the SCIM error format', async () => {
+    for (const headers of [{ authorization: '' }, { authorization: 'Bearer wrong' }, { authorization: `Basic ${h.token}` }]) {
+      const r = await h.scim('GET', '/Users', undefined, headers);
+      assert.equal(r.status, 401);
+      assert.deepEqual(r.body.schemas, [ERROR]);
+      assert.equal(r.body.status, '401');
+      assert.ok(r.body.detail);
+      assert.match(r.headers.get('www-authenticate') ?? '', /Bearer/);
+    }
+  });
+
+  test('malformed JSON, a missing userName and a bad filter are 400s, never 500s', async () => {
+    const junk = await h.scim('POST', '/Users', '{ "acve": tre, ');
+    assert.equal(junk.status, 400);
+    assert.equal(junk.body.scimType, 'invalidSyntax');
+    const noName = await h.scim('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], active: true });
+    assert.equal(noName.status, 400);
+    assert.equal(noName.body.scimType, 'invalidValue');
+    const badType = await h.scim('POST', '/Users', { userName: 'x@acme.com', active: 'perhaps' });
+    assert.equal(badType.status, 400);
+    const badFilter = await h.scim('GET', `/Users?filter=${encodeURIComponent('userName eq')}`);
+    assert.equal(badFilter.status, 400);
+    assert.equal(badFilter.body.scimType, 'invalidFilter');
+    const badPatch = await h.scim('PATCH', '/Users/whatever', { Operations: 'no' });
+    assert.equal(badPatch.status, 400);
+  });
+
+  test('unknown ids and endpoints are 404s with detail', async () => {
+    const r = await h.scim('GET', '/Users/00919288221112222');
+    assert.equal(r.status, 404);
+    assert.deepEqual(r.body.schemas, [ERROR]);
+    assert.equal(r.body.status, '404');
+    assert.equal((await h.scim('GET', '/Nothing')).status, 404);
+  });
+
+  test('a duplicate userName or group displayName is a 409 uniqueness error', async () => {
+    assert.equal((await h.scim('POST', '/Users', oktaUser('dup@acme.com'))).status, 201);
+    const r = await h.scim('POST', '/Users', oktaUser('Dup@Acme.com'));
+    assert.equal(r.status, 409);
+    assert.equal(r.body.scimType, 'uniqueness');
+    assert.ok(r.body.detail);
+    assert.equal((await h.scim('POST', '/Groups', { displayName: 'Dup Group' })).status, 201);
+    const g = await h.scim('POST', '/Groups', { displayName: 'dup group' });
+    assert.equal(g.status, 409);
+    assert.equal(g.body.scimType, 'uniqueness');
+  });
+
+  test('If-Match with a stale version is a 412; the current one succeeds', async () => {
+    const u = await h.scim('POST', '/Users', oktaUser('etag@acme.com'));
+    const etag = u.headers.get('etag')!;
+    assert.equal(etag, u.body.meta.version);
+    const ok = await h.scim('PATCH', `/Users/${u.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'E1' }] }, { 'if-match': etag });
+    assert.equal(ok.status, 204);
+    const stale = await h.scim('PUT', `/Users/${u.body.id}`, oktaUser('etag@acme.com'), { 'if-match': etag });
+    assert.equal(stale.status, 412);
+    assert.equal(stale.body.status, '412');
+    const fresh = await h.scim('GET', `/Users/${u.body.id}`);
+    assert.equal((await h.scim('GET', `/Users/${u.body.id}`, undefined, { 'if-none-match': fresh.headers.get('etag')! })).status, 304);
+  });
+
+  test('a body over the limit is a 413 in the SCIM error format', async () => {
+    const big = JSON.stringify({ userName: 'big@acme.com', title: 'x'.repeat(11 * 1024 * 1024) });
+    const r = await h.scim('POST', '/Users', big);
+    assert.equal(r.status, 413);
+    assert.deepEqual(r.body.schemas, [ERROR]);
+  });
+});
+
+describe('queries', () => {
+  const ids: string[] = [];
+  before(async () => {
+    for (let i = 0; i < 7; i++) ids.push((await h.scim('POST', '/Users', oktaUser(`page.${i}@paging.test`, { displayName: `P ${6 - i}` }))).body.id);
+  });
+  const filter = encodeURIComponent('userName ew "@paging.test"');
+
+  test('startIndex and count page in a stable order with integer totals', async () => {
+    const seen: string[] = [];
+    for (let start = 1; start <= 7; start += 3) {
+      const r = await h.scim('GET', `/Users?filter=${filter}&startIndex=${start}&count=3`);
+      assert.equal(r.body.totalResults, 7);
+      assert.equal(r.body.startIndex, start);
+      seen.push(...r.body.Resources.map((u: any) => u.id));
+    }
+    assert.deepEqual(seen, ids);
+    const zero = await h.scim('GET', `/Users?filter=${filter}&count=0`);
+    assert.equal(zero.body.totalResults, 7);
+    assert.deepEqual(zero.body.Resources, []);
+  });
+
+  test('cursor paging (RFC 9865) walks every resource once', async () => {
+    const seen: string[] = [];
+    let cursor = '';
+    for (let i = 0; i < 5; i++) {
+      const r = await h.scim('GET', `/Users?filter=${filter}&count=3&cursor=${encodeURIComponent(cursor)}`);
+      assert.equal(r.status, 200);
+      seen.push(...r.body.Resources.map((u: any) => u.id));
+      if (!r.body.nextCursor) break;
+      cursor = r.body.nextCursor;
+    }
+    assert.deepEqual(seen, ids);
+  });
+
+  test('totalResults of an unfiltered list is exact after creates and deletes (trigger-kept counters)', async () => {
+    const extra = await h.scim('POST', '/Users', oktaUser('count.me@acme.com'));
+    assert.equal(extra.status, 201);
+    const real = async () => Number((await h.t.database.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('source', '=', 'idp').executeTakeFirstOrThrow()).n);
+    const listed = async () => (await h.scim('GET', '/Users?startIndex=1&count=1')).body.totalResults;
+    assert.equal(await listed(), await real());
+    assert.equal((await h.scim('DELETE', `/Users/${extra.body.id}`)).status, 204);
+    assert.equal(await listed(), await real());
+  });
+
+  test('sortBy and sortOrder sort', async () => {
+    const r = await h.scim('GET', `/Users?filter=${filter}&sortBy=displayName&sortOrder=descending`);
+    assert.deepEqual(r.body.Resources.map((u: any) => u.displayName), ['P 6', 'P 5', 'P 4', 'P 3', 'P 2', 'P 1', 'P 0']);
+  });
+
+  test('attributes and excludedAttributes shape the output; id is always returned', async () => {
+    const r = await h.scim('GET', `/Users/${ids[0]}?attributes=userName,name.givenName`);
+    assert.deepEqual(Object.keys(r.body).sort(), ['id', 'name', 'schemas', 'userName']);
+    assert.deepEqual(r.body.name, { givenName: 'Test' });
+    const x = await h.scim('GET', `/Users/${ids[0]}?excludedAttributes=emails,meta`);
+    assert.equal(x.body.emails, undefined);
+    assert.equal(x.body.meta, undefined);
+    assert.ok(x.body.userName);
+  });
+
+  test('POST /.search takes the same parameters in a body', async () => {
+    const r = await h.scim('POST', '/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName ew "@paging.test"', startIndex: 2, count: 2, attributes: ['userName'] });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.totalResults, 7);
+    assert.deepEqual(r.body.Resources.map((u: any) => u.id), ids.slice(1, 3));
+    assert.deepEqual(Object.keys(r.body.Resources[0]).sort(), ['id', 'schemas', 'userName']);
+  });
+
+  test('discovery describes what is supported, also under /v2', async () => {
+    const spc = await h.scim('GET', '/ServiceProviderConfig');
+    assert.equal(spc.body.patch.supported, true);
+    assert.equal(spc.body.bulk.supported, false);
+    assert.equal(spc.body.etag.supported, true);
+    assert.equal(spc.body.pagination.cursor, true);
+    const rt = await h.scim('GET', '/ResourceTypes');
+    assert.deepEqual(rt.body.Resources.map((r: any) => r.endpoint), ['/Users', '/Groups']);
+    const schemas = await h.scim('GET', '/Schemas/urn:ietf:params:scim:schemas:core:2.0:User');
+    assert.equal(schemas.body.name, 'User');
+    const v2 = await fetch(`${h.base}/v2/Users?count=1`, { headers: { authorization: `Bearer ${h.token}` } });
+    assert.equal(v2.status, 200);
+  });
+});
+
+describe('access tokens', () => {
+  test('create, list (never the token), refresh with a grace period, revoke and clear', async () => {
+    const created = await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name: 'Okta' } });
+    assert.equal(created.status, 201);
+    const tok = created.body.token as string;
+    assert.ok(tok.length >= 40);
+    const ok = await h.scim('GET', '/Users?count=1', undefined, { authorization: `Bearer ${tok}` });
+    assert.equal(ok.status, 200);
+    const list = await h.admin.json('/api/scim/tokens');
+    assert.ok(!JSON.stringify(list.body).includes(tok), 'the token is shown once only');
+    const row = list.body.items.find((i: any) => i.id === created.body.item.id);
+    assert.ok(row.lastUsedAt, 'last use is recorded');
+    const stored = await h.t.database.db.selectFrom('scim_tokens').select('token_hash').where('id', '=', row.id).executeTakeFirstOrThrow();
+    assert.notEqual(stored.token_hash, tok);
+
+    const refreshed = await h.admin.json('/api/scim/tokens/refresh', { method: 'POST', body: { graceHours: 2 } });
+    assert.equal(refreshed.status, 201);
+    assert.equal((await h.scim('GET', '/Users?count=1', undefined, { authorization: `Bearer ${tok}` })).status, 200, 'old token works during the grace period');
+    const after = (await h.admin.json('/api/scim/tokens')).body.items.find((i: any) => i.id === row.id);
+    assert.equal(after.state, 'expiring');
+    await h.t.database.db.updateTable('scim_tokens').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', row.id).execute();
+    assert.equal((await h.scim('GET', '/Users?count=1', undefined, { authorization: `Bearer ${tok}` })).status, 401, 'and stops after it');
+
+    const fresh = refreshed.body.token as string;
+    const del = await h.admin.json(`/api/scim/tokens/${refreshed.body.item.id}`, { method: 'DELETE' });
+    assert.equal(del.status, 200);
+    assert.equal((await h.scim('GET', '/Users?count=1', undefined, { authorization: `Bearer ${fresh}` })).status, 401);
+
+    const cleared = await h.admin.json('/api/scim/tokens', { method: 'DELETE' });
+    assert.equal(cleared.status, 200);
+    assert.equal((await h.scim('GET', '/Users?count=1')).status, 401, 'clear revokes every token');
+    // new token for the rest of the suite
+    const again = await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name: 'again' } });
+    h.token = again.body.token;
+  });
+
+  test('the CLI prints a new token alone on its last line, lists and revokes', async () => {
+    const cli = async (...argv: string[]) => {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...argv], {
+        cwd: ROOT,
+        env: { ...process.env, DATABASE_URL: h.t.databaseUrl, PUBLIC_URL: h.t.baseUrl },
+      });
+      return stdout;
+    };
+    const out = (await cli('scim-token', 'create', '--name', 'ci')).trimEnd().split('\n');
+    const token = out[out.length - 1];
+    assert.match(token, /^scim_[A-Za-z0-9_-]{40,}$/);
+    assert.equal((await h.scim('GET', '/Users?count=1', undefined, { authorization: `Bearer ${token}` })).status, 200);
+    const items = JSON.parse(await cli('scim-token', 'list', '--json')).items as any[];
+    const mine = items.find((i) => i.name === 'ci');
+    assert.ok(mine && !JSON.stringify(items).includes(token));
+    await cli('scim-token', 'revoke', mine.id);
+    assert.equal((await h.scim('GET', '/Users?count=1', undefined, { authorization: `Bearer ${token}` })).status, 401);
+  });
+});
+
+describe('provisioning log', () => {
+  test('every SCIM request is logged in words, with masked bodies, and can be filtered', async () => {
+    const created = await h.scim('POST', '/Users', oktaUser('logged@acme.com'));
+    assert.equal(created.status, 201);
+    await h.scim('POST', '/Users', oktaUser('logged@acme.com'));
+    await h.scim('GET', '/Users', undefined, { authorization: 'Bearer nope' });
+    const all = await h.admin.json('/api/provisioning-log?q=logged@acme.com');
+    assert.equal(all.status, 200);
+    const ok = all.body.items.find((i: any) => i.status === 201);
+    assert.equal(ok.summary, 'created user logged@acme.com');
+    assert.equal(ok.client, 'Okta SCIM Client 1.0.0');
+    assert.equal(ok.method, 'POST');
+    assert.equal(ok.resourceType, 'User');
+    assert.equal(ok.resourceId, created.body.id);
+    assert.equal(ok.userName, 'logged@acme.com');
+    assert.equal(typeof ok.durationMs, 'number');
+    assert.ok(!ok.requestBody.includes('1mz050nq'), 'the password is masked');
+    assert.ok(ok.requestBody.includes('********'));
+    assert.ok(ok.responseBody.includes(created.body.id));
+    const failed = await h.admin.json('/api/provisioning-log?status=failure&resource=User&q=logged');
+    assert.ok(failed.body.items.length >= 1);
+    assert.ok(failed.body.items.every((i: any) => i.status >= 400));
+    assert.match(failed.body.items[0].error, /uniqueness/);
+    const unauth = await h.admin.json('/api/provisioning-log?status=401');
+    assert.ok(unauth.body.items.some((i: any) => /access token/.test(i.summary)));
+    const page1 = await h.admin.json('/api/provisioning-log?limit=2');
+    assert.equal(page1.body.items.length, 2);
+    assert.ok(page1.body.nextCursor);
+    const page2 = await h.admin.json(`/api/provisioning-log?limit=2&cursor=${page1.body.nextCursor}`);
+    assert.ok(page2.body.items[0].id < page1.body.items[1].id);
+  });
+
+  test('rows older than the retention are pruned', async () => {
+    const { pruneProvisioningLog } = await import('../../src/scim/provisioning-log.service.ts');
+    await h.t.database.db.insertInto('provisioning_log').values({ at: '2000-01-01T00:00:00.000Z', client: null, method: 'GET', path: '/old', status: 200, duration_ms: 1, summary: 'old', resource_type: null, resource_id: null, user_name: null, error: null, request_body: null, response_body: null }).execute();
+    assert.ok((await pruneProvisioningLog(h.t.database.db, h.t.config.provisioningLogDays)) >= 1);
+    const left = await h.t.database.db.selectFrom('provisioning_log').select('id').where('path', '=', '/old').execute();
+    assert.equal(left.length, 0);
+  });
+});
