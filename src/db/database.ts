@@ -62,6 +62,12 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
     return { db, dialect: 'sqlite', describe: `SQLite ${path.resolve(file)}`, close: () => db.destroy() };
   }
   const pool = new pg.Pool({ connectionString: parsed.connectionString, max: opts.poolSize ?? 10 });
+  // An idle pooled connection that the server closes (restart, failover, admin termination) is
+  // reported here; without a listener pg re-throws it and the whole process exits. The pool
+  // discards that client and opens a new one on next use, so logging it is all that is needed.
+  pool.on('error', (err) => {
+    process.emitWarning(`PostgreSQL connection lost: ${err.message}`, { code: 'LEDGERLINE_PG_IDLE_ERROR' });
+  });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   const u = new URL(parsed.connectionString!);
   return { db, dialect: 'postgres', describe: `PostgreSQL ${u.hostname}:${u.port || 5432}${u.pathname}`, close: () => db.destroy() };

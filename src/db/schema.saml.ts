@@ -22,6 +22,19 @@ export interface SamlSettingsTable {
   last_refresh_error: string | null;
   version: number;
   updated_at: string;
+  /** 1/0 = the admin's choice to sign AuthnRequests and LogoutRequests; null = follow WantAuthnRequestsSigned. */
+  sign_requests: number | null;
+}
+
+/** One row, id 'default': the SP's signing key pair. The private key never leaves the server. */
+export interface SamlSpKeysTable {
+  id: string;
+  /** PKCS#8 PEM. */
+  private_key: string;
+  /** Self-signed X.509 PEM, published in the SP metadata. */
+  certificate: string;
+  created_at: string;
+  not_after: string;
 }
 
 /** AuthnRequest ids issued by any node; a response's InResponseTo must name one that is unused. */
@@ -47,4 +60,5 @@ export interface SamlTables {
   saml_settings: SamlSettingsTable;
   saml_requests: SamlRequestsTable;
   saml_assertions: SamlAssertionsTable;
+  saml_sp_keys: SamlSpKeysTable;
 }

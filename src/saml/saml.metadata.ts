@@ -20,6 +20,8 @@ export interface ParsedIdpMetadata {
   ssoBinding: 'redirect' | 'post';
   sloUrl: string | null;
   certificates: IdpCertificate[];
+  /** IDPSSODescriptor WantAuthnRequestsSigned="true": the default for signing our requests. Absent in metadata parsed before it was read. */
+  wantAuthnRequestsSigned?: boolean;
 }
 
 export class MetadataError extends Error {}
@@ -96,7 +98,8 @@ export function parseIdpMetadata(xml: string, expectedEntityId?: string | null):
       }
     }
   }
-  return { entityId, ssoUrl, ssoBinding: ssoRedirect ? 'redirect' : 'post', sloUrl, certificates };
+  const wantAuthnRequestsSigned = ['true', '1'].includes((idp.getAttribute('WantAuthnRequestsSigned') ?? '').trim());
+  return { entityId, ssoUrl, ssoBinding: ssoRedirect ? 'redirect' : 'post', sloUrl, certificates, wantAuthnRequestsSigned };
 }
 
 /** Certificates usable at `at`: inside their validity period. */

@@ -16,6 +16,7 @@ import { SettingsBody, TestBody, type SettingsBodyT, type TestBodyT } from './sa
 import { getSettingsView, refreshDue, refreshMetadata, testSettings, updateSettings } from './saml.settings.service.ts';
 import { AcsRefusal, consumeResponse, idpLogoutPost, idpLogoutRedirect, logout, ssoStatus, startLogin } from './saml.sso.service.ts';
 import { spMetadataXml } from './saml.sp.ts';
+import { ensureSpKey, spCommonName } from './saml.spkey.service.ts';
 
 export const ACS_RATE_LIMIT = { limit: 60, windowSeconds: 60 };
 const REFRESH_CHECK_MS = 60 * 60_000;
@@ -45,7 +46,17 @@ export default async function samlPlugin(app: FastifyInstance): Promise<void> {
   }
 
   app.get('/AuthorizationServer/Saml2/Metadata', async (_request, reply) => {
-    return reply.type('application/samlmetadata+xml; charset=utf-8').send(spMetadataXml(config));
+    return reply.type('application/samlmetadata+xml; charset=utf-8').send(await spMetadataXml(db, config));
+  });
+
+  // The SP signing certificate as a file, for IdPs (Okta's "Signature Certificate") that want an
+  // upload rather than the metadata. Public: it is in the metadata anyway. Never the key.
+  app.get('/AuthorizationServer/Saml2/Certificate', async (_request, reply) => {
+    const key = await ensureSpKey(db, spCommonName(config.publicUrl));
+    return reply
+      .type('application/x-pem-file')
+      .header('content-disposition', 'attachment; filename="ledgerline-saml-sp.pem"')
+      .send(key.certificate);
   });
 
   app.get('/AuthorizationServer/Saml2/Login', async (request, reply) => {

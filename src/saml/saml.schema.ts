@@ -12,6 +12,8 @@ export const SettingsBody = Type.Object(
     jitProvisioning: Type.Optional(Type.Boolean()),
     userNameSource: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     clockSkewSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 300 })),
+    /** null = follow the IdP metadata's WantAuthnRequestsSigned. */
+    signRequests: Type.Optional(Nullable(Type.Boolean())),
   },
   { additionalProperties: false },
 );

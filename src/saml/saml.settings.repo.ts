@@ -18,6 +18,8 @@ export interface SamlSettings {
   jitProvisioning: boolean;
   userNameSource: string;
   clockSkewSeconds: number;
+  /** The admin's choice to sign requests; null = follow the IdP metadata (see signsRequests). */
+  signRequests: boolean | null;
   lastRefreshAt: string | null;
   lastRefreshError: string | null;
   version: number;
@@ -34,6 +36,7 @@ export const DEFAULT_SETTINGS: SamlSettings = {
   jitProvisioning: false,
   userNameSource: 'nameId',
   clockSkewSeconds: 60,
+  signRequests: null,
   lastRefreshAt: null,
   lastRefreshError: null,
   version: 0,
@@ -51,11 +54,17 @@ function fromRow(r: SamlSettingsTable): SamlSettings {
     jitProvisioning: r.jit_provisioning === 1,
     userNameSource: r.user_name_source,
     clockSkewSeconds: r.clock_skew_seconds,
+    signRequests: r.sign_requests === null || r.sign_requests === undefined ? null : r.sign_requests === 1,
     lastRefreshAt: r.last_refresh_at,
     lastRefreshError: r.last_refresh_error,
     version: r.version,
     updatedAt: r.updated_at,
   };
+}
+
+/** Whether AuthnRequests and LogoutRequests are signed: the admin's choice, else what the IdP asks for. */
+export function signsRequests(s: Pick<SamlSettings, 'signRequests' | 'metadata'>): boolean {
+  return s.signRequests ?? s.metadata?.wantAuthnRequestsSigned === true;
 }
 
 export async function readSettings(db: Db): Promise<SamlSettings> {
@@ -74,6 +83,7 @@ export async function writeSettings(db: Db, s: SamlSettings): Promise<void> {
     jit_provisioning: s.jitProvisioning ? 1 : 0,
     user_name_source: s.userNameSource,
     clock_skew_seconds: s.clockSkewSeconds,
+    sign_requests: s.signRequests === null ? null : s.signRequests ? 1 : 0,
     last_refresh_at: s.lastRefreshAt,
     last_refresh_error: s.lastRefreshError,
     version: s.version + 1,

@@ -10,7 +10,8 @@ import type { Actor } from '../platform/actor.ts';
 import { Invalid } from '../platform/errors.ts';
 import { nowIso } from '../platform/time.ts';
 import { MetadataError, fetchMetadata, parseIdpMetadata, usableCertificates, type IdpCertificate, type ParsedIdpMetadata } from './saml.metadata.ts';
-import { readSettings, writeRefreshOutcome, writeSettings, type SamlSettings } from './saml.settings.repo.ts';
+import { readSettings, signsRequests, writeRefreshOutcome, writeSettings, type SamlSettings } from './saml.settings.repo.ts';
+import { ensureSpKey, readSpCertificate, spCommonName, type SpCertificateView } from './saml.spkey.service.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
@@ -62,6 +63,14 @@ export interface SettingsView {
   jitProvisioning: boolean;
   userNameSource: string;
   clockSkewSeconds: number;
+  /** Whether AuthnRequests and LogoutRequests are signed now (the admin's choice or the IdP's default). */
+  signRequests: boolean;
+  /** 'admin' when the admin chose; 'metadata' when it follows the IdP's WantAuthnRequestsSigned. */
+  signRequestsSource: 'admin' | 'metadata';
+  /** What the IdP metadata asks for (WantAuthnRequestsSigned). */
+  idpWantsSignedRequests: boolean;
+  /** The SP signing certificate (public), or null before it is first needed. Never the key. */
+  spCertificate: SpCertificateView | null;
   lastRefreshAt: string | null;
   lastRefreshError: string | null;
   warnings: string[];
@@ -76,13 +85,14 @@ export function certificateView(c: IdpCertificate, now = Date.now()): Certificat
   return { subject: c.subject, issuer: c.issuer, notBefore: c.notBefore, notAfter: c.notAfter, fingerprint256: c.fingerprint256, state, daysLeft };
 }
 
-export function settingsView(s: SamlSettings, config: Config): SettingsView {
+export function settingsView(s: SamlSettings, config: Config, spCertificate: SpCertificateView | null = null): SettingsView {
   const certs = (s.metadata?.certificates ?? []).map((c) => certificateView(c));
   const warnings: string[] = [];
   for (const c of certs) {
     if (c.state === 'expiring') warnings.push(`The IdP signing certificate "${c.subject}" expires on ${c.notAfter.slice(0, 10)} (in ${c.daysLeft} days). Make sure the IdP has rolled over to a new certificate and refresh the metadata.`);
   }
   if (s.metadata && !certs.some((c) => c.state === 'valid' || c.state === 'expiring')) warnings.push('No IdP signing certificate is currently valid: single sign-on refuses every response until the metadata is refreshed.');
+  if (s.metadata?.wantAuthnRequestsSigned && s.signRequests === false) warnings.push('The IdP metadata asks for signed AuthnRequests but signing is turned off: the IdP may refuse sign-in requests.');
   if (s.lastRefreshError) warnings.push(`The last metadata refresh failed (${s.lastRefreshError}); the certificates from the last good metadata stay in use.`);
   return {
     sp: spValues(config),
@@ -95,6 +105,10 @@ export function settingsView(s: SamlSettings, config: Config): SettingsView {
     jitProvisioning: s.jitProvisioning,
     userNameSource: s.userNameSource,
     clockSkewSeconds: s.clockSkewSeconds,
+    signRequests: signsRequests(s),
+    signRequestsSource: s.signRequests === null ? 'metadata' : 'admin',
+    idpWantsSignedRequests: s.metadata?.wantAuthnRequestsSigned === true,
+    spCertificate,
     lastRefreshAt: s.lastRefreshAt,
     lastRefreshError: s.lastRefreshError,
     warnings,
@@ -103,7 +117,7 @@ export function settingsView(s: SamlSettings, config: Config): SettingsView {
 }
 
 export async function getSettingsView(db: Db, config: Config): Promise<SettingsView> {
-  return settingsView(await readSettings(db), config);
+  return settingsView(await readSettings(db), config, await readSpCertificate(db));
 }
 
 /** Why SSO cannot run with these settings, or null when it can. */
@@ -125,6 +139,8 @@ export interface SettingsInput {
   jitProvisioning?: boolean;
   userNameSource?: string;
   clockSkewSeconds?: number;
+  /** true/false = the admin's choice; null = follow the IdP metadata's WantAuthnRequestsSigned. */
+  signRequests?: boolean | null;
 }
 
 const blankToNull = (v: string | null | undefined) => (v === undefined ? undefined : v === null || v.trim() === '' ? null : v.trim());
@@ -161,6 +177,7 @@ export async function updateSettings(db: Kysely<DB>, config: Config, actor: Acto
   }
   if (input.allowIdpInitiated !== undefined) next.allowIdpInitiated = input.allowIdpInitiated;
   if (input.jitProvisioning !== undefined) next.jitProvisioning = input.jitProvisioning;
+  if (input.signRequests !== undefined) next.signRequests = input.signRequests;
   if (Object.keys(fields).length) throw Invalid('Some SAML settings are not valid.', fields);
 
   // (Re)load metadata when pasted, when the URL changed, or when none is loaded yet.
@@ -192,6 +209,10 @@ export async function updateSettings(db: Kysely<DB>, config: Config, actor: Acto
   }
   next.enabled = wantEnabled;
 
+  // Signing needs the key: generate it now rather than on the first sign-in (and so the admin can
+  // hand the certificate to the IdP before anyone signs in).
+  if (signsRequests(next)) await ensureSpKey(db, spCommonName(config.publicUrl));
+
   const changed = (Object.keys(input) as (keyof SettingsInput)[]).filter((k) => k !== 'metadataXml' && input[k] !== undefined && (current as any)[k] !== (next as any)[k]);
   if (pasted) changed.push('metadataXml');
   await db.transaction().execute(async (trx) => {
@@ -211,6 +232,7 @@ export async function updateSettings(db: Kysely<DB>, config: Config, actor: Acto
         jitProvisioning: next.jitProvisioning,
         userNameSource: next.userNameSource,
         clockSkewSeconds: next.clockSkewSeconds,
+        signRequests: signsRequests(next),
         certificates: next.metadata?.certificates.map((c) => ({ subject: c.subject, notAfter: c.notAfter, fingerprint256: c.fingerprint256 })) ?? [],
       },
     });

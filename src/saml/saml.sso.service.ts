@@ -18,7 +18,7 @@ import { SamlRefusal, refusalFromLibrary } from './saml.refusal.ts';
 import { safeReturnTo } from './saml.returnto.ts';
 import { readSettings, type SamlSettings } from './saml.settings.repo.ts';
 import { spValues } from './saml.settings.service.ts';
-import { buildSp } from './saml.sp.ts';
+import { buildSp, signingKeyFor, withSignedOctets } from './saml.sp.ts';
 import { hasDoctype } from './saml.xml.ts';
 
 export interface RefusalContext {
@@ -56,10 +56,11 @@ export async function ssoStatus(db: Kysely<DB>): Promise<{ enabled: boolean; log
 export async function startLogin(db: Kysely<DB>, config: Config, returnTo: unknown): Promise<{ redirect: string } | { form: string }> {
   const s = await usableSettings(db);
   const target = safeReturnTo(returnTo) ?? '/';
-  const sp = buildSp(config, s, { inResponseTo: 'always', cache: requestCache(db, target) });
+  const signingKey = await signingKeyFor(db, config, s);
+  const sp = buildSp(config, s, { inResponseTo: 'always', cache: requestCache(db, target), signingKey });
   // RelayState echoes the path for IdPs that show it, but the ACS uses the stored one.
   if (s.metadata!.ssoBinding === 'post') return { form: await sp.getAuthorizeFormAsync(target, undefined, {}) };
-  return { redirect: await sp.getAuthorizeUrlAsync(target, undefined, {}) };
+  return { redirect: withSignedOctets(await sp.getAuthorizeUrlAsync(target, undefined, {})) };
 }
 
 export interface AcsInput {
@@ -215,14 +216,15 @@ export async function logout(db: Kysely<DB>, config: Config, cookieValue: string
   const ssoInfo = await endSession(db, cookieValue);
   const s = await readSettings(db);
   if (!ssoInfo || !s.enabled || !s.metadata?.sloUrl || typeof ssoInfo.nameId !== 'string' || usableCertificates(s.metadata.certificates).length === 0) return '/';
-  const sp = buildSp(config, s, { inResponseTo: 'ifPresent', cache: requestCache(db) });
+  // Okta's Single Logout requires signed LogoutRequests: signed whenever requests are signed.
+  const sp = buildSp(config, s, { inResponseTo: 'ifPresent', cache: requestCache(db), signingKey: await signingKeyFor(db, config, s) });
   const profile = {
     issuer: String(ssoInfo.issuer ?? s.idpEntityId),
     nameID: ssoInfo.nameId,
     nameIDFormat: typeof ssoInfo.nameIdFormat === 'string' ? ssoInfo.nameIdFormat : 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
     sessionIndex: typeof ssoInfo.sessionIndex === 'string' ? ssoInfo.sessionIndex : undefined,
   } as Profile;
-  return sp.getLogoutUrlAsync(profile, '/', {});
+  return withSignedOctets(await sp.getLogoutUrlAsync(profile, '/', {}));
 }
 
 const SIG_ALGS = new Set(['http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512']);
@@ -246,7 +248,7 @@ export async function idpLogoutRedirect(db: Kysely<DB>, config: Config, query: R
   if (query.SAMLRequest && (!query.Signature || !SIG_ALGS.has(query.SigAlg ?? ''))) {
     throw new SamlRefusal(query.Signature ? 'weak_algorithm' : 'signature', 'IdP-initiated LogoutRequest must be signed with RSA-SHA256 or RSA-SHA512');
   }
-  const sp = buildSp(config, s, { inResponseTo: 'ifPresent', cache: requestCache(db) });
+  const sp = buildSp(config, s, { inResponseTo: 'ifPresent', cache: requestCache(db), signingKey: await signingKeyFor(db, config, s) });
   let result;
   try {
     result = await sp.validateRedirectAsync(query, rawQuery);
@@ -256,7 +258,7 @@ export async function idpLogoutRedirect(db: Kysely<DB>, config: Config, query: R
   if (!query.SAMLRequest || !result.profile) return { redirect: '/', endedSessions: 0, nameId: null };
   const profile = result.profile;
   const ended = await endSessionsForNameId(db, profile.nameID, profile.sessionIndex ?? null);
-  const redirect = await sp.getLogoutResponseUrlAsync(profile, query.RelayState ?? '', {}, true);
+  const redirect = withSignedOctets(await sp.getLogoutResponseUrlAsync(profile, query.RelayState ?? '', {}, true));
   return { redirect, endedSessions: ended, nameId: profile.nameID };
 }
 
@@ -266,7 +268,7 @@ export async function idpLogoutPost(db: Kysely<DB>, config: Config, body: Record
   if (typeof body.SAMLRequest !== 'string') throw new SamlRefusal('malformed', 'no SAMLRequest in the logout POST');
   const xml = Buffer.from(body.SAMLRequest, 'base64').toString('utf8');
   if (hasDoctype(xml)) throw new SamlRefusal('doctype', 'the logout message declares a DOCTYPE');
-  const sp = buildSp(config, s, { inResponseTo: 'ifPresent', cache: requestCache(db) });
+  const sp = buildSp(config, s, { inResponseTo: 'ifPresent', cache: requestCache(db), signingKey: await signingKeyFor(db, config, s) });
   let result;
   try {
     result = await sp.validatePostRequestAsync({ SAMLRequest: body.SAMLRequest });
@@ -274,7 +276,7 @@ export async function idpLogoutPost(db: Kysely<DB>, config: Config, body: Record
     throw refusalFromLibrary(err);
   }
   const ended = await endSessionsForNameId(db, result.profile.nameID, result.profile.sessionIndex ?? null);
-  const redirect = await sp.getLogoutResponseUrlAsync(result.profile, body.RelayState ?? '', {}, true);
+  const redirect = withSignedOctets(await sp.getLogoutResponseUrlAsync(result.profile, body.RelayState ?? '', {}, true));
   return { redirect, endedSessions: ended, nameId: result.profile.nameID };
 }
 

@@ -41,12 +41,12 @@ export async function generateKeyPair(opts: { cn?: string; notBeforeDate?: Date;
   return { key: r.private, cert: r.cert, certBase64: armourless(r.cert) };
 }
 
-export function idpMetadataXml(o: { entityId: string; ssoUrl: string; sloUrl?: string | null; certs: string[]; postOnly?: boolean }): string {
+export function idpMetadataXml(o: { entityId: string; ssoUrl: string; sloUrl?: string | null; certs: string[]; postOnly?: boolean; wantAuthnRequestsSigned?: boolean }): string {
   const keys = o.certs
     .map((c) => `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${armourless(c)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`)
     .join('');
   const binding = o.postOnly ? 'HTTP-POST' : 'HTTP-Redirect';
-  return `<?xml version="1.0" encoding="UTF-8"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${o.entityId}"><md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${keys}${
+  return `<?xml version="1.0" encoding="UTF-8"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${o.entityId}"><md:IDPSSODescriptor WantAuthnRequestsSigned="${o.wantAuthnRequestsSigned === true}" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${keys}${
     o.sloUrl ? `<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${o.sloUrl}"/>` : ''
   }<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified</md:NameIDFormat><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:${binding}" Location="${o.ssoUrl}"/></md:IDPSSODescriptor></md:EntityDescriptor>`;
 }
@@ -156,9 +156,22 @@ export interface SamlifyIdp {
   respond(o: { spMetadataXml: string; nameId: string; sign: 'response' | 'assertion' | 'both'; requestUrl?: string }): Promise<string>;
 }
 
-export function samlifyIdp(o: { entityId: string; ssoUrl: string; keys: KeyPair }): SamlifyIdp {
+/** The signed octets of an HTTP-Redirect URL: its query as sent, up to (not including) &Signature=. */
+export function redirectOctets(url: string): string {
+  const query = url.slice(url.indexOf('?') + 1);
+  return query
+    .split('&')
+    .filter((p) => !p.startsWith('Signature='))
+    .join('&');
+}
+
+/**
+ * `wantAuthnRequestsSigned`: samlify then verifies the AuthnRequest's redirect signature against
+ * the signing certificate in our SP metadata, and refuses unsigned requests.
+ */
+export function samlifyIdp(o: { entityId: string; ssoUrl: string; keys: KeyPair; wantAuthnRequestsSigned?: boolean }): SamlifyIdp {
   ensureSamlifyValidator();
-  const metadata = idpMetadataXml({ entityId: o.entityId, ssoUrl: o.ssoUrl, certs: [o.keys.cert] });
+  const metadata = idpMetadataXml({ entityId: o.entityId, ssoUrl: o.ssoUrl, certs: [o.keys.cert], wantAuthnRequestsSigned: o.wantAuthnRequestsSigned });
   const idp = samlify.IdentityProvider({
     metadata,
     privateKey: o.keys.key,
@@ -175,7 +188,7 @@ export function samlifyIdp(o: { entityId: string; ssoUrl: string; keys: KeyPair 
       let requestInfo: any = {};
       if (r.requestUrl) {
         const u = new URL(r.requestUrl);
-        requestInfo = await idp.parseLoginRequest(sp, 'redirect', { query: Object.fromEntries(u.searchParams), octetString: '' } as any);
+        requestInfo = await idp.parseLoginRequest(sp, 'redirect', { query: Object.fromEntries(u.searchParams), octetString: redirectOctets(r.requestUrl) } as any);
       }
       const res = await idp.createLoginResponse(sp, requestInfo, 'post', { email: r.nameId });
       return (res as { context: string }).context;

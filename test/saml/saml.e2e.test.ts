@@ -8,6 +8,7 @@ import { createLocalAdmin } from '../helpers/app.ts';
 import { captureOnFailure, launchBrowser, newSession, signInThroughUi } from '../helpers/browser.ts';
 import { idpMetadataXml, samlifyIdp } from '../helpers/idp.ts';
 import { IDP_ENTITY_ID, IDP_SSO_URL, startSamlApp, type SamlTestApp } from './setup.ts';
+import { readSettings } from '../../src/saml/saml.settings.repo.ts';
 
 let t: SamlTestApp;
 let browser: Browser;
@@ -46,6 +47,16 @@ test('an administrator configures SSO on the SAML Settings screen: values to cop
     await page.getByText('Single sign-on is enabled').first().waitFor();
     await page.getByRole('table', { name: 'IdP signing certificates' }).getByText('CN=Okta Test IdP').waitFor();
     assert.equal(await page.getByText('SSO enabled', { exact: true }).count(), 1);
+
+    // Options: signed requests (Okta Single Logout needs them), with the SP certificate to download.
+    const signing = page.getByLabel('Sign AuthnRequests and LogoutRequests (RSA-SHA256)');
+    assert.equal(await signing.isChecked(), false, 'off: the IdP metadata does not ask for signed requests');
+    await signing.check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText(/valid until \d{4}-\d{2}-\d{2}/).waitFor();
+    assert.equal((await readSettings(t.database.db)).signRequests, true);
+    const download = await page.request.get('/AuthorizationServer/Saml2/Certificate');
+    assert.match(await download.text(), /^-----BEGIN CERTIFICATE-----/);
 
     await page.getByRole('button', { name: 'Get Token' }).click();
     const token = await page.getByLabel('New SCIM access token', { exact: true }).inputValue();

@@ -4,10 +4,12 @@ import * as m001 from './001_identity.ts';
 import * as m002 from './002_scim.ts';
 import * as m003 from './003_saml.ts';
 import * as m004 from './004_billing.ts';
+import * as m005 from './005_saml_signing.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
   '002_scim': m002,
   '003_saml': m003,
   '004_billing': m004,
+  '005_saml_signing': m005,
 };

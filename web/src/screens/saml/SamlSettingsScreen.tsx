@@ -86,6 +86,7 @@ interface Draft {
   enabled: boolean;
   allowIdpInitiated: boolean;
   jitProvisioning: boolean;
+  signRequests: boolean;
   userNameFrom: 'nameId' | 'attribute';
   userNameAttribute: string;
   clockSkewSeconds: string;
@@ -100,6 +101,7 @@ function draftOf(v: SettingsView): Draft {
     enabled: v.enabled,
     allowIdpInitiated: v.allowIdpInitiated,
     jitProvisioning: v.jitProvisioning,
+    signRequests: v.signRequests,
     userNameFrom: v.userNameSource === 'nameId' ? 'nameId' : 'attribute',
     userNameAttribute: v.userNameSource === 'nameId' ? '' : v.userNameSource,
     clockSkewSeconds: String(v.clockSkewSeconds),
@@ -133,6 +135,8 @@ function IdentityProviderPanel({ view, onSaved }: { view: SettingsView; onSaved:
         enabled: draft.enabled,
         allowIdpInitiated: draft.allowIdpInitiated,
         jitProvisioning: draft.jitProvisioning,
+        // Sent only when changed, so an untouched setting keeps following the IdP metadata.
+        ...(draft.signRequests !== saved.signRequests ? { signRequests: draft.signRequests } : {}),
         userNameSource: draft.userNameFrom === 'nameId' ? 'nameId' : draft.userNameAttribute.trim(),
         clockSkewSeconds: Number.isInteger(skew) ? skew : -1,
       });
@@ -284,6 +288,22 @@ function IdentityProviderPanel({ view, onSaved }: { view: SettingsView; onSaved:
             <input type="checkbox" checked={draft.jitProvisioning} onChange={(e) => set('jitProvisioning', e.target.checked)} disabled={!canEdit} />
             Create unknown users just in time from the assertion (leave off when SCIM provisions users)
           </label>
+          <label className="checkbox">
+            <input type="checkbox" checked={draft.signRequests} onChange={(e) => set('signRequests', e.target.checked)} disabled={!canEdit} aria-describedby="sign-requests-hint" />
+            Sign AuthnRequests and LogoutRequests (RSA-SHA256)
+          </label>
+          <div id="sign-requests-hint" className="field-hint">
+            Needed for Okta Single Logout. Give the IdP the SP certificate first: it is in the SP metadata, or{' '}
+            <a href="/AuthorizationServer/Saml2/Certificate" download>
+              download the SP certificate
+            </a>
+            {view.spCertificate ? ` (${view.spCertificate.subject}, valid until ${view.spCertificate.notAfter.slice(0, 10)})` : ''}.{' '}
+            {view.signRequestsSource === 'metadata'
+              ? view.idpWantsSignedRequests
+                ? 'On because the IdP metadata asks for signed requests.'
+                : 'Off because the IdP metadata does not ask for signed requests.'
+              : ''}
+          </div>
         </fieldset>
         <div className="grid-3">
           <SelectField
