@@ -12,10 +12,10 @@ export interface BillRunWorker {
   stop(): Promise<void>;
 }
 
-export function billRunWorker(db: Kysely<DB>, log: { error(obj: unknown, msg: string): void; info?(obj: unknown, msg: string): void }): BillRunWorker {
+export function billRunWorker(db: Kysely<DB>, log: { error(obj: unknown, msg: string): void }): BillRunWorker {
   const controller = new AbortController();
   const running = new Set<Promise<unknown>>();
-  return {
+  const worker: BillRunWorker = {
     start(runId, actor) {
       const p = processBillRun(db, actor, runId, { signal: controller.signal }).catch((err) => {
         log.error({ err, runId }, 'bill run failed');
@@ -29,7 +29,7 @@ export function billRunWorker(db: Kysely<DB>, log: { error(obj: unknown, msg: st
       const p = (async () => {
         if (controller.signal.aborted) return [];
         const ids = await claimAbandonedRuns(db, actor);
-        for (const id of ids) this.start(id, actor);
+        for (const id of ids) void worker.start(id, actor);
         return ids;
       })().catch((err) => {
         log.error({ err }, 'resuming interrupted bill runs failed');
@@ -41,7 +41,9 @@ export function billRunWorker(db: Kysely<DB>, log: { error(obj: unknown, msg: st
     },
     async stop() {
       controller.abort();
-      await Promise.allSettled([...running]);
+      // A start-up resume may start runs while we wait (they stop at once, marked interrupted).
+      while (running.size) await Promise.allSettled([...running]);
     },
   };
+  return worker;
 }

@@ -4,6 +4,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocalAdmin, createUserWithLevels, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
+import { systemActor } from '../../src/platform/actor.ts';
+import { createBillRun, processBillRun } from '../../src/billing/billruns.service.ts';
 
 const BILLING_SCREENS = ['home', 'accounts', 'products', 'usage', 'invoices', 'payments', 'reports'] as const;
 const levels = (l: 'none' | 'read' | 'full') => Object.fromEntries(BILLING_SCREENS.map((s) => [s, l]));
@@ -251,4 +253,97 @@ describe('billing rules over HTTP', () => {
     assert.notEqual(p2.items[0].id, p1.items[0].id);
     assert.ok(p2.items[0].number > p1.items[1].number);
   });
+
+  test('a batch mixing new records, already stored ones and a key repeated inside it stores each key once', async () => {
+    const rec = (key: string, quantity: number) => ({ accountNumber: ctx.account.number, identifier: 'api_calls', quantity, occurredAt: '2027-02-03T04:05:06Z', idempotencyKey: key });
+    const first = await ok(full, '/api/usage', 'POST', { records: [rec('mix-1', 1), rec('mix-2', 2)] });
+    assert.deepEqual([first.created, first.duplicates], [2, 0]);
+    const res = await ok(full, '/api/usage', 'POST', { records: [rec('mix-3', 3), rec('mix-1', 100), rec('mix-4', 4), rec('mix-3', 300), rec('mix-2', 200)] });
+    assert.deepEqual([res.created, res.duplicates], [2, 3]);
+    assert.deepEqual(res.items.map((i: any) => [i.idempotencyKey, i.quantity, i.duplicate]), [['mix-3', 3, false], ['mix-1', 1, true], ['mix-4', 4, false], ['mix-3', 3, true], ['mix-2', 2, true]]);
+    assert.equal(res.items[1].id, first.items[0].id);
+    assert.equal(res.items[3].id, res.items[0].id);
+    const stored = await t.database.db.selectFrom('usage_records').select(['id', 'idempotency_key', 'quantity']).where('idempotency_key', 'like', 'mix-%').orderBy('idempotency_key').execute();
+    assert.deepEqual(stored.map((r) => [r.idempotency_key, Number(r.quantity)]), [['mix-1', 1], ['mix-2', 2], ['mix-3', 3], ['mix-4', 4]]);
+    // The ids answered are the stored rows' ids.
+    assert.equal(res.items[2].id, Number(stored[3].id));
+    assert.equal(res.items[0].id, Number(stored[2].id));
+  });
+
+  test('changing a subscription quantity shows on the account overview, and a stale version is refused', async () => {
+    const a = await newAccount();
+    const sub = await ok(full, '/api/subscriptions', 'POST', { accountId: a.id, productId: ctx.product.id, startDate: '2026-01-01', quantity: 2 });
+    const before = (await ok(full, `/api/accounts/${a.id}`)).subscriptions[0];
+    assert.deepEqual([before.quantity, before.version], [2, sub.version]);
+    await ok(full, `/api/subscriptions/${sub.id}`, 'PATCH', { quantity: 5, version: before.version });
+    const afterChange = (await ok(full, `/api/accounts/${a.id}`)).subscriptions[0];
+    assert.equal(afterChange.quantity, 5);
+    assert.equal(afterChange.version, before.version + 1);
+    const stale = await full.json(`/api/subscriptions/${sub.id}`, { method: 'PATCH', body: { quantity: 7, version: before.version } });
+    assert.equal(stale.status, 409);
+    const bad = await full.json(`/api/subscriptions/${sub.id}`, { method: 'PATCH', body: { quantity: 0, version: afterChange.version } });
+    assert.equal(bad.status, 400);
+    assert.ok(bad.body.error.fields?.quantity, JSON.stringify(bad.body));
+    const denied = await read.json(`/api/subscriptions/${sub.id}`, { method: 'PATCH', body: { quantity: 9 } });
+    assert.equal(denied.status, 403);
+    assert.equal((await ok(full, `/api/accounts/${a.id}`)).subscriptions[0].quantity, 5);
+  });
+
+  async function waitForRun(id: string, client: Client = full) {
+    for (let i = 0; i < 200; i++) {
+      const r = await ok(client, `/api/bill-runs/${id}`);
+      if (r.status !== 'running') return r;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    throw new Error(`bill run ${id} still running`);
+  }
+
+  /** A run with one pending account that no node is working on (as if its node had stopped). */
+  async function pendingRun(periodStart: string, periodEnd: string) {
+    const a = await newAccount();
+    await ok(full, '/api/subscriptions', 'POST', { accountId: a.id, productId: ctx.product.id, startDate: '2026-01-01' });
+    const run = await createBillRun(t.database.db, systemActor('test'), { periodStart, periodEnd, accountId: a.id });
+    return { account: a, run };
+  }
+
+  test('Resume continues a stopped bill run, and is refused while the run is still beating or for Read Only', async () => {
+    const { account, run } = await pendingRun('2026-03-01', '2026-04-01');
+    // Status 'running' with a fresh heartbeat: another node may be working on it.
+    const busy = await full.json(`/api/bill-runs/${run.id}/resume`, { method: 'POST', body: {} });
+    assert.equal(busy.status, 409);
+    // The server stops: the run is marked interrupted with its account still pending.
+    const stopped = await processBillRun(t.database.db, systemActor('test'), run.id, { signal: AbortSignal.abort() });
+    assert.deepEqual([stopped.status, stopped.pending], ['interrupted', 1]);
+    assert.equal((await read.json(`/api/bill-runs/${run.id}/resume`, { method: 'POST', body: {} })).status, 403);
+    const resumed = await full.json(`/api/bill-runs/${run.id}/resume`, { method: 'POST', body: {} });
+    assert.equal(resumed.status, 202);
+    const done = await waitForRun(run.id);
+    assert.deepEqual([done.status, done.billed, done.pending], ['completed', 1, 0]);
+    const inv = await ok(full, `/api/invoices?billRunId=${run.id}`);
+    assert.equal(inv.items.length, 1);
+    assert.equal(inv.items[0].accountId, account.id);
+  });
+
+  test('a node starting up takes over a run left running by a dead node, but not one whose heartbeat is fresh', async () => {
+    const dead = await pendingRun('2026-04-01', '2026-05-01');
+    const alive = await pendingRun('2026-05-01', '2026-06-01');
+    const stopped = await pendingRun('2026-06-01', '2026-07-01');
+    await processBillRun(t.database.db, systemActor('test'), stopped.run.id, { signal: AbortSignal.abort() });
+    // The dead node's last heartbeat was three minutes ago.
+    await t.database.db.updateTable('bill_runs').set({ heartbeat_at: new Date(Date.now() - 180_000).toISOString() }).where('id', '=', dead.run.id).execute();
+    const node2 = await startTestApp({ databaseUrl: t.databaseUrl });
+    try {
+      const d = await waitForRun(dead.run.id);
+      assert.deepEqual([d.status, d.billed, d.pending], ['completed', 1, 0]);
+      const s = await waitForRun(stopped.run.id);
+      assert.deepEqual([s.status, s.billed, s.pending], ['completed', 1, 0]);
+      const a = await ok(full, `/api/bill-runs/${alive.run.id}`);
+      assert.deepEqual([a.status, a.pending], ['running', 1]);
+      const audit = await t.database.db.selectFrom('audit_log').select(['target_id', 'actor_name']).where('action', '=', 'bill_run.resume').where('target_id', 'in', [dead.run.id, stopped.run.id, alive.run.id]).execute();
+      assert.deepEqual(audit.map((r) => r.target_id).sort(), [dead.run.id, stopped.run.id].sort());
+    } finally {
+      await node2.close();
+    }
+  });
 });
+

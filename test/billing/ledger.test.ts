@@ -190,3 +190,30 @@ test('usage for a period already invoiced is refused rather than silently never 
   assert.equal(dup.items[0].duplicate, true);
   assert.equal(dup.items[0].occurredAt, '2026-06-10T00:00:00.000Z');
 });
+
+test('when several nodes start at once, each abandoned run is taken over by exactly one of them', async () => {
+  const { claimAbandonedRuns } = await import('../../src/billing/billruns.service.ts');
+  const p = await monthlyProduct(t.db, 900);
+  const runs: Awaited<ReturnType<typeof createBillRun>>[] = [];
+  for (const start of ['2027-01-01', '2027-02-01', '2027-03-01']) {
+    const a = await subscribedAccount(t.db, p.id, { start: '2026-12-01' });
+    runs.push(await createBillRun(t.db, actor, { periodStart: start, periodEnd: addMonths(start, 1), accountId: a.id }));
+  }
+  const [stale, fresh, interrupted] = runs;
+  await t.db.updateTable('bill_runs').set({ heartbeat_at: new Date(Date.now() - 121_000).toISOString() }).where('id', '=', stale.id).execute();
+  await processBillRun(t.db, actor, interrupted.id, { signal: AbortSignal.abort() });
+  const nodes = [t.db, t.secondNode().db, t.secondNode().db];
+  const claims = await Promise.all(nodes.map((db) => claimAbandonedRuns(db, actor)));
+  const mine = claims.map((ids) => ids.filter((id) => runs.some((r) => r.id === id)));
+  assert.deepEqual(mine.flat().sort(), [stale.id, interrupted.id].sort(), JSON.stringify(mine));
+  // Claimed runs are 'running' again with a fresh heartbeat; the fresh run was left alone.
+  const rows = await t.db.selectFrom('bill_runs').select(['id', 'status', 'heartbeat_at']).where('id', 'in', runs.map((r) => r.id)).execute();
+  for (const r of rows) {
+    assert.equal(r.status, 'running');
+    assert.ok(Date.now() - Date.parse(r.heartbeat_at) < 60_000);
+  }
+  assert.equal(rows.find((r) => r.id === fresh.id)!.heartbeat_at, fresh.heartbeatAt);
+  // A second sweep right after finds nothing: the claims refreshed the heartbeats.
+  assert.deepEqual((await claimAbandonedRuns(t.db, actor)).filter((id) => runs.some((r) => r.id === id)), []);
+});
+

@@ -87,6 +87,22 @@ function RunProgress({ runId, onDone, canEdit }: { runId: string; onDone: () => 
   );
 }
 
+function RunBillsForm({ onStarted, onCancel }: { onStarted: (run: BillRun) => void; onCancel: () => void }) {
+  const form = useFormState();
+  const last = prevMonth(monthStart());
+  const [periodStart, setStart] = useState(last);
+  const [periodEnd, setEnd] = useState(nextMonth(last));
+  return (
+    <Form onSubmit={() => void form.submit(async () => onStarted(await billingApi.startBillRun({ periodStart, periodEnd })))}>
+      <FormError error={form.error} />
+      <p>Drafts an invoice for every open account for the period. An account already invoiced for this period is skipped, so running it again is safe.</p>
+      <TextField label="Period start" type="date" value={periodStart} onChange={setStart} error={form.fields.periodStart} />
+      <TextField label="Period end (exclusive)" type="date" value={periodEnd} onChange={setEnd} error={form.fields.periodEnd} />
+      <FormActions busy={form.busy} onCancel={onCancel} saveLabel="Run bills" />
+    </Form>
+  );
+}
+
 export default function InvoicesScreen() {
   const canEdit = useCanEdit('invoices');
   const list = useListParams(FILTERS);
