@@ -54,7 +54,7 @@ export default async function authRoutes(app: FastifyInstance): Promise<void> {
       // Only failures count against an address: many people behind one NAT must all be able to sign in.
       await forgive(db, `login:ip:${request.ip}`, PER_ADDRESS);
       setSessionCookie(reply, config, value);
-      return { user: await getUserDetail(db, user.id) };
+      return { user: await getUserDetail(db, user.id, { sessionIdleMinutes: config.sessionIdleMinutes }) };
     },
   );
 
@@ -74,7 +74,7 @@ export default async function authRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/api/me', { config: { access: 'signedIn' } }, async (request) => {
     const me = requireAuth(request);
-    const detail = await getUserDetail(db, me.id);
+    const detail = await getUserDetail(db, me.id, { sessionIdleMinutes: config.sessionIdleMinutes });
     return {
       user: {
         id: me.id,

@@ -40,7 +40,7 @@ export default async function identityRoutes(app: FastifyInstance): Promise<void
     schema: { querystring: Type.Intersect([ListQuery, Type.Object({ status: Type.Optional(Status), source: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('idp')])) })]) },
   }, async (req) => listUsers(db, req.query as never));
   app.get('/api/users/:id', { config: users, schema: { params: Id } }, async (req) => {
-    const u = await getUserDetail(db, (req.params as { id: string }).id);
+    const u = await getUserDetail(db, (req.params as { id: string }).id, { sessionIdleMinutes: app.config.sessionIdleMinutes });
     if (!u) throw NotFound('No such user');
     return u;
   });
@@ -54,7 +54,7 @@ export default async function identityRoutes(app: FastifyInstance): Promise<void
   app.patch('/api/users/:id', {
     config: users,
     schema: { params: Id, body: Type.Object({ userName: Type.Optional(Type.String({ maxLength: 256 })), password: Type.Optional(Type.String()), ...UserFields }, { additionalProperties: false }) },
-  }, async (req) => updateUser(db, req.actor, (req.params as { id: string }).id, req.body as never));
+  }, async (req) => updateUser(db, req.actor, (req.params as { id: string }).id, req.body as never, { sessionIdleMinutes: app.config.sessionIdleMinutes }));
   app.post('/api/users/:id/password', {
     config: users,
     schema: { params: Id, body: Type.Optional(Type.Object({ password: Type.Optional(Type.String({ maxLength: 512 })) }, { additionalProperties: false })) },

@@ -117,8 +117,16 @@ export async function endSessionsForUser(db: Db, userId: string): Promise<number
   return Number(res.numDeletedRows ?? 0);
 }
 
-export async function countSessionsForUser(db: Db, userId: string): Promise<number> {
-  const r = await db.selectFrom('sessions').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).where('expires_at', '>', nowIso()).executeTakeFirstOrThrow();
+/** Sessions of a user that are still usable: within the absolute expiry and the idle limit. */
+export async function countSessionsForUser(db: Db, userId: string, idleMinutes: number): Promise<number> {
+  const idleSince = new Date(Date.now() - idleMinutes * 60_000).toISOString();
+  const r = await db
+    .selectFrom('sessions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('user_id', '=', userId)
+    .where('expires_at', '>', nowIso())
+    .where('last_seen_at', '>', idleSince)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 

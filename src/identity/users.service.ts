@@ -18,6 +18,9 @@ import { CORE } from '../db/migrations/001_identity.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
+// A user created a moment ago has no sessions, whatever the idle limit.
+const NEW_USER = { sessionIdleMinutes: 0 };
+
 /** Fields the identity provider owns for provisioned users (read-only in Ledgerline). */
 export const IDP_MANAGED_FIELDS = ['userName', 'displayName', 'givenName', 'familyName', 'email', 'status'] as const;
 
@@ -85,7 +88,12 @@ export async function listUsers(db: Db, query: UserListQuery) {
   return { items: paged.items.map((r) => toSummary(r, groups.get(r.id) ?? [])), nextCursor: paged.nextCursor };
 }
 
-export async function getUserDetail(db: Db, id: string) {
+/** `sessionIdleMinutes` is the configured idle limit: only sessions still within it count as active. */
+export interface DetailOptions {
+  sessionIdleMinutes: number;
+}
+
+export async function getUserDetail(db: Db, id: string, opts: DetailOptions) {
   const row = await db.selectFrom('users as u').leftJoin('roles as r', 'r.id', 'u.role_id').select([...SUMMARY_COLUMNS]).where('u.id', '=', id).executeTakeFirst();
   if (!row) return null;
   const groups = await groupsOf(db, [id]);
@@ -96,7 +104,7 @@ export async function getUserDetail(db: Db, id: string) {
     managedFields: row.source === 'idp' ? [...IDP_MANAGED_FIELDS] : [],
     roleGroups: eff.roleGroups,
     effectivePermissions: eff.grants.map((g) => ({ screen: g.screen, label: menuOf.get(g.screen)!.label, menu: menuOf.get(g.screen)!.menu, level: g.level, grantedBy: g.grantedBy })),
-    activeSessions: await countSessionsForUser(db, id),
+    activeSessions: await countSessionsForUser(db, id, opts.sessionIdleMinutes),
   };
 }
 
@@ -150,7 +158,7 @@ async function checkRole(db: Db, roleId: string | null | undefined, fields: Reco
   else if (role.pushed_group_id) fields.roleId = 'SCIM roles are given by group membership in your identity provider';
 }
 
-export async function createLocalUser(db: Kysely<DB>, actor: Actor, input: UserInput & { userName: string }) {
+export async function createLocalUser(db: Kysely<DB>, actor: Actor, input: UserInput & { userName: string }, opts: DetailOptions = NEW_USER) {
   const fields = checkFields(input);
   await checkRole(db, input.roleId, fields);
   if (!input.roleId) fields.roleId = 'Choose a role';
@@ -178,10 +186,10 @@ export async function createLocalUser(db: Kysely<DB>, actor: Actor, input: UserI
     if (isUniqueViolation(err)) throw Conflict(`A user named ${userName} already exists`, { userName: 'This user name is taken' });
     throw err;
   }
-  return { user: (await getUserDetail(db, id))!, initialPassword: generated };
+  return { user: (await getUserDetail(db, id, opts))!, initialPassword: generated };
 }
 
-export async function updateUser(db: Kysely<DB>, actor: Actor, id: string, input: UserInput) {
+export async function updateUser(db: Kysely<DB>, actor: Actor, id: string, input: UserInput, opts: DetailOptions) {
   const existing = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
   if (!existing) throw NotFound('No such user');
   const fields = checkFields(input);
@@ -219,7 +227,7 @@ export async function updateUser(db: Kysely<DB>, actor: Actor, id: string, input
   put('status', input.status, 'status');
   put('time_zone', input.timeZone, 'timeZone');
   put('locale', input.locale, 'locale');
-  if (!Object.keys(set).length) return (await getUserDetail(db, id))!;
+  if (!Object.keys(set).length) return (await getUserDetail(db, id, opts))!;
   try {
     await db.transaction().execute(async (trx) => {
       await trx.updateTable('users').set({ ...set, version: existing.version + 1, updated_at: nowIso() }).where('id', '=', id).execute();
@@ -235,7 +243,7 @@ export async function updateUser(db: Kysely<DB>, actor: Actor, id: string, input
     if (isUniqueViolation(err)) throw Conflict('That user name is taken', { userName: 'This user name is taken' });
     throw err;
   }
-  return (await getUserDetail(db, id))!;
+  return (await getUserDetail(db, id, opts))!;
 }
 
 function currentValue(row: DB['users'], field: (typeof IDP_MANAGED_FIELDS)[number]): unknown {

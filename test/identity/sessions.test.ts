@@ -42,6 +42,15 @@ test('a session idle for longer than the idle limit (60 minutes by default) ends
   assert.equal((await c.fetch('/api/me')).status, 401);
 });
 
+test('a user\'s active-session count leaves out sessions past the idle limit', async () => {
+  const u = await newUser();
+  await u.client();
+  await u.client();
+  assert.equal((await admin.json(`/api/users/${u.id}`)).body.activeSessions, 2);
+  await setSession(t, u.id, { last_seen_at: minutesAgo(61) });
+  assert.equal((await admin.json(`/api/users/${u.id}`)).body.activeSessions, 0);
+});
+
 test('activity within the idle limit keeps the session and moves its idle clock', async () => {
   const u = await newUser();
   const c = await u.client();
