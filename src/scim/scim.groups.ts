@@ -17,7 +17,7 @@ import { compileGroupFilter, sortColumn } from './filter.sql.ts';
 import { applyPatch, parsePatchRequest, type MemberChange } from './patch.engine.ts';
 import { canonicalize, str, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound } from './scim.errors.ts';
-import { afterKey, decodeScimCursor, encodeScimCursor, listResponse, type ListParams } from './scim.list.ts';
+import { afterKey, pageStart, encodeScimCursor, listResponse, type ListParams } from './scim.list.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
 import { URN } from './scim.schemas.ts';
 import { checkIfMatch, etagOf, type Outcome, type ScimCtx } from './scim.users.ts';
@@ -85,15 +85,7 @@ export async function listGroups(ctx: ScimCtx, p: ListParams): Promise<{ body: R
   let q = db.selectFrom('pushed_groups').select(COLS);
   if (where) q = q.where(where);
   const sortCol = p.sortBy ? sortColumn('Group', p.sortBy) : null;
-  let offset = p.startIndex - 1;
-  let cursorKey: { created: string; id: string } | null = null;
-  if (p.cursor) {
-    const c = decodeScimCursor(p.cursor);
-    if (c.k === 'key') cursorKey = c;
-    else offset = c.offset;
-  }
-  const useKeyset = p.cursor !== null && !sortCol;
-  if (useKeyset) offset = 0;
+  const { offset, cursorKey, keyset: useKeyset } = pageStart(p, Boolean(sortCol));
   let rows: Row[] = [];
   if (p.count > 0) {
     let pq = q;

@@ -76,6 +76,22 @@ export function decodeScimCursor(s: string): CursorKey {
 }
 
 /** `(created_at, id) > (c, i)` on the given table: the keyset condition after a cursor. */
+/**
+ * Where a page starts. A cursor on an unsorted list is a keyset position (`created, id`), so deep pages
+ * cost the same as the first; startIndex, and cursors issued for a sorted list, are offsets.
+ */
+export function pageStart(p: ListParams, sorted: boolean): { offset: number; cursorKey: { created: string; id: string } | null; keyset: boolean } {
+  let offset = p.startIndex - 1;
+  let cursorKey: { created: string; id: string } | null = null;
+  if (p.cursor) {
+    const c = decodeScimCursor(p.cursor);
+    if (c.k === 'key') cursorKey = c;
+    else offset = c.offset;
+  }
+  const keyset = p.cursor !== null && !sorted;
+  return { offset: keyset ? 0 : offset, cursorKey, keyset };
+}
+
 export function afterKey(table: string, c: { created: string; id: string }, descending: boolean): RawBuilder<SqlBool> {
   const cols = sql`(${sql.ref(`${table}.created_at`)}, ${sql.ref(`${table}.id`)})`;
   return descending ? sql<SqlBool>`${cols} < (${c.created}, ${c.id})` : sql<SqlBool>`${cols} > (${c.created}, ${c.id})`;

@@ -16,7 +16,7 @@ import { compileUserFilter, sortColumn } from './filter.sql.ts';
 import { applyPatch, parsePatchRequest } from './patch.engine.ts';
 import { canonicalize, primaryValue, str, type Json, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound, ScimError } from './scim.errors.ts';
-import { afterKey, decodeScimCursor, encodeScimCursor, listResponse, type ListParams } from './scim.list.ts';
+import { afterKey, pageStart, encodeScimCursor, listResponse, type ListParams } from './scim.list.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
 import { URN } from './scim.schemas.ts';
 import { precompiled } from './scim.precompiled.ts';
@@ -149,15 +149,7 @@ export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Re
   let q = db.selectFrom('users').select(COLS).where('source', '=', 'idp');
   if (where) q = q.where(where);
   const sortCol = p.sortBy ? sortColumn('User', p.sortBy) : null;
-  let offset = p.startIndex - 1;
-  let cursorKey: { created: string; id: string } | null = null;
-  if (p.cursor) {
-    const c = decodeScimCursor(p.cursor);
-    if (c.k === 'key') cursorKey = c;
-    else offset = c.offset;
-  }
-  const useKeyset = p.cursor !== null && !sortCol;
-  if (useKeyset) offset = 0;
+  const { offset, cursorKey, keyset: useKeyset } = pageStart(p, Boolean(sortCol));
   let rows: Row[] = [];
   if (p.count > 0) {
     let pq = q;
