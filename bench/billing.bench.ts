@@ -8,18 +8,16 @@
 //  3. a bill run over all accounts (POST /api/bill-runs, polled until done) and its invoice count;
 //  4. a second bill run of the same period, which must bill nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { CompiledQuery, sql } from 'kysely';
 import { batchInsertSql, batchParams } from '../src/billing/usage.service.ts';
 import { migrate, openDatabase, type Database } from '../src/db/database.ts';
 import { createLocalAdmin } from '../src/identity/users.service.ts';
 import { systemActor } from '../src/platform/actor.ts';
+import { freePort, scratchDatabase } from '../test/helpers/scratch.ts';
 import { createProduct } from '../src/billing/products.service.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -43,39 +41,6 @@ const PERIOD = { start: '2026-01-01', end: '2026-02-01' };
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const log = (s: string) => process.stdout.write(s + '\n');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  if (USE_PG) {
-    const name = `ll_bench_billing_${randomBytes(4).toString('hex')}`;
-    const c = new pg.Client({ connectionString: PG_URL });
-    await c.connect();
-    await c.query(`create database ${name}`);
-    await c.end();
-    const u = new URL(PG_URL);
-    u.pathname = `/${name}`;
-    return {
-      url: u.toString(),
-      drop: async () => {
-        const d = new pg.Client({ connectionString: PG_URL });
-        await d.connect();
-        await d.query(`drop database if exists ${name} with (force)`);
-        await d.end();
-      },
-    };
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'll-bench-billing-'));
-  return { url: `sqlite:${path.join(dir, 'bench.db')}`, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-}
 
 /** Seeds accounts and subscriptions with bulk inserts (setup, not measured). */
 async function seed(database: Database): Promise<string[]> {
@@ -147,7 +112,7 @@ async function ceiling(database: Database, rows: ReturnType<typeof usageRows>, a
 }
 
 async function main() {
-  const fresh = await freshDatabase();
+  const fresh = await scratchDatabase({ postgres: USE_PG, prefix: 'll_bench_billing', adminUrl: PG_URL });
   const database = openDatabase(fresh.url);
   let server: ChildProcess | null = null;
   try {

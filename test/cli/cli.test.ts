@@ -6,9 +6,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import net from 'node:net';
 import pg from 'pg';
-import { freshDatabaseUrl, signIn, startTestApp, type TestDatabase } from '../helpers/app.ts';
+import { freePort, freshDatabaseUrl, signIn, startTestApp, type TestDatabase } from '../helpers/app.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let fresh: TestDatabase;
@@ -115,16 +114,6 @@ test('a DATABASE_URL of another kind is refused with exit code 1 and its credent
   assert.match(res.stderr, /DATABASE_URL must start with sqlite: or postgres:/);
   assert.ok(!res.stderr.includes('hunter2'));
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test('serve on an empty database creates the administrator admin, prints its password once, and stops cleanly on SIGTERM', async () => {
   const db = await freshDatabaseUrl();

@@ -1,10 +1,6 @@
 // Test harness: a real Ledgerline app on a fresh database (a temp SQLite file, or a fresh
 // PostgreSQL database when TEST_DATABASE=postgres), listening on a random loopback port.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -12,37 +8,15 @@ import { migrate, openDatabase, type Database } from '../../src/db/database.ts';
 import { systemActor } from '../../src/platform/actor.ts';
 import { createLocalAdmin } from '../../src/identity/users.service.ts';
 
-export const PG_ADMIN_URL = process.env.TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
+import { freePort, scratchDatabase, type ScratchDatabase } from './scratch.ts';
+
+export { PG_ADMIN_URL, freePort } from './scratch.ts';
 export const usePostgres = () => process.env.TEST_DATABASE === 'postgres';
 
-export interface TestDatabase {
-  url: string;
-  drop(): Promise<void>;
-}
+export type TestDatabase = ScratchDatabase;
 
 /** A fresh, empty database URL (SQLite temp file or new PostgreSQL database). */
-export async function freshDatabaseUrl(): Promise<TestDatabase> {
-  if (usePostgres()) {
-    const name = `ll_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const u = new URL(PG_ADMIN_URL);
-    u.pathname = `/${name}`;
-    return {
-      url: u.toString(),
-      drop: async () => {
-        const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-        await c.connect();
-        await c.query(`drop database if exists ${name} with (force)`);
-        await c.end();
-      },
-    };
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'll-test-'));
-  return { url: `sqlite:${path.join(dir, 'test.db')}`, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-}
+export const freshDatabaseUrl = (): Promise<TestDatabase> => scratchDatabase({ postgres: usePostgres(), prefix: 'll_test' });
 
 export interface TestApp {
   app: FastifyInstance;
@@ -64,17 +38,8 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const databaseUrl = opts.databaseUrl ?? fresh!.url;
   const database = openDatabase(databaseUrl, { poolSize: 5 });
   await migrate(database);
-  // Listen first on port 0, then learn the port: PUBLIC_URL must match what clients use.
-  const probe = await import('node:net').then(
-    (net) =>
-      new Promise<number>((resolve) => {
-        const s = net.createServer();
-        s.listen(0, '127.0.0.1', () => {
-          const port = (s.address() as { port: number }).port;
-          s.close(() => resolve(port));
-        });
-      }),
-  );
+  // PUBLIC_URL must name the port clients use, so pick the port before building the app.
+  const probe = await freePort();
   const baseUrl = `http://127.0.0.1:${probe}`;
   const config = loadConfig({ PORT: String(probe), HOST: '127.0.0.1', PUBLIC_URL: baseUrl, DATABASE_URL: databaseUrl, ...opts.env });
   const app = await buildApp({ database, config, logger: process.env.TEST_LOG ? { level: 'info' } : false });

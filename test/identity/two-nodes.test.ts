@@ -3,10 +3,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clientFor, createLocalAdmin, createUserWithLevels, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
+import { clientFor, createLocalAdmin, createUserWithLevels, freePort, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
 
 let a: TestApp;
 let b: TestApp;
@@ -85,17 +84,6 @@ test('failed sign-ins are counted across nodes for the per-account limit', async
   assert.equal((await attempt(a, u.password)).status, 429);
   assert.equal((await attempt(b, u.password)).status, 429);
 });
-
-/** A free loopback port. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test('a separate server process (what npm start runs) shares sessions and permissions with node A', async () => {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
