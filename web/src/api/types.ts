@@ -118,22 +118,8 @@ export interface AuditEntry {
   details: unknown;
 }
 
-export interface ProvisioningEntry {
-  id: string;
-  at: string;
-  client: string | null;
-  method: string;
-  path: string;
-  status: number;
-  durationMs: number;
-  summary: string;
-  resourceType: string | null;
-  resourceId: string | null;
-  userName: string | null;
-  error: string | null;
-  requestBody: unknown;
-  responseBody: unknown;
-}
+/** One SCIM request as the provisioning log API returns it (the server's own type). */
+export type { LogItem as ProvisioningEntry } from '../../../src/scim/provisioning-log.service.ts';
 
 export interface SearchResult {
   accounts?: { id: string; number: string; name: string }[];
