@@ -1,4 +1,4 @@
-// npm run bench:scim [-- --users N] [--pg] [--concurrency 16] [--keep]
+// npm run bench:scim [-- --users N] [--pg] [--workers N (default: one per CPU)] [--concurrency 16] [--keep] [--profile DIR]
 // Starts Ledgerline on a fresh SQLite file (or a fresh PostgreSQL database with --pg), drives the
 // SCIM API over HTTP with 16 concurrent keep-alive clients, verifies every response, and prints:
 // create rate; userName-eq lookup and GET-by-id rates (p50/p99); time per page of 100 at the start
@@ -6,12 +6,13 @@
 // 0 / 10k / 100k members; members lost under 16 concurrent PATCHes to one group and their p99. The
 // same client against a trivial Node HTTP server gives the machine's ceiling.
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
+import { Pool } from 'undici';
 import { migrate, openDatabase } from '../src/db/database.ts';
 import { createToken } from '../src/scim/scim-tokens.service.ts';
 import { systemActor } from '../src/platform/actor.ts';
@@ -28,7 +29,18 @@ const CONC = Number(arg('--concurrency', '16'));
 const USE_PG = args.includes('--pg');
 const PG_URL = process.env.BENCH_PG_URL || process.env.TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: CONC * 2 });
+const WORKERS = Number(arg('--workers', String(os.availableParallelism())));
+// One keep-alive connection pool per server, CONC connections: undici's client costs a third of
+// node:http's per request, so more of the shared CPU goes to the server under test.
+const pools = new Map<string, Pool>();
+const poolFor = (origin: string) => {
+  let p = pools.get(origin);
+  if (!p) {
+    p = new Pool(origin, { connections: CONC });
+    pools.set(origin, p);
+  }
+  return p;
+};
 
 interface Res {
   status: number;
@@ -36,39 +48,47 @@ interface Res {
   ms: number;
 }
 
-function request(base: string, method: string, p: string, token: string | null, body?: unknown): Promise<Res> {
+async function request(base: string, method: string, p: string, token: string | null, body?: unknown): Promise<Res> {
   const u = new URL(base + p);
-  const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        agent, host: u.hostname, port: u.port, path: u.pathname + u.search, method,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          accept: 'application/scim+json',
-          ...(data ? { 'content-type': 'application/scim+json', 'content-length': data.length } : {}),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: any = null;
-          try {
-            parsed = text ? JSON.parse(text) : null;
-          } catch {
-            parsed = text;
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed, ms: performance.now() - t0 });
-        });
-      },
-    );
-    req.on('error', reject);
-    if (data) req.write(data);
-    req.end();
+  const res = await poolFor(u.origin).request({
+    method: method as 'GET',
+    path: u.pathname + u.search,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      accept: 'application/scim+json',
+      ...(body !== undefined ? { 'content-type': 'application/scim+json' } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
+  const text = await res.body.text();
+  let parsed: any = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = text;
+  }
+  return { status: res.statusCode, body: parsed, ms: performance.now() - t0 };
+}
+
+/** CPU seconds used so far by a process and its children (Linux /proc); null elsewhere. */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const tick = 100;
+    let total = 0;
+    for (const d of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const f = fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ');
+        if (Number(d) === pid || Number(f[1]) === pid) total += (Number(f[11]) + Number(f[12])) / tick;
+      } catch {
+        /* gone */
+      }
+    }
+    return total;
+  } catch {
+    return null;
+  }
 }
 
 /** Runs `n` jobs with `conc` workers; returns latencies and elapsed seconds. Throws on a failed check. */
@@ -136,11 +156,13 @@ async function ceiling(): Promise<{ rate: number; p50: number; p99: number }> {
     return res.ms;
   });
   child.kill();
+  await pools.get(base)?.close();
+  pools.delete(base);
   return r;
 }
 
 async function main() {
-  console.log(`# SCIM benchmark: ${fmt(USERS)} users, ${CONC} concurrent clients, ${USE_PG ? 'PostgreSQL' : 'SQLite'}, ${os.cpus().length} CPUs, Node ${process.version}, SQLITE_SYNCHRONOUS=${process.env.SQLITE_SYNCHRONOUS || 'FULL (default)'}`);
+  console.log(`# SCIM benchmark: ${fmt(USERS)} users, ${CONC} concurrent clients, ${USE_PG ? 'PostgreSQL' : 'SQLite'}, ${os.cpus().length} CPUs, Node ${process.version}, SQLITE_SYNCHRONOUS=${process.env.SQLITE_SYNCHRONOUS || 'FULL (default)'}, ${WORKERS} server process${WORKERS === 1 ? '' : 'es'}`);
   const scratch = await scratchDatabase({ postgres: USE_PG, prefix: 'll_bench_scim', adminUrl: PG_URL });
   const databaseUrl = scratch.url;
   const database = openDatabase(databaseUrl, { poolSize: 4 });
@@ -152,7 +174,8 @@ async function main() {
   const pct = (rate: number) => `${fmt((100 * rate) / ceil.rate)}% of ceiling`;
 
   const port = await freePort();
-  const server = startChild(['--import', 'tsx', 'src/main.ts'], { PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, DATABASE_URL: databaseUrl, LOG_LEVEL: 'error' });
+  const profileDir = arg('--profile', '');
+  const server = startChild([...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', 'src/main.ts'], { PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, DATABASE_URL: databaseUrl, LOG_LEVEL: 'error', WORKERS: String(WORKERS) });
   const stop = async () => {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
@@ -160,12 +183,20 @@ async function main() {
   try {
     await waitFor(`http://127.0.0.1:${port}/healthz`);
     const base = `http://127.0.0.1:${port}/ResourceServer/api/SCIM`;
+    // Server CPU per request (all server processes), so each rate can be read as cost.
+    const serverCpu = async <T extends { rate: number; seconds: number }>(fn: () => Promise<T>): Promise<T & { cpuUs: string }> => {
+      const c0 = cpuSeconds(server.pid!);
+      const r = await fn();
+      const c1 = cpuSeconds(server.pid!);
+      const n = r.rate * r.seconds;
+      return { ...r, cpuUs: c0 === null || c1 === null ? '' : `, server CPU ${fmt(((c1 - c0) * 1e6) / n)} µs/request` };
+    };
     const run = randomBytes(3).toString('hex');
     const userName = (i: number) => `user${i}.${run}@bench.example.com`;
     const ids: string[] = new Array(USERS);
 
     // 1. create
-    const created = await drive(USERS, CONC, async (i) => {
+    const created = await serverCpu(() => drive(USERS, CONC, async (i) => {
       const res = await request(base, 'POST', '/Users', token, {
         schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
         userName: userName(i),
@@ -178,26 +209,26 @@ async function main() {
       check(res.status === 201 && res.body.userName === userName(i), 'create 201', res);
       ids[i] = res.body.id;
       return res.ms;
-    });
-    console.log(`create: ${fmt(created.rate)} users/s (p50 ${fmt(created.p50, 2)} ms, p99 ${fmt(created.p99, 2)} ms) — ${pct(created.rate)}`);
+    }));
+    console.log(`create: ${fmt(created.rate)} users/s (p50 ${fmt(created.p50, 2)} ms, p99 ${fmt(created.p99, 2)} ms) — ${pct(created.rate)}${created.cpuUs}`);
 
     // 2. lookups
     const samples = Math.min(Math.max(USERS, 5000), 20000);
     const pick = () => Math.floor(Math.random() * USERS);
-    const lookup = await drive(samples, CONC, async () => {
+    const lookup = await serverCpu(() => drive(samples, CONC, async () => {
       const i = pick();
       const res = await request(base, 'GET', `/Users?filter=${encodeURIComponent(`userName eq "${userName(i).toUpperCase()}"`)}`, token);
       check(res.status === 200 && res.body.totalResults === 1 && res.body.Resources[0].id === ids[i], 'lookup finds the user', res);
       return res.ms;
-    });
-    console.log(`userName eq lookup: ${fmt(lookup.rate)} req/s (p50 ${fmt(lookup.p50, 2)} ms, p99 ${fmt(lookup.p99, 2)} ms) — ${pct(lookup.rate)}`);
-    const byId = await drive(samples, CONC, async () => {
+    }));
+    console.log(`userName eq lookup: ${fmt(lookup.rate)} req/s (p50 ${fmt(lookup.p50, 2)} ms, p99 ${fmt(lookup.p99, 2)} ms) — ${pct(lookup.rate)}${lookup.cpuUs}`);
+    const byId = await serverCpu(() => drive(samples, CONC, async () => {
       const i = pick();
       const res = await request(base, 'GET', `/Users/${ids[i]}`, token);
       check(res.status === 200 && res.body.id === ids[i], 'GET by id', res);
       return res.ms;
-    });
-    console.log(`GET by id: ${fmt(byId.rate)} req/s (p50 ${fmt(byId.p50, 2)} ms, p99 ${fmt(byId.p99, 2)} ms) — ${pct(byId.rate)}`);
+    }));
+    console.log(`GET by id: ${fmt(byId.rate)} req/s (p50 ${fmt(byId.p50, 2)} ms, p99 ${fmt(byId.p99, 2)} ms) — ${pct(byId.rate)}${byId.cpuUs}`);
 
     // 3. paging: pages of 100, timed one at a time (as an IdP import does)
     const pageTimes = async (startIndexes: number[]) => {
@@ -317,7 +348,7 @@ async function main() {
     await stop();
     await database.close();
     if (!args.includes('--keep')) await scratch.drop();
-    agent.destroy();
+    await Promise.all([...pools.values()].map((p) => p.close()));
   }
 }
 

@@ -1,4 +1,5 @@
 // Environment → typed configuration. The only place that reads process.env for the server.
+import os from 'node:os';
 export interface Config {
   port: number;
   host: string;
@@ -13,6 +14,8 @@ export interface Config {
   provisioningLogDays: number;
   /** Secure cookies when the public URL is https. */
   secureCookies: boolean;
+  /** Server processes sharing the port (1 = this process serves). */
+  workers: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -20,6 +23,15 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got "${raw}"`);
+  return n;
+}
+
+/** WORKERS: a whole number of processes, or "auto" for one per CPU core. */
+function workers(env: NodeJS.ProcessEnv): number {
+  const raw = (env.WORKERS ?? '').trim();
+  if (raw.toLowerCase() === 'auto') return Math.max(1, os.availableParallelism());
+  const n = int(env, 'WORKERS', 1);
+  if (n < 1 || n > 64) throw new Error(`WORKERS must be between 1 and 64 (or "auto"), got "${raw}"`);
   return n;
 }
 
@@ -42,5 +54,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionAbsoluteHours: int(env, 'SESSION_ABSOLUTE_HOURS', 12),
     provisioningLogDays: int(env, 'PROVISIONING_LOG_DAYS', 30),
     secureCookies: publicUrl.startsWith('https:'),
+    workers: workers(env),
   };
 }

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type Migration, type MigrationProvider } from 'kysely';
 import type { DB } from './schema.ts';
 import { migrations } from './migrations/index.ts';
 
@@ -58,7 +58,7 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
       }
       return stmt;
     }) as typeof conn.prepare;
-    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: conn }) });
+    const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: conn }) });
     return { db, dialect: 'sqlite', describe: `SQLite ${path.resolve(file)}`, close: () => db.destroy() };
   }
   const pool = new pg.Pool({ connectionString: parsed.connectionString, max: opts.poolSize ?? 10 });
@@ -71,6 +71,33 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   const u = new URL(parsed.connectionString!);
   return { db, dialect: 'postgres', describe: `PostgreSQL ${u.hostname}:${u.port || 5432}${u.pathname}`, close: () => db.destroy() };
+}
+
+/** The number SQLite gives a connection that could not get a lock in time (SQLITE_BUSY and its variants). */
+export function isSqliteBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+// Transactions take the write lock when they begin (BEGIN IMMEDIATE). With a deferred BEGIN, a
+// transaction that reads and then writes fails at once with SQLITE_BUSY when another process (a
+// second app node or the CLI on the same file) committed in between; an immediate one waits for the
+// lock (busy_timeout) and then sees the latest data.
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: ConstructorParameters<typeof SqliteDialect>[0];
+  constructor(config: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
 }
 
 class StaticProvider implements MigrationProvider {

@@ -3,11 +3,11 @@
 // cost a durable commit per request; a crash can lose the last batch of log rows, never provisioning
 // data. The list API flushes this process's queue first, so a single node reads its own writes.
 // Retention: rows older than config.provisioningLogDays are pruned every few minutes, by index.
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { ProvisioningLogTable } from '../db/schema.scim.ts';
-import { ilike, likeEscape } from '../db/dialect.ts';
-import { precompiled } from './scim.precompiled.ts';
+import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
+import { tryWriteTransaction } from '../db/write-lock.ts';
 import { clampLimit, decodeCursor, encodeCursor } from '../platform/paging.ts';
 
 export type LogRow = Omit<ProvisioningLogTable, 'id'>;
@@ -21,28 +21,61 @@ export function boundedBody(text: string | null | undefined): string | null {
 }
 
 const LOG_COLUMNS = ['at', 'client', 'method', 'path', 'status', 'duration_ms', 'summary', 'resource_type', 'resource_id', 'user_name', 'error', 'request_body', 'response_body'] as const;
-// One prepared single-row insert, run once per row inside the batch's transaction.
-const insertRow = precompiled((db, arg) =>
-  db.insertInto('provisioning_log').values(Object.fromEntries(LOG_COLUMNS.map((c, i) => [c, arg(i)])) as unknown as LogRow),
-);
+/** Rows per INSERT statement: one statement per row costs about as much as storing the row. */
+const INSERT_CHUNK = 64;
+const insertSql = new Map<string, string>();
+
+/** One multi-row INSERT, its text built once per row count and dialect (not by the query builder, which costs more per row than the insert). */
+async function insertRows(trx: Transaction<DB>, rows: LogRow[]): Promise<void> {
+  const pg = isPostgres(trx);
+  const key = `${pg ? 'pg' : 'sqlite'}:${rows.length}`;
+  let text = insertSql.get(key);
+  if (!text) {
+    let n = 0;
+    const tuple = () => `(${LOG_COLUMNS.map(() => (pg ? `$${++n}` : '?')).join(', ')})`;
+    text = `insert into provisioning_log (${LOG_COLUMNS.join(', ')}) values ${rows.map(tuple).join(', ')}`;
+    insertSql.set(key, text);
+  }
+  const params: unknown[] = [];
+  for (const r of rows) for (const c of LOG_COLUMNS) params.push(r[c]);
+  await trx.executeQuery(CompiledQuery.raw(text, params));
+}
 
 const FLUSH_MS = 200;
 const MAX_QUEUE = 500;
 const PRUNE_EVERY_MS = 5 * 60_000;
+/** While another process holds SQLite's write lock, rows stay queued and are retried this often… */
+const BUSY_RETRY_MS = 50;
+/** …for up to 30 s; after that the batch is reported and dropped. */
+const MAX_BUSY_RETRIES = 600;
 
 class LogWriter {
   private queue: LogRow[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private lastPrune = 0;
+  private busyRetries = 0;
   constructor(private readonly db: Kysely<DB>, private readonly retentionDays: () => number) {}
 
   add(row: LogRow): void {
     this.queue.push(row);
-    if (this.queue.length >= MAX_QUEUE) void this.flush();
-    else if (!this.timer) {
-      this.timer = setTimeout(() => void this.flush(), FLUSH_MS);
-      this.timer.unref();
+    if (this.queue.length >= MAX_QUEUE && !this.busyRetries) void this.flush();
+    else this.schedule(FLUSH_MS);
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => void this.flush(), ms);
+    this.timer.unref();
+  }
+
+  /** Flushes, retrying while another process holds the write lock (for shutdown); gives up after `ms`. */
+  async drain(ms = 5_000): Promise<void> {
+    const until = Date.now() + ms;
+    await this.flush();
+    while (this.queue.length && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, BUSY_RETRY_MS));
+      await this.flush();
     }
   }
 
@@ -57,16 +90,26 @@ class LogWriter {
     this.queue = [];
     this.flushing = (async () => {
       try {
-        await this.db.transaction().execute(async (trx) => {
-          for (const r of rows) await insertRow(trx, ...LOG_COLUMNS.map((c) => r[c]));
+        const prune = Date.now() - this.lastPrune > PRUNE_EVERY_MS;
+        const attempt = await tryWriteTransaction(this.db, async (trx) => {
+          for (let i = 0; i < rows.length; i += INSERT_CHUNK) await insertRows(trx, rows.slice(i, i + INSERT_CHUNK));
+          if (prune) {
+            const cutoff = new Date(Date.now() - this.retentionDays() * 86_400_000).toISOString();
+            await trx.deleteFrom('provisioning_log').where('at', '<', cutoff).execute();
+          }
         });
-        if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
-          this.lastPrune = Date.now();
-          const cutoff = new Date(Date.now() - this.retentionDays() * 86_400_000).toISOString();
-          await this.db.deleteFrom('provisioning_log').where('at', '<', cutoff).execute();
+        if (attempt.ran) {
+          this.busyRetries = 0;
+          if (prune) this.lastPrune = Date.now();
+          return;
         }
+        if (++this.busyRetries > MAX_BUSY_RETRIES) throw new Error(`the database stayed locked for ${Math.round((MAX_BUSY_RETRIES * BUSY_RETRY_MS) / 1000)} s`);
+        // Another process is writing: keep the rows (oldest first) and try again shortly.
+        this.queue = rows.concat(this.queue);
+        this.schedule(BUSY_RETRY_MS);
       } catch (err) {
         // The log must never break provisioning; report and drop the batch.
+        this.busyRetries = 0;
         process.emitWarning(`provisioning log: could not write ${rows.length} row(s): ${(err as Error).message}`);
       }
     })();

@@ -8,6 +8,7 @@ import { recordAudit } from '../identity/audit.service.ts';
 import type { Actor } from '../platform/actor.ts';
 import { Invalid, NotFound } from '../platform/errors.ts';
 import { addSeconds, nowIso } from '../platform/time.ts';
+import { tryWriteTransaction } from '../db/write-lock.ts';
 import { precompiled } from './scim.precompiled.ts';
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -122,7 +123,9 @@ export async function verifyToken(db: Kysely<DB>, token: string): Promise<{ id: 
   const last = lastTouched.get(row.id) ?? 0;
   if (Date.now() - last > TOUCH_EVERY_MS) {
     lastTouched.set(row.id, Date.now());
-    await db.updateTable('scim_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
+    // Never wait for the write lock over a hint: if another writer holds it, try on a later request.
+    const touched = await tryWriteTransaction(db, (trx) => trx.updateTable('scim_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute());
+    if (!touched.ran) lastTouched.delete(row.id);
   }
   return { id: row.id, name: row.name };
 }

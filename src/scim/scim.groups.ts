@@ -2,7 +2,6 @@
 // a whole for PATCH: add/remove touch only the members named; PUT and `replace members` apply the
 // difference. `excludedAttributes=members` never reads the membership table. Creating, renaming and
 // deleting a group keeps its SCIM role and SCIM role group in step (identity/pushed-groups.service).
-import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { isPostgres } from '../db/dialect.ts';
@@ -11,6 +10,7 @@ import {
 } from '../identity/pushed-groups.service.ts';
 import { recordAudit } from '../identity/audit.service.ts';
 import { isUniqueViolation } from '../platform/errors.ts';
+import { uuidv7 } from '../platform/ids.ts';
 import { nowIso } from '../platform/time.ts';
 import { getProp } from './filter.eval.ts';
 import { compileGroupFilter, sortColumn } from './filter.sql.ts';
@@ -146,7 +146,7 @@ export async function createGroup(ctx: ScimCtx, trx: Transaction<DB>, body: unkn
   const name = displayNameOf(attrs);
   await assertNameFree(trx, name.toLowerCase());
   const wanted = memberValues(getProp(body, 'members'));
-  const id = randomUUID();
+  const id = uuidv7();
   const now = nowIso();
   const stored = { ...attrs };
   delete stored.displayName;

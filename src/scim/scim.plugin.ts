@@ -15,6 +15,8 @@ import { verifyToken } from './scim-tokens.service.ts';
 /** Largest SCIM request body: a PUT of a 100,000-member group is about 6 MB. */
 export const SCIM_BODY_LIMIT = 10 * 1024 * 1024;
 const SCIM_TYPE = 'application/scim+json; charset=utf-8';
+/** On every SCIM response (helmet is skipped here: see the routes below). */
+const API_HEADERS = { 'content-type': SCIM_TYPE, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' };
 
 interface ScimRequestState {
   started: number;
@@ -36,7 +38,7 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
   const baseUrl = `${app.config.publicUrl}${app.prefix}`;
   const log = logWriter(app.db, () => app.config.provisioningLogDays);
   app.addHook('onClose', async () => {
-    await log.flush();
+    await log.drain();
   });
 
   app.removeAllContentTypeParsers();
@@ -84,16 +86,11 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
     const text = stringify(e.body);
     record(request, { status: e.status, summary: summary ?? `rejected: ${e.body.detail}`, resourceType: null, resourceId: null, userName: null, error: e.body.scimType ? `${e.body.scimType}: ${e.body.detail}` : e.body.detail }, text);
     if (e.status === 401) reply.header('www-authenticate', 'Bearer realm="Ledgerline SCIM"');
-    return reply.code(e.status).type(SCIM_TYPE).send(text);
+    return reply.code(e.status).headers(API_HEADERS).send(text);
   };
 
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   app.setNotFoundHandler((request, reply) => sendError(request, reply, Object.assign(new Error(`No such endpoint ${request.url}`), { statusCode: 404 })));
-
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('cache-control', 'no-store');
-  });
 
   app.addHook('onRequest', async (request, reply) => {
     request.scim = { started: performance.now(), actor: null };
@@ -104,7 +101,7 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
       const detail = m ? 'The SCIM access token is not valid (revoked, expired or unknown)' : 'A SCIM access token is required (Authorization: Bearer …)';
       const text = stringify(errorBody(401, detail));
       record(request, { status: 401, summary: `rejected: ${m ? 'invalid' : 'missing'} access token`, resourceType: null, resourceId: null, userName: null, error: detail }, text);
-      return reply.code(401).header('www-authenticate', 'Bearer realm="Ledgerline SCIM"').type(SCIM_TYPE).send(text);
+      return reply.code(401).header('www-authenticate', 'Bearer realm="Ledgerline SCIM"').headers(API_HEADERS).send(text);
     }
     request.scim.actor = { id: null, name: `SCIM (${token.name})`, source: 'scim', ip: request.ip, requestId: request.id };
   });
@@ -134,14 +131,16 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
     }
     const text = res.body === undefined ? null : stringify(res.body);
     record(request, res, text);
-    reply.code(res.status);
-    for (const [k, v] of Object.entries(res.headers)) reply.header(k, v);
-    if (text === null) return reply.send();
-    return reply.type(SCIM_TYPE).send(text);
+    reply.code(res.status).headers(API_HEADERS).headers(res.headers);
+    if (text === null) {
+      reply.removeHeader('content-type');
+      return reply.send();
+    }
+    return reply.send(text);
   };
 
   // SCIM answers machines with JSON: the browser-oriented helmet headers (CSP and friends, rebuilt on
-  // every request) are skipped here; the two that matter for an API are set in the onSend hook below.
+  // every request) are skipped here; the two that matter for an API are in API_HEADERS.
   app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/', handler, helmet: false });
   app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/*', handler, helmet: false });
 }

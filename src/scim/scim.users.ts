@@ -2,7 +2,6 @@
 // external_id, display_name, email_norm, status, created/updated, version) are what filters and
 // uniqueness use; `scim_attributes` keeps the rest as sent (canonical names), minus userName and
 // active, which live in their columns. Every write runs in the caller's transaction.
-import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { UserStatus } from '../db/schema.identity.ts';
@@ -20,6 +19,7 @@ import { afterKey, pageStart, encodeScimCursor, listResponse, type ListParams } 
 import { project, wants, type Projection } from './scim.projection.ts';
 import { URN } from './scim.schemas.ts';
 import { precompiled } from './scim.precompiled.ts';
+import { uuidv7 } from '../platform/ids.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
@@ -282,7 +282,7 @@ export async function createUser(ctx: ScimCtx, trx: Transaction<DB>, body: unkno
   const attrs = canonicalize('User', body as Record<string, unknown>);
   const x = extract(attrs);
   // No look-up first: the unique index on user_name_norm decides, also between racing requests.
-  const id = randomUUID();
+  const id = uuidv7();
   const now = nowIso();
   const status: UserStatus = x.status ?? 'active';
   try {

@@ -5,9 +5,16 @@
 // after that COMMIT, so an acknowledged change is durable and a crash before it loses whole requests,
 // never half of one. On PostgreSQL each request is its own transaction (PostgreSQL groups commits
 // itself and runs transactions in parallel).
+//
+// When another process holds SQLite's write lock (a second app worker or node on the same file, the
+// CLI), the batch does not wait inside SQLite's busy handler, which would stall this process's event
+// loop: it gives the connection back, serves other requests, and tries again a moment later with
+// whatever writes have queued up meanwhile.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { isPostgres } from '../db/dialect.ts';
+import { tryWriteTransaction } from '../db/write-lock.ts';
+import { ScimError } from './scim.errors.ts';
 
 interface Job {
   fn: (trx: Transaction<DB>) => Promise<unknown>;
@@ -16,6 +23,10 @@ interface Job {
 }
 
 const MAX_BATCH = 64;
+/** How long a write may wait for another process to release the write lock before it fails (503). */
+const LOCK_WAIT_MS = 10_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class GroupCommit {
   private queue: Job[] = [];
@@ -34,30 +45,20 @@ class GroupCommit {
 
   private async drain(): Promise<void> {
     try {
+      let waitingSince = 0;
       while (this.queue.length) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        const results: { ok: boolean; value: unknown }[] = [];
-        try {
-          await this.db.transaction().execute(async (trx) => {
-            for (const job of batch) {
-              await sql`savepoint scim_write`.execute(trx);
-              try {
-                const value = await job.fn(trx);
-                await sql`release scim_write`.execute(trx);
-                results.push({ ok: true, value });
-              } catch (err) {
-                await sql`rollback to scim_write`.execute(trx);
-                await sql`release scim_write`.execute(trx);
-                results.push({ ok: false, value: err });
-              }
-            }
-          });
-        } catch (err) {
-          // The COMMIT (or BEGIN) failed: nothing of this batch is stored.
-          for (const job of batch) job.reject(err);
+        const ran = await this.runBatch();
+        if (ran) {
+          waitingSince = 0;
           continue;
         }
-        batch.forEach((job, i) => (results[i].ok ? job.resolve(results[i].value) : job.reject(results[i].value)));
+        waitingSince ||= Date.now();
+        if (Date.now() - waitingSince > LOCK_WAIT_MS) {
+          const err = new ScimError(503, 'The database is busy; try again');
+          for (const job of this.queue.splice(0)) job.reject(err);
+          break;
+        }
+        await sleep(1);
       }
     } finally {
       this.running = false;
@@ -66,6 +67,37 @@ class GroupCommit {
         setImmediate(() => void this.drain());
       }
     }
+  }
+
+  /** Runs one batch; false when another process holds the write lock (nothing was taken from the queue). */
+  private async runBatch(): Promise<boolean> {
+    let batch: Job[] = [];
+    const results: { ok: boolean; value: unknown }[] = [];
+    try {
+      const attempt = await tryWriteTransaction(this.db, async (trx) => {
+        batch = this.queue.splice(0, MAX_BATCH);
+        for (const job of batch) {
+          await sql`savepoint scim_write`.execute(trx);
+          try {
+            const value = await job.fn(trx);
+            await sql`release scim_write`.execute(trx);
+            results.push({ ok: true, value });
+          } catch (err) {
+            await sql`rollback to scim_write`.execute(trx);
+            await sql`release scim_write`.execute(trx);
+            results.push({ ok: false, value: err });
+          }
+        }
+      });
+      if (!attempt.ran) return false;
+    } catch (err) {
+      // BEGIN, a savepoint statement or the COMMIT failed: nothing of this batch is stored. (If BEGIN
+      // failed, the batch was never taken: fail the writes it would have held, not loop on them.)
+      for (const job of batch.length ? batch : this.queue.splice(0, MAX_BATCH)) job.reject(err);
+      return true;
+    }
+    batch.forEach((job, i) => (results[i].ok ? job.resolve(results[i].value) : job.reject(results[i].value)));
+    return true;
   }
 }
 

@@ -145,3 +145,38 @@ test('serve on an empty database creates the administrator admin, prints its pas
     await db.drop();
   }
 });
+
+test('serve with WORKERS=2 runs two worker processes on one port that act as one server, prints the first password once, and all stop on SIGTERM', async () => {
+  const db = await freshDatabaseUrl();
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ['bin/ledgerline.mjs', 'serve'], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: baseUrl, LOG_LEVEL: 'info', WORKERS: '2' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 30_000;
+    while ((output.match(/worker \d+ listening/g) ?? []).length < 2) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`serve did not start two workers: ${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(output.match(/created the local administrator/g)?.length, 1, 'the first password is printed once, not once per worker');
+    const password = /password:\s+(\S+)/.exec(output)?.[1];
+    // Sign in, then use the session on many new connections: the workers share it through the database.
+    const c = await signIn(baseUrl, 'admin', password!);
+    for (let i = 0; i < 8; i++) {
+      const res = await fetch(`${baseUrl}/api/me`, { headers: { cookie: c.cookie, connection: 'close' } });
+      assert.equal(res.status, 200);
+    }
+  } finally {
+    child.kill('SIGTERM');
+    assert.equal(await exit, 0, output);
+    await db.drop();
+  }
+  assert.match(output, /stopping 2 workers/);
+});

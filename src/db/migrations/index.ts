@@ -5,6 +5,7 @@ import * as m002 from './002_scim.ts';
 import * as m003 from './003_saml.ts';
 import * as m004 from './004_billing.ts';
 import * as m005 from './005_saml_signing.ts';
+import * as m006 from './006_uuidv7_counters.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '003_saml': m003,
   '004_billing': m004,
   '005_saml_signing': m005,
+  '006_uuidv7_counters': m006,
 };

@@ -1,0 +1,64 @@
+// A SCIM write that has to wait for another writer (a second app node or worker on the same
+// database, the CLI) waits without stalling the server: reads keep being answered, and the write
+// completes once the other writer lets go.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { parseDatabaseUrl } from '../../src/db/database.ts';
+import { oktaUser, startScim, type ScimHarness } from './scim-client.ts';
+
+let h: ScimHarness;
+before(async () => {
+  h = await startScim();
+});
+after(() => h.t.close());
+
+/** Another connection that takes the database's write lock (SQLite) or blocks the audit log (PostgreSQL). */
+async function otherWriter(url: string): Promise<{ release(): Promise<void> }> {
+  const parsed = parseDatabaseUrl(url);
+  if (parsed.dialect === 'sqlite') {
+    const conn = new SQLite(parsed.file!);
+    conn.exec('begin immediate');
+    return {
+      release: async () => {
+        conn.exec('commit');
+        conn.close();
+      },
+    };
+  }
+  const client = new pg.Client({ connectionString: parsed.connectionString });
+  await client.connect();
+  await client.query('begin');
+  await client.query('lock table audit_log in exclusive mode');
+  return {
+    release: async () => {
+      await client.query('commit');
+      await client.end();
+    },
+  };
+}
+
+test('while another writer holds the lock, a SCIM create waits, reads are answered, and the create then succeeds', async () => {
+  const existing = await h.scim('POST', '/Users', oktaUser('already.there@acme.example'));
+  assert.equal(existing.status, 201);
+
+  const lock = await otherWriter(h.t.databaseUrl);
+  let createDone = false;
+  const create = h.scim('POST', '/Users', oktaUser('waits.for.lock@acme.example')).then((r) => {
+    createDone = true;
+    return r;
+  });
+  // Give the create time to reach the database and find it locked.
+  await new Promise((r) => setTimeout(r, 300));
+  const read = await h.scim('GET', `/Users?filter=${encodeURIComponent('userName eq "already.there@acme.example"')}`);
+  assert.equal(read.status, 200);
+  assert.equal(read.body.totalResults, 1);
+  assert.equal(createDone, false, 'the create cannot finish while the other writer holds the lock');
+
+  await lock.release();
+  const created = await create;
+  assert.equal(created.status, 201);
+  const found = await h.scim('GET', `/Users?filter=${encodeURIComponent('userName eq "waits.for.lock@acme.example"')}`);
+  assert.equal(found.body.totalResults, 1);
+});
