@@ -174,8 +174,16 @@ export async function createGroup(ctx: ScimCtx, trx: Transaction<DB>, body: unkn
   return { resource: toResource(ctx, row, members), outcome: { summary, resourceId: id } };
 }
 
+/** True when a PATCH leaves the group's stored attributes (name, externalId, the rest) as they are. */
+function sameAttributes(row: Row, attrs: Resource): boolean {
+  if (attrs.displayName !== row.display_name || (str(attrs.externalId) ?? null) !== row.external_id) return false;
+  const stored = { ...attrs };
+  delete stored.displayName;
+  return JSON.stringify(stored) === (row.scim_attributes ?? '{}');
+}
+
 /** Applies new attributes and a membership change to a group; returns the words for the log. */
-async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resource, change: MemberChange | null, attributesChanged: boolean): Promise<{ row: Row; outcome: Outcome }> {
+async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resource, change: MemberChange | null, attributesChanged: boolean, locked = true): Promise<{ row: Row; outcome: Outcome }> {
   const name = displayNameOf(attrs);
   const parts: string[] = [];
   if (name !== row.display_name) {
@@ -207,6 +215,21 @@ async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resourc
   const summary = parts.join('; ');
   const now = nowIso();
   const next: Row = { ...row, display_name: name, external_id: str(attrs.externalId), scim_attributes: storedText, version: row.version + (changed ? 1 : 0), updated_at: changed ? now : row.updated_at };
+  if (changed && !locked) {
+    // Membership-only change on an unlocked read (patchGroup): the attributes are as read, so only
+    // the version moves. The audit row goes in first and the group row is locked last, by this
+    // UPDATE, so concurrent PATCHes of one group wait for each other only for UPDATE + COMMIT.
+    await recordAudit(trx, ctx.actor, { action: 'group.update', targetType: 'pushed_group', targetId: row.id, targetName: name, summary });
+    const bumped = await trx
+      .updateTable('pushed_groups')
+      .set({ version: sql<number>`version + 1`, updated_at: now })
+      .where('id', '=', row.id)
+      .returning(['version'])
+      .executeTakeFirst();
+    if (!bumped) throw notFound(`Group ${row.id} not found`);
+    next.version = Number(bumped.version);
+    return { row: next, outcome: { summary, resourceId: row.id } };
+  }
   if (changed) {
     try {
       await trx
@@ -240,12 +263,27 @@ export async function replaceGroup(ctx: ScimCtx, trx: Transaction<DB>, id: strin
 
 export async function patchGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, body: unknown, ifMatch?: string) {
   const ops = parsePatchRequest(body);
-  const row = await loadRow(trx, id, true);
+  const apply = (r: Row) => {
+    const current: Resource = { ...parseAttrs(r), displayName: r.display_name };
+    if (r.external_id !== null) current.externalId = r.external_id;
+    return applyPatch('Group', current, ops);
+  };
+  // PostgreSQL runs PATCHes of one group in parallel transactions. Most only add or remove members
+  // (Entra, Okta group push): those read the group without a lock and lock it last (see save()), so
+  // they queue on the row only for UPDATE + COMMIT. A PATCH that changes attributes, or that carries
+  // If-Match, is a read-modify-write of the row and locks it before reading. (SQLite runs one writer
+  // at a time: the lock is moot there.)
+  const lockFirst = Boolean(ifMatch) || !isPostgres(trx);
+  let row = await loadRow(trx, id, lockFirst);
   checkIfMatch(ifMatch, row.version);
-  const current: Resource = { ...parseAttrs(row), displayName: row.display_name };
-  if (row.external_id !== null) current.externalId = row.external_id;
-  const { attributes, members, attributesChanged } = applyPatch('Group', current, ops);
-  const { row: next, outcome } = await save(ctx, trx, row, attributes, members, attributesChanged);
+  let result = apply(row);
+  let locked = lockFirst;
+  if (!locked && !sameAttributes(row, result.attributes)) {
+    row = await loadRow(trx, id, true);
+    result = apply(row);
+    locked = true;
+  }
+  const { row: next, outcome } = await save(ctx, trx, row, result.attributes, result.members, result.attributesChanged, locked);
   return { row: next, outcome, etag: etagOf(next.version) };
 }
 

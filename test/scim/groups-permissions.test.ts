@@ -109,6 +109,23 @@ test('16 concurrent PATCHes adding members to one group lose none', async () => 
   assert.deepEqual(g.body.members.map((m: any) => m.value).sort(), [...users].sort());
 });
 
+test('a rename and an externalId change racing membership PATCHes of the same group are all kept, and every change moves the version', async () => {
+  const gid = await newGroup('Racing');
+  const before = await h.scim('GET', `/Groups/${gid}`);
+  const users = await Promise.all(Array.from({ length: 12 }, (_, i) => newUser(`racing.${i}@acme.com`)));
+  const memberPatches = users.map((u) => patch(gid, [{ op: 'add', path: 'members', value: [{ value: u }] }]));
+  const rename = patch(gid, [{ op: 'replace', path: 'displayName', value: 'Racing Renamed' }]);
+  const external = patch(gid, [{ op: 'replace', path: 'externalId', value: 'okta-00g-racing' }]);
+  const results = await Promise.all([...memberPatches, rename, external]);
+  assert.deepEqual(results.map((r) => r.status), Array(14).fill(204));
+  const g = await h.scim('GET', `/Groups/${gid}`);
+  assert.equal(g.body.displayName, 'Racing Renamed');
+  assert.equal(g.body.externalId, 'okta-00g-racing');
+  assert.deepEqual(g.body.members.map((m: any) => m.value).sort(), [...users].sort());
+  const version = (etag: string) => Number(/"(\d+)"/.exec(etag)![1]);
+  assert.equal(version(g.body.meta.version), version(before.body.meta.version) + 14);
+});
+
 test('two simultaneous POSTs of one userName give exactly one 201', async () => {
   const [a, b] = await Promise.all([h.scim('POST', '/Users', oktaUser('race@acme.com')), h.scim('POST', '/Users', oktaUser('RACE@acme.com'))]);
   assert.deepEqual([a.status, b.status].sort(), [201, 409]);
