@@ -2,7 +2,7 @@
 // characters are the same for months. The provisioned-user counter rows were sharded by the id's
 // first character (002_scim), so every new user would now bump one row: on PostgreSQL, concurrent
 // creates would queue on that row's lock. Shard by the last character instead (random in every UUID
-// version) and recount.
+// version) and recount. A create now bumps its counter with one upsert instead of insert-then-update.
 import { sql, type Kysely } from 'kysely';
 import { isPostgres } from '../dialect.ts';
 
@@ -13,13 +13,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   if (isPostgres(db)) {
     await sql.raw(`
       create or replace function scim_count_idp_users() returns trigger language plpgsql as $$
-      declare
-        k text;
       begin
         if tg_op in ('INSERT', 'UPDATE') and new.source = 'idp' and (tg_op = 'INSERT' or old.source is distinct from 'idp') then
-          k := ${KEY_NEW};
-          insert into scim_counters (key, n) values (k, 0) on conflict (key) do nothing;
-          update scim_counters set n = n + 1 where key = k;
+          insert into scim_counters (key, n) values (${KEY_NEW}, 1) on conflict (key) do update set n = scim_counters.n + 1;
         end if;
         if tg_op in ('DELETE', 'UPDATE') and old.source = 'idp' and (tg_op = 'DELETE' or new.source is distinct from 'idp') then
           update scim_counters set n = n - 1 where key = ${KEY_OLD};
@@ -34,8 +30,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     await sql`drop trigger scim_count_idp_users_del`.execute(db);
     await sql`drop trigger scim_count_idp_users_upd`.execute(db);
     await sql.raw(`create trigger scim_count_idp_users_ins after insert on users when new.source = 'idp' begin
-      insert into scim_counters (key, n) values (${KEY_NEW}, 0) on conflict (key) do nothing;
-      update scim_counters set n = n + 1 where key = ${KEY_NEW};
+      insert into scim_counters (key, n) values (${KEY_NEW}, 1) on conflict (key) do update set n = n + 1;
     end`).execute(db);
     await sql.raw(`create trigger scim_count_idp_users_del after delete on users when old.source = 'idp' begin
       update scim_counters set n = n - 1 where key = ${KEY_OLD};
