@@ -1,4 +1,4 @@
-// npm run bench:scim [-- --users N] [--pg] [--workers N (default: one per CPU)] [--concurrency 16] [--keep] [--profile DIR]
+// npm run bench:scim [-- --users N] [--pg] [--workers N (server processes, default 1)] [--concurrency 16] [--keep] [--profile DIR]
 // Starts Ledgerline on a fresh SQLite file (or a fresh PostgreSQL database with --pg), drives the
 // SCIM API over HTTP with 16 concurrent keep-alive clients, verifies every response, and prints:
 // create rate; userName-eq lookup and GET-by-id rates (p50/p99); time per page of 100 at the start
@@ -29,7 +29,7 @@ const CONC = Number(arg('--concurrency', '16'));
 const USE_PG = args.includes('--pg');
 const PG_URL = process.env.BENCH_PG_URL || process.env.TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
-const WORKERS = Number(arg('--workers', String(os.availableParallelism())));
+const WORKERS = Number(arg('--workers', '1'));
 // One keep-alive connection pool per server, CONC connections: undici's client costs a third of
 // node:http's per request, so more of the shared CPU goes to the server under test.
 const pools = new Map<string, Pool>();
