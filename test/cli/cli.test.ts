@@ -115,13 +115,21 @@ test('a DATABASE_URL of another kind is refused with exit code 1 and its credent
   assert.ok(!res.stderr.includes('hunter2'));
 });
 
-test('serve on an empty database creates the administrator admin, prints its password once, and stops cleanly on SIGTERM', async () => {
+/**
+ * `ledgerline serve` on a fresh database with `env`; waits until `ready`, runs `body`, then sends
+ * SIGTERM and asserts exit code 0. Returns everything the process printed.
+ */
+async function withServe(
+  env: Record<string, string>,
+  ready: (baseUrl: string, output: string) => Promise<boolean>,
+  body: (baseUrl: string, output: string) => Promise<void>,
+): Promise<string> {
   const db = await freshDatabaseUrl();
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, ['bin/ledgerline.mjs', 'serve'], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: baseUrl, LOG_LEVEL: 'warn' },
+    env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: baseUrl, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -130,41 +138,34 @@ test('serve on an empty database creates the administrator admin, prints its pas
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
     const deadline = Date.now() + 30_000;
-    while (!(await fetch(`${baseUrl}/healthz`).then((r) => r.status === 200, () => false))) {
+    while (!(await ready(baseUrl, output))) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`serve did not start: ${output}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.match(output, /created the local administrator/);
-    const password = /password:\s+(\S+)/.exec(output)?.[1];
-    assert.match(password ?? '', /^[A-Za-z0-9]{20}$/, output);
-    const c = await signIn(baseUrl, 'admin', password!);
-    assert.equal((await c.json('/api/me')).body.permissions['role-groups'], 'full');
+    await body(baseUrl, output);
   } finally {
     child.kill('SIGTERM');
     assert.equal(await exit, 0, output);
     await db.drop();
   }
+  return output;
+}
+
+const healthy = (baseUrl: string) => fetch(`${baseUrl}/healthz`).then((r) => r.status === 200, () => false);
+
+test('serve on an empty database creates the administrator admin, prints its password once, and stops cleanly on SIGTERM', async () => {
+  await withServe({}, healthy, async (baseUrl, output) => {
+    assert.match(output, /created the local administrator/);
+    const password = /password:\s+(\S+)/.exec(output)?.[1];
+    assert.match(password ?? '', /^[A-Za-z0-9]{20}$/, output);
+    const c = await signIn(baseUrl, 'admin', password!);
+    assert.equal((await c.json('/api/me')).body.permissions['role-groups'], 'full');
+  });
 });
 
 test('serve with WORKERS=2 runs two worker processes on one port that act as one server, prints the first password once, and all stop on SIGTERM', async () => {
-  const db = await freshDatabaseUrl();
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['bin/ledgerline.mjs', 'serve'], {
-    cwd: root,
-    env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: baseUrl, LOG_LEVEL: 'info', WORKERS: '2' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  try {
-    const deadline = Date.now() + 30_000;
-    while ((output.match(/worker \d+ listening/g) ?? []).length < 2) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`serve did not start two workers: ${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  const twoListening = async (_: string, output: string) => (output.match(/worker \d+ listening/g) ?? []).length >= 2;
+  const output = await withServe({ WORKERS: '2', LOG_LEVEL: 'info' }, twoListening, async (baseUrl, output) => {
     assert.equal(output.match(/created the local administrator/g)?.length, 1, 'the first password is printed once, not once per worker');
     const password = /password:\s+(\S+)/.exec(output)?.[1];
     // Sign in, then use the session on many new connections: the workers share it through the database.
@@ -173,10 +174,6 @@ test('serve with WORKERS=2 runs two worker processes on one port that act as one
       const res = await fetch(`${baseUrl}/api/me`, { headers: { cookie: c.cookie, connection: 'close' } });
       assert.equal(res.status, 200);
     }
-  } finally {
-    child.kill('SIGTERM');
-    assert.equal(await exit, 0, output);
-    await db.drop();
-  }
+  });
   assert.match(output, /stopping 2 workers/);
 });
