@@ -74,7 +74,8 @@ async function supervise(cfg: Config): Promise<void> {
   const recentCrashes: number[] = [];
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
-      if (!Object.keys(cluster.workers ?? {}).length) process.exit(0);
+      // 0 after a requested stop; 1 (set below) when the workers kept crashing.
+      if (!Object.keys(cluster.workers ?? {}).length) process.exit(process.exitCode ?? 0);
       return;
     }
     say(`worker ${worker.id} exited (${signal ?? `code ${code}`}); starting another`);

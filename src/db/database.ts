@@ -23,6 +23,9 @@ pg.types.setTypeParser(20, (v) => Number(v));
 // numeric → number (sums of integer columns come back as numeric)
 pg.types.setTypeParser(1700, (v) => Number(v));
 
+/** How long a SQLite statement waits for another connection's lock before SQLITE_BUSY. */
+export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+
 export function parseDatabaseUrl(url: string): { dialect: Dialect; file?: string; connectionString?: string } {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { dialect: 'postgres', connectionString: url };
   if (url.startsWith('sqlite:')) {
@@ -42,7 +45,7 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
     conn.pragma('journal_mode = WAL');
     conn.pragma(`synchronous = ${process.env.SQLITE_SYNCHRONOUS || 'FULL'}`);
     conn.pragma('foreign_keys = ON');
-    conn.pragma('busy_timeout = 10000');
+    conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     // 64 MB page cache (default 2 MB): index pages of large membership/user tables stay in memory.
     conn.pragma('cache_size = -65536');
     // Kysely prepares every statement anew; preparing costs more than running a point query, so

@@ -7,10 +7,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from './schema.ts';
 import { isPostgres } from './dialect.ts';
-import { isSqliteBusy } from './database.ts';
-
-/** The busy_timeout every SQLite connection runs with (database.ts) outside these attempts. */
-const BUSY_TIMEOUT_MS = 10_000;
+import { isSqliteBusy, SQLITE_BUSY_TIMEOUT_MS } from './database.ts';
 
 export type Attempt<T> = { ran: true; value: T } | { ran: false };
 
@@ -29,7 +26,7 @@ export async function tryWriteTransaction<T>(db: Kysely<DB>, fn: (trx: Transacti
       if (isSqliteBusy(err)) return { ran: false } as const;
       throw err;
     } finally {
-      await sql.raw(`pragma busy_timeout = ${BUSY_TIMEOUT_MS}`).execute(conn);
+      await sql.raw(`pragma busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`).execute(conn);
     }
     try {
       const value = await fn(conn as unknown as Transaction<DB>);

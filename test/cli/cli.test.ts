@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -176,4 +177,29 @@ test('serve with WORKERS=2 runs two worker processes on one port that act as one
     }
   });
   assert.match(output, /stopping 2 workers/);
+});
+
+test('serve with WORKERS=2 gives up with exit code 1 when its workers keep failing (port taken), instead of restarting them forever', async () => {
+  const db = await freshDatabaseUrl();
+  const blocker = net.createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const port = (blocker.address() as net.AddressInfo).port;
+  const child = spawn(process.execPath, ['bin/ledgerline.mjs', 'serve'], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn', WORKERS: '2' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  try {
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    assert.equal(code, 1, output);
+    assert.match(output, /workers keep exiting; stopping/);
+    assert.match(output, /EADDRINUSE/);
+  } finally {
+    child.kill('SIGKILL');
+    blocker.close();
+    await db.drop();
+  }
 });
