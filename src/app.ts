@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
@@ -15,6 +14,7 @@ import type { Database } from './db/database.ts';
 import type { DB } from './db/schema.ts';
 import { ping } from './db/database.ts';
 import { apiErrorHandler } from './platform/http-errors.ts';
+import { securityHeaders } from './platform/security-headers.ts';
 import authPlugin from './identity/auth.plugin.ts';
 import identityRoutes from './identity/identity.routes.ts';
 import searchRoutes from './search.routes.ts';
@@ -61,7 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler(apiErrorHandler);
 
   await app.register(cookie);
-  await app.register(helmet, {
+  securityHeaders(app, {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
