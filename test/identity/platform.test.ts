@@ -65,6 +65,23 @@ test('no Strict-Transport-Security on a plain-http PUBLIC_URL', async () => {
   assert.equal(res.headers.get('strict-transport-security'), null);
 });
 
+test('an https PUBLIC_URL adds Strict-Transport-Security to UI and API responses, not to SCIM', async () => {
+  const secure = await startTestApp({ env: { PUBLIC_URL: 'https://billing.acme.example' } });
+  try {
+    for (const p of ['/', '/api/me']) {
+      const res = await fetch(secure.baseUrl + p);
+      assert.match(res.headers.get('strict-transport-security') ?? '', /max-age=\d+/, p);
+      assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'/, p);
+    }
+    const scim = await fetch(`${secure.baseUrl}/ResourceServer/api/SCIM/Users`);
+    assert.equal(scim.status, 401);
+    assert.equal(scim.headers.get('content-security-policy'), null);
+    assert.equal(scim.headers.get('x-content-type-options'), 'nosniff');
+  } finally {
+    await secure.close();
+  }
+});
+
 test('API responses carry the security headers and a request id too', async () => {
   const res = await admin.fetch('/api/me');
   assert.equal(res.status, 200);
