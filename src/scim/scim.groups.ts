@@ -17,7 +17,7 @@ import { compileGroupFilter, sortColumn } from './filter.sql.ts';
 import { applyPatch, parsePatchRequest, type MemberChange } from './patch.engine.ts';
 import { canonicalize, str, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound } from './scim.errors.ts';
-import { afterKey, pageStart, encodeScimCursor, listResponse, type ListParams } from './scim.list.ts';
+import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
 import { URN } from './scim.schemas.ts';
 import { checkIfMatch, etagOf, type Outcome, type ScimCtx } from './scim.users.ts';
@@ -85,32 +85,22 @@ export async function listGroups(ctx: ScimCtx, p: ListParams): Promise<{ body: R
   let q = db.selectFrom('pushed_groups').select(COLS);
   if (where) q = q.where(where);
   const sortCol = p.sortBy ? sortColumn('Group', p.sortBy) : null;
-  const { offset, cursorKey, keyset: useKeyset } = pageStart(p, Boolean(sortCol));
-  let rows: Row[] = [];
+  const start = pageStart(p, Boolean(sortCol));
+  let fetched: Row[] = [];
   if (p.count > 0) {
     let pq = q;
-    if (cursorKey && useKeyset) pq = pq.where(afterKey('pushed_groups', cursorKey, false));
+    if (start.cursorKey && start.keyset) pq = pq.where(afterKey('pushed_groups', start.cursorKey, false));
     if (sortCol) pq = pq.orderBy(sql.ref(sortCol), p.descending ? 'desc' : 'asc');
     pq = pq.orderBy('pushed_groups.created_at', 'asc').orderBy('pushed_groups.id', 'asc');
-    rows = (await pq.limit(p.count + 1).offset(offset).execute()) as Row[];
+    fetched = (await pq.limit(p.count + 1).offset(start.offset).execute()) as Row[];
   }
-  const more = rows.length > p.count;
-  rows = rows.slice(0, p.count);
-  let total: number | null;
-  if (p.cursor !== null) total = !more && !cursorKey && offset === 0 ? rows.length : null;
-  else if (!more && (rows.length > 0 || offset === 0) && p.count > 0) total = offset + rows.length;
-  else {
+  const { rows, total, next } = await finishPage(p, start, fetched, async () => {
     let cq = db.selectFrom('pushed_groups').select((eb) => eb.fn.countAll<number>().as('n'));
     if (where) cq = cq.where(where);
-    total = Number((await cq.executeTakeFirstOrThrow()).n);
-  }
+    return Number((await cq.executeTakeFirstOrThrow()).n);
+  });
   const members = wants(p.projection, 'members') && rows.length ? await membersOf(db, rows.map((r) => r.id)) : null;
   const resources = rows.map((r) => project(toResource(ctx, r, members ? members.get(r.id) : undefined), p.projection));
-  let next: string | null = null;
-  if (p.cursor !== null && more) {
-    const last = rows[rows.length - 1];
-    next = useKeyset ? encodeScimCursor({ k: 'key', created: last.created_at, id: last.id }) : encodeScimCursor({ k: 'offset', offset: offset + rows.length });
-  }
   return { body: listResponse(resources, p, total, next), found: rows.length };
 }
 

@@ -106,3 +106,30 @@ export function listResponse(resources: unknown[], p: ListParams, total: number 
   body.Resources = resources;
   return body;
 }
+
+/**
+ * The end of a list request, shared by Users and Groups: `rows` as fetched (one more than the page
+ * size tells whether a next page exists), cut to the page; `totalResults` from the page itself when
+ * it is known (the last page of a startIndex walk, a single cursor page), from `count()` otherwise
+ * (omitted on later cursor pages, as RFC 9865 allows); and the next cursor.
+ */
+export async function finishPage<R extends { created_at: string; id: string }>(
+  p: ListParams,
+  start: ReturnType<typeof pageStart>,
+  fetched: R[],
+  count: () => Promise<number>,
+): Promise<{ rows: R[]; total: number | null; next: string | null }> {
+  const { offset, cursorKey, keyset } = start;
+  const more = fetched.length > p.count;
+  const rows = fetched.slice(0, p.count);
+  let total: number | null;
+  if (p.cursor !== null) total = !more && !cursorKey && offset === 0 ? rows.length : null;
+  else if (!more && (rows.length > 0 || offset === 0) && p.count > 0) total = offset + rows.length;
+  else total = await count();
+  let next: string | null = null;
+  if (p.cursor !== null && more) {
+    const last = rows[rows.length - 1];
+    next = keyset ? encodeScimCursor({ k: 'key', created: last.created_at, id: last.id }) : encodeScimCursor({ k: 'offset', offset: offset + rows.length });
+  }
+  return { rows, total, next };
+}

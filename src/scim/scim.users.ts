@@ -15,7 +15,7 @@ import { compileUserFilter, sortColumn } from './filter.sql.ts';
 import { applyPatch, parsePatchRequest } from './patch.engine.ts';
 import { canonicalize, primaryValue, str, type Json, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound, ScimError } from './scim.errors.ts';
-import { afterKey, pageStart, encodeScimCursor, listResponse, type ListParams } from './scim.list.ts';
+import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
 import { URN } from './scim.schemas.ts';
 import { precompiled } from './scim.precompiled.ts';
@@ -149,8 +149,9 @@ export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Re
   let q = db.selectFrom('users').select(COLS).where('source', '=', 'idp');
   if (where) q = q.where(where);
   const sortCol = p.sortBy ? sortColumn('User', p.sortBy) : null;
-  const { offset, cursorKey, keyset: useKeyset } = pageStart(p, Boolean(sortCol));
-  let rows: Row[] = [];
+  const start = pageStart(p, Boolean(sortCol));
+  const { offset, cursorKey, keyset: useKeyset } = start;
+  let fetched: Row[] = [];
   if (p.count > 0) {
     let pq = q;
     if (cursorKey && useKeyset) pq = pq.where(afterKey('users', cursorKey, false));
@@ -168,29 +169,19 @@ export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Re
         .orderBy('users.id', 'asc')
         .limit(p.count + 1)
         .offset(offset);
-      rows = (await db.selectFrom('users').select(COLS).where('users.id', 'in', page).orderBy('users.created_at', 'asc').orderBy('users.id', 'asc').execute()) as Row[];
+      fetched = (await db.selectFrom('users').select(COLS).where('users.id', 'in', page).orderBy('users.created_at', 'asc').orderBy('users.id', 'asc').execute()) as Row[];
     } else {
       // one extra row tells whether a next page exists without counting
-      rows = (await pq.limit(p.count + 1).offset(offset).execute()) as Row[];
+      fetched = (await pq.limit(p.count + 1).offset(offset).execute()) as Row[];
     }
   }
-  const more = rows.length > p.count;
-  rows = rows.slice(0, p.count);
-  let total: number | null;
-  if (p.cursor !== null) total = !more && !cursorKey && offset === 0 ? rows.length : null;
-  else if (!more && (rows.length > 0 || offset === 0) && p.count > 0) total = offset + rows.length;
-  else if (!where) total = await countIdpUsers(db);
-  else {
+  const { rows, total, next } = await finishPage(p, start, fetched, async () => {
+    if (!where) return countIdpUsers(db);
     const cq = db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('source', '=', 'idp').where(where);
-    total = Number((await cq.executeTakeFirstOrThrow()).n);
-  }
+    return Number((await cq.executeTakeFirstOrThrow()).n);
+  });
   const groups = wants(p.projection, 'groups') && rows.length ? await groupsOf(db, rows.map((r) => r.id)) : null;
   const resources = rows.map((r) => project(toResource(ctx, r, groups ? groups.get(r.id) ?? [] : undefined), p.projection));
-  let next: string | null = null;
-  if (p.cursor !== null && more) {
-    const last = rows[rows.length - 1];
-    next = useKeyset ? encodeScimCursor({ k: 'key', created: last.created_at, id: last.id }) : encodeScimCursor({ k: 'offset', offset: offset + rows.length });
-  }
   return { body: listResponse(resources, p, total, next), found: rows.length };
 }
 
