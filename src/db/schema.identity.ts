@@ -45,6 +45,8 @@ export interface PushedGroupsTable {
 }
 
 export interface PushedGroupMembersTable {
+  /** Insertion order (007_member_order): a group's members are read, and new ones land, in this order. */
+  id: Generated<number>;
   group_id: string;
   user_id: string;
 }

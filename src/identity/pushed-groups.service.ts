@@ -110,7 +110,7 @@ export async function addMembers(db: Db, groupId: string, userIds: string[]): Pr
     const res = await db
       .insertInto('pushed_group_members')
       .values(part.map((user_id) => ({ group_id: groupId, user_id })))
-      .onConflict((oc) => oc.columns(['group_id', 'user_id']).doNothing())
+      .onConflict((oc) => oc.columns(['user_id', 'group_id']).doNothing())
       .executeTakeFirst();
     added += Number(res.numInsertedOrUpdatedRows ?? 0);
   }

@@ -55,6 +55,8 @@ async function membersOf(db: Db, groupIds: string[]): Promise<Map<string, Member
     .innerJoin('users as u', 'u.id', 'm.user_id')
     .select(['m.group_id', 'm.user_id', 'u.display_name', 'u.user_name'])
     .where('m.group_id', 'in', groupIds)
+    .orderBy('m.group_id')
+    .orderBy('m.id')
     .execute();
   for (const r of rows) map.get(r.group_id)!.push({ value: r.user_id, display: r.display_name ?? r.user_name });
   return map;
@@ -128,6 +130,12 @@ async function assertNameFree(db: Db, norm: string, exceptId?: string): Promise<
   if (await q.executeTakeFirst()) throw conflict('A group with this displayName already exists.');
 }
 
+/** The ids of `wanted` that are users, once each, in the order given (members are listed in the order added). */
+async function knownInOrder(db: Db, wanted: string[]): Promise<string[]> {
+  const known = await existingUserIds(db, wanted);
+  return [...new Set(wanted)].filter((id) => known.has(id));
+}
+
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export async function createGroup(ctx: ScimCtx, trx: Transaction<DB>, body: unknown): Promise<{ resource: Resource; outcome: Outcome }> {
@@ -153,9 +161,9 @@ export async function createGroup(ctx: ScimCtx, trx: Transaction<DB>, body: unkn
   let added = 0;
   let unknown = 0;
   if (wanted.length) {
-    const known = await existingUserIds(trx, wanted);
-    unknown = new Set(wanted).size - known.size;
-    added = await addMembers(trx, id, [...known]);
+    const known = await knownInOrder(trx, wanted);
+    unknown = new Set(wanted).size - known.length;
+    added = await addMembers(trx, id, known);
   }
   const summary = `created group ${name}${added ? ` with ${plural(added, 'member')}` : ''}${unknown ? ` (ignored ${plural(unknown, 'unknown member')})` : ''}`;
   await recordAudit(trx, ctx.actor, { action: 'group.create', targetType: 'pushed_group', targetId: id, targetName: name, summary });
@@ -183,14 +191,14 @@ async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resourc
   }
   if (change) {
     const wantedAdds = [...change.add];
-    const known = wantedAdds.length ? await existingUserIds(trx, wantedAdds) : new Set<string>();
-    const unknown = new Set(wantedAdds).size - known.size;
+    const known = wantedAdds.length ? await knownInOrder(trx, wantedAdds) : [];
+    const unknown = wantedAdds.length - known.length;
     let added = 0;
     let removed = 0;
-    if (change.replaceAll) ({ added, removed } = await replaceMembers(trx, row.id, [...known]));
+    if (change.replaceAll) ({ added, removed } = await replaceMembers(trx, row.id, known));
     else {
       if (change.remove.size) removed = await removeMembers(trx, row.id, [...change.remove]);
-      if (known.size) added = await addMembers(trx, row.id, [...known]);
+      if (known.length) added = await addMembers(trx, row.id, known);
     }
     if (added) parts.push(`added ${plural(added, 'member')} to ${name}`);
     if (removed) parts.push(`removed ${plural(removed, 'member')} from ${name}`);

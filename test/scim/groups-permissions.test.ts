@@ -126,6 +126,18 @@ test('a rename and an externalId change racing membership PATCHes of the same gr
   assert.equal(version(g.body.meta.version), version(before.body.meta.version) + 14);
 });
 
+test('a group lists its members in the order they were added; adding a member again keeps their place', async () => {
+  const [a, b, c, d] = await Promise.all(['d', 'c', 'b', 'a'].map((n) => newUser(`order.${n}@acme.com`)));
+  const gid = await newGroup('Ordered', [c, a]);
+  assert.equal((await patch(gid, [{ op: 'add', path: 'members', value: [{ value: d }, { value: a }, { value: b }] }])).status, 204);
+  const g = await h.scim('GET', `/Groups/${gid}`);
+  assert.deepEqual(g.body.members.map((m: any) => m.value), [c, a, d, b]);
+  // A PUT with the full list applies only the difference: kept members keep their place.
+  assert.equal((await h.scim('PUT', `/Groups/${gid}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Ordered', members: [b, c, d].map((value) => ({ value })) })).status, 200);
+  const after = await h.scim('GET', `/Groups/${gid}`);
+  assert.deepEqual(after.body.members.map((m: any) => m.value), [c, d, b]);
+});
+
 test('two simultaneous POSTs of one userName give exactly one 201', async () => {
   const [a, b] = await Promise.all([h.scim('POST', '/Users', oktaUser('race@acme.com')), h.scim('POST', '/Users', oktaUser('RACE@acme.com'))]);
   assert.deepEqual([a.status, b.status].sort(), [201, 409]);

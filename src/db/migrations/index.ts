@@ -6,6 +6,7 @@ import * as m003 from './003_saml.ts';
 import * as m004 from './004_billing.ts';
 import * as m005 from './005_saml_signing.ts';
 import * as m006 from './006_uuidv7_counters.ts';
+import * as m007 from './007_member_order.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '004_billing': m004,
   '005_saml_signing': m005,
   '006_uuidv7_counters': m006,
+  '007_member_order': m007,
 };
