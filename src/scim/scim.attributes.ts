@@ -5,10 +5,17 @@
 // whatever a GET returned), extension objects kept exactly as sent.
 import { badRequest } from './scim.errors.ts';
 import { getProp } from './filter.eval.ts';
-import { isEnterpriseUrn, subAttr, topAttr, enterpriseAttr, URN, type AttrDef, type ResourceKind } from './scim.schemas.ts';
+import { ENTERPRISE_ATTRS, isEnterpriseUrn, subAttr, topAttr, enterpriseAttr, URN, type AttrDef, type ResourceKind } from './scim.schemas.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type Resource = Record<string, Json>;
+
+/**
+ * String attributes that may arrive as JSON numbers: IdPs map the enterprise extension's
+ * employeeNumber, costCenter and the like from numeric HR fields. A number there is stored as its
+ * decimal text; anywhere else a string attribute given a number or boolean is a 400 invalidValue.
+ */
+const NUMBER_AS_TEXT = new Set(ENTERPRISE_ATTRS.filter((d) => d.type === 'string'));
 
 /** Attributes the server owns; a client may echo them but never sets them. */
 const SERVER_OWNED = new Set(['id', 'meta', 'schemas']);
@@ -44,8 +51,8 @@ function coerceSingle(def: AttrDef, value: unknown, where: string): Json {
       throw badRequest(`${where} must be a number`);
     default:
       if (typeof value === 'string') return value;
-      if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-      throw badRequest(`${where} must be a string`);
+      if (typeof value === 'number' && NUMBER_AS_TEXT.has(def)) return String(value);
+      throw badRequest(`${where} must be a string, not ${value === null ? 'null' : typeof value === 'object' ? 'an object' : `the ${typeof value} ${JSON.stringify(value)}`}`);
   }
 }
 

@@ -41,6 +41,22 @@ describe('errors', () => {
     assert.equal(noName.body.scimType, 'invalidValue');
     const badType = await h.scim('POST', '/Users', { userName: 'x@acme.com', active: 'perhaps' });
     assert.equal(badType.status, 400);
+    // A number or boolean where the schema says string is refused, not silently turned into text.
+    const numericName = await h.scim('POST', '/Users', { userName: 42 });
+    assert.equal(numericName.status, 400);
+    assert.equal(numericName.body.scimType, 'invalidValue');
+    assert.match(numericName.body.detail, /userName must be a string, not the number 42/);
+    const boolGiven = await h.scim('POST', '/Users', { userName: 'typed@acme.com', name: { givenName: true } });
+    assert.equal(boolGiven.status, 400);
+    assert.match(boolGiven.body.detail, /name\.givenName must be a string/);
+    // ...except the enterprise extension's HR fields, which IdPs map from numeric sources.
+    const hr = await h.scim('POST', '/Users', { userName: 'typed@acme.com', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { employeeNumber: 12345 } });
+    assert.equal(hr.status, 201, JSON.stringify(hr.body));
+    assert.equal(hr.body['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'].employeeNumber, '12345');
+    const numericPatch = await h.scim('PATCH', `/Users/${hr.body.id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'displayName', value: 7 }] });
+    assert.equal(numericPatch.status, 400);
+    assert.equal(numericPatch.body.scimType, 'invalidValue');
+    assert.equal((await h.scim('GET', `/Users/${hr.body.id}`)).body.userName, 'typed@acme.com');
     const badFilter = await h.scim('GET', `/Users?filter=${encodeURIComponent('userName eq')}`);
     assert.equal(badFilter.status, 400);
     assert.equal(badFilter.body.scimType, 'invalidFilter');
