@@ -7,6 +7,7 @@ import * as m004 from './004_billing.ts';
 import * as m005 from './005_saml_signing.ts';
 import * as m006 from './006_uuidv7_counters.ts';
 import * as m007 from './007_member_order.ts';
+import * as m008 from './008_log_resource_index.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '005_saml_signing': m005,
   '006_uuidv7_counters': m006,
   '007_member_order': m007,
+  '008_log_resource_index': m008,
 };
