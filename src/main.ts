@@ -74,8 +74,10 @@ async function supervise(cfg: Config): Promise<void> {
   const recentCrashes: number[] = [];
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
-      // 0 after a requested stop; 1 (set below) when the workers kept crashing.
-      if (!Object.keys(cluster.workers ?? {}).length) process.exit(process.exitCode ?? 0);
+      // 0 after a requested stop; 1 (set below) when the workers kept crashing. A worker that has
+      // exited can still be listed in cluster.workers (until its IPC channel closes, which may come
+      // after 'exit'), so count the ones still running rather than the list.
+      if (!Object.values(cluster.workers ?? {}).some((w) => w && !w.isDead())) process.exit(process.exitCode ?? 0);
       return;
     }
     say(`worker ${worker.id} exited (${signal ?? `code ${code}`}); starting another`);

@@ -138,7 +138,9 @@ async function withServe(
   child.stderr.on('data', (d) => (output += d));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
-    const deadline = Date.now() + 30_000;
+    // Generous: with WORKERS=2 three processes load the TypeScript sources, which takes 20-30 s on
+    // this two-core machine when other test files run at the same time.
+    const deadline = Date.now() + 90_000;
     while (!(await ready(baseUrl, output))) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`serve did not start: ${output}`);
       await new Promise((r) => setTimeout(r, 100));
