@@ -298,8 +298,8 @@ async function main() {
     const take = (n: number) => seedIds.slice(seedPos, (seedPos += n));
     // Set-up writes went through another connection: settle them before measuring, so the measured
     // requests do not pay for the set-up. SQLite: copy the set-up's WAL into the database file.
-    // PostgreSQL: vacuum and analyze the bulk-loaded tables and checkpoint, so neither autovacuum nor
-    // a checkpoint triggered by the set-up runs during the measured requests.
+    // PostgreSQL: vacuum and analyze the bulk-loaded tables and checkpoint, so the set-up leaves no
+    // vacuum work and no unwritten WAL behind for the measured requests to compete with.
     const settle = async () => {
       if (USE_PG) {
         await sql`vacuum (analyze) users, pushed_group_members`.execute(database.db);

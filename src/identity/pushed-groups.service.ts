@@ -93,14 +93,18 @@ export async function deletePushedGroupRoles(db: Db, actor: Actor, group: { id: 
   });
 }
 
-/** Of `ids`, those that are users (unknown ids are skipped by the caller and reported). */
-export async function existingUserIds(db: Db, ids: string[]): Promise<Set<string>> {
+/**
+ * Of `ids`, those that are users, once each and in the order given (members are listed in the order
+ * they were added). Unknown ids are left out; the caller reports them.
+ */
+export async function knownUserIds(db: Db, ids: string[]): Promise<string[]> {
+  const unique = [...new Set(ids)];
   const found = new Set<string>();
-  for (const part of chunks([...new Set(ids)])) {
+  for (const part of chunks(unique)) {
     const rows = await db.selectFrom('users').select('id').where('id', 'in', part).execute();
     for (const r of rows) found.add(r.id);
   }
-  return found;
+  return unique.filter((id) => found.has(id));
 }
 
 /** Adds members; returns how many were not members before. Cost: O(ids). */

@@ -52,7 +52,7 @@ function coerceSingle(def: AttrDef, value: unknown, where: string): Json {
     default:
       if (typeof value === 'string') return value;
       if (typeof value === 'number' && NUMBER_AS_TEXT.has(def)) return String(value);
-      throw badRequest(`${where} must be a string, not ${value === null ? 'null' : typeof value === 'object' ? 'an object' : `the ${typeof value} ${JSON.stringify(value)}`}`);
+      throw badRequest(`${where} must be a string, not ${typeof value === 'object' ? 'an object' : `the ${typeof value} ${JSON.stringify(value)}`}`);
   }
 }
 

@@ -6,7 +6,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { isPostgres } from '../db/dialect.ts';
 import {
-  addMembers, createPushedGroupRoles, deletePushedGroupRoles, existingUserIds, removeMembers, renamePushedGroupRoles, replaceMembers,
+  addMembers, createPushedGroupRoles, deletePushedGroupRoles, knownUserIds, removeMembers, renamePushedGroupRoles, replaceMembers,
 } from '../identity/pushed-groups.service.ts';
 import { recordAudit } from '../identity/audit.service.ts';
 import { isUniqueViolation } from '../platform/errors.ts';
@@ -130,12 +130,6 @@ async function assertNameFree(db: Db, norm: string, exceptId?: string): Promise<
   if (await q.executeTakeFirst()) throw conflict('A group with this displayName already exists.');
 }
 
-/** The ids of `wanted` that are users, once each, in the order given (members are listed in the order added). */
-async function knownInOrder(db: Db, wanted: string[]): Promise<string[]> {
-  const known = await existingUserIds(db, wanted);
-  return [...new Set(wanted)].filter((id) => known.has(id));
-}
-
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export async function createGroup(ctx: ScimCtx, trx: Transaction<DB>, body: unknown): Promise<{ resource: Resource; outcome: Outcome }> {
@@ -161,7 +155,7 @@ export async function createGroup(ctx: ScimCtx, trx: Transaction<DB>, body: unkn
   let added = 0;
   let unknown = 0;
   if (wanted.length) {
-    const known = await knownInOrder(trx, wanted);
+    const known = await knownUserIds(trx, wanted);
     unknown = new Set(wanted).size - known.length;
     added = await addMembers(trx, id, known);
   }
@@ -191,7 +185,7 @@ async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resourc
   }
   if (change) {
     const wantedAdds = [...change.add];
-    const known = wantedAdds.length ? await knownInOrder(trx, wantedAdds) : [];
+    const known = wantedAdds.length ? await knownUserIds(trx, wantedAdds) : [];
     const unknown = wantedAdds.length - known.length;
     let added = 0;
     let removed = 0;
