@@ -43,7 +43,7 @@ export interface ScimUserEmailsTable {
   is_primary: number;
 }
 
-/** Trigger-maintained counts (key 'idp_users:<first char of id>'), summed for totalResults. */
+/** Trigger-maintained counts (key 'idp_users:<last two chars of id>', 009), summed for totalResults. */
 export interface ScimCountersTable {
   key: string;
   n: number;

@@ -1,6 +1,6 @@
-// Migration 006 re-keys the provisioned-user counters (sharded by the id's first character before,
-// by its last character after): users created before it are still counted, exactly once, and the
-// counters keep following creates and deletes afterwards.
+// Migrations 006 and 009 re-key the provisioned-user counters (sharded by the id's first character,
+// then its last character, then its last two): users created before each are still counted, exactly
+// once, and the counters keep following creates and deletes afterwards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -11,7 +11,7 @@ import { freshDatabaseUrl } from '../helpers/app.ts';
 
 const provider: MigrationProvider = { getMigrations: async (): Promise<Record<string, Migration>> => migrations };
 
-test('users provisioned before migration 006 are counted once after it, and later creates and deletes keep the count', async () => {
+test('users provisioned before migrations 006 and 009 are counted once after each, and later creates and deletes keep the count', async () => {
   const scratch = await freshDatabaseUrl();
   const database = openDatabase(scratch.url, { poolSize: 2 });
   try {
@@ -30,17 +30,34 @@ test('users provisioned before migration 006 are counted once after it, and late
     };
     assert.equal((await total()).sum, 40);
 
-    await migrate(database);
+    const to006 = await new Migrator({ db: database.db, provider }).migrateTo('006_uuidv7_counters');
+    assert.ifError(to006.error);
     const after = await total();
     assert.equal(after.sum, 40);
     // Every key is now a last character of some id.
     const lastChars = new Set(before.map((id) => id.slice(-1)));
     for (const k of after.keys) assert.ok(lastChars.has(k.slice('idp_users:'.length)), `unexpected counter key ${k}`);
+    await database.db.insertInto('users').values([user(randomUUID(), 50)]).execute();
+    assert.equal((await total()).sum, 41);
+
+    // 009: keyed by the last two characters; the user created under 006's keys is counted too.
+    await migrate(database);
+    const after009 = await total();
+    assert.equal(after009.sum, 41);
+    const all = await database.db.selectFrom('users').select('id').where('source', '=', 'idp').execute();
+    const lastTwo = new Set(all.map((u) => u.id.slice(-2)));
+    assert.equal(after009.keys.length, lastTwo.size);
+    for (const k of after009.keys) assert.ok(lastTwo.has(k.slice('idp_users:'.length)), `unexpected counter key ${k}`);
 
     const more = Array.from({ length: 7 }, () => randomUUID());
     await database.db.insertInto('users').values(more.map((id, i) => user(id, 100 + i))).execute();
     await database.db.deleteFrom('users').where('id', 'in', before.slice(0, 5)).execute();
+    assert.equal((await total()).sum, 43);
+    // A user leaving the provisioned set (source changed) is uncounted, and counted again on return.
+    await database.db.updateTable('users').set({ source: 'local' }).where('id', '=', more[0]).execute();
     assert.equal((await total()).sum, 42);
+    await database.db.updateTable('users').set({ source: 'idp' }).where('id', '=', more[0]).execute();
+    assert.equal((await total()).sum, 43);
   } finally {
     await database.close();
     await scratch.drop();

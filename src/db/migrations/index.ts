@@ -8,6 +8,7 @@ import * as m005 from './005_saml_signing.ts';
 import * as m006 from './006_uuidv7_counters.ts';
 import * as m007 from './007_member_order.ts';
 import * as m008 from './008_log_resource_index.ts';
+import * as m009 from './009_counter_shards.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '006_uuidv7_counters': m006,
   '007_member_order': m007,
   '008_log_resource_index': m008,
+  '009_counter_shards': m009,
 };
