@@ -1,10 +1,11 @@
 // buildApp(deps): the whole HTTP application, without listening (tests and main.ts both use it).
 // Order: platform plugins, auth, the feature routes, the UI with its SPA fallback.
 import fs from 'node:fs';
+import { STATUS_CODES } from 'node:http';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -18,7 +19,7 @@ import { securityHeaders } from './platform/security-headers.ts';
 import authPlugin from './identity/auth.plugin.ts';
 import identityRoutes from './identity/identity.routes.ts';
 import searchRoutes from './search.routes.ts';
-import scimPlugin from './scim/scim.plugin.ts';
+import scimPlugin, { SCIM_PREFIX, sendScimFrameworkError, writeScimClientError } from './scim/scim.plugin.ts';
 import scimAdminRoutes from './scim/scim-admin.routes.ts';
 import samlPlugin from './saml/saml.plugin.ts';
 import billingPlugin from './billing/billing.plugin.ts';
@@ -48,6 +49,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Nothing here sits behind a proxy by default; X-Forwarded-For is not trusted.
     trustProxy: false,
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
+    // Errors raised before routing (a URL with bad percent-encoding): SCIM format for SCIM clients.
+    frameworkErrors: (error, request, reply) => {
+      if (sendScimFrameworkError(error, request, reply)) return;
+      void (reply as FastifyReply).code(400).send({ error: { code: 'invalid', message: error.message, requestId: request.id } });
+    },
+    // Requests the HTTP parser refuses (headers over 16 KB, malformed HTTP).
+    clientErrorHandler: (err, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      if (writeScimClientError(err, socket)) return;
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const text = JSON.stringify({ error: { code: 'invalid', message: STATUS_CODES[status] } });
+      if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+      socket.destroy();
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('db', deps.database.db);
@@ -91,8 +106,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(identityRoutes);
   await app.register(searchRoutes);
   await app.register(scimAdminRoutes);
-  await app.register(scimPlugin, { prefix: '/ResourceServer/api/SCIM' });
-  await app.register(scimPlugin, { prefix: '/ResourceServer/api/SCIM/v2' });
+  await app.register(scimPlugin, { prefix: SCIM_PREFIX });
+  await app.register(scimPlugin, { prefix: `${SCIM_PREFIX}/v2` });
   await app.register(samlPlugin);
   await app.register(billingPlugin);
 

@@ -189,9 +189,12 @@ function parseAttrPathForFilter(raw: string): AttrPath {
   }
 }
 
+/** Longest filter accepted (it also bounds the parser's recursion on nested parentheses). */
+export const MAX_FILTER_LENGTH = 4096;
+
 export function parseFilter(input: string): Filter {
   if (!input || !input.trim()) throw badRequest('Empty filter', 'invalidFilter');
-  if (input.length > 4096) throw badRequest('Filter too long', 'invalidFilter');
+  if (input.length > MAX_FILTER_LENGTH) throw badRequest(`The filter is longer than ${MAX_FILTER_LENGTH.toLocaleString('en-US')} characters`, 'invalidFilter');
   const p = new Parser(tokenize(input));
   const f = p.parseOr(false);
   p.expectEnd();

@@ -39,7 +39,8 @@ function one(v: unknown): string | undefined {
 export function listParams(kind: ResourceKind, src: Record<string, unknown>): ListParams {
   const filterText = one(getProp(src, 'filter'));
   const filter = filterText !== undefined && filterText.trim() !== '' ? parseFilter(filterText) : undefined;
-  const startIndex = Math.max(1, intParam(getProp(src, 'startIndex'), 'startIndex') ?? 1);
+  // Below 1 means 1 (RFC 7644 §3.4.2.4); past the end is an empty page, however far past.
+  const startIndex = Math.min(Number.MAX_SAFE_INTEGER, Math.max(1, intParam(getProp(src, 'startIndex'), 'startIndex') ?? 1));
   const count = Math.min(MAX_COUNT, Math.max(0, intParam(getProp(src, 'count'), 'count') ?? DEFAULT_COUNT));
   const sortOrder = one(getProp(src, 'sortOrder'));
   if (sortOrder && !/^(ascending|descending)$/i.test(sortOrder)) throw badRequest('sortOrder must be "ascending" or "descending"', 'invalidValue');

@@ -2,13 +2,16 @@
 // own content types (application/scim+json and application/json), body limit (413 as a SCIM error),
 // bearer-token authentication (401 as a SCIM error), error format, and the provisioning log row
 // written for every request. The protocol itself is scim.engine.ts.
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../platform/actor.ts';
 import { nowIso } from '../platform/time.ts';
 import { maskSecrets } from './scim.attributes.ts';
 import { handleScim, type ScimResponse } from './scim.engine.ts';
 import { errorBody, toScimError } from './scim.errors.ts';
+import { MAX_FILTER_LENGTH } from './filter.parser.ts';
 import { boundedBody, logWriter } from './provisioning-log.service.ts';
 import { verifyToken } from './scim-tokens.service.ts';
 
@@ -34,6 +37,73 @@ function stringify(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** Deepest nesting a SCIM body may have; real ones stay under 8 (PATCH → value → extension → manager). */
+export const SCIM_MAX_DEPTH = 64;
+
+/**
+ * True when the JSON text nests arrays/objects deeper than `max`. JSON.parse accepts any depth, but
+ * every recursive walk after it (JSON.stringify included) overflows the stack on a body like
+ * `[[[[…]]]]` 100,000 deep; such a body is refused before it is parsed. One pass over the text.
+ */
+export function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Jump to the closing quote: a quote preceded by an odd number of backslashes is escaped.
+      for (;;) {
+        const q = text.indexOf('"', i + 1);
+        if (q < 0) return false; // unterminated: JSON.parse will refuse it
+        let backslashes = 0;
+        while (text.charCodeAt(q - 1 - backslashes) === 0x5c) backslashes++;
+        i = q;
+        if (backslashes % 2 === 0) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/** Where the SCIM service lives (and /v2 below it). */
+export const SCIM_PREFIX = '/ResourceServer/api/SCIM';
+const isScimPath = (url: string) => url === SCIM_PREFIX || url.startsWith(`${SCIM_PREFIX}/`) || url.startsWith(`${SCIM_PREFIX}?`);
+
+/**
+ * Errors Fastify raises before any route runs (a URL that is not valid percent-encoding): SCIM
+ * clients get them in the SCIM error format; everyone else in the API's. Returns false when the
+ * request is not a SCIM one.
+ */
+export function sendScimFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): boolean {
+  if (!isScimPath(request.raw.url ?? '')) return false;
+  const detail = error.code === 'FST_ERR_BAD_URL' ? 'The request URL is not valid (bad percent-encoding)' : error.message;
+  void reply.code(400).headers(API_HEADERS).send(stringify(errorBody(400, detail, 'invalidSyntax')));
+  return true;
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (request line and headers over
+ * 16 KB, usually a long filter in the URL; malformed HTTP). For a SCIM path the answer is a SCIM
+ * error with the limits in words; false otherwise, or when the path cannot be told.
+ */
+export function writeScimClientError(err: { code?: string; rawPacket?: unknown }, socket: Socket): boolean {
+  const head = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.subarray(0, 200).toString('latin1') : '';
+  const m = /^[A-Z]+ (\S+)/.exec(head);
+  if (!m || !isScimPath(m[1])) return false;
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const detail =
+    status === 431
+      ? `The request line and headers are larger than 16 KB (a filter may have at most ${MAX_FILTER_LENGTH.toLocaleString('en-US')} characters)`
+      : 'The request is not valid HTTP';
+  const text = stringify(errorBody(status, detail, status === 400 ? 'invalidSyntax' : undefined));
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${SCIM_TYPE}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  }
+  socket.destroy();
+  return true;
+}
+
 export default async function scimPlugin(app: FastifyInstance): Promise<void> {
   const baseUrl = `${app.config.publicUrl}${app.prefix}`;
   const log = logWriter(app.db, () => app.config.provisioningLogDays);
@@ -45,6 +115,9 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
   const parseJson = (request: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => {
     if (request.scim) request.scim.rawBody = body.length > 8192 ? body.slice(0, 8192) : body;
     if (body === '' || body.trim() === '') return done(null, undefined);
+    if (nestedDeeperThan(body, SCIM_MAX_DEPTH)) {
+      return done(Object.assign(new Error(`The request body nests arrays or objects more than ${SCIM_MAX_DEPTH} levels deep`), { statusCode: 400, scimType: 'invalidSyntax' }));
+    }
     try {
       done(null, JSON.parse(body));
     } catch {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PATCH_OP, oktaUser, startScim, type ScimHarness } from './scim-client.ts';
+import { nestedDeeperThan } from '../../src/scim/scim.plugin.ts';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -62,6 +63,58 @@ describe('errors', () => {
     assert.equal(badFilter.body.scimType, 'invalidFilter');
     const badPatch = await h.scim('PATCH', '/Users/whatever', { Operations: 'no' });
     assert.equal(badPatch.status, 400);
+  });
+
+  test('hostile input gets a SCIM error or an empty page, never a 500, and stores nothing', async () => {
+    const before = (await h.scim('GET', '/Users?count=0')).body.totalResults;
+    // 100,000 nested arrays: JSON.parse takes it, but any recursive walk would overflow the stack.
+    const deep = await h.scim('POST', '/Users', '['.repeat(100_000) + ']'.repeat(100_000));
+    assert.equal(deep.status, 400);
+    assert.deepEqual(deep.body.schemas, [ERROR]);
+    assert.equal(deep.body.scimType, 'invalidSyntax');
+    assert.match(deep.body.detail, /more than 64 levels deep/);
+    const deepObject = await h.scim('POST', '/Users', { ...oktaUser('deep@acme.com'), name: JSON.parse('{"a":'.repeat(70) + '1' + '}'.repeat(70)) });
+    assert.equal(deepObject.status, 400);
+    // Brackets inside strings are text, not nesting.
+    const brackets = await h.scim('POST', '/Users', oktaUser('brackets@acme.com', { displayName: '[['.repeat(100) + '\\"{' }));
+    assert.equal(brackets.status, 201, JSON.stringify(brackets.body));
+    await h.scim('DELETE', `/Users/${brackets.body.id}`);
+    assert.equal((await h.scim('GET', '/Users?count=0')).body.totalResults, before);
+
+    // A startIndex far past the end is an empty page (it was a 500: too large for the SQL OFFSET).
+    for (const q of ['/Users?startIndex=1e308', '/Users?startIndex=1e308&sortBy=userName', `/Users?startIndex=1e308&filter=${encodeURIComponent('userName pr')}`, '/Groups?startIndex=1e308']) {
+      const r = await h.scim('GET', q);
+      assert.equal(r.status, 200, `${q}: ${JSON.stringify(r.body)}`);
+      assert.deepEqual(r.body.Resources, []);
+    }
+
+    // Refused before routing (bad percent-encoding) or by the HTTP parser (a 20 KB URL): still the
+    // SCIM error format, with the limits in words.
+    const badUrl = await h.scim('GET', '/Users/%E0%A4%A');
+    assert.equal(badUrl.status, 400);
+    assert.deepEqual(badUrl.body.schemas, [ERROR]);
+    const longFilter = Array.from({ length: 800 }, (_, i) => `userName eq "u${i}@acme.com"`).join(' or ');
+    const tooLong = await h.scim('GET', `/Users?filter=${encodeURIComponent(longFilter)}`);
+    assert.equal(tooLong.status, 431);
+    assert.deepEqual(tooLong.body.schemas, [ERROR]);
+    assert.match(tooLong.body.detail, /larger than 16 KB \(a filter may have at most 4,096 characters\)/);
+    const viaSearch = await h.scim('POST', '/Users/.search', { filter: longFilter });
+    assert.equal(viaSearch.status, 400);
+    assert.equal(viaSearch.body.scimType, 'invalidFilter');
+    assert.match(viaSearch.body.detail, /longer than 4,096 characters/);
+    // Outside SCIM the same refusal is in the API's error format.
+    const ui = await fetch(`${h.t.baseUrl}/api/me?x=${'y'.repeat(20_000)}`);
+    assert.equal(ui.status, 431);
+    assert.equal((await ui.json()).error.code, 'invalid');
+  });
+
+  test('nesting depth is counted outside strings only, escaped quotes included', () => {
+    assert.equal(nestedDeeperThan('[[]]', 1), true);
+    assert.equal(nestedDeeperThan('[[]]', 2), false);
+    assert.equal(nestedDeeperThan('"[[[["', 0), false);
+    assert.equal(nestedDeeperThan('{"a\\"[[":[1]}', 2), false); // the string is a\"[[
+    assert.equal(nestedDeeperThan('{"a\\\\":[[1]]}', 2), true); // the string is a\\, then two levels
+    assert.equal(nestedDeeperThan('{"a\\\\":[[1]]}', 3), false);
   });
 
   test('unknown ids and endpoints are 404s with detail', async () => {
