@@ -66,6 +66,18 @@ export function nestedDeeperThan(text: string, max: number): boolean {
   return false;
 }
 
+/** True when a string or key anywhere in a parsed body contains U+0000 (depth already bounded). */
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(containsNul);
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) if (k.includes('\u0000') || containsNul(v)) return true;
+  }
+  return false;
+}
+
+const NUL_DETAIL = 'SCIM values may not contain the NUL character (U+0000)';
+
 /** Where the SCIM service lives (and /v2 below it). */
 export const SCIM_PREFIX = '/ResourceServer/api/SCIM';
 const isScimPath = (url: string) => url === SCIM_PREFIX || url.startsWith(`${SCIM_PREFIX}/`) || url.startsWith(`${SCIM_PREFIX}?`);
@@ -118,11 +130,18 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
     if (nestedDeeperThan(body, SCIM_MAX_DEPTH)) {
       return done(Object.assign(new Error(`The request body nests arrays or objects more than ${SCIM_MAX_DEPTH} levels deep`), { statusCode: 400, scimType: 'invalidSyntax' }));
     }
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(body));
+      parsed = JSON.parse(body);
     } catch {
-      done(Object.assign(new Error('The request body is not valid JSON'), { statusCode: 400, scimType: 'invalidSyntax' }));
+      return done(Object.assign(new Error('The request body is not valid JSON'), { statusCode: 400, scimType: 'invalidSyntax' }));
     }
+    // PostgreSQL cannot store U+0000 in text, and no SCIM value has a use for it: refused on both
+    // databases alike. (JSON can only carry it escaped, so only bodies with that escape are walked.)
+    if (body.includes('\\u0000') && containsNul(parsed)) {
+      return done(Object.assign(new Error(NUL_DETAIL), { statusCode: 400, scimType: 'invalidValue' }));
+    }
+    done(null, parsed);
   };
   app.addContentTypeParser(['application/scim+json', 'application/json'], { parseAs: 'string', bodyLimit: SCIM_BODY_LIMIT }, parseJson);
   // Some clients send JSON with another (or no) content type; read it as JSON all the same.
@@ -180,6 +199,8 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
   });
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    // An id or query value with U+0000 in it (it can only arrive percent-encoded).
+    if (/%00/i.test(request.url)) return sendError(request, reply, Object.assign(new Error(NUL_DETAIL), { statusCode: 400, scimType: 'invalidSyntax' }));
     const params = request.params as { '*'?: string };
     const header = (name: string) => {
       const v = request.headers[name];

@@ -328,6 +328,43 @@ describe('provisioning log', () => {
     assert.ok(page2.body.items[0].id < page1.body.items[1].id);
   });
 
+  test('U+0000 is refused at the edge with a 400 on both databases, and a log row holding one does not sink its batch', async () => {
+    const before = (await h.scim('GET', '/Users?count=0')).body.totalResults;
+    const g = await h.scim('POST', '/Groups', { displayName: 'Nul Group' });
+    const refused = [
+      await h.scim('POST', '/Users', oktaUser('nul@acme.com', { externalId: 'ext\u0000id' })),
+      await h.scim('POST', '/Users', { ...oktaUser('nulkey@acme.com'), 'bad\u0000key': 1 }),
+      await h.scim('PATCH', `/Groups/${g.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: 'x\u0000y' }] }] }),
+      await h.scim('GET', '/Users/abc%00def'),
+      await h.scim('GET', '/Users?sortBy=user%00Name'),
+    ];
+    for (const r of refused) {
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.match(r.body.detail, /NUL character/);
+    }
+    assert.deepEqual(refused.map((r) => r.body.scimType), ['invalidValue', 'invalidValue', 'invalidValue', 'invalidSyntax', 'invalidSyntax']);
+    // The escape as text (a backslash, then u0000) is an ordinary value.
+    const text = await h.scim('POST', '/Users', oktaUser('backslash@acme.com', { externalId: 'a\\u0000b' }));
+    assert.equal(text.status, 201, JSON.stringify(text.body));
+    assert.equal(text.body.externalId, 'a\\u0000b');
+    await h.scim('DELETE', `/Users/${text.body.id}`);
+    assert.equal((await h.scim('GET', '/Users?count=0')).body.totalResults, before);
+    const logged = await h.admin.json('/api/provisioning-log?q=NUL character&limit=50');
+    assert.equal(logged.body.items.length, refused.length);
+
+    // A row with U+0000 in its text (PostgreSQL refuses such text) is stored with ␀ in its place,
+    // and the rows flushed with it are kept.
+    const { logWriter } = await import('../../src/scim/provisioning-log.service.ts');
+    const writer = logWriter(h.t.database.db, () => 30);
+    const row = (summary: string) => ({ at: new Date().toISOString(), client: 'test', method: 'GET', path: '/nul-test', status: 400, duration_ms: 1, summary, resource_type: null, resource_id: null, user_name: null, error: null, request_body: null, response_body: null });
+    writer.add(row('before'));
+    writer.add(row('with \u0000 inside'));
+    writer.add(row('after'));
+    await writer.drain();
+    const rows = await h.t.database.db.selectFrom('provisioning_log').select('summary').where('path', '=', '/nul-test').orderBy('id').execute();
+    assert.deepEqual(rows.map((r) => r.summary), ['before', 'with \u2400 inside', 'after']);
+  });
+
   test('rows older than the retention are pruned', async () => {
     const { pruneProvisioningLog } = await import('../../src/scim/provisioning-log.service.ts');
     await h.t.database.db.insertInto('provisioning_log').values({ at: '2000-01-01T00:00:00.000Z', client: null, method: 'GET', path: '/old', status: 200, duration_ms: 1, summary: 'old', resource_type: null, resource_id: null, user_name: null, error: null, request_body: null, response_body: null }).execute();
