@@ -15,6 +15,7 @@ import type { Database } from './db/database.ts';
 import type { DB } from './db/schema.ts';
 import { ping } from './db/database.ts';
 import { apiErrorHandler } from './platform/http-errors.ts';
+import { refuseNul } from './platform/nul-guard.ts';
 import { securityHeaders } from './platform/security-headers.ts';
 import authPlugin from './identity/auth.plugin.ts';
 import identityRoutes from './identity/identity.routes.ts';
@@ -74,6 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done(null, payload);
   });
   app.setErrorHandler(apiErrorHandler);
+  refuseNul(app);
 
   await app.register(cookie);
   securityHeaders(app, {

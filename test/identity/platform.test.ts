@@ -107,6 +107,25 @@ test('a body that is not JSON, or too large, is refused with a JSON error and no
   assert.equal((await big.json()).error.code, 'payload_too_large');
 });
 
+test('a NUL character in a field or the address is a 400 naming the field, on both databases (PostgreSQL cannot store it)', async () => {
+  const field = await admin.json('/api/role-groups', { method: 'POST', body: { name: 'Finance\u0000', levels: {} } });
+  assert.equal(field.status, 400);
+  assert.equal(field.body.error.code, 'invalid');
+  assert.match(field.body.error.fields.name, /NUL character/);
+  const nested = await admin.json('/api/accounts', { method: 'POST', body: { name: 'Acme', currency: 'EUR', billingAddress: { city: 'Par\u0000is' } } });
+  assert.equal(nested.status, 400);
+  assert.deepEqual(Object.keys(nested.body.error.fields), ['billingAddress.city']);
+  for (const path of ['/api/users?q=%00', '/api/search?q=a%00b']) {
+    const r = await admin.json(path);
+    assert.equal(r.status, 400, path);
+    assert.match(r.body.error.message, /NUL character/);
+  }
+  // Nothing was stored, and the same name without it is fine.
+  const list = await admin.json('/api/role-groups');
+  assert.ok(!JSON.stringify(list.body).includes('Finance'));
+  assert.equal((await admin.json('/api/role-groups', { method: 'POST', body: { name: 'Finance', levels: {} } })).status, 201);
+});
+
 test('a server error answers 500 with a reference and hides the cause; /healthz answers 503 when the database is gone', async () => {
   // A second app whose database this test breaks on purpose.
   const s = await startTestApp();

@@ -1,0 +1,32 @@
+// U+0000 in API input. PostgreSQL refuses it in text ("invalid byte sequence for encoding UTF8"),
+// which surfaced as a 500 for any form field or search box that carried one; SQLite stored it. The
+// JSON API refuses it up front on both databases, naming the field so the form can show the error
+// next to it. (SCIM has its own check, in the SCIM error format: src/scim/scim.plugin.ts.)
+import type { FastifyInstance } from 'fastify';
+
+const MESSAGE = 'Contains a NUL character (U+0000), which is not allowed';
+
+/** Dotted path of the first string or key holding U+0000, or null. Bodies are size-limited. */
+function nulPath(value: unknown, path: string, depth = 0): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path || 'body' : null;
+  if (depth > 32 || !value || typeof value !== 'object') return null;
+  for (const [k, v] of Object.entries(value)) {
+    const here = path ? `${path}.${k}` : k;
+    if (k.includes('\u0000')) return here.replaceAll('\u0000', '␀');
+    const found = nulPath(v, here, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+export function refuseNul(app: FastifyInstance): void {
+  app.addHook('preValidation', async (request, reply) => {
+    const url = request.raw.url ?? '';
+    if (!url.startsWith('/api/')) return;
+    if (/%00/i.test(url)) {
+      return reply.code(400).send({ error: { code: 'invalid', message: `The address ${MESSAGE.charAt(0).toLowerCase()}${MESSAGE.slice(1)}`, requestId: request.id } });
+    }
+    const field = nulPath(request.body, '');
+    if (field) return reply.code(400).send({ error: { code: 'invalid', message: 'Some fields need attention', fields: { [field]: MESSAGE }, requestId: request.id } });
+  });
+}
