@@ -14,7 +14,7 @@ import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import type { DB } from './db/schema.ts';
 import { ping } from './db/database.ts';
-import { apiErrorHandler } from './platform/http-errors.ts';
+import { apiErrorHandler, writeRawError } from './platform/http-errors.ts';
 import { refuseNul } from './platform/nul-guard.ts';
 import { securityHeaders } from './platform/security-headers.ts';
 import authPlugin from './identity/auth.plugin.ts';
@@ -60,9 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
       if (writeScimClientError(err, socket)) return;
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      const text = JSON.stringify({ error: { code: 'invalid', message: STATUS_CODES[status] } });
-      if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
-      socket.destroy();
+      writeRawError(socket, status, 'application/json', JSON.stringify({ error: { code: 'invalid', message: STATUS_CODES[status] } }));
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -1,6 +1,19 @@
 // The /api error shape: {error:{code,message,fields?,requestId}}. 5xx details stay in the log.
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from './errors.ts';
+
+/**
+ * An error response written straight to the socket, for requests Node's HTTP parser refused before
+ * any request object exists (Fastify's clientErrorHandler); the connection is closed after it.
+ */
+export function writeRawError(socket: Socket, status: number, contentType: string, text: string): void {
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  }
+  socket.destroy();
+}
 
 interface ValidationItem {
   instancePath?: string;

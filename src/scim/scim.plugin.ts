@@ -2,11 +2,11 @@
 // own content types (application/scim+json and application/json), body limit (413 as a SCIM error),
 // bearer-token authentication (401 as a SCIM error), error format, and the provisioning log row
 // written for every request. The protocol itself is scim.engine.ts.
-import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../platform/actor.ts';
+import { writeRawError } from '../platform/http-errors.ts';
 import { nowIso } from '../platform/time.ts';
 import { maskSecrets } from './scim.attributes.ts';
 import { handleScim, type ScimResponse } from './scim.engine.ts';
@@ -108,11 +108,7 @@ export function writeScimClientError(err: { code?: string; rawPacket?: unknown }
     status === 431
       ? `The request line and headers are larger than 16 KB (a filter may have at most ${MAX_FILTER_LENGTH.toLocaleString('en-US')} characters)`
       : 'The request is not valid HTTP';
-  const text = stringify(errorBody(status, detail, status === 400 ? 'invalidSyntax' : undefined));
-  if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${SCIM_TYPE}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
-  }
-  socket.destroy();
+  writeRawError(socket, status, SCIM_TYPE, stringify(errorBody(status, detail, status === 400 ? 'invalidSyntax' : undefined)));
   return true;
 }
 
