@@ -1,15 +1,18 @@
-// U+0000 in API input. PostgreSQL refuses it in text ("invalid byte sequence for encoding UTF8"),
-// which surfaced as a 500 for any form field or search box that carried one; SQLite stored it. The
-// JSON API refuses it up front on both databases, naming the field so the form can show the error
-// next to it. (SCIM has its own check, in the SCIM error format: src/scim/scim.plugin.ts.)
+// U+0000 in input. PostgreSQL refuses it in text ("invalid byte sequence for encoding UTF8"), which
+// surfaced as a 500 for any form field or search box that carried one; SQLite stored it. The JSON
+// API refuses it up front on both databases, naming the field so the form can show the error next
+// to it. SCIM uses the same two checks and answers in the SCIM error format (src/scim/scim.plugin.ts).
 import type { FastifyInstance } from 'fastify';
 
 const MESSAGE = 'Contains a NUL character (U+0000), which is not allowed';
 
-/** Dotted path of the first string or key holding U+0000, or null. Bodies are size-limited. */
-function nulPath(value: unknown, path: string, depth = 0): string | null {
+/** A URL whose path or query carries U+0000 (it can only arrive percent-encoded). */
+export const hasEncodedNul = (url: string): boolean => /%00/i.test(url);
+
+/** Dotted path of the first string or key holding U+0000 ('body' for a bare string), or null. */
+export function nulPath(value: unknown, path = '', depth = 0): string | null {
   if (typeof value === 'string') return value.includes('\u0000') ? path || 'body' : null;
-  if (depth > 32 || !value || typeof value !== 'object') return null;
+  if (depth > 64 || !value || typeof value !== 'object') return null; // SCIM refuses deeper bodies before parsing
   for (const [k, v] of Object.entries(value)) {
     const here = path ? `${path}.${k}` : k;
     if (k.includes('\u0000')) return here.replaceAll('\u0000', '␀');
@@ -23,10 +26,10 @@ export function refuseNul(app: FastifyInstance): void {
   app.addHook('preValidation', async (request, reply) => {
     const url = request.raw.url ?? '';
     if (!url.startsWith('/api/')) return;
-    if (/%00/i.test(url)) {
+    if (hasEncodedNul(url)) {
       return reply.code(400).send({ error: { code: 'invalid', message: `The address ${MESSAGE.charAt(0).toLowerCase()}${MESSAGE.slice(1)}`, requestId: request.id } });
     }
-    const field = nulPath(request.body, '');
+    const field = nulPath(request.body);
     if (field) return reply.code(400).send({ error: { code: 'invalid', message: 'Some fields need attention', fields: { [field]: MESSAGE }, requestId: request.id } });
   });
 }

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../platform/actor.ts';
 import { writeRawError } from '../platform/http-errors.ts';
+import { hasEncodedNul, nulPath } from '../platform/nul-guard.ts';
 import { nowIso } from '../platform/time.ts';
 import { maskSecrets } from './scim.attributes.ts';
 import { handleScim, type ScimResponse } from './scim.engine.ts';
@@ -62,16 +63,6 @@ export function nestedDeeperThan(text: string, max: number): boolean {
     } else if (c === 0x5b || c === 0x7b) {
       if (++depth > max) return true;
     } else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return false;
-}
-
-/** True when a string or key anywhere in a parsed body contains U+0000 (depth already bounded). */
-function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (Array.isArray(value)) return value.some(containsNul);
-  if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) if (k.includes('\u0000') || containsNul(v)) return true;
   }
   return false;
 }
@@ -134,7 +125,7 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
     }
     // PostgreSQL cannot store U+0000 in text, and no SCIM value has a use for it: refused on both
     // databases alike. (JSON can only carry it escaped, so only bodies with that escape are walked.)
-    if (body.includes('\\u0000') && containsNul(parsed)) {
+    if (body.includes('\\u0000') && nulPath(parsed) !== null) {
       return done(Object.assign(new Error(NUL_DETAIL), { statusCode: 400, scimType: 'invalidValue' }));
     }
     done(null, parsed);
@@ -196,7 +187,7 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     // An id or query value with U+0000 in it (it can only arrive percent-encoded).
-    if (/%00/i.test(request.url)) return sendError(request, reply, Object.assign(new Error(NUL_DETAIL), { statusCode: 400, scimType: 'invalidSyntax' }));
+    if (hasEncodedNul(request.url)) return sendError(request, reply, Object.assign(new Error(NUL_DETAIL), { statusCode: 400, scimType: 'invalidSyntax' }));
     const params = request.params as { '*'?: string };
     const header = (name: string) => {
       const v = request.headers[name];
