@@ -21,7 +21,6 @@ export function boundedBody(text: string | null | undefined): string | null {
 }
 
 const LOG_COLUMNS = ['at', 'client', 'method', 'path', 'status', 'duration_ms', 'summary', 'resource_type', 'resource_id', 'user_name', 'error', 'request_body', 'response_body'] as const;
-const TEXT_COLUMNS = ['client', 'path', 'summary', 'resource_type', 'resource_id', 'user_name', 'error', 'request_body', 'response_body'] as const;
 /** Rows per INSERT statement: one statement per row costs about as much as storing the row. */
 const INSERT_CHUNK = 64;
 const insertSql = new Map<string, string>();
@@ -61,7 +60,7 @@ class LogWriter {
   add(row: LogRow): void {
     // A U+0000 in any text (a rejected request can carry one into the summary) would fail the whole
     // batch on PostgreSQL; show it as ␀ instead.
-    for (const c of TEXT_COLUMNS) {
+    for (const c of LOG_COLUMNS) {
       const v = row[c];
       if (typeof v === 'string' && v.includes('\u0000')) (row[c] as string) = v.replaceAll('\u0000', '\u2400');
     }

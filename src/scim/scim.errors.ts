@@ -52,10 +52,10 @@ export function toScimError(err: unknown): { status: number; body: ScimErrorBody
     const scimType: ScimType | undefined = err.status === 409 ? 'uniqueness' : err.status === 400 ? 'invalidValue' : undefined;
     return { status: err.status, body: errorBody(err.status, err.message, scimType), internal: err.status >= 500 };
   }
-  const e = err as { statusCode?: number; code?: string; message?: string; scimType?: ScimType };
+  const e = err as { statusCode?: number; code?: string; message?: string };
   if (e?.statusCode === 413 || e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: errorBody(413, 'Request body is too large'), internal: false };
   if (e?.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    return { status: e.statusCode, body: errorBody(e.statusCode, e.message || 'Bad request', e.statusCode === 400 ? e.scimType ?? 'invalidSyntax' : undefined), internal: false };
+    return { status: e.statusCode, body: errorBody(e.statusCode, e.message || 'Bad request', e.statusCode === 400 ? 'invalidSyntax' : undefined), internal: false };
   }
   return { status: 500, body: errorBody(500, 'Internal server error'), internal: true };
 }

@@ -11,7 +11,7 @@ import { hasEncodedNul, nulPath } from '../platform/nul-guard.ts';
 import { nowIso } from '../platform/time.ts';
 import { maskSecrets } from './scim.attributes.ts';
 import { handleScim, type ScimResponse } from './scim.engine.ts';
-import { errorBody, toScimError } from './scim.errors.ts';
+import { badRequest, errorBody, notFound, toScimError } from './scim.errors.ts';
 import { MAX_FILTER_LENGTH } from './filter.parser.ts';
 import { boundedBody, logWriter } from './provisioning-log.service.ts';
 import { verifyToken } from './scim-tokens.service.ts';
@@ -115,18 +115,18 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
     if (request.scim) request.scim.rawBody = body.length > 8192 ? body.slice(0, 8192) : body;
     if (body === '' || body.trim() === '') return done(null, undefined);
     if (nestedDeeperThan(body, SCIM_MAX_DEPTH)) {
-      return done(Object.assign(new Error(`The request body nests arrays or objects more than ${SCIM_MAX_DEPTH} levels deep`), { statusCode: 400, scimType: 'invalidSyntax' }));
+      return done(badRequest(`The request body nests arrays or objects more than ${SCIM_MAX_DEPTH} levels deep`, 'invalidSyntax'));
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
     } catch {
-      return done(Object.assign(new Error('The request body is not valid JSON'), { statusCode: 400, scimType: 'invalidSyntax' }));
+      return done(badRequest('The request body is not valid JSON', 'invalidSyntax'));
     }
     // PostgreSQL cannot store U+0000 in text, and no SCIM value has a use for it: refused on both
     // databases alike. (JSON can only carry it escaped, so only bodies with that escape are walked.)
     if (body.includes('\\u0000') && nulPath(parsed) !== null) {
-      return done(Object.assign(new Error(NUL_DETAIL), { statusCode: 400, scimType: 'invalidValue' }));
+      return done(badRequest(NUL_DETAIL, 'invalidValue'));
     }
     done(null, parsed);
   };
@@ -159,8 +159,6 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
 
   const sendError = (request: FastifyRequest, reply: FastifyReply, err: unknown, summary?: string) => {
     const e = toScimError(err);
-    const scimType = (err as { scimType?: string })?.scimType;
-    if (scimType && !e.body.scimType && e.status === 400) e.body.scimType = scimType as never;
     if (e.internal) request.log.error({ err }, 'SCIM request failed');
     const text = stringify(e.body);
     record(request, { status: e.status, summary: summary ?? `rejected: ${e.body.detail}`, resourceType: null, resourceId: null, userName: null, error: e.body.scimType ? `${e.body.scimType}: ${e.body.detail}` : e.body.detail }, text);
@@ -169,7 +167,7 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
   };
 
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, Object.assign(new Error(`No such endpoint ${request.url}`), { statusCode: 404 })));
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, notFound(`No such endpoint ${request.url}`)));
 
   app.addHook('onRequest', async (request, reply) => {
     request.scim = { started: performance.now(), actor: null };
@@ -187,7 +185,7 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     // An id or query value with U+0000 in it (it can only arrive percent-encoded).
-    if (hasEncodedNul(request.url)) return sendError(request, reply, Object.assign(new Error(NUL_DETAIL), { statusCode: 400, scimType: 'invalidSyntax' }));
+    if (hasEncodedNul(request.url)) return sendError(request, reply, badRequest(NUL_DETAIL, 'invalidSyntax'));
     const params = request.params as { '*'?: string };
     const header = (name: string) => {
       const v = request.headers[name];

@@ -107,7 +107,7 @@ test('a body that is not JSON, or too large, is refused with a JSON error and no
   assert.equal((await big.json()).error.code, 'payload_too_large');
 });
 
-test('a NUL character in a field or the address is a 400 naming the field, on both databases (PostgreSQL cannot store it)', async () => {
+test('a NUL character in a field or the address, or an address with bad percent-encoding, is a 400 in the API error format on both databases', async () => {
   const field = await admin.json('/api/role-groups', { method: 'POST', body: { name: 'Finance\u0000', levels: {} } });
   assert.equal(field.status, 400);
   assert.equal(field.body.error.code, 'invalid');
@@ -120,6 +120,11 @@ test('a NUL character in a field or the address is a 400 naming the field, on bo
     assert.equal(r.status, 400, path);
     assert.match(r.body.error.message, /NUL character/);
   }
+  // A URL that is not valid percent-encoding is refused before routing, in the same error format.
+  const badUrl = await admin.json('/api/users/%E0%A4%A');
+  assert.equal(badUrl.status, 400);
+  assert.equal(badUrl.body.error.code, 'invalid');
+  assert.match(badUrl.body.error.requestId, UUID);
   // Nothing was stored, and the same name without it is fine.
   const list = await admin.json('/api/role-groups');
   assert.ok(!JSON.stringify(list.body).includes('Finance'));

@@ -75,6 +75,8 @@ describe('errors', () => {
     assert.match(deep.body.detail, /more than 64 levels deep/);
     const deepObject = await h.scim('POST', '/Users', { ...oktaUser('deep@acme.com'), name: JSON.parse('{"a":'.repeat(70) + '1' + '}'.repeat(70)) });
     assert.equal(deepObject.status, 400);
+    assert.equal(deepObject.body.scimType, 'invalidSyntax');
+    assert.match(deepObject.body.detail, /more than 64 levels deep/);
     // Brackets inside strings are text, not nesting.
     const brackets = await h.scim('POST', '/Users', oktaUser('brackets@acme.com', { displayName: '[['.repeat(100) + '\\"{' }));
     assert.equal(brackets.status, 201, JSON.stringify(brackets.body));
