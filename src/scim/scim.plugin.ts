@@ -38,7 +38,7 @@ function stringify(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Deepest nesting a SCIM body may have; real ones stay under 8 (PATCH → value → extension → manager). */
+/** Deepest nesting a SCIM body may have. The schemas allow 6: {Operations: [{value: {extension: {manager: {…}}}}]}. */
 export const SCIM_MAX_DEPTH = 64;
 
 /**
