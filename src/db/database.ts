@@ -62,6 +62,7 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
       return stmt;
     }) as typeof conn.prepare;
     const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: conn }) });
+    sqliteConnections.set(db, conn);
     return { db, dialect: 'sqlite', describe: `SQLite ${path.resolve(file)}`, close: () => db.destroy() };
   }
   const pool = new pg.Pool({ connectionString: parsed.connectionString, max: opts.poolSize ?? 10 });
@@ -74,6 +75,38 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   const u = new URL(parsed.connectionString!);
   return { db, dialect: 'postgres', describe: `PostgreSQL ${u.hostname}:${u.port || 5432}${u.pathname}`, close: () => db.destroy() };
+}
+
+const sqliteConnections = new WeakMap<object, SQLite.Database>();
+
+/**
+ * The SQLite connection behind a database handle (not a transaction's), for hot-path reads that
+ * run without Kysely's asynchronous connection handling; null on PostgreSQL. Callers must use it only
+ * while the connection is not inside a transaction (`inTransaction`), so they never see another
+ * request's uncommitted writes; otherwise they go through Kysely, which waits for the transaction.
+ */
+export function sqliteConnectionOf(db: object): SQLite.Database | null {
+  return sqliteConnections.get(db) ?? null;
+}
+
+const stampStatements = new WeakMap<SQLite.Database, [SQLite.Statement, SQLite.Statement]>();
+
+/**
+ * A value that changes whenever the database may have changed since the last call: another
+ * connection committed (PRAGMA data_version: a second worker, the CLI) or this connection wrote
+ * anything (total_changes()). For caches of rows that must never be stale. null on PostgreSQL and
+ * while the connection is inside a transaction (another connection's commits are not visible then,
+ * and this one's own writes may still roll back).
+ */
+export function sqliteChangeStamp(db: object): string | null {
+  const conn = sqliteConnections.get(db);
+  if (!conn || conn.inTransaction) return null;
+  let stmts = stampStatements.get(conn);
+  if (!stmts) {
+    stmts = [conn.prepare('pragma data_version').pluck(), conn.prepare('select total_changes()').pluck()];
+    stampStatements.set(conn, stmts);
+  }
+  return `${stmts[0].get()}:${stmts[1].get()}`;
 }
 
 /** The number SQLite gives a connection that could not get a lock in time (SQLITE_BUSY and its variants). */

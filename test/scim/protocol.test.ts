@@ -8,7 +8,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PATCH_OP, oktaUser, startScim, type ScimHarness } from './scim-client.ts';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
 import { nestedDeeperThan } from '../../src/scim/scim.plugin.ts';
+import { parseDatabaseUrl } from '../../src/db/database.ts';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -276,6 +279,27 @@ describe('access tokens', () => {
     // new token for the rest of the suite
     const again = await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name: 'again' } });
     h.token = again.body.token;
+  });
+
+  test('a token revoked by another process (a second worker, a script on the database) is refused on the very next request', async () => {
+    const created = await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name: 'elsewhere' } });
+    const tok = created.body.token as string;
+    for (let i = 0; i < 3; i++) assert.equal((await h.scim('GET', '/ServiceProviderConfig', undefined, { authorization: `Bearer ${tok}` })).status, 200);
+    const revokedAt = new Date().toISOString();
+    const parsed = parseDatabaseUrl(h.t.databaseUrl);
+    if (parsed.dialect === 'sqlite') {
+      const conn = new SQLite(parsed.file!);
+      conn.prepare('update scim_tokens set revoked_at = ? where id = ?').run(revokedAt, created.body.item.id);
+      conn.close();
+    } else {
+      const client = new pg.Client({ connectionString: parsed.connectionString });
+      await client.connect();
+      await client.query('update scim_tokens set revoked_at = $1 where id = $2', [revokedAt, created.body.item.id]);
+      await client.end();
+    }
+    const after = await h.scim('GET', '/ServiceProviderConfig', undefined, { authorization: `Bearer ${tok}` });
+    assert.equal(after.status, 401);
+    assert.match(after.body.detail, /not valid \(revoked, expired or unknown\)/);
   });
 
   test('the CLI prints a new token alone on its last line, lists and revokes', async () => {

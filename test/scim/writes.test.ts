@@ -62,3 +62,22 @@ test('while another writer holds the lock, a SCIM create waits, reads are answer
   const found = await h.scim('GET', `/Users?filter=${encodeURIComponent('userName eq "waits.for.lock@acme.example"')}`);
   assert.equal(found.body.totalResults, 1);
 });
+
+test('a read while another request is inside a transaction never sees that transaction’s uncommitted change', async () => {
+  const user = await h.scim('POST', '/Users', oktaUser('committed.name@acme.example'));
+  assert.equal(user.status, 201);
+  let read: Promise<{ status: number; body: any }> | null = null;
+  await assert.rejects(
+    h.t.database.db.transaction().execute(async (trx) => {
+      await trx.updateTable('users').set({ user_name: 'uncommitted.name@acme.example' }).where('id', '=', user.body.id).execute();
+      read = h.scim('GET', `/Users/${user.body.id}`);
+      // Let the GET reach the server (and its database reads) while the change is uncommitted.
+      await new Promise((r) => setTimeout(r, 200));
+      throw new Error('roll back');
+    }),
+    /roll back/,
+  );
+  const res = await read!;
+  assert.equal(res.status, 200);
+  assert.equal(res.body.userName, 'committed.name@acme.example');
+});
