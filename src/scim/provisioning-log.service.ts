@@ -9,6 +9,7 @@ import type { ProvisioningLogTable } from '../db/schema.scim.ts';
 import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
 import { tryWriteTransaction } from '../db/write-lock.ts';
 import { clampLimit, decodeCursor, encodeCursor } from '../platform/paging.ts';
+import { Invalid } from '../platform/errors.ts';
 
 export type LogRow = Omit<ProvisioningLogTable, 'id'>;
 
@@ -187,6 +188,7 @@ export async function listProvisioningLog(db: Kysely<DB>, query: LogQuery): Prom
   else if (status === 'failure' || status === 'error' || status === 'failed') q = q.where('status', '>=', 400);
   else if (/^\d{3}$/.test(status)) q = q.where('status', '=', Number(status));
   else if (/^\dxx$/.test(status)) q = q.where('status', '>=', Number(status[0]) * 100).where('status', '<', Number(status[0]) * 100 + 100);
+  else if (status) throw Invalid(`Unknown status filter "${status.slice(0, 40)}"`, { status: 'success, failure, an HTTP status such as 409, or a class such as 4xx' });
   if (query.resource) q = q.where(ilike(db, 'resource_type', likeEscape(query.resource)));
   if (query.q && query.q.trim()) {
     const pattern = `%${likeEscape(query.q.trim())}%`;

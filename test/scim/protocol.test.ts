@@ -341,6 +341,9 @@ describe('provisioning log', () => {
     assert.ok(!ok.requestBody.includes('1mz050nq'), 'the password is masked');
     assert.ok(ok.requestBody.includes('********'));
     assert.ok(ok.responseBody.includes(created.body.id));
+    const unknown = await h.admin.json('/api/provisioning-log?status=abc');
+    assert.equal(unknown.status, 400, 'an unknown status filter is refused, not ignored');
+    assert.match(unknown.body.error.fields.status, /success, failure/);
     const failed = await h.admin.json('/api/provisioning-log?status=failure&resource=User&q=logged');
     assert.ok(failed.body.items.length >= 1);
     assert.ok(failed.body.items.every((i: any) => i.status >= 400));
