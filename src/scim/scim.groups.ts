@@ -2,6 +2,7 @@
 // a whole for PATCH: add/remove touch only the members named; PUT and `replace members` apply the
 // difference. `excludedAttributes=members` never reads the membership table. Creating, renaming and
 // deleting a group keeps its SCIM role and SCIM role group in step (identity/pushed-groups.service).
+import { noteRowsWritten } from '../db/fresh-statistics.ts';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { isPostgres } from '../db/dialect.ts';
@@ -158,6 +159,7 @@ export async function createGroup(ctx: ScimCtx, trx: Transaction<DB>, body: unkn
     const known = await knownUserIds(trx, wanted);
     unknown = new Set(wanted).size - known.length;
     added = await addMembers(trx, id, known);
+    noteRowsWritten(ctx.db, 'pushed_group_members', added);
   }
   const summary = `created group ${name}${added ? ` with ${plural(added, 'member')}` : ''}${unknown ? ` (ignored ${plural(unknown, 'unknown member')})` : ''}`;
   await recordAudit(trx, ctx.actor, { action: 'group.create', targetType: 'pushed_group', targetId: id, targetName: name, summary });
@@ -193,6 +195,7 @@ async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resourc
     else {
       if (change.remove.size) removed = await removeMembers(trx, row.id, [...change.remove]);
       if (known.length) added = await addMembers(trx, row.id, known);
+      noteRowsWritten(ctx.db, 'pushed_group_members', added);
     }
     if (added) parts.push(`added ${plural(added, 'member')} to ${name}`);
     if (removed) parts.push(`removed ${plural(removed, 'member')} from ${name}`);

@@ -2,6 +2,7 @@
 // external_id, display_name, email_norm, status, created/updated, version) are what filters and
 // uniqueness use; `scim_attributes` keeps the rest as sent (canonical names), minus userName and
 // active, which live in their columns. Every write runs in the caller's transaction.
+import { noteRowsWritten } from '../db/fresh-statistics.ts';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { UserStatus } from '../db/schema.identity.ts';
@@ -287,6 +288,8 @@ export async function createUser(ctx: ScimCtx, trx: Transaction<DB>, body: unkno
     throw err;
   }
   await writeEmails(trx, id, x.emails, false);
+  noteRowsWritten(ctx.db, 'users', 1);
+  noteRowsWritten(ctx.db, 'scim_user_emails', x.emails.length);
   const summary = `created user ${x.userName}${status === 'disabled' ? ' (inactive)' : ''}`;
   await recordAudit(trx, ctx.actor, { action: 'user.create', targetType: 'user', targetId: id, targetName: x.userName, summary, details: { source: 'scim' } });
   const row: Row = { id, user_name: x.userName, external_id: x.cols.external_id, status, scim_attributes: JSON.stringify(x.stored), version: 1, created_at: now, updated_at: now };
