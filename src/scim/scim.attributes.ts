@@ -123,6 +123,21 @@ export function str(v: Json | undefined): string | null {
   return typeof v === 'string' ? v : null;
 }
 
+/**
+ * Longest value kept in a searchable (indexed) column: displayName, externalId, name.givenName and
+ * familyName, e-mail values (userName and group names have the same limit). PostgreSQL refuses an
+ * index entry over about 2,700 bytes, so a longer value would fail there (it was a 500); IdPs send far
+ * shorter ones. The same limit on both databases.
+ */
+export const MAX_SEARCHABLE_LENGTH = 256;
+
+/** `str(v)`, or a 400 invalidValue naming the attribute when the text is longer than MAX_SEARCHABLE_LENGTH. */
+export function searchableStr(v: Json | undefined, attribute: string): string | null {
+  const s = str(v);
+  if (s !== null && s.length > MAX_SEARCHABLE_LENGTH) throw badRequest(`${attribute} is too long (${MAX_SEARCHABLE_LENGTH} characters at most)`, 'invalidValue');
+  return s;
+}
+
 export function getPath(obj: Resource, path: string[]): Json | undefined {
   let cur: unknown = obj;
   for (const p of path) cur = getProp(cur, p);

@@ -16,7 +16,7 @@ import { nowIso } from '../platform/time.ts';
 import { getProp } from './filter.eval.ts';
 import { compileGroupFilter, sortColumn } from './filter.sql.ts';
 import { applyPatch, parsePatchRequest, type MemberChange } from './patch.engine.ts';
-import { canonicalize, str, type Resource } from './scim.attributes.ts';
+import { canonicalize, MAX_SEARCHABLE_LENGTH, searchableStr, str, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound } from './scim.errors.ts';
 import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
@@ -121,7 +121,7 @@ function memberValues(raw: unknown): string[] {
 function displayNameOf(attrs: Resource): string {
   const n = attrs.displayName;
   if (typeof n !== 'string' || !n.trim()) throw badRequest('displayName is required', 'invalidValue');
-  if (n.length > 256) throw badRequest('displayName is too long (256 characters at most)', 'invalidValue');
+  if (n.length > MAX_SEARCHABLE_LENGTH) throw badRequest(`displayName is too long (${MAX_SEARCHABLE_LENGTH} characters at most)`, 'invalidValue');
   return n;
 }
 
@@ -146,7 +146,7 @@ export async function createGroup(ctx: ScimCtx, trx: Transaction<DB>, body: unkn
   try {
     await trx
       .insertInto('pushed_groups')
-      .values({ id, display_name: name, display_name_norm: name.toLowerCase(), external_id: str(attrs.externalId), scim_attributes: JSON.stringify(stored), version: 1, created_at: now, updated_at: now })
+      .values({ id, display_name: name, display_name_norm: name.toLowerCase(), external_id: searchableStr(attrs.externalId, 'externalId'), scim_attributes: JSON.stringify(stored), version: 1, created_at: now, updated_at: now })
       .execute();
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict('A group with this displayName already exists.');
@@ -209,7 +209,7 @@ async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resourc
   if (!parts.length) parts.push(`updated group ${name}`);
   const summary = parts.join('; ');
   const now = nowIso();
-  const next: Row = { ...row, display_name: name, external_id: str(attrs.externalId), scim_attributes: storedText, version: row.version + (changed ? 1 : 0), updated_at: changed ? now : row.updated_at };
+  const next: Row = { ...row, display_name: name, external_id: searchableStr(attrs.externalId, 'externalId'), scim_attributes: storedText, version: row.version + (changed ? 1 : 0), updated_at: changed ? now : row.updated_at };
   if (changed && !locked) {
     // Membership-only change on an unlocked read (patchGroup): the attributes are as read, so only
     // the version moves. The audit row goes in first and the group row is locked last, by this

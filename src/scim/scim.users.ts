@@ -14,7 +14,7 @@ import { isUniqueViolation } from '../platform/errors.ts';
 import { nowIso } from '../platform/time.ts';
 import { compileUserFilter, sortColumn } from './filter.sql.ts';
 import { applyPatch, parsePatchRequest } from './patch.engine.ts';
-import { canonicalize, primaryValue, str, type Json, type Resource } from './scim.attributes.ts';
+import { canonicalize, MAX_SEARCHABLE_LENGTH, primaryValue, searchableStr, str, type Json, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound, ScimError } from './scim.errors.ts';
 import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
@@ -208,7 +208,7 @@ interface Extracted {
 function extract(attrs: Resource): Extracted {
   const userName = attrs.userName;
   if (typeof userName !== 'string' || !userName.trim()) throw badRequest('userName is required', 'invalidValue');
-  if (userName.length > 256) throw badRequest('userName is too long (256 characters at most)', 'invalidValue');
+  if (userName.length > MAX_SEARCHABLE_LENGTH) throw badRequest(`userName is too long (${MAX_SEARCHABLE_LENGTH} characters at most)`, 'invalidValue');
   const active = attrs.active;
   const stored: Resource = { ...attrs };
   delete stored.userName;
@@ -220,6 +220,7 @@ function extract(attrs: Resource): Extracted {
   if (Array.isArray(attrs.emails)) {
     for (const e of attrs.emails) {
       if (!e || typeof e !== 'object' || Array.isArray(e) || typeof e.value !== 'string') continue;
+      searchableStr(e.value, 'emails.value');
       const key = `${e.value.toLowerCase()}\u0000${typeof e.type === 'string' ? e.type.toLowerCase() : ''}`;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -233,12 +234,12 @@ function extract(attrs: Resource): Extracted {
     cols: {
       user_name: userName,
       user_name_norm: userName.toLowerCase(),
-      display_name: str(attrs.displayName),
-      given_name: str(name.givenName),
-      family_name: str(name.familyName),
+      display_name: searchableStr(attrs.displayName, 'displayName'),
+      given_name: searchableStr(name.givenName, 'name.givenName'),
+      family_name: searchableStr(name.familyName, 'name.familyName'),
       email,
       email_norm: email ? email.toLowerCase() : null,
-      external_id: str(attrs.externalId),
+      external_id: searchableStr(attrs.externalId, 'externalId'),
     },
     locale: str(attrs.locale),
     timeZone: str(attrs.timezone),

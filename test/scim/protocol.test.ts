@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -25,6 +26,33 @@ after(() => h.t.close());
 const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
 describe('errors', () => {
+  test('values for searchable attributes longer than 256 characters are a 400 naming the attribute, on both databases (PostgreSQL cannot index them)', async () => {
+    // Random text does not compress, so it really is too large for a PostgreSQL index entry.
+    const long = randomBytes(6000).toString('base64');
+    const cases: [string, Record<string, unknown>][] = [
+      ['displayName', oktaUser('long1@acme.example', { displayName: long })],
+      ['externalId', oktaUser('long2@acme.example', { externalId: long })],
+      ['name.givenName', oktaUser('long3@acme.example', { name: { givenName: long, familyName: 'F' } })],
+      ['emails.value', { ...oktaUser('long4@acme.example'), emails: [{ value: `${long}@acme.example`, type: 'work', primary: true }] }],
+    ];
+    for (const [attribute, body] of cases) {
+      const r = await h.scim('POST', '/Users', body);
+      assert.equal(r.status, 400, attribute);
+      assert.equal(r.body.scimType, 'invalidValue');
+      assert.equal(r.body.detail, `${attribute} is too long (256 characters at most)`);
+    }
+    const fits = await h.scim('POST', '/Users', oktaUser('long5@acme.example', { displayName: 'd'.repeat(256) }));
+    assert.equal(fits.status, 201, 'exactly 256 characters is accepted');
+    const put = await h.scim('PUT', `/Users/${fits.body.id}`, { ...oktaUser('long5@acme.example', { externalId: long }) });
+    assert.equal(put.status, 400);
+    const kept = await h.scim('GET', `/Users/${fits.body.id}`);
+    assert.equal(kept.body.displayName, 'd'.repeat(256), 'the refused PUT changed nothing');
+    assert.equal(kept.body.externalId, fits.body.externalId);
+    const group = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Long ids', externalId: long });
+    assert.equal(group.status, 400);
+    assert.equal(group.body.detail, 'externalId is too long (256 characters at most)');
+  });
+
   test('a missing or wrong token is a 401 in the SCIM error format', async () => {
     for (const headers of [{ authorization: '' }, { authorization: 'Bearer wrong' }, { authorization: `Basic ${h.token}` }]) {
       const r = await h.scim('GET', '/Users', undefined, headers);
