@@ -138,13 +138,13 @@ export async function verifyToken(db: Kysely<DB>, token: string): Promise<{ id: 
   if (!token || token.length > 200) return null;
   const hash = hashToken(token);
   const stamp = sqliteChangeStamp(db);
-  const cache = verifiedTokens(db);
-  const hit = stamp === null ? undefined : cache.get(hash);
+  const cache = stamp === null ? null : verifiedTokens(db);
+  const hit = cache?.get(hash);
   let row: TokenRow | undefined;
   if (hit && hit.stamp === stamp) row = hit.row;
   else {
     [row] = await tokenByHash(db, hash);
-    if (row && !row.revoked_at && stamp !== null) {
+    if (row && !row.revoked_at && cache && stamp !== null) {
       if (cache.size >= MAX_VERIFIED) cache.clear();
       cache.set(hash, { row, stamp });
     }

@@ -2,10 +2,10 @@
 // a whole for PATCH: add/remove touch only the members named; PUT and `replace members` apply the
 // difference. `excludedAttributes=members` never reads the membership table. Creating, renaming and
 // deleting a group keeps its SCIM role and SCIM role group in step (identity/pushed-groups.service).
-import { noteRowsWritten } from '../db/fresh-statistics.ts';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { isPostgres } from '../db/dialect.ts';
+import { noteRowsWritten } from '../db/fresh-statistics.ts';
 import {
   addMembers, createPushedGroupRoles, deletePushedGroupRoles, knownUserIds, removeMembers, renamePushedGroupRoles, replaceMembers,
 } from '../identity/pushed-groups.service.ts';

@@ -2,11 +2,11 @@
 // external_id, display_name, email_norm, status, created/updated, version) are what filters and
 // uniqueness use; `scim_attributes` keeps the rest as sent (canonical names), minus userName and
 // active, which live in their columns. Every write runs in the caller's transaction.
-import { noteRowsWritten } from '../db/fresh-statistics.ts';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { UserStatus } from '../db/schema.identity.ts';
 import { isPostgres } from '../db/dialect.ts';
+import { noteRowsWritten } from '../db/fresh-statistics.ts';
 import { recordAudit } from '../identity/audit.service.ts';
 import { endSessionsForUser } from '../identity/sessions.service.ts';
 import type { Actor } from '../platform/actor.ts';
