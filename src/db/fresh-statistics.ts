@@ -7,9 +7,9 @@
 // process writes to a watched table, it asks the statistics views whether that table has changed by
 // more than half since it was last analyzed and, if so, runs ANALYZE on it in the background: one at
 // a time, never in the request's transaction, and ANALYZE takes no lock that blocks reads or writes.
-// A growing table is analyzed each time it has grown by half (about 17 times on the way to a million
-// rows). SQLite needs none of this: without statistics its planner assumes an index is selective,
-// which is the plan these queries want.
+// A growing table is analyzed each time it has grown by half (by that rule, about 17 times on the way
+// to a million rows). SQLite needs none of this: without statistics its planner assumes an index is
+// selective, which is the plan these queries want.
 import { sql, type Kysely } from 'kysely';
 import type { DB } from './schema.ts';
 import { isPostgres } from './dialect.ts';
@@ -67,7 +67,7 @@ async function refresh(db: Kysely<DB>, st: State): Promise<void> {
   }
 }
 
-/** Resolves when no statistics refresh is running (shutdown, tests). */
+/** Resolves when no statistics refresh is running (for tests). */
 export async function statisticsSettled(db: Kysely<DB>): Promise<void> {
   const st = states.get(db);
   while (st?.running) await st.running;

@@ -15,7 +15,7 @@ import { sqliteChangeStamp } from '../db/database.ts';
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 // Usable tokens already verified, by hash, per SQLite database: the token query is the first thing
-// every SCIM request asks of SQLite and costs about a fifth of a GET by id's server time, so a known
+// every SCIM request asks of SQLite and cost 24 of a GET by id's 91 µs of server time, so a known
 // token is checked in memory. An entry counts only while the database is unchanged since it was read
 // (sqliteChangeStamp: any commit by another connection, such as a revocation from the CLI or another
 // worker, or any write by this one): a revocation takes effect on the very next request, as without
