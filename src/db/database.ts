@@ -72,12 +72,48 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
   pool.on('error', (err) => {
     process.emitWarning(`PostgreSQL connection lost: ${err.message}`, { code: 'LEDGERLINE_PG_IDLE_ERROR' });
   });
+  // Statements registered as hot (preparedPgStatement) run as named prepared statements on every
+  // connection, also when Kysely runs them inside a transaction.
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+    client.query = ((text: unknown, values?: unknown, cb?: unknown) => {
+      const name = typeof text === 'string' && Array.isArray(values) && cb === undefined ? preparedNames.get(text) : undefined;
+      return name ? query({ name, text, values }) : query(text, values, cb);
+    }) as typeof client.query;
+  });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  pgPools.set(db, pool);
   const u = new URL(parsed.connectionString!);
   return { db, dialect: 'postgres', describe: `PostgreSQL ${u.hostname}:${u.port || 5432}${u.pathname}`, close: () => db.destroy() };
 }
 
 const sqliteConnections = new WeakMap<object, SQLite.Database>();
+const pgPools = new WeakMap<object, pg.Pool>();
+
+/**
+ * The PostgreSQL pool behind a database handle (not a transaction's), for hot-path reads run as
+ * named prepared statements: the server parses and plans each once per connection instead of on
+ * every call. null on SQLite and for a transaction (whose queries must use its own connection).
+ */
+export function pgPoolOf(db: object): pg.Pool | null {
+  return pgPools.get(db) ?? null;
+}
+
+const preparedNames = new Map<string, string>();
+
+/**
+ * Marks a PostgreSQL statement text as hot: from now on it runs as a named prepared statement (the
+ * server parses and plans it once per connection). Returns its name. Only for a fixed set of texts:
+ * each one stays prepared on every pooled connection for the connection's life.
+ */
+export function preparedPgStatement(text: string): string {
+  let name = preparedNames.get(text);
+  if (!name) {
+    name = `ll_${preparedNames.size + 1}`;
+    preparedNames.set(text, name);
+  }
+  return name;
+}
 
 /**
  * The SQLite connection behind a database handle (not a transaction's), for hot-path reads that

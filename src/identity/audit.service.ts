@@ -5,6 +5,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { Actor } from '../platform/actor.ts';
 import { nowIso } from '../platform/time.ts';
+import { precompiled } from '../db/precompiled.ts';
 
 export interface AuditEntry {
   /** dotted verb, e.g. "user.create", "role_group.update", "auth.login_failed" */
@@ -27,22 +28,26 @@ export function redact(value: unknown): unknown {
   return value;
 }
 
+const AUDIT_COLUMNS = ['at', 'actor_id', 'actor_name', 'source', 'action', 'target_type', 'target_id', 'target_name', 'summary', 'details', 'ip', 'request_id'] as const;
+// Compiled once: every write of the product adds a row here.
+const insertAudit = precompiled((db, arg) =>
+  db.insertInto('audit_log').values(Object.fromEntries(AUDIT_COLUMNS.map((c, i) => [c, arg(i)])) as never),
+);
+
 export async function recordAudit(db: Kysely<DB> | Transaction<DB>, actor: Actor, entry: AuditEntry): Promise<void> {
-  await db
-    .insertInto('audit_log')
-    .values({
-      at: nowIso(),
-      actor_id: actor.id,
-      actor_name: actor.name,
-      source: actor.source,
-      action: entry.action,
-      target_type: entry.targetType ?? null,
-      target_id: entry.targetId ?? null,
-      target_name: entry.targetName ?? null,
-      summary: entry.summary,
-      details: entry.details ? JSON.stringify(redact(entry.details)) : null,
-      ip: actor.ip ?? null,
-      request_id: actor.requestId ?? null,
-    })
-    .execute();
+  await insertAudit(
+    db,
+    nowIso(),
+    actor.id,
+    actor.name,
+    actor.source,
+    entry.action,
+    entry.targetType ?? null,
+    entry.targetId ?? null,
+    entry.targetName ?? null,
+    entry.summary,
+    entry.details ? JSON.stringify(redact(entry.details)) : null,
+    actor.ip ?? null,
+    actor.requestId ?? null,
+  );
 }

@@ -8,6 +8,7 @@ import type { DB } from '../db/schema.ts';
 import type { ProvisioningLogTable } from '../db/schema.scim.ts';
 import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
 import { tryWriteTransaction } from '../db/write-lock.ts';
+import { preparedPgStatement } from '../db/database.ts';
 import { clampLimit, decodeCursor, encodeCursor } from '../platform/paging.ts';
 import { Invalid } from '../platform/errors.ts';
 
@@ -36,6 +37,7 @@ async function insertRows(trx: Transaction<DB>, rows: LogRow[]): Promise<void> {
     const tuple = () => `(${LOG_COLUMNS.map(() => (pg ? `$${++n}` : '?')).join(', ')})`;
     text = `insert into provisioning_log (${LOG_COLUMNS.join(', ')}) values ${rows.map(tuple).join(', ')}`;
     insertSql.set(key, text);
+    if (pg) preparedPgStatement(text);
   }
   const params: unknown[] = [];
   for (const r of rows) for (const c of LOG_COLUMNS) params.push(r[c]);

@@ -9,7 +9,7 @@ import type { Actor } from '../platform/actor.ts';
 import { Invalid, NotFound } from '../platform/errors.ts';
 import { addSeconds, nowIso } from '../platform/time.ts';
 import { tryWriteTransaction } from '../db/write-lock.ts';
-import { precompiled } from './scim.precompiled.ts';
+import { precompiled } from '../db/precompiled.ts';
 import { sqliteChangeStamp } from '../db/database.ts';
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');

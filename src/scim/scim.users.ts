@@ -19,7 +19,7 @@ import { badRequest, conflict, notFound, ScimError } from './scim.errors.ts';
 import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
 import { URN } from './scim.schemas.ts';
-import { precompiled } from './scim.precompiled.ts';
+import { precompiled } from '../db/precompiled.ts';
 import { uuidv7 } from '../platform/ids.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;

@@ -9,8 +9,9 @@
 // Inside a transaction the query goes through Kysely as before, and so does a direct read that meets
 // SQLITE_BUSY (it can run while a writer has set the connection not to wait for locks).
 import { CompiledQuery, type Compilable, type Kysely, type Transaction } from 'kysely';
-import type { DB } from '../db/schema.ts';
-import { isSqliteBusy, sqliteConnectionOf } from '../db/database.ts';
+import type { DB } from './schema.ts';
+import { isPostgres } from './dialect.ts';
+import { isSqliteBusy, pgPoolOf, preparedPgStatement, sqliteConnectionOf } from './database.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 type Slot = { arg: number } | { value: unknown };
@@ -19,7 +20,7 @@ const SENTINEL = '\u0000arg:';
 const arg = (i: number) => `${SENTINEL}${i}`;
 
 export function precompiled<Row>(build: (db: Kysely<DB>, arg: (i: number) => string) => Compilable) {
-  const byDb = new WeakMap<object, { sql: string; slots: Slot[]; reader?: boolean }>();
+  const byDb = new WeakMap<object, { sql: string; slots: Slot[]; reader?: boolean; name?: string }>();
   return async (db: Db, ...args: unknown[]): Promise<Row[]> => {
     // Transactions share their parent's dialect; key the cache by the executor's adapter class.
     const key = db.getExecutor().adapter as object;
@@ -30,9 +31,14 @@ export function precompiled<Row>(build: (db: Kysely<DB>, arg: (i: number) => str
         sql: compiled.sql,
         slots: compiled.parameters.map((p) => (typeof p === 'string' && p.startsWith(SENTINEL) ? { arg: Number(p.slice(SENTINEL.length)) } : { value: p })),
       };
+      if (isPostgres(db)) c.name = preparedPgStatement(c.sql);
       byDb.set(key, c);
     }
     const params = c.slots.map((s) => ('arg' in s ? args[s.arg] : s.value));
+    const pool = c.name ? pgPoolOf(db) : null;
+    if (pool) {
+      return (await pool.query<Row & object>({ name: c.name, text: c.sql, values: params })).rows;
+    }
     if (c.reader !== false) {
       const conn = sqliteConnectionOf(db);
       if (conn && !conn.inTransaction) {
