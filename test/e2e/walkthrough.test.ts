@@ -5,7 +5,8 @@
 // Each numbered step of issue 6 is one subtest; a failing step leaves screenshots in test-results/.
 // The whole flow runs twice: the IdP's SCIM client in Okta style (GET then PUT) and in Entra
 // style (PATCH, capitalised ops, "False").
-// Also writes the README's two screenshots to docs/screenshots/ (Okta run only).
+// Also takes the README's two screenshots (Okta run only): into test-results/screenshots/, or over
+// docs/screenshots/ with UPDATE_SCREENSHOTS=1 (so `npm test` leaves the checkout unchanged).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,7 +18,8 @@ import type { ClientStyle } from '../../demo/idp/idp.state.ts';
 import { createLocalAdmin, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
 import { captureOnFailure, launchBrowser, menuScreens, newSession, signInThroughUi } from '../helpers/browser.ts';
 
-const DOCS_SCREENSHOTS = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../docs/screenshots');
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const DOCS_SCREENSHOTS = path.join(ROOT, process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'test-results/screenshots');
 const FIONA = 'fiona.finance@example.com';
 const SAM = 'sam.support@example.com';
 const ALL_SCREENS = SCREENS.map((s) => s.label);
