@@ -205,6 +205,25 @@ interface Extracted {
   emails: { value_norm: string; type_norm: string | null; is_primary: number }[];
 }
 
+const isEmail = (e: Json): e is { value: string } & Record<string, Json> =>
+  Boolean(e) && typeof e === 'object' && !Array.isArray(e) && typeof (e as Record<string, Json>).value === 'string';
+
+/** The scim_user_emails rows of a user's `emails` attribute (one per distinct value and type). */
+function emailRows(list: Json | undefined): Extracted['emails'] {
+  const emails: Extracted['emails'] = [];
+  const seen = new Set<string>();
+  if (!Array.isArray(list)) return emails;
+  for (const e of list) {
+    if (!isEmail(e)) continue;
+    const type = typeof e.type === 'string' ? e.type.toLowerCase() : null;
+    const key = `${e.value.toLowerCase()}\u0000${type ?? ''}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    emails.push({ value_norm: e.value.toLowerCase(), type_norm: type, is_primary: e.primary === true ? 1 : 0 });
+  }
+  return emails;
+}
+
 function extract(attrs: Resource): Extracted {
   const userName = attrs.userName;
   if (typeof userName !== 'string' || !userName.trim()) throw badRequest('userName is required', 'invalidValue');
@@ -215,18 +234,8 @@ function extract(attrs: Resource): Extracted {
   delete stored.active;
   const name = (attrs.name && typeof attrs.name === 'object' && !Array.isArray(attrs.name) ? attrs.name : {}) as Record<string, Json>;
   const email = primaryValue(attrs.emails);
-  const emails: Extracted['emails'] = [];
-  const seen = new Set<string>();
-  if (Array.isArray(attrs.emails)) {
-    for (const e of attrs.emails) {
-      if (!e || typeof e !== 'object' || Array.isArray(e) || typeof e.value !== 'string') continue;
-      searchableStr(e.value, 'emails.value');
-      const key = `${e.value.toLowerCase()}\u0000${typeof e.type === 'string' ? e.type.toLowerCase() : ''}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      emails.push({ value_norm: e.value.toLowerCase(), type_norm: typeof e.type === 'string' ? e.type.toLowerCase() : null, is_primary: e.primary === true ? 1 : 0 });
-    }
-  }
+  if (Array.isArray(attrs.emails)) for (const e of attrs.emails) if (isEmail(e)) searchableStr(e.value, 'emails.value');
+  const emails = emailRows(attrs.emails);
   return {
     userName,
     status: active === undefined ? null : active === false ? 'disabled' : 'active',
@@ -318,7 +327,9 @@ async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resourc
     if (isUniqueViolation(err)) throw conflict(`userName ${x.userName} is already taken`);
     throw err;
   }
-  await writeEmails(trx, row.id, x.emails, true);
+  // The rows are derived from the stored attribute alone, so an update that leaves `emails` as it
+  // was (Okta's PUT re-sends the whole user, a deactivation included) leaves them alone.
+  if (JSON.stringify(x.emails) !== JSON.stringify(emailRows(parseAttrs(row).emails))) await writeEmails(trx, row.id, x.emails, true);
   const parts: string[] = [];
   let action = 'user.update';
   if (status !== row.status && status === 'disabled') {

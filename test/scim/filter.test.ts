@@ -161,4 +161,26 @@ describe('filter compiled to SQL', () => {
     const c = await call({ method: 'GET', path: '/Users', query: { count: 'many' } });
     assert.equal(c.status, 400);
   });
+
+  test('after a PUT, e-mail filters see the new addresses, types and primary flag, and a PUT leaving them as they were keeps them', async () => {
+    const dave = { userName: 'dave@zeta.test', emails: [{ value: 'dave@zeta.test', type: 'work', primary: true }] };
+    const created = await call({ method: 'POST', path: '/Users', body: dave });
+    const id = (created.body as any).id as string;
+    const put = async (body: object) => assert.equal((await call({ method: 'PUT', path: `/Users/${id}`, body })).status, 200);
+    try {
+      await put({ ...dave, active: false });
+      assert.deepEqual(await find('emails[type eq "work" and value eq "dave@zeta.test"]'), ['dave@zeta.test']);
+      await put({ ...dave, emails: [{ value: 'dave@zeta.test', type: 'private' }] });
+      assert.deepEqual(await find('emails[type eq "work" and value eq "dave@zeta.test"]'), []);
+      assert.deepEqual(await find('emails[type eq "private" and value eq "dave@zeta.test"]'), ['dave@zeta.test']);
+      assert.deepEqual(await find('emails[value eq "dave@zeta.test" and primary eq true]'), []);
+      await put({ ...dave, emails: [{ value: 'dave@zeta.test', type: 'private', primary: true }] });
+      assert.deepEqual(await find('emails[value eq "dave@zeta.test" and primary eq true]'), ['dave@zeta.test']);
+      await put({ ...dave, emails: [{ value: 'd.new@zeta.test', type: 'private', primary: true }] });
+      assert.deepEqual(await find('emails.value eq "dave@zeta.test"'), []);
+      assert.deepEqual(await find('emails.value eq "d.new@zeta.test"'), ['dave@zeta.test']);
+    } finally {
+      await call({ method: 'DELETE', path: `/Users/${id}` });
+    }
+  });
 });

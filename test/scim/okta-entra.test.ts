@@ -162,11 +162,16 @@ describe('Entra ID (PATCH with its quirks)', () => {
     assert.equal(got.body.emails[0].value, 'new@testuser.com');
     assert.equal(got.body.name.familyName, 'Updated');
     assert.equal(got.body[ENT].costCenter, 'CC-1');
+    const findByMail = async (value: string) =>
+      (await h.scim('GET', `/Users?filter=${encodeURIComponent(`emails[type eq "work"].value eq "${value}"`)}`)).body.totalResults;
+    assert.equal(await findByMail('new@testuser.com'), 1);
+    assert.equal(await findByMail('test_user_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com'), 0);
 
     const off = await h.scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
     assert.equal(off.status, 204);
     assert.equal((await h.scim('GET', `/Users/${id}`)).body.active, false);
     assert.equal(await me(cookie), 401, 'deactivation by PATCH ends sessions too');
+    assert.equal(await findByMail('new@testuser.com'), 1, 'an update that leaves the e-mails alone keeps them searchable');
 
     const flagged = await h.scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: true, 'name.givenName': 'G2', [`${ENT}:employeeNumber`]: '8' } }] });
     assert.equal(flagged.status, 204);
