@@ -91,9 +91,10 @@ const sqliteConnections = new WeakMap<object, SQLite.Database>();
 const pgPools = new WeakMap<object, pg.Pool>();
 
 /**
- * The PostgreSQL pool behind a database handle (not a transaction's), for hot-path reads run as
- * named prepared statements: the server parses and plans each once per connection instead of on
- * every call. null on SQLite and for a transaction (whose queries must use its own connection).
+ * The PostgreSQL pool behind a database handle (not a transaction's), for hot statements run outside
+ * a transaction without Kysely (src/db/precompiled.ts). Those pass their statement name themselves:
+ * the pool calls a client's query with a callback, which the naming wrapper above leaves alone. null
+ * on SQLite and for a transaction (whose queries must use its own connection).
  */
 export function pgPoolOf(db: object): pg.Pool | null {
   return pgPools.get(db) ?? null;

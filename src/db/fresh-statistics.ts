@@ -10,10 +10,10 @@
 // this process writes to a watched table, it asks the statistics views about that table and, in the
 // background (one at a time, never in a transaction, skipping a table another session is already
 // vacuuming), runs VACUUM once a tenth of the table was inserted since its last vacuum, and ANALYZE
-// once half of it changed since its last analysis: on the way to a million rows a growing table is
-// vacuumed about 60 times and analyzed about 17 times. VACUUM reads only the pages not yet marked
-// all-visible, so each is short (57 ms at 110,000 users here); ANALYZE samples a fixed number of
-// rows. Neither takes a lock that blocks reads or writes. Needs PostgreSQL 13 or later
+// once half of it changed since its last analysis: by those rules, on the way to a million rows a
+// growing table is vacuumed about 60 times and analyzed about 17 times. VACUUM reads only the pages
+// not yet marked all-visible, so each is short (57 ms at 110,000 users here); ANALYZE samples a
+// fixed number of rows. Neither takes a lock that blocks reads or writes. Needs PostgreSQL 13 or later
 // (n_ins_since_vacuum). SQLite needs none of this: without statistics its planner assumes an index
 // is selective, which is the plan these queries want, and its indexes hold everything an index-only
 // read needs.

@@ -1,4 +1,4 @@
-// A fresh, migrated database for billing service tests (same databases as the HTTP tests: a temp
+// A fresh, migrated database for service tests (billing; also SCIM's prepared statements) (same databases as the HTTP tests: a temp
 // SQLite file, or a new PostgreSQL database when TEST_DATABASE=postgres), plus a second handle on the
 // same database to play a second node.
 import { freshDatabaseUrl } from '../helpers/app.ts';
@@ -13,9 +13,9 @@ export interface TestDb extends Database {
   dispose(): Promise<void>;
 }
 
-export async function openTestDatabase(): Promise<TestDb> {
+export async function openTestDatabase(opts: { poolSize?: number } = {}): Promise<TestDb> {
   const fresh = await freshDatabaseUrl();
-  const database = openDatabase(fresh.url, { poolSize: 5 });
+  const database = openDatabase(fresh.url, { poolSize: opts.poolSize ?? 5 });
   await migrate(database);
   const others: Database[] = [];
   return {
