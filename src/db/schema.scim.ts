@@ -47,6 +47,8 @@ export interface ScimUserEmailsTable {
 export interface ScimCountersTable {
   key: string;
   n: number;
+  /** Changes this shard has counted (inserts and deletes), for list positions (migration 010). */
+  version: Generated<number>;
 }
 
 export interface ScimTables {

@@ -17,6 +17,7 @@ import { applyPatch, parsePatchRequest } from './patch.engine.ts';
 import { canonicalize, MAX_SEARCHABLE_LENGTH, primaryValue, searchableStr, str, type Json, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound, ScimError } from './scim.errors.ts';
 import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
+import { listPositionsOf, type ListKey } from './list-positions.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
 import { URN } from './scim.schemas.ts';
 import { precompiled } from '../db/precompiled.ts';
@@ -137,6 +138,56 @@ function userNameEq(p: ListParams): string | null {
   return f.value.toLowerCase();
 }
 
+/**
+ * A deep startIndex page of the unfiltered, unsorted list (one extra row tells whether a next page
+ * exists). It starts from the nearest page end this process remembers (list-positions.ts) when the
+ * list has not changed since, else it skips `offset` users, over index entries only
+ * (users_source_created_id), and reads just the page's rows. The same statement reads the number of
+ * users and the list's version, so both describe exactly the users the page was read from.
+ */
+async function deepPage(db: Kysely<DB>, offset: number, count: number): Promise<{ rows: Row[]; total: number }> {
+  const positions = listPositionsOf(db);
+  // Skipping from a key costs more per entry than skipping from the start (SQLite re-checks the
+  // (created, id) > key condition on every entry: 89 against 59 ms for 1,000,000 entries), so a
+  // remembered position is used only when it saves at least half of the skip.
+  const near = positions.nearest(offset);
+  const from = near && near.position * 2 >= offset ? near : null;
+  let read = await readDeepPage(db, offset, count, from);
+  if (from && read.version !== from.version) read = await readDeepPage(db, offset, count, null);
+  const inPage = Math.min(read.rows.length, count);
+  if (read.version !== null && inPage > 0) {
+    const last = read.rows[inPage - 1];
+    positions.remember(read.version, offset + inPage, { created: last.created_at, id: last.id });
+  }
+  return read.version === null ? { rows: [], total: await countIdpUsers(db) } : { rows: read.rows, total: read.total };
+}
+
+async function readDeepPage(db: Kysely<DB>, offset: number, count: number, from: { position: number; key: ListKey } | null): Promise<{ rows: Row[]; total: number; version: string | null }> {
+  const page = db
+    .selectFrom('users')
+    .select('users.id')
+    .where('source', '=', 'idp')
+    .$if(from !== null, (qb) => qb.where(afterKey('users', from!.key, false)))
+    .orderBy('users.created_at', 'asc')
+    .orderBy('users.id', 'asc')
+    .limit(count + 1)
+    .offset(offset - (from?.position ?? 0));
+  const counters = (col: 'n' | 'version') =>
+    db.selectFrom('scim_counters').select((eb) => eb.fn.sum<number>(col).as('s')).where('key', 'like', 'idp_users:%');
+  const fetched = await db
+    .selectFrom('users')
+    .select(COLS)
+    .select(() => [counters('n').as('list_total'), counters('version').as('list_version')])
+    .where('users.id', 'in', page)
+    .orderBy('users.created_at', 'asc')
+    .orderBy('users.id', 'asc')
+    .execute();
+  // No row, no version: the page is past the end (or every row went between the two steps).
+  if (!fetched.length) return { rows: [], total: 0, version: null };
+  const rows = fetched.map(({ list_total: _t, list_version: _v, ...row }) => row as Row);
+  return { rows, total: Number(fetched[0].list_total ?? 0), version: String(fetched[0].list_version ?? 0) };
+}
+
 export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Record<string, unknown>; found: number }> {
   const { db } = ctx;
   const eqName = userNameEq(p);
@@ -153,31 +204,21 @@ export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Re
   const start = pageStart(p, Boolean(sortCol));
   const { offset, cursorKey, keyset: useKeyset } = start;
   let fetched: Row[] = [];
+  let deepTotal: number | null = null;
   if (p.count > 0) {
     let pq = q;
     if (cursorKey && useKeyset) pq = pq.where(afterKey('users', cursorKey, false));
     if (sortCol) pq = pq.orderBy(sql.ref(sortCol), p.descending ? 'desc' : 'asc');
     pq = pq.orderBy('users.created_at', 'asc').orderBy('users.id', 'asc');
     if (!where && !sortCol && offset > 0) {
-      // Deep startIndex pages: skip over index entries only (users_source_created_id), then read
-      // just the rows of the page.
-      const page = db
-        .selectFrom('users')
-        .select('users.id')
-        .where('source', '=', 'idp')
-        .$if(cursorKey !== null && useKeyset, (qb) => qb.where(afterKey('users', cursorKey!, false)))
-        .orderBy('users.created_at', 'asc')
-        .orderBy('users.id', 'asc')
-        .limit(p.count + 1)
-        .offset(offset);
-      fetched = (await db.selectFrom('users').select(COLS).where('users.id', 'in', page).orderBy('users.created_at', 'asc').orderBy('users.id', 'asc').execute()) as Row[];
+      ({ rows: fetched, total: deepTotal } = await deepPage(db, offset, p.count));
     } else {
       // one extra row tells whether a next page exists without counting
       fetched = (await pq.limit(p.count + 1).offset(offset).execute()) as Row[];
     }
   }
   const { rows, total, next } = await finishPage(p, start, fetched, async () => {
-    if (!where) return countIdpUsers(db);
+    if (!where) return deepTotal ?? countIdpUsers(db);
     const cq = db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('source', '=', 'idp').where(where);
     return Number((await cq.executeTakeFirstOrThrow()).n);
   });

@@ -9,6 +9,7 @@ import * as m006 from './006_uuidv7_counters.ts';
 import * as m007 from './007_member_order.ts';
 import * as m008 from './008_log_resource_index.ts';
 import * as m009 from './009_counter_shards.ts';
+import * as m010 from './010_list_version.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '007_member_order': m007,
   '008_log_resource_index': m008,
   '009_counter_shards': m009,
+  '010_list_version': m010,
 };
