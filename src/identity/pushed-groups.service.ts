@@ -5,7 +5,9 @@
 // (permissions.repo.ts), so nothing needs recomputing here.
 // Called by src/scim inside the SCIM request's transaction; never imports from src/scim.
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import { preparedPgStatement } from '../db/database.ts';
+import { isPostgres } from '../db/dialect.ts';
 import type { DB } from '../db/schema.ts';
 import type { Actor } from '../platform/actor.ts';
 import { nowIso } from '../platform/time.ts';
@@ -107,8 +109,8 @@ export async function knownUserIds(db: Db, ids: string[]): Promise<string[]> {
   return unique.filter((id) => found.has(id));
 }
 
-/** Adds members; returns how many were not members before. Cost: O(ids). */
-export async function addMembers(db: Db, groupId: string, userIds: string[]): Promise<number> {
+/** SQLite: inserts memberships of users known to exist; returns how many were not members before. */
+async function insertMembers(db: Db, groupId: string, userIds: string[]): Promise<number> {
   let added = 0;
   for (const part of chunks(userIds)) {
     const res = await db
@@ -119,6 +121,41 @@ export async function addMembers(db: Db, groupId: string, userIds: string[]): Pr
     added += Number(res.numInsertedOrUpdatedRows ?? 0);
   }
   return added;
+}
+
+// PostgreSQL: the users look-up and the insert in one statement, with the ids as one array parameter,
+// so its text is fixed and it is parsed and planned once per connection (a named prepared statement).
+// Rows go in in the order given (`ord`), which is the members' order. The users are share-locked as
+// they are read, as a foreign key check would: a user deleted meanwhile is either waited for and not
+// added, or waits for this transaction and then takes the new memberships with it (migration 011).
+// The group is not locked here: every membership change ends with its version update, which finds
+// no row if the group was deleted meanwhile, and the request fails with 404.
+const ADD_KNOWN_MEMBERS_PG = `with wanted as (
+  select w.user_id, w.ord from unnest($2::text[]) with ordinality as w(user_id, ord)
+  join users u on u.id = w.user_id
+  for key share of u
+), added as (
+  insert into pushed_group_members (group_id, user_id)
+  select $1, user_id from wanted order by ord
+  on conflict (user_id, group_id) do nothing
+  returning 1
+)
+select (select count(*) from wanted) as known, (select count(*) from added) as added`;
+preparedPgStatement(ADD_KNOWN_MEMBERS_PG);
+
+/**
+ * Adds those of `ids` that are users, in the order given; returns how many of them are users and how
+ * many were not members before. Cost: O(ids).
+ */
+export async function addKnownMembers(db: Db, groupId: string, ids: string[]): Promise<{ known: number; added: number }> {
+  const unique = [...new Set(ids)];
+  if (!unique.length) return { known: 0, added: 0 };
+  if (isPostgres(db)) {
+    const { rows } = await db.executeQuery<{ known: string; added: string }>(CompiledQuery.raw(ADD_KNOWN_MEMBERS_PG, [groupId, unique]));
+    return { known: Number(rows[0].known), added: Number(rows[0].added) };
+  }
+  const known = await knownUserIds(db, unique);
+  return { known: known.length, added: known.length ? await insertMembers(db, groupId, known) : 0 };
 }
 
 /** Removes members; returns how many were members. Cost: O(ids). */
@@ -139,6 +176,6 @@ export async function replaceMembers(db: Db, groupId: string, userIds: string[])
   const toRemove = [...have].filter((id) => !want.has(id));
   const toAdd = [...want].filter((id) => !have.has(id));
   const removed = toRemove.length ? await removeMembers(db, groupId, toRemove) : 0;
-  const added = toAdd.length ? await addMembers(db, groupId, toAdd) : 0;
+  const added = toAdd.length ? (await addKnownMembers(db, groupId, toAdd)).added : 0;
   return { added, removed };
 }

@@ -7,7 +7,7 @@ import type { DB } from '../db/schema.ts';
 import { isPostgres } from '../db/dialect.ts';
 import { noteRowsWritten } from '../db/fresh-statistics.ts';
 import {
-  addMembers, createPushedGroupRoles, deletePushedGroupRoles, knownUserIds, removeMembers, renamePushedGroupRoles, replaceMembers,
+  addKnownMembers, createPushedGroupRoles, deletePushedGroupRoles, knownUserIds, removeMembers, renamePushedGroupRoles, replaceMembers,
 } from '../identity/pushed-groups.service.ts';
 import { recordAudit } from '../identity/audit.service.ts';
 import { isUniqueViolation } from '../platform/errors.ts';
@@ -156,9 +156,9 @@ export async function createGroup(ctx: ScimCtx, trx: Transaction<DB>, body: unkn
   let added = 0;
   let unknown = 0;
   if (wanted.length) {
-    const known = await knownUserIds(trx, wanted);
-    unknown = new Set(wanted).size - known.length;
-    added = await addMembers(trx, id, known);
+    const r = await addKnownMembers(trx, id, wanted);
+    unknown = new Set(wanted).size - r.known;
+    added = r.added;
     noteRowsWritten(ctx.db, 'pushed_group_members', added);
   }
   const summary = `created group ${name}${added ? ` with ${plural(added, 'member')}` : ''}${unknown ? ` (ignored ${plural(unknown, 'unknown member')})` : ''}`;
@@ -187,16 +187,19 @@ async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resourc
   }
   if (change) {
     const wantedAdds = [...change.add];
-    const known = wantedAdds.length ? await knownUserIds(trx, wantedAdds) : [];
-    const unknown = wantedAdds.length - known.length;
+    let known = 0;
     let added = 0;
     let removed = 0;
-    if (change.replaceAll) ({ added, removed } = await replaceMembers(trx, row.id, known));
-    else {
+    if (change.replaceAll) {
+      const ids = wantedAdds.length ? await knownUserIds(trx, wantedAdds) : [];
+      known = ids.length;
+      ({ added, removed } = await replaceMembers(trx, row.id, ids));
+    } else {
       if (change.remove.size) removed = await removeMembers(trx, row.id, [...change.remove]);
-      if (known.length) added = await addMembers(trx, row.id, known);
+      if (wantedAdds.length) ({ known, added } = await addKnownMembers(trx, row.id, wantedAdds));
       noteRowsWritten(ctx.db, 'pushed_group_members', added);
     }
+    const unknown = wantedAdds.length - known;
     if (added) parts.push(`added ${plural(added, 'member')} to ${name}`);
     if (removed) parts.push(`removed ${plural(removed, 'member')} from ${name}`);
     if (unknown) parts.push(`ignored ${plural(unknown, 'unknown member')}`);

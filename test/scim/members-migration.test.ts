@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import { migrate, openDatabase } from '../../src/db/database.ts';
 import { migrations } from '../../src/db/migrations/index.ts';
-import { addMembers } from '../../src/identity/pushed-groups.service.ts';
+import { addKnownMembers } from '../../src/identity/pushed-groups.service.ts';
 import { freshDatabaseUrl } from '../helpers/app.ts';
 
 const provider: MigrationProvider = { getMigrations: async (): Promise<Record<string, Migration>> => migrations };
@@ -40,7 +40,7 @@ test('memberships made before migration 007 are kept in order; after it new memb
 
     // New members come after the existing ones, in the order given; a member added again is not doubled.
     const newcomers = [users[27], users[25], users[26]];
-    assert.equal(await addMembers(db, g1, [...newcomers, users[3]]), 3);
+    assert.deepEqual(await addKnownMembers(db, g1, [...newcomers, users[3], randomUUID()]), { known: 4, added: 3 });
     assert.deepEqual(await membersOf(g1), [...users.slice(0, 20).sort(), ...newcomers]);
     await assert.rejects(db.insertInto('pushed_group_members').values({ group_id: g1, user_id: users[3] }).execute(), /unique|duplicate/i);
 

@@ -10,6 +10,7 @@ import * as m007 from './007_member_order.ts';
 import * as m008 from './008_log_resource_index.ts';
 import * as m009 from './009_counter_shards.ts';
 import * as m010 from './010_list_version.ts';
+import * as m011 from './011_member_checks.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '008_log_resource_index': m008,
   '009_counter_shards': m009,
   '010_list_version': m010,
+  '011_member_checks': m011,
 };

@@ -1,0 +1,90 @@
+// A membership change racing with the deletion of a user or of the group itself, by another
+// connection (another server process, the CLI): no membership is ever left pointing at a user or group
+// that is gone, and the request says what happened.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { randomUUID } from 'node:crypto';
+import { parseDatabaseUrl } from '../../src/db/database.ts';
+import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
+import { PATCH_OP, startScim, type ScimHarness } from './scim-client.ts';
+
+let h: ScimHarness;
+before(async () => {
+  h = await startScim();
+});
+after(() => h.t.close());
+
+/** Another connection that runs `statement` in a transaction it commits only when told. */
+async function uncommitted(statement: string, param: string): Promise<{ commit(): Promise<void> }> {
+  const parsed = parseDatabaseUrl(h.t.databaseUrl);
+  if (parsed.dialect === 'sqlite') {
+    const conn = new SQLite(parsed.file!);
+    conn.pragma('foreign_keys = on');
+    conn.exec('begin immediate');
+    conn.prepare(statement.replace('$1', '?')).run(param);
+    return {
+      commit: async () => {
+        conn.exec('commit');
+        conn.close();
+      },
+    };
+  }
+  const client = new pg.Client({ connectionString: parsed.connectionString });
+  await client.connect();
+  await client.query('begin');
+  await client.query(statement, [param]);
+  return {
+    commit: async () => {
+      await client.query('commit');
+      await client.end();
+    },
+  };
+}
+
+async function seed(n: number): Promise<{ group: string; users: string[] }> {
+  const now = new Date().toISOString();
+  const users = Array.from({ length: n }, () => randomUUID());
+  await h.t.database.db
+    .insertInto('users')
+    .values(users.map((id) => ({ id, user_name: `${id}@race.example`, user_name_norm: `${id}@race.example`, display_name: null, given_name: null, family_name: null, email: null, email_norm: null, external_id: null, role_id: null, status: 'active' as const, source: 'idp' as const, time_zone: 'UTC', locale: 'en-US', password_hash: null, scim_attributes: '{}', version: 1, created_at: now, updated_at: now })))
+    .execute();
+  const g = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: `Race ${randomUUID().slice(0, 8)}` });
+  assert.equal(g.status, 201);
+  return { group: g.body.id, users };
+}
+
+const addMembers = (group: string, users: string[]) =>
+  h.scim('PATCH', `/Groups/${group}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: users.map((value) => ({ value })) }] });
+
+const membershipsOf = async (column: 'group_id' | 'user_id', id: string) =>
+  (await h.t.database.db.selectFrom('pushed_group_members').select('user_id').where(column, '=', id).execute()).map((r) => r.user_id);
+
+test('a user deleted by another connection while a PATCH adds them is not added (the others are), and nothing points at them', async () => {
+  const { group, users } = await seed(5);
+  const other = await uncommitted('delete from users where id = $1', users[2]);
+  const patch = addMembers(group, users);
+  await new Promise((r) => setTimeout(r, 300));
+  await other.commit();
+  const res = await patch;
+  assert.equal(res.status, 204, JSON.stringify(res.body));
+  assert.deepEqual((await membershipsOf('group_id', group)).sort(), [users[0], users[1], users[3], users[4]].sort());
+  assert.deepEqual(await membershipsOf('user_id', users[2]), []);
+  await flushProvisioningLog(h.t.database.db);
+  const log = await h.t.database.db.selectFrom('provisioning_log').select('summary').where('resource_id', '=', group).where('method', '=', 'PATCH').execute();
+  assert.ok(log.some((l) => /added 4 members.*ignored 1 unknown member/.test(l.summary ?? '')), JSON.stringify(log));
+});
+
+test('a group deleted by another connection while a PATCH adds members to it: the PATCH is a 404 and leaves no memberships behind', async () => {
+  const { group, users } = await seed(3);
+  const other = await uncommitted('delete from pushed_groups where id = $1', group);
+  const patch = addMembers(group, users);
+  await new Promise((r) => setTimeout(r, 300));
+  await other.commit();
+  const res = await patch;
+  assert.equal(res.status, 404, JSON.stringify(res.body));
+  assert.equal(res.body.schemas[0], 'urn:ietf:params:scim:api:messages:2.0:Error');
+  assert.deepEqual(await membershipsOf('group_id', group), []);
+  for (const u of users) assert.deepEqual(await membershipsOf('user_id', u), []);
+});
