@@ -291,10 +291,35 @@ function extract(attrs: Resource): Extracted {
       email_norm: email ? email.toLowerCase() : null,
       external_id: searchableStr(attrs.externalId, 'externalId'),
     },
-    locale: str(attrs.locale),
-    timeZone: str(attrs.timezone),
+    locale: displayLocale(str(attrs.locale)),
+    timeZone: displayTimeZone(str(attrs.timezone)),
     emails,
   };
+}
+
+/**
+ * The IdP's `locale` as the BCP 47 tag the UI formats with: Okta sends POSIX-style `en_US`, which
+ * `Intl` refuses (the UI then fell back to its default). Null when it is no locale at all, so a create
+ * keeps the default and an update the current value. The SCIM resource keeps the value as sent.
+ */
+function displayLocale(v: string | null): string | null {
+  if (!v) return null;
+  try {
+    return new Intl.Locale(v.replace(/_/g, '-')).toString();
+  } catch {
+    return null;
+  }
+}
+
+/** The IdP's `timezone` if it is an IANA zone the UI can show times in; null otherwise (as above). */
+function displayTimeZone(v: string | null): string | null {
+  if (!v) return null;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: v });
+    return v;
+  } catch {
+    return null;
+  }
 }
 
 const deleteEmails = precompiled((db, arg) => db.deleteFrom('scim_user_emails').where('user_id', '=', arg(0)));

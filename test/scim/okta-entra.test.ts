@@ -82,6 +82,35 @@ describe('Okta custom app (PUT for every update)', () => {
     assert.equal(back.status, 'active');
   });
 
+  test("Okta's en_US locale and IANA time zone become the person's display preferences; unknown values leave them alone", async () => {
+    const created = await h.scim('POST', '/Users', oktaUser('locale.user@okta.local', { locale: 'en_US', timezone: 'America/Los_Angeles' }));
+    assert.equal(created.status, 201);
+    assert.equal(created.body.locale, 'en_US', 'the SCIM resource keeps the value as sent');
+    const id = created.body.id as string;
+    const prefs = async () => {
+      const r = await h.admin.json(`/api/users/${id}`);
+      assert.equal(r.status, 200);
+      return { locale: r.body.locale, timeZone: r.body.timeZone };
+    };
+    assert.deepEqual(await prefs(), { locale: 'en-US', timeZone: 'America/Los_Angeles' });
+    // The signed-in person's own preferences (what the UI formats dates with) say the same.
+    const me = await fetch(`${h.t.baseUrl}/api/me`, { headers: { cookie: await sessionFor(id) } }).then((r) => r.json());
+    assert.equal(me.user.locale, 'en-US');
+
+    const got = await h.scim('GET', `/Users/${id}`);
+    const put = await h.scim('PUT', `/Users/${id}`, { ...got.body, locale: 'fr_CA', timezone: 'Europe/Paris' });
+    assert.equal(put.status, 200);
+    assert.deepEqual(await prefs(), { locale: 'fr-CA', timeZone: 'Europe/Paris' });
+    const junk = await h.scim('PUT', `/Users/${id}`, { ...put.body, locale: 'not a locale!', timezone: 'Mars/Olympus_Mons' });
+    assert.equal(junk.status, 200);
+    assert.equal(junk.body.timezone, 'Mars/Olympus_Mons');
+    assert.deepEqual(await prefs(), { locale: 'fr-CA', timeZone: 'Europe/Paris' });
+    const fresh = await h.scim('POST', '/Users', oktaUser('junk.locale@okta.local', { locale: '???', timezone: 'Nowhere/Else' }));
+    assert.equal(fresh.status, 201);
+    const r = await h.admin.json(`/api/users/${fresh.body.id}`);
+    assert.deepEqual({ locale: r.body.locale, timeZone: r.body.timeZone }, { locale: 'en-US', timeZone: 'UTC' });
+  });
+
   test('push a group, PUT its full member list, rename it with PUT, then delete it', async () => {
     const a = (await h.scim('POST', '/Users', oktaUser('okta.a@acme.com'))).body.id;
     const b = (await h.scim('POST', '/Users', oktaUser('okta.b@acme.com'))).body.id;
