@@ -28,15 +28,15 @@ export function redact(value: unknown): unknown {
   return value;
 }
 
-const AUDIT_COLUMNS = ['at', 'actor_id', 'actor_name', 'source', 'action', 'target_type', 'target_id', 'target_name', 'summary', 'details', 'ip', 'request_id'] as const;
+export const AUDIT_COLUMNS = ['at', 'actor_id', 'actor_name', 'source', 'action', 'target_type', 'target_id', 'target_name', 'summary', 'details', 'ip', 'request_id'] as const;
 // Compiled once: every write of the product adds a row here.
 const insertAudit = precompiled((db, arg) =>
   db.insertInto('audit_log').values(Object.fromEntries(AUDIT_COLUMNS.map((c, i) => [c, arg(i)])) as never),
 );
 
-export async function recordAudit(db: Kysely<DB> | Transaction<DB>, actor: Actor, entry: AuditEntry): Promise<void> {
-  await insertAudit(
-    db,
+/** An entry's column values, in AUDIT_COLUMNS order (for statements that write it themselves). */
+export function auditValues(actor: Actor, entry: AuditEntry): unknown[] {
+  return [
     nowIso(),
     actor.id,
     actor.name,
@@ -49,5 +49,9 @@ export async function recordAudit(db: Kysely<DB> | Transaction<DB>, actor: Actor
     entry.details ? JSON.stringify(redact(entry.details)) : null,
     actor.ip ?? null,
     actor.requestId ?? null,
-  );
+  ];
+}
+
+export async function recordAudit(db: Kysely<DB> | Transaction<DB>, actor: Actor, entry: AuditEntry): Promise<void> {
+  await insertAudit(db, ...auditValues(actor, entry));
 }

@@ -10,8 +10,9 @@ import { conflict, notFound, ScimError, toScimError } from './scim.errors.ts';
 import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, renderGroup, replaceGroup } from './scim.groups.ts';
 import { listParams } from './scim.list.ts';
 import { runWrite } from './scim.writes.ts';
+import { isPostgres } from '../db/dialect.ts';
 import { parseProjection, project, type Projection } from './scim.projection.ts';
-import { createUser, deleteUser, getUser, listUsers, patchUser, replaceUser, type ScimCtx } from './scim.users.ts';
+import { createUser, createUserInOneStatement, deleteUser, getUser, listUsers, patchUser, replaceUser, type ScimCtx } from './scim.users.ts';
 
 export interface ScimRequest {
   method: string;
@@ -128,7 +129,11 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
         const un = bodyObj.userName;
         if (typeof un === 'string') out.userName = un;
       }
-      const r = await inTrx(ctx, (trx) => (kind === 'User' ? createUser(ctx, trx, req.body) : createGroup(ctx, trx, req.body)));
+      // On PostgreSQL a user is created by one statement, its own transaction (createUserInOneStatement).
+      const r =
+        kind === 'User' && isPostgres(ctx.db)
+          ? await createUserInOneStatement(ctx, req.body)
+          : await inTrx(ctx, (trx) => (kind === 'User' ? createUser(ctx, trx, req.body) : createGroup(ctx, trx, req.body)));
       out.status = 201;
       out.body = r.resource;
       out.headers = { location: `${ctx.baseUrl}/${kind}s/${r.outcome.resourceId}`, etag: String((r.resource.meta as Record<string, unknown>).version) };

@@ -145,6 +145,11 @@ test('two simultaneous POSTs of one userName give exactly one 201', async () => 
   assert.equal(loser.body.scimType, 'uniqueness');
   const n = await h.t.database.db.selectFrom('users').select('id').where('user_name_norm', '=', 'race@acme.com').execute();
   assert.equal(n.length, 1);
+  // The refused create left nothing of its own behind: one user's e-mail row, one audit entry.
+  const emails = await h.t.database.db.selectFrom('scim_user_emails').select('user_id').where('value_norm', '=', 'race@acme.com').execute();
+  assert.deepEqual(emails.map((e) => e.user_id), [n[0].id]);
+  const audit = await h.t.database.db.selectFrom('audit_log').select('target_id').where('action', '=', 'user.create').where('target_name', 'in', ['race@acme.com', 'RACE@acme.com']).execute();
+  assert.deepEqual(audit.map((a) => a.target_id), [n[0].id]);
 });
 
 test('adding members to a large group keeps every existing member and the log says what changed (cost: see bench:scim)', async () => {
