@@ -244,5 +244,11 @@ describe('Entra ID (PATCH with its quirks)', () => {
     assert.deepEqual(full.body.members.map((m: any) => m.value), [u2]);
     const u2groups = (await h.scim('GET', `/Users/${u2}`)).body.groups;
     assert.deepEqual(u2groups.map((x: any) => x.value), [gid]);
+    // The user's groups, with their names, on a GET by id and on the look-up by userName; none is [].
+    assert.deepEqual(u2groups.map((x: any) => [x.display, x.type]), [['Entra Sales', 'direct']]);
+    const looked = await h.scim('GET', `/Users?filter=${encodeURIComponent('userName eq "entra.2@acme.com"')}`);
+    assert.deepEqual(looked.body.Resources[0].groups.map((x: any) => [x.value, x.display]), [[gid, 'Entra Sales']]);
+    assert.deepEqual((await h.scim('GET', `/Users/${u1}`)).body.groups, []);
+    assert.equal((await h.scim('GET', `/Users/${u1}?excludedAttributes=groups`)).body.groups, undefined);
   });
 });
