@@ -2,7 +2,7 @@
 // external_id, display_name, email_norm, status, created/updated, version) are what filters and
 // uniqueness use; `scim_attributes` keeps the rest as sent (canonical names), minus userName and
 // active, which live in their columns. Every write runs in the caller's transaction.
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { UserStatus } from '../db/schema.identity.ts';
 import { isPostgres } from '../db/dialect.ts';
@@ -128,17 +128,30 @@ export function checkIfMatch(ifMatch: string | undefined, version: number): void
 // PostgreSQL: a user and their groups in one statement, for a GET by id and the IdPs' `userName eq`
 // look-up (one round trip less each; interleaved, GET by id 2,956-4,417 -> 3,189-4,803 req/s).
 type RowWithGroups = Row & { groups: [string, string][] | null };
-const withGroupsPg = (column: 'id' | 'user_name_norm') =>
+const withGroupsPg = (column: 'id' | 'user_name_norm', forUpdate = false) =>
   precompiled<RowWithGroups>((db, arg) =>
     db
       .selectFrom('users')
       .select(COLS)
       .select(sql<[string, string][] | null>`(select json_agg(json_build_array(g.id, g.display_name)) from pushed_group_members m join pushed_groups g on g.id = m.group_id where m.user_id = users.id)`.as('groups'))
       .where(column, '=', arg(0))
-      .where('source', '=', 'idp'),
+      .where('source', '=', 'idp')
+      .$if(forUpdate, (q) => q.modifyEnd(sql`for update of users`)),
   );
 const userByIdWithGroupsPg = withGroupsPg('id');
 const userByUserNameWithGroupsPg = withGroupsPg('user_name_norm');
+const userByIdForUpdateWithGroupsPg = withGroupsPg('id', true);
+
+/**
+ * The user a PUT, PATCH or DELETE is about, locked for the rest of the transaction. On PostgreSQL with
+ * their groups (for the response) in the same round trip; elsewhere the groups are read later.
+ */
+async function loadForWrite(trx: Transaction<DB>, id: string): Promise<{ row: Row; groups?: { value: string; display: string }[] }> {
+  if (!isPostgres(trx)) return { row: await loadRow(trx, id, true) };
+  const [found] = await userByIdForUpdateWithGroupsPg(trx, id);
+  if (!found) throw notFound(`User ${id} not found`);
+  return splitGroups(found);
+}
 
 function splitGroups(found: RowWithGroups): { row: Row; groups: { value: string; display: string }[] } {
   const { groups: pairs, ...row } = found;
@@ -453,30 +466,34 @@ export async function createUserInOneStatement(ctx: ScimCtx, body: unknown): Pro
   return n.result;
 }
 
-/** Writes new attributes over an existing user: columns, e-mails, status (ending sessions on deactivation). */
-async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resource, verb: 'replaced' | 'updated'): Promise<{ resource: Resource; outcome: Outcome }> {
+const UPDATE_COLS = ['user_name', 'user_name_norm', 'display_name', 'given_name', 'family_name', 'email', 'email_norm', 'external_id'] as const satisfies readonly (keyof Extracted['cols'])[];
+
+// PostgreSQL: the user's new columns and the audit entry of the change in one statement (one round
+// trip less for every PUT and PATCH; Okta sends a PUT for every change). Locale and time zone stay as
+// they are when the IdP sent none that the UI can use (coalesce).
+const UPDATE_USER_PG = (() => {
+  let i = 0;
+  const next = () => `$${++i}`;
+  const audit = AUDIT_COLUMNS.map(next).join(', ');
+  const set = [...UPDATE_COLS, 'status', 'scim_attributes', 'version', 'updated_at'].map((c) => `${c} = ${next()}`);
+  set.push(`locale = coalesce(${next()}, locale)`, `time_zone = coalesce(${next()}, time_zone)`);
+  return `with a as (insert into audit_log (${AUDIT_COLUMNS.join(', ')}) values (${audit}))
+update users set ${set.join(', ')} where id = ${next()}`;
+})();
+const UPDATE_USER_PG_NAME = preparedPgStatement(UPDATE_USER_PG);
+
+/**
+ * Writes new attributes over an existing user (locked by the caller): columns, e-mails, status (ending
+ * sessions on deactivation), and the audit entry. `groups` are the user's groups if already read.
+ */
+async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resource, verb: 'replaced' | 'updated', groups?: { value: string; display: string }[]): Promise<{ resource: Resource; outcome: Outcome }> {
   const x = extract(attrs);
   if (x.cols.user_name_norm !== row.user_name.toLowerCase()) await assertUserNameFree(trx, x.cols.user_name_norm, row.id);
   const status: UserStatus = x.status ?? row.status;
   const now = nowIso();
   const stored = JSON.stringify(x.stored);
   const version = row.version + 1;
-  try {
-    await trx
-      .updateTable('users')
-      .set({
-        ...x.cols, status, scim_attributes: stored, version, updated_at: now,
-        ...(x.locale ? { locale: x.locale } : {}), ...(x.timeZone ? { time_zone: x.timeZone } : {}),
-      })
-      .where('id', '=', row.id)
-      .execute();
-  } catch (err) {
-    if (isUniqueViolation(err)) throw conflict(`userName ${x.userName} is already taken`);
-    throw err;
-  }
-  // The rows are derived from the stored attribute alone, so an update that leaves `emails` as it
-  // was (Okta's PUT re-sends the whole user, a deactivation included) leaves them alone.
-  if (JSON.stringify(x.emails) !== JSON.stringify(emailRows(parseAttrs(row).emails))) await writeEmails(trx, row.id, x.emails, true);
+  // The summary says how many sessions a deactivation ended, so they end first (same transaction).
   const parts: string[] = [];
   let action = 'user.update';
   if (status !== row.status && status === 'disabled') {
@@ -490,29 +507,51 @@ async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resourc
   if (x.userName !== row.user_name) parts.push(`renamed user ${row.user_name} to ${x.userName}`);
   if (!parts.length) parts.push(`${verb} user ${x.userName}`);
   const summary = parts.join('; ');
-  await recordAudit(trx, ctx.actor, { action, targetType: 'user', targetId: row.id, targetName: x.userName, summary, details: { source: 'scim' } });
+  const audit: AuditEntry = { action, targetType: 'user', targetId: row.id, targetName: x.userName, summary, details: { source: 'scim' } };
+  try {
+    if (isPostgres(trx)) {
+      const values = [...auditValues(ctx.actor, audit), ...UPDATE_COLS.map((c) => x.cols[c]), status, stored, version, now, x.locale, x.timeZone, row.id];
+      await trx.executeQuery(CompiledQuery.raw(UPDATE_USER_PG, values));
+    } else {
+      await trx
+        .updateTable('users')
+        .set({
+          ...x.cols, status, scim_attributes: stored, version, updated_at: now,
+          ...(x.locale ? { locale: x.locale } : {}), ...(x.timeZone ? { time_zone: x.timeZone } : {}),
+        })
+        .where('id', '=', row.id)
+        .execute();
+      await recordAudit(trx, ctx.actor, audit);
+    }
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(`userName ${x.userName} is already taken`);
+    throw err;
+  }
+  // The rows are derived from the stored attribute alone, so an update that leaves `emails` as it
+  // was (Okta's PUT re-sends the whole user, a deactivation included) leaves them alone.
+  if (JSON.stringify(x.emails) !== JSON.stringify(emailRows(parseAttrs(row).emails))) await writeEmails(trx, row.id, x.emails, true);
   const next: Row = { ...row, user_name: x.userName, external_id: x.cols.external_id, status, scim_attributes: stored, version, updated_at: now };
-  const groups = (await groupsOf(trx, [row.id])).get(row.id) ?? [];
-  return { resource: toResource(ctx, next, groups), outcome: { summary, resourceId: row.id, userName: x.userName } };
+  const theirGroups = groups ?? (await groupsOf(trx, [row.id])).get(row.id) ?? [];
+  return { resource: toResource(ctx, next, theirGroups), outcome: { summary, resourceId: row.id, userName: x.userName } };
 }
 
 export async function replaceUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, body: unknown, ifMatch?: string) {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The body must be a User object', 'invalidSyntax');
-  const row = await loadRow(trx, id, true);
+  const { row, groups } = await loadForWrite(trx, id);
   checkIfMatch(ifMatch, row.version);
   const attrs = canonicalize('User', body as Record<string, unknown>);
-  return save(ctx, trx, row, attrs, 'replaced');
+  return save(ctx, trx, row, attrs, 'replaced', groups);
 }
 
 export async function patchUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, body: unknown, ifMatch?: string) {
   const ops = parsePatchRequest(body);
-  const row = await loadRow(trx, id, true);
+  const { row, groups } = await loadForWrite(trx, id);
   checkIfMatch(ifMatch, row.version);
   const current: Resource = { ...parseAttrs(row), userName: row.user_name, active: row.status === 'active' };
   if (row.external_id !== null) current.externalId = row.external_id;
   const { attributes } = applyPatch('User', current, ops);
   // Keep the stored form canonical (coercion already happened per op).
-  return save(ctx, trx, row, attributes, 'updated');
+  return save(ctx, trx, row, attributes, 'updated', groups);
 }
 
 export async function deleteUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, ifMatch?: string): Promise<Outcome> {

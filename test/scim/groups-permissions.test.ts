@@ -152,6 +152,22 @@ test('two simultaneous POSTs of one userName give exactly one 201', async () => 
   assert.deepEqual(audit.map((a) => a.target_id), [n[0].id]);
 });
 
+test('two simultaneous PUTs renaming two people to one userName give one 200 and one 409, and the refused one changes nothing', async () => {
+  const [p, q] = await Promise.all([h.scim('POST', '/Users', oktaUser('rename.p@acme.com')), h.scim('POST', '/Users', oktaUser('rename.q@acme.com'))]);
+  const [a, b] = await Promise.all([
+    h.scim('PUT', `/Users/${p.body.id}`, { ...p.body, userName: 'rename.same@acme.com' }),
+    h.scim('PUT', `/Users/${q.body.id}`, { ...q.body, userName: 'Rename.Same@acme.com' }),
+  ]);
+  assert.deepEqual([a.status, b.status].sort(), [200, 409]);
+  const loser = a.status === 409 ? p : q;
+  assert.equal((a.status === 409 ? a : b).body.scimType, 'uniqueness');
+  const after = await h.scim('GET', `/Users/${loser.body.id}`);
+  assert.equal(after.body.userName, loser.body.userName);
+  assert.equal(after.body.meta.version, loser.body.meta.version);
+  const audit = await h.t.database.db.selectFrom('audit_log').select('action').where('target_id', '=', loser.body.id).execute();
+  assert.deepEqual(audit.map((r) => r.action), ['user.create']);
+});
+
 test('adding members to a large group keeps every existing member and the log says what changed (cost: see bench:scim)', async () => {
   const gid = await newGroup('Big');
   // 3,000 members inserted directly (fast set-up), then PATCH +10 through the protocol.

@@ -82,6 +82,35 @@ describe('Okta custom app (PUT for every update)', () => {
     assert.equal(back.status, 'active');
   });
 
+  test('each PUT is in the audit log in words, and a PUT to a userName already taken is a 409 that changes nothing', async () => {
+    const a = await h.scim('POST', '/Users', oktaUser('audit.a@okta.local'));
+    assert.equal((await h.scim('POST', '/Users', oktaUser('audit.b@okta.local'))).status, 201);
+    const id = a.body.id as string;
+    const cookie = await sessionFor(id);
+    const off = await h.scim('PUT', `/Users/${id}`, { ...a.body, active: false });
+    assert.equal(off.status, 200);
+    assert.equal(await me(cookie), 401);
+    const on = await h.scim('PUT', `/Users/${id}`, { ...off.body, active: true });
+    const renamed = await h.scim('PUT', `/Users/${id}`, { ...on.body, userName: 'audit.a2@okta.local' });
+    assert.equal(renamed.body.userName, 'audit.a2@okta.local');
+    const audit = () => h.t.database.db.selectFrom('audit_log').select(['action', 'summary']).where('target_id', '=', id).orderBy('at').orderBy('id').execute();
+    assert.deepEqual((await audit()).map((e) => [e.action, e.summary]), [
+      ['user.create', 'created user audit.a@okta.local'],
+      ['user.deactivate', 'deactivated user audit.a@okta.local and ended 1 session'],
+      ['user.reactivate', 'reactivated user audit.a@okta.local'],
+      ['user.update', 'renamed user audit.a@okta.local to audit.a2@okta.local'],
+    ]);
+
+    const taken = await h.scim('PUT', `/Users/${id}`, { ...renamed.body, userName: 'AUDIT.B@okta.local', active: false });
+    assert.equal(taken.status, 409);
+    assert.equal(taken.body.scimType, 'uniqueness');
+    const now = await h.scim('GET', `/Users/${id}`);
+    assert.equal(now.body.userName, 'audit.a2@okta.local');
+    assert.equal(now.body.active, true);
+    assert.equal(now.body.meta.version, renamed.body.meta.version);
+    assert.equal((await audit()).length, 4);
+  });
+
   test("Okta's en_US locale and IANA time zone become the person's display preferences; unknown values leave them alone", async () => {
     const created = await h.scim('POST', '/Users', oktaUser('locale.user@okta.local', { locale: 'en_US', timezone: 'America/Los_Angeles' }));
     assert.equal(created.status, 201);
