@@ -312,7 +312,9 @@ for (const style of ['okta', 'entra'] as ClientStyle[]) {
       assert.ok(r.ok, r.text);
       assert.equal((await me(fiona)).status, 401, 'the open session is refused on the next request');
       await fiona.bringToFront();
-      await fiona.goto('/');
+      // The app sends a signed-out visitor on to the login page, often before '/' has finished
+      // loading: wait only for the navigation to start, then for where it ends.
+      await fiona.goto('/', { waitUntil: 'commit' });
       await fiona.waitForURL(/\/login/);
 
       await fiona.getByRole('link', { name: 'Log in with SSO' }).click();
