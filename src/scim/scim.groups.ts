@@ -7,7 +7,7 @@ import type { DB } from '../db/schema.ts';
 import { isPostgres } from '../db/dialect.ts';
 import { noteRowsWritten } from '../db/fresh-statistics.ts';
 import {
-  addKnownMembers, createPushedGroupRoles, deletePushedGroupRoles, knownUserIds, removeMembers, renamePushedGroupRoles, replaceMembers,
+  addKnownMembers, createPushedGroupRoles, deletePushedGroupRoles, removeMembers, renamePushedGroupRoles, replaceMembers,
 } from '../identity/pushed-groups.service.ts';
 import { recordAudit } from '../identity/audit.service.ts';
 import { isUniqueViolation } from '../platform/errors.ts';
@@ -190,11 +190,8 @@ async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resourc
     let known = 0;
     let added = 0;
     let removed = 0;
-    if (change.replaceAll) {
-      const ids = wantedAdds.length ? await knownUserIds(trx, wantedAdds) : [];
-      known = ids.length;
-      ({ added, removed } = await replaceMembers(trx, row.id, ids));
-    } else {
+    if (change.replaceAll) ({ known, added, removed } = await replaceMembers(trx, row.id, wantedAdds));
+    else {
       if (change.remove.size) removed = await removeMembers(trx, row.id, [...change.remove]);
       if (wantedAdds.length) ({ known, added } = await addKnownMembers(trx, row.id, wantedAdds));
       noteRowsWritten(ctx.db, 'pushed_group_members', added);

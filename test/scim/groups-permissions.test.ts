@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { effectivePermissionsOf } from '../../src/identity/permissions.repo.ts';
+import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
 import { PATCH_OP, oktaUser, startScim, type ScimHarness } from './scim-client.ts';
 
 let h: ScimHarness;
@@ -150,6 +151,22 @@ test('two simultaneous POSTs of one userName give exactly one 201', async () => 
   assert.deepEqual(emails.map((e) => e.user_id), [n[0].id]);
   const audit = await h.t.database.db.selectFrom('audit_log').select('target_id').where('action', '=', 'user.create').where('target_name', 'in', ['race@acme.com', 'RACE@acme.com']).execute();
   assert.deepEqual(audit.map((a) => a.target_id), [n[0].id]);
+});
+
+test("Okta's group PUT with the full member list: members kept in order, newcomers last, unknown and repeated ids counted once, the log in words", async () => {
+  const [u1, u2, u3] = await Promise.all(['put.1@acme.com', 'put.2@acme.com', 'put.3@acme.com'].map(newUser));
+  const gid = await newGroup('Put Members', [u1, u2]);
+  const ghost = '0190d3c4-0000-7000-8000-00000000dead';
+  const r = await h.scim('PUT', `/Groups/${gid}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Put Members', members: [u3, ghost, u2, u3].map((value) => ({ value })) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.members.map((m: any) => m.value), [u2, u3]);
+  assert.deepEqual(r.body.members.map((m: any) => m.display), ['Test User', 'Test User']);
+  await flushProvisioningLog(h.t.database.db);
+  const log = await h.t.database.db.selectFrom('provisioning_log').select('summary').where('resource_id', '=', gid).where('method', '=', 'PUT').execute();
+  assert.deepEqual(log.map((l) => l.summary), ['added 1 member to Put Members; removed 1 member from Put Members; ignored 1 unknown member']);
+  // The same list again changes nothing.
+  const again = await h.scim('PUT', `/Groups/${gid}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Put Members', members: [u2, u3].map((value) => ({ value })) });
+  assert.deepEqual(again.body.members.map((m: any) => m.value), [u2, u3]);
 });
 
 test('two simultaneous PUTs renaming two people to one userName give one 200 and one 409, and the refused one changes nothing', async () => {
