@@ -53,7 +53,7 @@ export class ListPositions {
     if (this.keys.size >= this.capacity) {
       const oldest = this.keys.keys().next().value as number;
       this.keys.delete(oldest);
-      this.positions.splice(this.indexOf(oldest), 1);
+      this.positions.splice(this.insertionPoint(oldest), 1);
     }
     this.keys.set(position, key);
     this.positions.splice(this.insertionPoint(position), 0, position);
@@ -72,10 +72,6 @@ export class ListPositions {
       else hi = mid;
     }
     return lo;
-  }
-
-  private indexOf(position: number): number {
-    return this.insertionPoint(position);
   }
 }
 

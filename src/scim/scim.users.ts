@@ -143,7 +143,7 @@ const userByUserNameWithGroupsPg = withGroupsPg('user_name_norm');
 const userByIdForUpdateWithGroupsPg = withGroupsPg('id', true);
 
 /**
- * The user a PUT, PATCH or DELETE is about, locked for the rest of the transaction. On PostgreSQL with
+ * The user a PUT or PATCH is about, locked for the rest of the transaction. On PostgreSQL with
  * their groups (for the response) in the same round trip; elsewhere the groups are read later.
  */
 async function loadForWrite(trx: Transaction<DB>, id: string): Promise<{ row: Row; groups?: { value: string; display: string }[] }> {
