@@ -3,12 +3,10 @@
 // that is gone, and the request says what happened.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import SQLite from 'better-sqlite3';
-import pg from 'pg';
 import { randomUUID } from 'node:crypto';
-import { parseDatabaseUrl } from '../../src/db/database.ts';
 import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
 import { PATCH_OP, startScim, type ScimHarness } from './scim-client.ts';
+import { otherConnectionInTransaction } from '../helpers/other-connection.ts';
 
 let h: ScimHarness;
 before(async () => {
@@ -18,29 +16,9 @@ after(() => h.t.close());
 
 /** Another connection that runs `statement` in a transaction it commits only when told. */
 async function uncommitted(statement: string, param: string): Promise<{ commit(): Promise<void> }> {
-  const parsed = parseDatabaseUrl(h.t.databaseUrl);
-  if (parsed.dialect === 'sqlite') {
-    const conn = new SQLite(parsed.file!);
-    conn.pragma('foreign_keys = on');
-    conn.exec('begin immediate');
-    conn.prepare(statement.replace('$1', '?')).run(param);
-    return {
-      commit: async () => {
-        conn.exec('commit');
-        conn.close();
-      },
-    };
-  }
-  const client = new pg.Client({ connectionString: parsed.connectionString });
-  await client.connect();
-  await client.query('begin');
-  await client.query(statement, [param]);
-  return {
-    commit: async () => {
-      await client.query('commit');
-      await client.end();
-    },
-  };
+  const other = await otherConnectionInTransaction(h.t.databaseUrl);
+  await other.run(statement, param);
+  return other;
 }
 
 async function seed(n: number): Promise<{ group: string; users: string[] }> {

@@ -3,10 +3,9 @@
 // completes once the other writer lets go.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import SQLite from 'better-sqlite3';
-import pg from 'pg';
 import { parseDatabaseUrl } from '../../src/db/database.ts';
 import { oktaUser, startScim, type ScimHarness } from './scim-client.ts';
+import { otherConnectionInTransaction } from '../helpers/other-connection.ts';
 
 let h: ScimHarness;
 before(async () => {
@@ -16,27 +15,9 @@ after(() => h.t.close());
 
 /** Another connection that takes the database's write lock (SQLite) or blocks the audit log (PostgreSQL). */
 async function otherWriter(url: string): Promise<{ release(): Promise<void> }> {
-  const parsed = parseDatabaseUrl(url);
-  if (parsed.dialect === 'sqlite') {
-    const conn = new SQLite(parsed.file!);
-    conn.exec('begin immediate');
-    return {
-      release: async () => {
-        conn.exec('commit');
-        conn.close();
-      },
-    };
-  }
-  const client = new pg.Client({ connectionString: parsed.connectionString });
-  await client.connect();
-  await client.query('begin');
-  await client.query('lock table audit_log in exclusive mode');
-  return {
-    release: async () => {
-      await client.query('commit');
-      await client.end();
-    },
-  };
+  const other = await otherConnectionInTransaction(url);
+  if (parseDatabaseUrl(url).dialect === 'postgres') await other.run('lock table audit_log in exclusive mode');
+  return { release: () => other.commit() };
 }
 
 test('while another writer holds the lock, a SCIM create waits, reads are answered, and the create then succeeds', async () => {

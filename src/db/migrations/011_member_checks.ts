@@ -13,20 +13,16 @@ import { isPostgres } from '../dialect.ts';
 export async function up(db: Kysely<any>): Promise<void> {
   if (!isPostgres(db)) return;
   await sql`alter table pushed_group_members drop constraint pushed_group_members_group_id_fkey, drop constraint pushed_group_members_user_id_fkey`.execute(db);
-  await sql.raw(`
-    create function pushed_group_members_of_user_deleted() returns trigger language plpgsql as $$
-    begin
-      delete from pushed_group_members where user_id = old.id;
-      return null;
-    end $$`).execute(db);
-  await sql`create trigger pushed_group_members_of_user after delete on users for each row execute function pushed_group_members_of_user_deleted()`.execute(db);
-  await sql.raw(`
-    create function pushed_group_members_of_group_deleted() returns trigger language plpgsql as $$
-    begin
-      delete from pushed_group_members where group_id = old.id;
-      return null;
-    end $$`).execute(db);
-  await sql`create trigger pushed_group_members_of_group after delete on pushed_groups for each row execute function pushed_group_members_of_group_deleted()`.execute(db);
+  // The cascades: a deleted user, or group, takes its memberships with it.
+  for (const [parent, column, name] of [['users', 'user_id', 'user'], ['pushed_groups', 'group_id', 'group']] as const) {
+    await sql.raw(`
+      create function pushed_group_members_of_${name}_deleted() returns trigger language plpgsql as $$
+      begin
+        delete from pushed_group_members where ${column} = old.id;
+        return null;
+      end $$`).execute(db);
+    await sql.raw(`create trigger pushed_group_members_of_${name} after delete on ${parent} for each row execute function pushed_group_members_of_${name}_deleted()`).execute(db);
+  }
   // Rows the foreign keys would have refused cannot exist yet; a check for the record.
   const orphans = await sql<{ n: string }>`select count(*) as n from pushed_group_members m
     where not exists (select 1 from users u where u.id = m.user_id) or not exists (select 1 from pushed_groups g where g.id = m.group_id)`.execute(db);
