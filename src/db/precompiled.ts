@@ -40,10 +40,7 @@ export function precompiled<Row>(build: (db: Kysely<DB>, arg: (i: number) => str
       byDb.set(key, c);
     }
     const params = c.slots.map((s) => ('arg' in s ? args[s.arg] : s.value));
-    const pool = c.name ? pgPoolOf(db) : null;
-    if (pool) {
-      return (await pool.query<Row & object>({ name: c.name, text: c.sql, values: params })).rows;
-    }
+    if (c.name) return runPgStatement<Row>(db, c.sql, params);
     if (c.reader !== false) {
       const conn = sqliteConnectionOf(db);
       if (conn && !conn.inTransaction) {
@@ -60,4 +57,17 @@ export function precompiled<Row>(build: (db: Kysely<DB>, arg: (i: number) => str
     }
     return (await db.executeQuery<Row>(CompiledQuery.raw(c.sql, params))).rows;
   };
+}
+
+/**
+ * Runs a fixed PostgreSQL statement text as a named prepared statement: outside a transaction straight
+ * on the pool (the pool calls a client's query with a callback, which the naming wrapper in
+ * database.ts leaves alone, so the name is passed here), inside one on the transaction's connection
+ * through Kysely (named there by that wrapper).
+ */
+export async function runPgStatement<Row>(db: Db, text: string, values: unknown[]): Promise<Row[]> {
+  const name = preparedPgStatement(text);
+  const pool = pgPoolOf(db);
+  if (pool) return (await pool.query<Row & object>({ name, text, values })).rows;
+  return (await db.executeQuery<Row>(CompiledQuery.raw(text, values))).rows;
 }

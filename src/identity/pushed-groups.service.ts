@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { preparedPgStatement } from '../db/database.ts';
+import { runPgStatement } from '../db/precompiled.ts';
 import { isPostgres } from '../db/dialect.ts';
 import type { DB } from '../db/schema.ts';
 import type { Actor } from '../platform/actor.ts';
@@ -139,7 +140,6 @@ const ADD_KNOWN_MEMBERS_PG = `with wanted as (
   returning 1
 )
 select (select count(*) from wanted) as known, (select count(*) from added) as added`;
-preparedPgStatement(ADD_KNOWN_MEMBERS_PG);
 
 /**
  * Adds those of `ids` that are users, in the order given; returns how many of them are users and how
@@ -149,8 +149,8 @@ export async function addKnownMembers(db: Db, groupId: string, ids: string[]): P
   const unique = [...new Set(ids)];
   if (!unique.length) return { known: 0, added: 0 };
   if (isPostgres(db)) {
-    const { rows } = await db.executeQuery<{ known: string; added: string }>(CompiledQuery.raw(ADD_KNOWN_MEMBERS_PG, [groupId, unique]));
-    return { known: Number(rows[0].known), added: Number(rows[0].added) };
+    const [r] = await runPgStatement<{ known: string; added: string }>(db, ADD_KNOWN_MEMBERS_PG, [groupId, unique]);
+    return { known: Number(r.known), added: Number(r.added) };
   }
   const known = await knownUserIds(db, unique);
   return { known: known.length, added: known.length ? await insertMembers(db, groupId, known) : 0 };

@@ -2,7 +2,7 @@
 // external_id, display_name, email_norm, status, created/updated, version) are what filters and
 // uniqueness use; `scim_attributes` keeps the rest as sent (canonical names), minus userName and
 // active, which live in their columns. Every write runs in the caller's transaction.
-import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { UserStatus } from '../db/schema.identity.ts';
 import { isPostgres } from '../db/dialect.ts';
@@ -20,8 +20,7 @@ import { afterKey, finishPage, pageStart, listResponse, type ListParams } from '
 import { listPositionsOf, type ListKey } from './list-positions.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
 import { URN } from './scim.schemas.ts';
-import { precompiled } from '../db/precompiled.ts';
-import { pgPoolOf, preparedPgStatement } from '../db/database.ts';
+import { precompiled, runPgStatement } from '../db/precompiled.ts';
 import { uuidv7 } from '../platform/ids.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
@@ -429,24 +428,26 @@ export async function createUser(ctx: ScimCtx, trx: Transaction<DB>, body: unkno
 // PostgreSQL: the user, its e-mail rows and its audit row in one statement, which is its own
 // transaction, so a create is one round trip instead of five (BEGIN, three inserts, COMMIT). The
 // e-mail rows' foreign key is checked at the end of the statement, when the user row is there.
-const CREATE_USER_PG = (() => {
+/** `$1`, `$2`, … in order, for statement texts written out by hand. */
+function placeholders(): (n?: number) => string {
   let i = 0;
-  const params = (n: number) => Array.from({ length: n }, () => `$${++i}`).join(', ');
-  const userParams = params(USER_INSERT_COLUMNS.length);
-  const emailParams = [`$${++i}::text[]`, `$${++i}::text[]`, `$${++i}::int[]`];
-  const auditParams = params(AUDIT_COLUMNS.length);
-  return `with u as (insert into users (${USER_INSERT_COLUMNS.join(', ')}) values (${userParams})),
+  return (n = 1) => Array.from({ length: n }, () => `$${++i}`).join(', ');
+}
+
+const CREATE_USER_PG = (() => {
+  const next = placeholders();
+  const user = next(USER_INSERT_COLUMNS.length);
+  const emails = `${next()}::text[], ${next()}::text[], ${next()}::int[]`;
+  const audit = next(AUDIT_COLUMNS.length);
+  return `with u as (insert into users (${USER_INSERT_COLUMNS.join(', ')}) values (${user})),
 e as (insert into scim_user_emails (user_id, value_norm, type_norm, is_primary)
-  select $1, x.v, x.t, x.p from unnest(${emailParams.join(', ')}) as x(v, t, p)),
-a as (insert into audit_log (${AUDIT_COLUMNS.join(', ')}) values (${auditParams}))
+  select $1, x.v, x.t, x.p from unnest(${emails}) as x(v, t, p)),
+a as (insert into audit_log (${AUDIT_COLUMNS.join(', ')}) values (${audit}))
 select 1`;
 })();
-const CREATE_USER_PG_NAME = preparedPgStatement(CREATE_USER_PG);
 
 /** createUser on PostgreSQL, outside any transaction: one statement (see CREATE_USER_PG). */
 export async function createUserInOneStatement(ctx: ScimCtx, body: unknown): Promise<{ resource: Resource; outcome: Outcome }> {
-  const pool = pgPoolOf(ctx.db);
-  if (!pool) throw new Error('createUserInOneStatement is for PostgreSQL');
   const n = newUser(ctx, body);
   const values = [
     ...n.userValues,
@@ -456,7 +457,7 @@ export async function createUserInOneStatement(ctx: ScimCtx, body: unknown): Pro
     ...auditValues(ctx.actor, n.audit),
   ];
   try {
-    await pool.query({ name: CREATE_USER_PG_NAME, text: CREATE_USER_PG, values });
+    await runPgStatement(ctx.db, CREATE_USER_PG, values);
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict('User already exists in the database.');
     throw err;
@@ -472,15 +473,13 @@ const UPDATE_COLS = ['user_name', 'user_name_norm', 'display_name', 'given_name'
 // trip less for every PUT and PATCH; Okta sends a PUT for every change). Locale and time zone stay as
 // they are when the IdP sent none that the UI can use (coalesce).
 const UPDATE_USER_PG = (() => {
-  let i = 0;
-  const next = () => `$${++i}`;
-  const audit = AUDIT_COLUMNS.map(next).join(', ');
+  const next = placeholders();
+  const audit = next(AUDIT_COLUMNS.length);
   const set = [...UPDATE_COLS, 'status', 'scim_attributes', 'version', 'updated_at'].map((c) => `${c} = ${next()}`);
   set.push(`locale = coalesce(${next()}, locale)`, `time_zone = coalesce(${next()}, time_zone)`);
   return `with a as (insert into audit_log (${AUDIT_COLUMNS.join(', ')}) values (${audit}))
 update users set ${set.join(', ')} where id = ${next()}`;
 })();
-const UPDATE_USER_PG_NAME = preparedPgStatement(UPDATE_USER_PG);
 
 /**
  * Writes new attributes over an existing user (locked by the caller): columns, e-mails, status (ending
@@ -511,7 +510,7 @@ async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resourc
   try {
     if (isPostgres(trx)) {
       const values = [...auditValues(ctx.actor, audit), ...UPDATE_COLS.map((c) => x.cols[c]), status, stored, version, now, x.locale, x.timeZone, row.id];
-      await trx.executeQuery(CompiledQuery.raw(UPDATE_USER_PG, values));
+      await runPgStatement(trx, UPDATE_USER_PG, values);
     } else {
       await trx
         .updateTable('users')
