@@ -1,6 +1,6 @@
-// A fresh, migrated database for service tests (billing; also SCIM's prepared statements) (same databases as the HTTP tests: a temp
-// SQLite file, or a new PostgreSQL database when TEST_DATABASE=postgres), plus a second handle on the
-// same database to play a second node.
+// A fresh, migrated database for service tests (billing, and SCIM's prepared statements), on the same
+// databases as the HTTP tests (a temp SQLite file, or a new PostgreSQL database when
+// TEST_DATABASE=postgres), plus a second handle on the same database to play a second node.
 import { freshDatabaseUrl } from '../helpers/app.ts';
 import { migrate, openDatabase, type Database } from '../../src/db/database.ts';
 
