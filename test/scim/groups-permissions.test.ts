@@ -4,6 +4,8 @@
 // members changed, with nothing lost under 16-way contention.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { isPostgres } from '../../src/db/dialect.ts';
 import { effectivePermissionsOf } from '../../src/identity/permissions.repo.ts';
 import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
 import { PATCH_OP, oktaUser, startScim, type ScimHarness } from './scim-client.ts';
@@ -93,8 +95,9 @@ test('group membership sets effective permissions; leaving the last group return
   assert.equal((await perms(u)).invoices, 'read');
 });
 
-test('16 concurrent PATCHes adding members to one group lose none', async () => {
+test('16 concurrent PATCHes adding members to one group lose none, each commits its own version, and no session is left inside a transaction', async () => {
   const gid = await newGroup('Contended');
+  const before = await h.scim('GET', `/Groups/${gid}`);
   const users = await Promise.all(Array.from({ length: 32 }, (_, i) => newUser(`contended.${i}@acme.com`)));
   const results = await Promise.all(
     Array.from({ length: 16 }, (_, i) =>
@@ -108,6 +111,16 @@ test('16 concurrent PATCHes adding members to one group lose none', async () => 
   const g = await h.scim('GET', `/Groups/${gid}`);
   assert.equal(g.body.members.length, 32);
   assert.deepEqual(g.body.members.map((m: any) => m.value).sort(), [...users].sort());
+  // PostgreSQL sends each PATCH's version bump together with its COMMIT (migration 012).
+  const version = (etag: string | null) => Number(/"(\d+)"/.exec(etag ?? '')![1]);
+  const versions = results.map((r) => version(r.headers.get('etag')));
+  assert.equal(new Set(versions).size, 16, `every PATCH answers with a version of its own: ${versions}`);
+  assert.equal(version(g.body.meta.version), version(before.body.meta.version) + 16);
+  assert.equal(Math.max(...versions), version(g.body.meta.version));
+  if (isPostgres(h.t.database.db)) {
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`.execute(h.t.database.db);
+    assert.equal(rows[0].n, 0, 'a pooled session was left inside a transaction');
+  }
 });
 
 test('a rename and an externalId change racing membership PATCHes of the same group are all kept, and every change moves the version', async () => {

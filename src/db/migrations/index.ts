@@ -11,6 +11,7 @@ import * as m008 from './008_log_resource_index.ts';
 import * as m009 from './009_counter_shards.ts';
 import * as m010 from './010_list_version.ts';
 import * as m011 from './011_member_checks.ts';
+import * as m012 from './012_group_touch.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '009_counter_shards': m009,
   '010_list_version': m010,
   '011_member_checks': m011,
+  '012_group_touch': m012,
 };
