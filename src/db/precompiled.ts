@@ -71,3 +71,9 @@ export async function runPgStatement<Row>(db: Db, text: string, values: unknown[
   if (pool) return (await pool.query<Row & object>({ name, text, values })).rows;
   return (await db.executeQuery<Row>(CompiledQuery.raw(text, values))).rows;
 }
+
+/** `$1`, `$2`, … in order, for statement texts written out by hand. */
+export function placeholders(): (n?: number) => string {
+  let i = 0;
+  return (n = 1) => Array.from({ length: n }, () => `$${++i}`).join(', ');
+}

@@ -7,7 +7,7 @@ import type { Actor } from '../platform/actor.ts';
 import { isUniqueViolation } from '../platform/errors.ts';
 import { resourceTypesResponse, schemasResponse, serviceProviderConfig } from './scim.discovery.ts';
 import { conflict, notFound, ScimError, toScimError } from './scim.errors.ts';
-import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, renderGroup, replaceGroup } from './scim.groups.ts';
+import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, patchGroupMembersInOneStatement, renderGroup, replaceGroup } from './scim.groups.ts';
 import { listParams } from './scim.list.ts';
 import { runWrite } from './scim.writes.ts';
 import { isPostgres } from '../db/dialect.ts';
@@ -202,7 +202,7 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
     if (wantsBody) out.body = projectIf(r.resource, projection);
     else out.status = 204;
   } else {
-    const r = await inTrx(ctx, (trx) => patchGroup(ctx, trx, id, req.body, req.ifMatch));
+    const r = (isPostgres(ctx.db) && (await patchGroupMembersInOneStatement(ctx, id, req.body, req.ifMatch))) || (await inTrx(ctx, (trx) => patchGroup(ctx, trx, id, req.body, req.ifMatch)));
     out.summary = r.outcome.summary;
     out.headers = { etag: r.etag };
     if (wantsBody) out.body = await renderGroup(ctx, ctx.db, id, projection);

@@ -10,7 +10,8 @@ import { noteRowsWritten } from '../db/fresh-statistics.ts';
 import {
   addKnownMembers, createPushedGroupRoles, deletePushedGroupRoles, removeMembers, renamePushedGroupRoles, replaceMembers,
 } from '../identity/pushed-groups.service.ts';
-import { recordAudit } from '../identity/audit.service.ts';
+import { AUDIT_COLUMNS, auditValues, recordAudit } from '../identity/audit.service.ts';
+import { placeholders, precompiled, runPgStatement } from '../db/precompiled.ts';
 import { isUniqueViolation } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { nowIso } from '../platform/time.ts';
@@ -281,6 +282,75 @@ export async function patchGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string,
   }
   const { row: next, outcome } = await save(ctx, trx, row, result.attributes, result.members, result.attributesChanged, locked);
   return { row: next, outcome, etag: etagOf(next.version) };
+}
+
+// PostgreSQL: a PATCH that only adds and/or removes members (Entra's and Okta's group pushes; the
+// common case) is one statement, outside any transaction: it removes, adds the ids that are users
+// (share-locking them, as addKnownMembers does), writes the audit entry with its summary in words and
+// bumps the group's version last (pushed_group_touched, migration 012: a group deleted since it was
+// read fails the whole statement). One round trip instead of five (BEGIN, members, audit, version
+// with COMMIT), and the group row is locked only from the bump to the statement's commit.
+const PATCH_MEMBERS_PG = (() => {
+  const next = placeholders();
+  const [group, adds, removes, name, wanted] = next(5).split(', ');
+  // The audit entry's columns as auditValues gives them, but for the summary, which is written here.
+  const auditSelect = AUDIT_COLUMNS.map((c) => (c === 'summary' ? 's.summary' : next())).join(', ');
+  const at = next();
+  const count = (n: string, words: string) => `format('${words}', ${n}, case when ${n} = 1 then '' else 's' end, ${name}::text)`;
+  return `with removed as (
+  delete from pushed_group_members where group_id = ${group} and user_id = any(${removes}::text[]) returning 1
+), wanted as (
+  select w.user_id, w.ord from unnest(${adds}::text[]) with ordinality as w(user_id, ord)
+  join users u on u.id = w.user_id
+  for key share of u
+), added as (
+  insert into pushed_group_members (group_id, user_id)
+  select ${group}, user_id from wanted order by ord
+  on conflict (user_id, group_id) do nothing
+  returning 1
+), n as (
+  select (select count(*) from added) as added, (select count(*) from removed) as removed, ${wanted}::int - (select count(*) from wanted) as unknown
+), s as (
+  select n.*, concat_ws('; ',
+    case when added > 0 then ${count('added', 'added %s member%s to %s')} end,
+    case when removed > 0 then ${count('removed', 'removed %s member%s from %s')} end,
+    case when unknown > 0 then format('ignored %s unknown member%s', unknown, case when unknown = 1 then '' else 's' end) end,
+    case when added = 0 and removed = 0 and unknown = 0 then format('membership of %s unchanged', ${name}::text) end) as summary
+  from n
+), a as (
+  insert into audit_log (${AUDIT_COLUMNS.join(', ')}) select ${auditSelect} from s
+)
+select s.added, s.summary, pushed_group_touched(${group}, ${at}) as version from s`;
+})();
+
+const groupById = precompiled<Row>((db, arg) => db.selectFrom('pushed_groups').select(COLS).where('id', '=', arg(0)));
+
+/**
+ * patchGroup on PostgreSQL for a PATCH that only adds and/or removes members, as one statement (see
+ * PATCH_MEMBERS_PG); null when the PATCH is anything else (If-Match, attributes, replace of the whole
+ * member list), which then goes through patchGroup in a transaction.
+ */
+export async function patchGroupMembersInOneStatement(ctx: ScimCtx, id: string, body: unknown, ifMatch?: string): Promise<{ outcome: Outcome; etag: string } | null> {
+  if (ifMatch) return null;
+  const ops = parsePatchRequest(body);
+  const [row] = await groupById(ctx.db, id);
+  if (!row) throw notFound(`Group ${id} not found`);
+  const current: Resource = { ...parseAttrs(row), displayName: row.display_name };
+  if (row.external_id !== null) current.externalId = row.external_id;
+  const { attributes, members: change } = applyPatch('Group', current, ops);
+  if (!change || change.replaceAll || !sameAttributes(row, attributes)) return null;
+  const audit = auditValues(ctx.actor, { action: 'group.update', targetType: 'pushed_group', targetId: row.id, targetName: row.display_name, summary: '' });
+  audit.splice(AUDIT_COLUMNS.indexOf('summary'), 1);
+  const values = [row.id, [...change.add], [...change.remove], row.display_name, change.add.size, ...audit, nowIso()];
+  let r: { added: number; summary: string; version: number };
+  try {
+    [r] = await runPgStatement<typeof r>(ctx.db, PATCH_MEMBERS_PG, values);
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'P0002') throw notFound(`Group ${id} not found`);
+    throw err;
+  }
+  noteRowsWritten(ctx.db, 'pushed_group_members', Number(r.added));
+  return { outcome: { summary: r.summary, resourceId: row.id }, etag: etagOf(Number(r.version)) };
 }
 
 /** The group after a PATCH, for clients that asked for it with attributes/excludedAttributes. */

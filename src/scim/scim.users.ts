@@ -20,7 +20,7 @@ import { afterKey, finishPage, pageStart, listResponse, type ListParams } from '
 import { listPositionsOf, type ListKey } from './list-positions.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
 import { URN } from './scim.schemas.ts';
-import { precompiled, runPgStatement } from '../db/precompiled.ts';
+import { placeholders, precompiled, runPgStatement } from '../db/precompiled.ts';
 import { uuidv7 } from '../platform/ids.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
@@ -428,12 +428,6 @@ export async function createUser(ctx: ScimCtx, trx: Transaction<DB>, body: unkno
 // PostgreSQL: the user, its e-mail rows and its audit row in one statement, which is its own
 // transaction, so a create is one round trip instead of five (BEGIN, three inserts, COMMIT). The
 // e-mail rows' foreign key is checked at the end of the statement, when the user row is there.
-/** `$1`, `$2`, … in order, for statement texts written out by hand. */
-function placeholders(): (n?: number) => string {
-  let i = 0;
-  return (n = 1) => Array.from({ length: n }, () => `$${++i}`).join(', ');
-}
-
 const CREATE_USER_PG = (() => {
   const next = placeholders();
   const user = next(USER_INSERT_COLUMNS.length);

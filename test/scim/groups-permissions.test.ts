@@ -182,6 +182,34 @@ test("Okta's group PUT with the full member list: members kept in order, newcome
   assert.deepEqual(again.body.members.map((m: any) => m.value), [u2, u3]);
 });
 
+test("Entra's membership PATCHes: each says in words what it changed, in the provisioning log and the audit log, and moves the version by one", async () => {
+  const [u1, u2, u3] = await Promise.all(['words.1@acme.com', 'words.2@acme.com', 'words.3@acme.com'].map(newUser));
+  const gid = await newGroup("Words 'n Co", [u1]);
+  const ghost = '0190d3c4-0000-7000-8000-00000000beef';
+  const steps: [unknown[], string][] = [
+    [[{ op: 'Add', path: 'members', value: [{ value: u2 }, { value: u3 }, { value: ghost }] }], "added 2 members to Words 'n Co; ignored 1 unknown member"],
+    [[{ op: 'Remove', path: 'members', value: [{ value: u1 }] }, { op: 'Add', path: 'members', value: [{ value: u1 }] }], "membership of Words 'n Co unchanged"],
+    [[{ op: 'Remove', path: `members[value eq "${u2}"]` }, { op: 'Add', path: 'members', value: [{ value: ghost }, { value: u2 }] }], 'ignored 1 unknown member'],
+    [[{ op: 'Remove', path: 'members', value: [{ value: u1 }, { value: u2 }] }, { op: 'Add', path: 'members', value: [{ value: u2 }] }], "removed 1 member from Words 'n Co"],
+    [[{ op: 'Add', path: 'members', value: [{ value: u1 }] }, { op: 'Remove', path: 'members', value: [{ value: u3 }] }], "added 1 member to Words 'n Co; removed 1 member from Words 'n Co"],
+  ];
+  let version = Number(/"(\d+)"/.exec((await h.scim('GET', `/Groups/${gid}`)).body.meta.version)![1]);
+  for (const [ops, words] of steps) {
+    const r = await patch(gid, ops);
+    assert.equal(r.status, 204, JSON.stringify(r.body));
+    assert.equal(r.headers.get('etag'), `W/"${++version}"`, words);
+  }
+  const g = await h.scim('GET', `/Groups/${gid}`);
+  assert.deepEqual(g.body.members.map((m: any) => m.value), [u2, u1]);
+  assert.equal(g.body.meta.version, `W/"${version}"`);
+  await flushProvisioningLog(h.t.database.db);
+  const log = await h.t.database.db.selectFrom('provisioning_log').select('summary').where('resource_id', '=', gid).where('method', '=', 'PATCH').orderBy('id').execute();
+  assert.deepEqual(log.map((l) => l.summary), steps.map(([, words]) => words));
+  const audit = await h.t.database.db.selectFrom('audit_log').select(['summary', 'target_name', 'source']).where('target_id', '=', gid).where('action', '=', 'group.update').orderBy('id').execute();
+  assert.deepEqual(audit.map((a) => a.summary), steps.map(([, words]) => words));
+  assert.ok(audit.every((a) => a.target_name === "Words 'n Co" && a.source === 'scim'), JSON.stringify(audit));
+});
+
 test('two simultaneous PUTs renaming two people to one userName give one 200 and one 409, and the refused one changes nothing', async () => {
   const [p, q] = await Promise.all([h.scim('POST', '/Users', oktaUser('rename.p@acme.com')), h.scim('POST', '/Users', oktaUser('rename.q@acme.com'))]);
   const [a, b] = await Promise.all([
