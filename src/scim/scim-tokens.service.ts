@@ -2,7 +2,7 @@
 // active at once, so a token can be rotated without downtime: refresh issues a new token and gives
 // the old ones a grace period (expires_at) instead of cutting them off.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { recordAudit } from '../identity/audit.service.ts';
 import type { Actor } from '../platform/actor.ts';
@@ -11,6 +11,7 @@ import { addSeconds, nowIso } from '../platform/time.ts';
 import { tryWriteTransaction } from '../db/write-lock.ts';
 import { precompiled } from '../db/precompiled.ts';
 import { sqliteChangeStamp } from '../db/database.ts';
+import { isPostgres } from '../db/dialect.ts';
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -20,7 +21,7 @@ export const hashToken = (token: string) => createHash('sha256').update(token).d
 // (sqliteChangeStamp: any commit by another connection, such as a revocation from the CLI or another
 // worker, or any write by this one): a revocation takes effect on the very next request, as without
 // the cache. Expiry is checked on every request. Not used on PostgreSQL, where other processes'
-// writes cannot be seen this cheaply.
+// writes cannot be seen this cheaply (see seenPg below).
 const MAX_VERIFIED = 64;
 const verified = new WeakMap<object, Map<string, { row: TokenRow; stamp: string }>>();
 function verifiedTokens(db: object) {
@@ -133,31 +134,91 @@ const tokenByHash = precompiled<TokenRow>((db, arg) =>
 const lastTouched = new Map<string, number>();
 const TOUCH_EVERY_MS = 60_000;
 
-/** The token's id and name when it is usable; null otherwise. */
-export async function verifyToken(db: Kysely<DB>, token: string): Promise<{ id: string; name: string } | null> {
+// PostgreSQL: tokens this process has verified, by hash. A hit does not make a request valid: it
+// only lets the request check its token in a statement it runs anyway. The reads IdPs send most (GET
+// by id, `userName eq`) check it in their own statement, and every other request checks it before it
+// does anything (src/scim/scim.engine.ts): a revocation or expiry still takes effect on the next
+// request, and those reads cost one round trip instead of two.
+const seenPg = new WeakMap<object, Map<string, TokenRow>>();
+
+/** A token the request presented that was verified earlier but not yet for this request (PostgreSQL). */
+export interface PresentedToken {
+  id: string;
+  confirmed: boolean;
+}
+
+/** Thrown when a request's token turns out to be unusable after all: the answer is a 401. */
+export class TokenRejected extends Error {
+  constructor() {
+    super('The SCIM access token is not valid (revoked, expired or unknown)');
+  }
+}
+
+/** SQL: whether the token with this id is usable at `now` (for statements that check the request's token themselves). */
+export const tokenUsable = (id: unknown, now: unknown) =>
+  sql<boolean>`exists (select 1 from scim_tokens t where t.id = ${id} and t.revoked_at is null and (t.expires_at is null or t.expires_at > ${now}))`;
+
+const tokenUsableById = precompiled<{ ok: boolean }>((db, arg) => db.selectNoFrom(tokenUsable(arg(0), arg(1)).as('ok')));
+
+/** Checks a presented token against the database (once per request); false when it is no longer usable. */
+export async function confirmToken(db: Kysely<DB>, token: PresentedToken): Promise<boolean> {
+  if (token.confirmed) return true;
+  const [r] = await tokenUsableById(db, token.id, nowIso());
+  if (!r?.ok) {
+    forgetToken(db, token.id);
+    return false;
+  }
+  token.confirmed = true;
+  return true;
+}
+
+/** Drops a token this process had verified (it was found unusable). */
+export function forgetToken(db: Kysely<DB>, id: string): void {
+  const seen = seenPg.get(db);
+  if (seen) for (const [hash, row] of seen) if (row.id === id) seen.delete(hash);
+}
+
+/**
+ * The token's id and name when it is usable; null otherwise. `confirmed` is false when it was
+ * verified by an earlier request on PostgreSQL: the request must then check it (confirmToken, or a
+ * statement with tokenUsable) before it answers or writes anything.
+ */
+export async function verifyToken(db: Kysely<DB>, token: string): Promise<{ id: string; name: string; confirmed: boolean } | null> {
   if (!token || token.length > 200) return null;
   const hash = hashToken(token);
   const stamp = sqliteChangeStamp(db);
   const cache = stamp === null ? null : verifiedTokens(db);
   const hit = cache?.get(hash);
+  const seen = isPostgres(db) ? seenPg.get(db) ?? seenPg.set(db, new Map()).get(db)! : null;
   let row: TokenRow | undefined;
+  let confirmed = true;
   if (hit && hit.stamp === stamp) row = hit.row;
-  else {
+  else if (seen?.has(hash)) {
+    row = seen.get(hash);
+    confirmed = false;
+  } else {
     [row] = await tokenByHash(db, hash);
     if (row && !row.revoked_at && cache && stamp !== null) {
       if (cache.size >= MAX_VERIFIED) cache.clear();
       cache.set(hash, { row, stamp });
     }
+    if (row && !row.revoked_at && seen) {
+      if (seen.size >= MAX_VERIFIED) seen.clear();
+      seen.set(hash, row);
+    }
   }
   if (!row || row.revoked_at) return null;
   const now = nowIso();
-  if (row.expires_at && row.expires_at <= now) return null;
+  if (row.expires_at && row.expires_at <= now) {
+    seen?.delete(hash);
+    return null;
+  }
   const last = lastTouched.get(row.id) ?? 0;
   if (Date.now() - last > TOUCH_EVERY_MS) {
     lastTouched.set(row.id, Date.now());
     // Never wait for the write lock over a hint: if another writer holds it, try on a later request.
-    const touched = await tryWriteTransaction(db, (trx) => trx.updateTable('scim_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute());
+    const touched = await tryWriteTransaction(db, (trx) => trx.updateTable('scim_tokens').set({ last_used_at: now }).where('id', '=', row.id).where('revoked_at', 'is', null).execute());
     if (!touched.ran) lastTouched.delete(row.id);
   }
-  return { id: row.id, name: row.name };
+  return { id: row.id, name: row.name, confirmed };
 }

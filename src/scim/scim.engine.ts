@@ -10,6 +10,7 @@ import { conflict, notFound, ScimError, toScimError } from './scim.errors.ts';
 import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, patchGroupMembersInOneStatement, renderGroup, replaceGroup } from './scim.groups.ts';
 import { listParams } from './scim.list.ts';
 import { runWrite } from './scim.writes.ts';
+import { confirmToken, TokenRejected, type PresentedToken } from './scim-tokens.service.ts';
 import { isPostgres } from '../db/dialect.ts';
 import { parseProjection, project, type Projection } from './scim.projection.ts';
 import { createUser, createUserInOneStatement, deleteUser, getUser, listUsers, patchUser, replaceUser, type ScimCtx } from './scim.users.ts';
@@ -40,6 +41,8 @@ export interface EngineDeps {
   db: Kysely<DB>;
   baseUrl: string;
   actor: Actor;
+  /** A token verified by an earlier request, to be checked again in this one (TokenRejected if unusable). */
+  token?: PresentedToken;
 }
 
 function describeFilter(q: Record<string, unknown>): string {
@@ -61,10 +64,15 @@ export async function handleScim(deps: EngineDeps, req: ScimRequest): Promise<Sc
   const first = (segs[0] ?? '').toLowerCase();
   const resourceType = first === 'users' ? 'User' : first === 'groups' ? 'Group' : segs[0] ?? null;
   const out: ScimResponse = { status: 200, headers: {}, summary: '', resourceType, resourceId: segs[1] && segs[1] !== '.search' ? segs[1] : null, userName: null, error: null };
-  const ctx: ScimCtx = { db: deps.db, baseUrl: deps.baseUrl, actor: deps.actor };
+  const ctx: ScimCtx = { db: deps.db, baseUrl: deps.baseUrl, actor: deps.actor, token: deps.token };
   try {
+    // A token verified by an earlier request (PostgreSQL) is checked again: before anything but a
+    // read; a read checks it in its own statement, or below, before its answer goes out.
+    if (method !== 'GET') await checkToken(ctx);
     await route(ctx, req, method, segs, out);
   } catch (err) {
+    if (err instanceof TokenRejected) throw err;
+    if (toScimError(err).internal) await checkToken(ctx);
     const e = toScimError(err);
     out.status = e.status;
     out.body = e.body;
@@ -74,7 +82,13 @@ export async function handleScim(deps: EngineDeps, req: ScimRequest): Promise<Sc
     out.summary = `failed to ${verb} ${(resourceType ?? 'resource').toLowerCase()}${out.userName ? ` ${out.userName}` : ''}: ${e.body.detail}`;
     if (e.internal) throw Object.assign(new Error('SCIM request failed'), { cause: err, scimResponse: out });
   }
+  await checkToken(ctx);
   return out;
+}
+
+/** Throws TokenRejected when the request's token (if it still needs checking) is no longer usable. */
+async function checkToken(ctx: ScimCtx): Promise<void> {
+  if (ctx.token && !(await confirmToken(ctx.db, ctx.token))) throw new TokenRejected();
 }
 
 async function inTrx<T>(ctx: ScimCtx, fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {

@@ -14,7 +14,7 @@ import { handleScim, type ScimResponse } from './scim.engine.ts';
 import { badRequest, errorBody, notFound, toScimError } from './scim.errors.ts';
 import { MAX_FILTER_LENGTH } from './filter.parser.ts';
 import { boundedBody, logWriter } from './provisioning-log.service.ts';
-import { verifyToken } from './scim-tokens.service.ts';
+import { confirmToken, TokenRejected, verifyToken, type PresentedToken } from './scim-tokens.service.ts';
 
 /** Largest SCIM request body: a PUT of a 100,000-member group is about 6 MB. */
 export const SCIM_BODY_LIMIT = 10 * 1024 * 1024;
@@ -25,6 +25,8 @@ const API_HEADERS = { 'content-type': SCIM_TYPE, 'x-content-type-options': 'nosn
 interface ScimRequestState {
   started: number;
   actor: Actor | null;
+  /** Set when the token was verified by an earlier request and must be checked again (PostgreSQL). */
+  token?: PresentedToken;
   rawBody?: string;
 }
 
@@ -169,23 +171,36 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   app.setNotFoundHandler((request, reply) => sendError(request, reply, notFound(`No such endpoint ${request.url}`)));
 
+  const rejectToken = (request: FastifyRequest, reply: FastifyReply, presented: boolean) => {
+    const detail = presented ? 'The SCIM access token is not valid (revoked, expired or unknown)' : 'A SCIM access token is required (Authorization: Bearer …)';
+    const text = stringify(errorBody(401, detail));
+    record(request, { status: 401, summary: `rejected: ${presented ? 'invalid' : 'missing'} access token`, resourceType: null, resourceId: null, userName: null, error: detail }, text);
+    return reply.code(401).header('www-authenticate', 'Bearer realm="Ledgerline SCIM"').headers(API_HEADERS).send(text);
+  };
+
   app.addHook('onRequest', async (request, reply) => {
     request.scim = { started: performance.now(), actor: null };
     const header = request.headers.authorization ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(header.trim());
     const token = m ? await verifyToken(app.db, m[1].trim()) : null;
-    if (!token) {
-      const detail = m ? 'The SCIM access token is not valid (revoked, expired or unknown)' : 'A SCIM access token is required (Authorization: Bearer …)';
-      const text = stringify(errorBody(401, detail));
-      record(request, { status: 401, summary: `rejected: ${m ? 'invalid' : 'missing'} access token`, resourceType: null, resourceId: null, userName: null, error: detail }, text);
-      return reply.code(401).header('www-authenticate', 'Bearer realm="Ledgerline SCIM"').headers(API_HEADERS).send(text);
+    if (!token) return rejectToken(request, reply, Boolean(m));
+    // A token verified by an earlier request (PostgreSQL): a GET checks it again in its own statement
+    // or before it answers (scim.engine.ts); anything else checks it now, before its body is read.
+    if (!token.confirmed) {
+      const presented = { id: token.id, confirmed: false };
+      if (request.method !== 'GET' && !(await confirmToken(app.db, presented))) return rejectToken(request, reply, true);
+      if (!presented.confirmed) request.scim.token = presented;
     }
     request.scim.actor = { id: null, name: `SCIM (${token.name})`, source: 'scim', ip: request.ip, requestId: request.id };
   });
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     // An id or query value with U+0000 in it (it can only arrive percent-encoded).
-    if (hasEncodedNul(request.url)) return sendError(request, reply, badRequest(NUL_DETAIL, 'invalidSyntax'));
+    if (hasEncodedNul(request.url)) {
+      const token = request.scim!.token;
+      if (token && !(await confirmToken(app.db, token))) return rejectToken(request, reply, true);
+      return sendError(request, reply, badRequest(NUL_DETAIL, 'invalidSyntax'));
+    }
     const params = request.params as { '*'?: string };
     const header = (name: string) => {
       const v = request.headers[name];
@@ -194,7 +209,7 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
     let res: ScimResponse;
     try {
       res = await handleScim(
-        { db: app.db, baseUrl, actor: request.scim!.actor! },
+        { db: app.db, baseUrl, actor: request.scim!.actor!, token: request.scim!.token },
         {
           method: request.method,
           path: '/' + (params['*'] ?? ''),
@@ -205,6 +220,7 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
         },
       );
     } catch (err) {
+      if (err instanceof TokenRejected) return rejectToken(request, reply, true);
       const partial = (err as { scimResponse?: ScimResponse }).scimResponse;
       return sendError(request, reply, (err as { cause?: unknown }).cause ?? err, partial?.summary);
     }

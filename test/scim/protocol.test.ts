@@ -13,6 +13,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { nestedDeeperThan } from '../../src/scim/scim.plugin.ts';
 import { parseDatabaseUrl } from '../../src/db/database.ts';
+import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -309,25 +310,57 @@ describe('access tokens', () => {
     h.token = again.body.token;
   });
 
-  test('a token revoked by another process (a second worker, a script on the database) is refused on the very next request', async () => {
+  test('a token revoked by another process (a second worker, a script on the database) is refused on the very next request, whatever it asks', async () => {
     const created = await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name: 'elsewhere' } });
     const tok = created.body.token as string;
-    for (let i = 0; i < 3; i++) assert.equal((await h.scim('GET', '/ServiceProviderConfig', undefined, { authorization: `Bearer ${tok}` })).status, 200);
-    const revokedAt = new Date().toISOString();
     const parsed = parseDatabaseUrl(h.t.databaseUrl);
-    if (parsed.dialect === 'sqlite') {
-      const conn = new SQLite(parsed.file!);
-      conn.prepare('update scim_tokens set revoked_at = ? where id = ?').run(revokedAt, created.body.item.id);
-      conn.close();
-    } else {
-      const client = new pg.Client({ connectionString: parsed.connectionString });
-      await client.connect();
-      await client.query('update scim_tokens set revoked_at = $1 where id = $2', [revokedAt, created.body.item.id]);
-      await client.end();
+    const elsewhere = async (revokedAt: string | null) => {
+      if (parsed.dialect === 'sqlite') {
+        const conn = new SQLite(parsed.file!);
+        conn.prepare('update scim_tokens set revoked_at = ? where id = ?').run(revokedAt, created.body.item.id);
+        conn.close();
+      } else {
+        const client = new pg.Client({ connectionString: parsed.connectionString });
+        await client.connect();
+        await client.query('update scim_tokens set revoked_at = $1 where id = $2', [revokedAt, created.body.item.id]);
+        await client.end();
+      }
+    };
+    const as = (method: string, path: string, body?: unknown) => h.scim(method, path, body, { authorization: `Bearer ${tok}` });
+    const user = await h.scim('POST', '/Users', oktaUser('revoked.elsewhere@acme.com'));
+    const group = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Revoked Elsewhere' });
+    // Each kind of request, each time with the token in use (and so known to this process) just before.
+    const kinds: [string, () => Promise<{ status: number; body: any }>][] = [
+      ['discovery', () => as('GET', '/ServiceProviderConfig')],
+      ['GET by id', () => as('GET', `/Users/${user.body.id}`)],
+      ['GET by id of nobody', () => as('GET', '/Users/0190d3c4-0000-7000-8000-000000000404')],
+      ['userName eq', () => as('GET', `/Users?filter=${encodeURIComponent('userName eq "revoked.elsewhere@acme.com"')}`)],
+      ['userName eq of nobody', () => as('GET', `/Users?filter=${encodeURIComponent('userName eq "nobody@acme.com"')}`)],
+      ['list', () => as('GET', '/Users?count=1')],
+      ['create', () => as('POST', '/Users', oktaUser('never.created@acme.com'))],
+      ['deactivate', () => as('PATCH', `/Users/${user.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] })],
+      ['add member', () => as('PATCH', `/Groups/${group.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: user.body.id }] }] })],
+      ['delete', () => as('DELETE', `/Users/${user.body.id}`)],
+      ['malformed body', () => as('POST', '/Users', '{"userName": ')],
+      ['NUL in the URL', () => as('GET', '/Users/%00')],
+    ];
+    for (const [kind, send] of kinds) {
+      await elsewhere(null);
+      assert.equal((await as('GET', `/Users/${user.body.id}`)).status, 200, `${kind}: usable before`);
+      await elsewhere(new Date().toISOString());
+      const after = await send();
+      assert.equal(after.status, 401, `${kind}: ${JSON.stringify(after.body)}`);
+      assert.match(after.body.detail, /not valid \(revoked, expired or unknown\)/, kind);
     }
-    const after = await h.scim('GET', '/ServiceProviderConfig', undefined, { authorization: `Bearer ${tok}` });
-    assert.equal(after.status, 401);
-    assert.match(after.body.detail, /not valid \(revoked, expired or unknown\)/);
+    // None of the refused writes changed anything.
+    const now = await h.scim('GET', `/Users/${user.body.id}`);
+    assert.equal(now.body.active, true);
+    assert.equal(now.body.meta.version, user.body.meta.version);
+    assert.deepEqual((await h.scim('GET', `/Groups/${group.body.id}`)).body.members ?? [], []);
+    assert.equal((await h.scim('GET', `/Users?filter=${encodeURIComponent('userName eq "never.created@acme.com"')}`)).body.totalResults, 0);
+    await flushProvisioningLog(h.t.database.db);
+    const rejected = await h.t.database.db.selectFrom('provisioning_log').select('summary').where('status', '=', 401).where('summary', '=', 'rejected: invalid access token').execute();
+    assert.ok(rejected.length >= kinds.length, `every refusal is in the provisioning log (${rejected.length})`);
   });
 
   test('the CLI prints a new token alone on its last line, lists and revokes', async () => {
