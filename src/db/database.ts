@@ -7,7 +7,6 @@ import pg from 'pg';
 import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type Migration, type MigrationProvider } from 'kysely';
 import type { DB } from './schema.ts';
 import { migrations } from './migrations/index.ts';
-import { isPostgres } from './dialect.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -75,14 +74,9 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
   });
   // Statements registered as hot (preparedPgStatement) run as named prepared statements on every
   // connection, also when Kysely runs them inside a transaction.
-  // A statement followed by COMMIT (runThenCommitPg) goes as one simple-protocol message; Kysely
-  // gets the statement's result.
   pool.on('connect', (client) => {
     const query = client.query.bind(client) as (...a: unknown[]) => unknown;
     client.query = ((text: unknown, values?: unknown, cb?: unknown) => {
-      if (typeof text === 'string' && text.startsWith(THEN_COMMIT) && cb === undefined) {
-        return (query(text) as Promise<pg.QueryResult | pg.QueryResult[]>).then((r) => (Array.isArray(r) ? r[0] : r));
-      }
       const name = typeof text === 'string' && Array.isArray(values) && cb === undefined ? preparedNames.get(text) : undefined;
       return name ? query({ name, text, values }) : query(text, values, cb);
     }) as typeof client.query;
@@ -120,49 +114,6 @@ export function preparedPgStatement(text: string): string {
     preparedNames.set(text, name);
   }
   return name;
-}
-
-const THEN_COMMIT = '/* then commit */ ';
-const committedEarly = new WeakSet<object>();
-
-/**
- * PostgreSQL, inside a transaction opened by runPgTransaction: runs one statement and then COMMIT as a
- * single message to the server, so a row lock the statement takes is released as soon as the commit
- * is durable, not one round trip through this process later. Must be the transaction's last
- * statement. The values are sent inline as SQL literals (the simple protocol has no parameters):
- * strings quoted by pg's escapeLiteral, numbers only when they are integers. If the statement fails,
- * the COMMIT does not run and the error is thrown as usual (the transaction is rolled back).
- */
-export async function runThenCommitPg<Row>(trx: Kysely<DB>, text: string, values: (string | number)[]): Promise<Row[]> {
-  // On SQLite the COMMIT would end a group-commit batch in the middle of other requests' writes.
-  if (!isPostgres(trx)) throw new Error('runThenCommitPg runs on PostgreSQL only');
-  const inline = text.replace(/\$(\d+)/g, (_, i: string) => {
-    const v = values[Number(i) - 1];
-    if (typeof v === 'string') return pg.escapeLiteral(v);
-    if (Number.isSafeInteger(v)) return String(v);
-    throw new Error(`runThenCommitPg: $${i} must be a string or an integer`);
-  });
-  const rows = (await trx.executeQuery<Row>(CompiledQuery.raw(`${THEN_COMMIT}${inline}; commit`, []))).rows;
-  committedEarly.add(trx);
-  return rows;
-}
-
-/**
- * A PostgreSQL transaction on one pooled connection: BEGIN, `fn`, COMMIT (or ROLLBACK when `fn`
- * throws), where `fn` may end the transaction itself with runThenCommitPg.
- */
-export function runPgTransaction<T>(db: Kysely<DB>, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
-  return db.connection().execute(async (conn) => {
-    await sql`begin`.execute(conn);
-    try {
-      const value = await fn(conn);
-      if (!committedEarly.has(conn)) await sql`commit`.execute(conn);
-      return value;
-    } catch (err) {
-      if (!committedEarly.has(conn)) await sql`rollback`.execute(conn).catch(() => undefined);
-      throw err;
-    }
-  });
 }
 
 /**

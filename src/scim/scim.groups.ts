@@ -5,7 +5,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { isPostgres } from '../db/dialect.ts';
-import { runThenCommitPg } from '../db/database.ts';
 import { noteRowsWritten } from '../db/fresh-statistics.ts';
 import {
   addKnownMembers, createPushedGroupRoles, deletePushedGroupRoles, removeMembers, renamePushedGroupRoles, replaceMembers,
@@ -213,18 +212,19 @@ async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resourc
   const now = nowIso();
   const next: Row = { ...row, display_name: name, external_id: searchableStr(attrs.externalId, 'externalId'), scim_attributes: storedText, version: row.version + (changed ? 1 : 0), updated_at: changed ? now : row.updated_at };
   if (changed && !locked) {
-    // Membership-only change on an unlocked read (patchGroup, PostgreSQL only): the attributes are as
-    // read, so only the version moves. The audit row goes in first and the group row is locked last,
-    // by the version bump, sent together with the COMMIT (migration 012): concurrent PATCHes of one
-    // group queue on the row only for that one message. A group deleted meanwhile fails the bump.
+    // Membership-only change on an unlocked read (patchGroup, PostgreSQL; adds and removes alone
+    // usually go as one statement instead, see PATCH_MEMBERS_PG): the attributes are as read, so only
+    // the version moves. The audit row goes in first and the group row is locked last, by this
+    // UPDATE, so concurrent PATCHes of one group wait for each other only for UPDATE + COMMIT.
     await recordAudit(trx, ctx.actor, { action: 'group.update', targetType: 'pushed_group', targetId: row.id, targetName: name, summary });
-    try {
-      const [bumped] = await runThenCommitPg<{ version: number }>(trx, 'select pushed_group_touched($1, $2) as version', [row.id, now]);
-      next.version = Number(bumped.version);
-    } catch (err) {
-      if ((err as { code?: unknown }).code === 'P0002') throw notFound(`Group ${row.id} not found`);
-      throw err;
-    }
+    const bumped = await trx
+      .updateTable('pushed_groups')
+      .set({ version: sql<number>`version + 1`, updated_at: now })
+      .where('id', '=', row.id)
+      .returning(['version'])
+      .executeTakeFirst();
+    if (!bumped) throw notFound(`Group ${row.id} not found`);
+    next.version = Number(bumped.version);
     return { row: next, outcome: { summary, resourceId: row.id } };
   }
   if (changed) {
@@ -288,8 +288,9 @@ export async function patchGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string,
 // common case) is one statement, outside any transaction: it removes, adds the ids that are users
 // (share-locking them, as addKnownMembers does), writes the audit entry with its summary in words and
 // bumps the group's version last (pushed_group_touched, migration 012: a group deleted since it was
-// read fails the whole statement). One round trip instead of five (BEGIN, members, audit, version
-// with COMMIT), and the group row is locked only from the bump to the statement's commit.
+// read fails the whole statement). One round trip instead of five (BEGIN, members, audit, version,
+// COMMIT), and the group row is locked only from the bump to the statement's commit, not while this
+// process gets round to sending a COMMIT.
 const PATCH_MEMBERS_PG = (() => {
   const next = placeholders();
   const [group, adds, removes, name, wanted] = next(5).split(', ');

@@ -4,8 +4,7 @@
 // and share one durable COMMIT (one fsync with synchronous=FULL). Each request is answered only
 // after that COMMIT, so an acknowledged change is durable and a crash before it loses whole requests,
 // never half of one. On PostgreSQL each request is its own transaction (PostgreSQL groups commits
-// itself and runs transactions in parallel); a request may send its last statement together with the
-// COMMIT (runThenCommitPg).
+// itself and runs transactions in parallel).
 //
 // When another process holds SQLite's write lock (a second app worker or node on the same file, the
 // CLI), the batch does not wait inside SQLite's busy handler, which would stall this process's event
@@ -14,7 +13,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { isPostgres } from '../db/dialect.ts';
-import { runPgTransaction } from '../db/database.ts';
 import { tryWriteTransaction } from '../db/write-lock.ts';
 import { ScimError } from './scim.errors.ts';
 
@@ -107,7 +105,7 @@ const committers = new WeakMap<object, GroupCommit>();
 
 /** Runs `fn` as one transaction (group-committed on SQLite). */
 export function runWrite<T>(db: Kysely<DB>, fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
-  if (isPostgres(db)) return runPgTransaction(db, (trx) => fn(trx as Transaction<DB>));
+  if (isPostgres(db)) return db.transaction().execute(fn);
   let gc = committers.get(db);
   if (!gc) {
     gc = new GroupCommit(db);

@@ -111,7 +111,7 @@ test('16 concurrent PATCHes adding members to one group lose none, each commits 
   const g = await h.scim('GET', `/Groups/${gid}`);
   assert.equal(g.body.members.length, 32);
   assert.deepEqual(g.body.members.map((m: any) => m.value).sort(), [...users].sort());
-  // PostgreSQL sends each PATCH's version bump together with its COMMIT (migration 012).
+  // On PostgreSQL each of these PATCHes is one statement that bumps the version last (migration 012).
   const version = (etag: string | null) => Number(/"(\d+)"/.exec(etag ?? '')![1]);
   const versions = results.map((r) => version(r.headers.get('etag')));
   assert.equal(new Set(versions).size, 16, `every PATCH answers with a version of its own: ${versions}`);

@@ -4,9 +4,7 @@
 // on a connection where their first use failed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sql, type Kysely } from 'kysely';
-import { runPgTransaction, runThenCommitPg } from '../../src/db/database.ts';
-import type { DB } from '../../src/db/schema.ts';
+import { sql } from 'kysely';
 import { isPostgres } from '../../src/db/dialect.ts';
 import { precompiled } from '../../src/db/precompiled.ts';
 import { recordAudit } from '../../src/identity/audit.service.ts';
@@ -66,23 +64,4 @@ test('a hot statement whose first use failed (in an aborted transaction) works o
   assert.deepEqual(await database.db.transaction().execute((trx) => auditBySummary(trx, summary)), [{ summary }]);
   assert.deepEqual(await auditBySummary(database.db, summary), [{ summary }]);
   if (isPostgres(database.db)) assert.ok(await isPrepared('select "summary" from "audit_log"'), 'prepared once it could be');
-});
-
-test('a last statement sent together with its COMMIT (PostgreSQL) gets its values exactly, commits, and commits nothing when it fails; SQLite refuses it', async () => {
-  const tricky = `it's a \\ back'slash \u00e9 ${Date.now()}`;
-  const last = (trx: Kysely<DB>, summary: string, divisor: number) =>
-    runThenCommitPg<{ n: number }>(trx, `insert into audit_log (at, actor_name, source, action, summary) values ($1, 'test', 'system', 'test.then_commit', $2) returning 10 / $3 as n`, [new Date().toISOString(), summary, divisor]);
-  if (!isPostgres(database.db)) {
-    await assert.rejects(database.db.transaction().execute((trx) => last(trx, tricky, 1)), /PostgreSQL only/);
-    assert.equal(await auditRows(tricky), 0);
-    return;
-  }
-  assert.deepEqual(await runPgTransaction(database.db, (trx) => last(trx, tricky, 2)), [{ n: 5 }]);
-  assert.equal(await auditRows(tricky), 1, 'stored exactly as given, and committed');
-  const failing = `${tricky} failing`;
-  await assert.rejects(runPgTransaction(database.db, (trx) => last(trx, failing, 0)), /division by zero/);
-  assert.equal(await auditRows(failing), 0);
-  // The one pooled connection is usable and outside any transaction afterwards.
-  const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`.execute(database.db);
-  assert.equal(rows[0].n, 0);
 });

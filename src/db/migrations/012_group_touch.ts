@@ -1,13 +1,12 @@
-// Concurrent membership PATCHes of one group queue on the group row: each ends by bumping the group's
-// version, and holds that row lock until it commits. With the UPDATE and the COMMIT as two round
-// trips, the lock was also held while the process got round to sending the COMMIT, and under 16
-// PATCHes of one group at once PostgreSQL spent most of its time with the lock held by a transaction
-// "idle in transaction" (pg_stat_activity sampled every 5 ms: 3,506 samples idle in transaction
-// against 8,873 waiting for the lock). Sending the version bump and the COMMIT as one message needs
-// the bump to fail when the group is gone (deleted meanwhile): a plain UPDATE would find no row, and
-// the COMMIT after it would keep the memberships just added to a group that no longer exists. This
-// function bumps the version or raises no_data_found (P0002). SQLite runs one writer at a time and
-// never takes this path.
+// A group's version bump that fails when the group is gone. The PATCH that only adds or removes
+// members runs as one statement outside any transaction (PATCH_MEMBERS_PG in src/scim/scim.groups.ts)
+// and bumps the version last, so that concurrent PATCHes of one group hold its row lock only until
+// that statement commits; under 16 PATCHes of one group at once, pg_stat_activity sampled every 5 ms
+// had shown 8,873 samples waiting for that lock and 3,506 of lock holders idle in transaction while
+// this process got round to sending their COMMIT. A plain UPDATE that finds no row (the group was
+// deleted since the PATCH read it) would let the statement commit memberships of a group that no
+// longer exists; this function raises no_data_found (P0002) instead, which fails the whole statement.
+// SQLite runs one writer at a time and does not use it.
 import { sql, type Kysely } from 'kysely';
 import { isPostgres } from '../dialect.ts';
 
