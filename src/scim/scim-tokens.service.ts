@@ -136,9 +136,10 @@ const TOUCH_EVERY_MS = 60_000;
 
 // PostgreSQL: tokens this process has verified, by hash. A hit does not make a request valid: it
 // only lets the request check its token in a statement it runs anyway. The reads IdPs send most (GET
-// by id, `userName eq`) check it in their own statement, and every other request checks it before it
-// does anything (src/scim/scim.engine.ts): a revocation or expiry still takes effect on the next
-// request, and those reads cost one round trip instead of two.
+// by id, `userName eq`) check it in their own statement, other GETs before they answer
+// (src/scim/scim.engine.ts), and every other request before its body is read (the hook in
+// scim.plugin.ts): a revocation or expiry still takes effect on the next request, and those reads
+// cost one round trip instead of two.
 const seenPg = new WeakMap<object, Map<string, TokenRow>>();
 
 /** A token the request presented that was verified earlier but not yet for this request (PostgreSQL). */

@@ -258,13 +258,16 @@ export async function replaceGroup(ctx: ScimCtx, trx: Transaction<DB>, id: strin
   return { resource: projection ? project(resource, projection) : resource, outcome };
 }
 
+/** A group's attributes as a PATCH sees them (members aside: they change as a MemberChange). */
+function patchable(row: Row): Resource {
+  const current: Resource = { ...parseAttrs(row), displayName: row.display_name };
+  if (row.external_id !== null) current.externalId = row.external_id;
+  return current;
+}
+
 export async function patchGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, body: unknown, ifMatch?: string) {
   const ops = parsePatchRequest(body);
-  const apply = (r: Row) => {
-    const current: Resource = { ...parseAttrs(r), displayName: r.display_name };
-    if (r.external_id !== null) current.externalId = r.external_id;
-    return applyPatch('Group', current, ops);
-  };
+  const apply = (r: Row) => applyPatch('Group', patchable(r), ops);
   // PostgreSQL runs PATCHes of one group in parallel transactions. Most only add or remove members
   // (Entra, Okta group push): those read the group without a lock and lock it last (see save()), so
   // they queue on the row only for UPDATE + COMMIT. A PATCH that changes attributes, or that carries
@@ -336,9 +339,7 @@ export async function patchGroupMembersInOneStatement(ctx: ScimCtx, id: string, 
   const ops = parsePatchRequest(body);
   const [row] = await groupById(ctx.db, id);
   if (!row) throw notFound(`Group ${id} not found`);
-  const current: Resource = { ...parseAttrs(row), displayName: row.display_name };
-  if (row.external_id !== null) current.externalId = row.external_id;
-  const { attributes, members: change } = applyPatch('Group', current, ops);
+  const { attributes, members: change } = applyPatch('Group', patchable(row), ops);
   if (!change || change.replaceAll || !sameAttributes(row, attributes)) return null;
   const audit = auditValues(ctx.actor, { action: 'group.update', targetType: 'pushed_group', targetId: row.id, targetName: row.display_name, summary: '' });
   audit.splice(AUDIT_COLUMNS.indexOf('summary'), 1);
