@@ -129,16 +129,20 @@ async function insertMembers(db: Db, groupId: string, userIds: string[]): Promis
 // added, or waits for this transaction and then takes the new memberships with it (migration 011).
 // The group is not locked here: every membership change ends with its version update, which finds
 // no row if the group was deleted meanwhile, and the request fails with 404.
-const ADD_KNOWN_MEMBERS_PG = `with wanted as (
-  select w.user_id, w.ord from unnest($2::text[]) with ordinality as w(user_id, ord)
+// The two steps are CTEs `wanted` (the users among the ids, in order) and `added` (one row per new
+// membership), so that a statement of its own can include them (src/scim/scim.groups.ts: a PATCH that
+// adds and removes members); `group` and `ids` are that statement's placeholders.
+export const addKnownMembersPg = (group: string, ids: string) => `wanted as (
+  select w.user_id, w.ord from unnest(${ids}::text[]) with ordinality as w(user_id, ord)
   join users u on u.id = w.user_id
   for key share of u
 ), added as (
   insert into pushed_group_members (group_id, user_id)
-  select $1, user_id from wanted order by ord
+  select ${group}, user_id from wanted order by ord
   on conflict (user_id, group_id) do nothing
   returning 1
-)
+)`;
+const ADD_KNOWN_MEMBERS_PG = `with ${addKnownMembersPg('$1', '$2')}
 select (select count(*) from wanted) as known, (select count(*) from added) as added`;
 
 /**
@@ -156,7 +160,9 @@ export async function addKnownMembers(db: Db, groupId: string, ids: string[]): P
   return { known: known.length, added: known.length ? await insertMembers(db, groupId, known) : 0 };
 }
 
-const REMOVE_MEMBERS_PG = 'delete from pushed_group_members where group_id = $1 and user_id = any($2::text[])';
+/** PostgreSQL: deletes the memberships of `ids` (placeholders, as for addKnownMembersPg). */
+export const removeMembersPg = (group: string, ids: string) => `delete from pushed_group_members where group_id = ${group} and user_id = any(${ids}::text[])`;
+const REMOVE_MEMBERS_PG = removeMembersPg('$1', '$2');
 const REMOVE_MEMBERS_SQLITE = 'delete from pushed_group_members where group_id = ? and user_id in (select value from json_each(?))';
 preparedPgStatement(REMOVE_MEMBERS_PG);
 

@@ -15,15 +15,19 @@ import { isPostgres } from '../db/dialect.ts';
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
-// Usable tokens already verified, by hash, per SQLite database: the token query is the first thing
-// every SCIM request asks of SQLite and cost 24 of a GET by id's 91 µs of server time, so a known
-// token is checked in memory. An entry counts only while the database is unchanged since it was read
-// (sqliteChangeStamp: any commit by another connection, such as a revocation from the CLI or another
-// worker, or any write by this one): a revocation takes effect on the very next request, as without
-// the cache. Expiry is checked on every request. Not used on PostgreSQL, where other processes'
-// writes cannot be seen this cheaply (see seenPg below).
+// Usable tokens already verified, by hash, per database handle. On SQLite the token query is the
+// first thing every SCIM request asks of SQLite and cost 24 of a GET by id's 91 µs of server time, so
+// a known token is checked in memory: an entry counts only while the database is unchanged since it
+// was read (`stamp`, sqliteChangeStamp: any commit by another connection, such as a revocation from
+// the CLI or another worker, or any write by this one), so a revocation takes effect on the very next
+// request, as without the cache. PostgreSQL has no such cheap stamp (`stamp` is null there): an entry
+// never makes a request valid, it only lets the request check its token in a statement it runs anyway.
+// The reads IdPs send most (GET by id, `userName eq`) check it in their own statement, other GETs
+// before they answer (src/scim/scim.engine.ts), and every other request before its body is read (the
+// hook in scim.plugin.ts): one round trip instead of two for those reads, and a revocation or expiry
+// still takes effect on the next request. Expiry is checked on every request.
 const MAX_VERIFIED = 64;
-const verified = new WeakMap<object, Map<string, { row: TokenRow; stamp: string }>>();
+const verified = new WeakMap<object, Map<string, { row: TokenRow; stamp: string | null }>>();
 function verifiedTokens(db: object) {
   let m = verified.get(db);
   if (!m) {
@@ -134,14 +138,6 @@ const tokenByHash = precompiled<TokenRow>((db, arg) =>
 const lastTouched = new Map<string, number>();
 const TOUCH_EVERY_MS = 60_000;
 
-// PostgreSQL: tokens this process has verified, by hash. A hit does not make a request valid: it
-// only lets the request check its token in a statement it runs anyway. The reads IdPs send most (GET
-// by id, `userName eq`) check it in their own statement, other GETs before they answer
-// (src/scim/scim.engine.ts), and every other request before its body is read (the hook in
-// scim.plugin.ts): a revocation or expiry still takes effect on the next request, and those reads
-// cost one round trip instead of two.
-const seenPg = new WeakMap<object, Map<string, TokenRow>>();
-
 /** A token the request presented that was verified earlier but not yet for this request (PostgreSQL). */
 export interface PresentedToken {
   id: string;
@@ -175,8 +171,8 @@ export async function confirmToken(db: Kysely<DB>, token: PresentedToken): Promi
 
 /** Drops a token this process had verified (it was found unusable). */
 export function forgetToken(db: Kysely<DB>, id: string): void {
-  const seen = seenPg.get(db);
-  if (seen) for (const [hash, row] of seen) if (row.id === id) seen.delete(hash);
+  const cache = verifiedTokens(db);
+  for (const [hash, entry] of cache) if (entry.row.id === id) cache.delete(hash);
 }
 
 /**
@@ -187,31 +183,27 @@ export function forgetToken(db: Kysely<DB>, id: string): void {
 export async function verifyToken(db: Kysely<DB>, token: string): Promise<{ id: string; name: string; confirmed: boolean } | null> {
   if (!token || token.length > 200) return null;
   const hash = hashToken(token);
+  // SQLite: a stamp, or null inside a transaction (nothing to cache then); PostgreSQL: always null.
   const stamp = sqliteChangeStamp(db);
-  const cache = stamp === null ? null : verifiedTokens(db);
-  const hit = cache?.get(hash);
-  const seen = isPostgres(db) ? seenPg.get(db) ?? seenPg.set(db, new Map()).get(db)! : null;
+  const cacheable = stamp !== null || isPostgres(db);
+  const cache = verifiedTokens(db);
+  const hit = cache.get(hash);
   let row: TokenRow | undefined;
   let confirmed = true;
-  if (hit && hit.stamp === stamp) row = hit.row;
-  else if (seen?.has(hash)) {
-    row = seen.get(hash);
-    confirmed = false;
+  if (cacheable && hit && hit.stamp === stamp) {
+    row = hit.row;
+    confirmed = stamp !== null;
   } else {
     [row] = await tokenByHash(db, hash);
-    if (row && !row.revoked_at && cache && stamp !== null) {
+    if (row && !row.revoked_at && cacheable) {
       if (cache.size >= MAX_VERIFIED) cache.clear();
       cache.set(hash, { row, stamp });
-    }
-    if (row && !row.revoked_at && seen) {
-      if (seen.size >= MAX_VERIFIED) seen.clear();
-      seen.set(hash, row);
     }
   }
   if (!row || row.revoked_at) return null;
   const now = nowIso();
   if (row.expires_at && row.expires_at <= now) {
-    seen?.delete(hash);
+    cache.delete(hash);
     return null;
   }
   const last = lastTouched.get(row.id) ?? 0;

@@ -66,14 +66,15 @@ export async function handleScim(deps: EngineDeps, req: ScimRequest): Promise<Sc
   const out: ScimResponse = { status: 200, headers: {}, summary: '', resourceType, resourceId: segs[1] && segs[1] !== '.search' ? segs[1] : null, userName: null, error: null };
   const ctx: ScimCtx = { db: deps.db, baseUrl: deps.baseUrl, actor: deps.actor, token: deps.token };
   try {
-    // A token verified by an earlier request (PostgreSQL) is checked again: before anything but a
-    // read; a read checks it in its own statement, or below, before its answer goes out.
+    // A token verified by an earlier request (PostgreSQL) is checked again. The plugin has already
+    // done so for anything but a GET (before reading its body); this keeps a write from ever running
+    // unchecked, whoever calls. A GET checks it in its own statement, or below, before it answers.
     if (method !== 'GET') await checkToken(ctx);
     await route(ctx, req, method, segs, out);
   } catch (err) {
     if (err instanceof TokenRejected) throw err;
-    if (toScimError(err).internal) await checkToken(ctx);
     const e = toScimError(err);
+    if (e.internal) await checkToken(ctx);
     out.status = e.status;
     out.body = e.body;
     out.headers = {};

@@ -7,7 +7,7 @@ import type { DB } from '../db/schema.ts';
 import { isPostgres } from '../db/dialect.ts';
 import { noteRowsWritten } from '../db/fresh-statistics.ts';
 import {
-  addKnownMembers, createPushedGroupRoles, deletePushedGroupRoles, removeMembers, renamePushedGroupRoles, replaceMembers,
+  addKnownMembers, addKnownMembersPg, createPushedGroupRoles, deletePushedGroupRoles, removeMembers, removeMembersPg, renamePushedGroupRoles, replaceMembers,
 } from '../identity/pushed-groups.service.ts';
 import { AUDIT_COLUMNS, auditValues, recordAudit } from '../identity/audit.service.ts';
 import { placeholders, precompiled, runPgStatement } from '../db/precompiled.ts';
@@ -289,11 +289,12 @@ export async function patchGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string,
 
 // PostgreSQL: a PATCH that only adds and/or removes members (Entra's and Okta's group pushes; the
 // common case) is one statement, outside any transaction: it removes, adds the ids that are users
-// (share-locking them, as addKnownMembers does), writes the audit entry with its summary in words and
+// (the steps of removeMembers and addKnownMembers), writes the audit entry with its summary in words and
 // bumps the group's version last (pushed_group_touched, migration 012: a group deleted since it was
 // read fails the whole statement). One round trip instead of five (BEGIN, members, audit, version,
 // COMMIT), and the group row is locked only from the bump to the statement's commit, not while this
-// process gets round to sending a COMMIT.
+// process gets round to sending a COMMIT. Its summary words are save()'s, written in SQL; a test
+// ("Entra's membership PATCHes…", run on both databases) checks that the two say the same.
 const PATCH_MEMBERS_PG = (() => {
   const next = placeholders();
   const [group, adds, removes, name, wanted] = next(5).split(', ');
@@ -302,17 +303,8 @@ const PATCH_MEMBERS_PG = (() => {
   const at = next();
   const count = (n: string, words: string) => `format('${words}', ${n}, case when ${n} = 1 then '' else 's' end, ${name}::text)`;
   return `with removed as (
-  delete from pushed_group_members where group_id = ${group} and user_id = any(${removes}::text[]) returning 1
-), wanted as (
-  select w.user_id, w.ord from unnest(${adds}::text[]) with ordinality as w(user_id, ord)
-  join users u on u.id = w.user_id
-  for key share of u
-), added as (
-  insert into pushed_group_members (group_id, user_id)
-  select ${group}, user_id from wanted order by ord
-  on conflict (user_id, group_id) do nothing
-  returning 1
-), n as (
+  ${removeMembersPg(group, removes)} returning 1
+), ${addKnownMembersPg(group, adds)}, n as (
   select (select count(*) from added) as added, (select count(*) from removed) as removed, ${wanted}::int - (select count(*) from wanted) as unknown
 ), s as (
   select n.*, concat_ws('; ',
