@@ -3,7 +3,11 @@
 // in its own savepoint (a failing request rolls back to its savepoint and leaves the others alone),
 // and share one durable COMMIT (one fsync with synchronous=FULL). Each request is answered only
 // after that COMMIT, so an acknowledged change is durable and a crash before it loses whole requests,
-// never half of one. On PostgreSQL each request is its own transaction (PostgreSQL groups commits
+// never half of one. A batch starts once writes stop arriving: every turn of the event loop that
+// brought more is waited for (up to GATHER_TURNS), so that clients answered by one COMMIT, whose next
+// requests arrive while the other half of the clients' writes is being parsed, join the next batch
+// instead of forming one of their own (16 clients: 13.8 writes a COMMIT instead of 8.6).
+// On PostgreSQL each request is its own transaction (PostgreSQL groups commits
 // itself and runs transactions in parallel).
 //
 // When another process holds SQLite's write lock (a second app worker or node on the same file, the
@@ -23,6 +27,8 @@ interface Job {
 }
 
 const MAX_BATCH = 64;
+/** Most event-loop turns a batch waits for more writes to arrive before it starts. */
+const GATHER_TURNS = 4;
 /** How long a write may wait for another process to release the write lock before it fails (503). */
 const LOCK_WAIT_MS = 10_000;
 
@@ -36,11 +42,25 @@ class GroupCommit {
   submit<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.running) {
-        this.running = true;
-        setImmediate(() => void this.drain());
-      }
+      if (!this.running) this.startSoon();
     });
+  }
+
+  /**
+   * Drains the queue once a turn of the event loop brings no more writes (or after GATHER_TURNS
+   * turns, or with a full batch). A lone write waits two turns: microseconds on an idle process.
+   */
+  private startSoon(): void {
+    this.running = true;
+    let seen = 0;
+    let turns = 0;
+    const gather = () => {
+      if (this.queue.length > seen && this.queue.length < MAX_BATCH && turns++ < GATHER_TURNS) {
+        seen = this.queue.length;
+        setImmediate(gather);
+      } else void this.drain();
+    };
+    setImmediate(gather);
   }
 
   private async drain(): Promise<void> {
@@ -62,10 +82,7 @@ class GroupCommit {
       }
     } finally {
       this.running = false;
-      if (this.queue.length) {
-        this.running = true;
-        setImmediate(() => void this.drain());
-      }
+      if (this.queue.length) this.startSoon();
     }
   }
 
