@@ -5,19 +5,21 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { openDatabase, sqliteConnectionOf } from '../../src/db/database.ts';
 import { freePort, freshDatabaseUrl, signIn, startTestApp, type TestDatabase } from '../helpers/app.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let fresh: TestDatabase;
 
-function cli(args: string[], opts: { stdin?: string; databaseUrl?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], opts: { stdin?: string; databaseUrl?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/ledgerline.mjs', ...args], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: opts.databaseUrl ?? fresh.url, LOG_LEVEL: 'warn' },
+      env: { ...process.env, DATABASE_URL: opts.databaseUrl ?? fresh.url, LOG_LEVEL: 'warn', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -114,6 +116,39 @@ test('a DATABASE_URL of another kind is refused with exit code 1 and its credent
   assert.equal(res.code, 1);
   assert.match(res.stderr, /DATABASE_URL must start with sqlite: or postgres:/);
   assert.ok(!res.stderr.includes('hunter2'));
+});
+
+test('SQLite reads through a memory map unless SQLITE_MMAP_SIZE says otherwise; a value that is not a number of bytes stops the command with exit code 1', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'll-mmap-'));
+  try {
+    const url = `sqlite:${path.join(dir, 'db.sqlite')}`;
+    const mmapOf = async (env: Record<string, string | undefined>) => {
+      const saved = process.env.SQLITE_MMAP_SIZE;
+      if (env.SQLITE_MMAP_SIZE === undefined) delete process.env.SQLITE_MMAP_SIZE;
+      else process.env.SQLITE_MMAP_SIZE = env.SQLITE_MMAP_SIZE;
+      try {
+        const database = openDatabase(url);
+        try {
+          return sqliteConnectionOf(database.db)!.pragma('mmap_size', { simple: true });
+        } finally {
+          await database.close();
+        }
+      } finally {
+        if (saved === undefined) delete process.env.SQLITE_MMAP_SIZE;
+        else process.env.SQLITE_MMAP_SIZE = saved;
+      }
+    };
+    assert.equal(await mmapOf({ SQLITE_MMAP_SIZE: undefined }), 2_147_418_112, 'default: as much as SQLite maps');
+    assert.equal(await mmapOf({ SQLITE_MMAP_SIZE: '0' }), 0);
+    assert.equal(await mmapOf({ SQLITE_MMAP_SIZE: '268435456' }), 268_435_456);
+
+    const bad = await cli(['migrate'], { databaseUrl: `sqlite:${path.join(dir, 'other.sqlite')}`, env: { SQLITE_MMAP_SIZE: '2GB' } });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /SQLITE_MMAP_SIZE must be a number of bytes \(0 turns memory-mapped reads off\), got "2GB"/);
+    assert.ok(!fs.existsSync(path.join(dir, 'other.sqlite')), 'nothing was created');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /**
