@@ -43,8 +43,8 @@ export function parseDatabaseUrl(url: string): { dialect: Dialect; file?: string
 const DEFAULT_MMAP_SIZE = 2 * 1024 ** 3;
 
 /** SQLITE_MMAP_SIZE in bytes; 0 reads the file with read() only, as SQLite does by default. */
-export function sqliteMmapSize(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.SQLITE_MMAP_SIZE?.trim();
+function sqliteMmapSize(): number {
+  const raw = process.env.SQLITE_MMAP_SIZE?.trim();
   if (raw === undefined || raw === '') return DEFAULT_MMAP_SIZE;
   if (!/^\d{1,16}$/.test(raw)) throw new Error(`SQLITE_MMAP_SIZE must be a number of bytes (0 turns memory-mapped reads off), got "${raw}"`);
   return Number(raw);

@@ -122,10 +122,11 @@ test('SQLite reads through a memory map unless SQLITE_MMAP_SIZE says otherwise; 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'll-mmap-'));
   try {
     const url = `sqlite:${path.join(dir, 'db.sqlite')}`;
-    const mmapOf = async (env: Record<string, string | undefined>) => {
+    // What SQLite reports for a database opened with SQLITE_MMAP_SIZE set to `setting` (or unset).
+    const mmapOf = async (setting: string | undefined) => {
       const saved = process.env.SQLITE_MMAP_SIZE;
-      if (env.SQLITE_MMAP_SIZE === undefined) delete process.env.SQLITE_MMAP_SIZE;
-      else process.env.SQLITE_MMAP_SIZE = env.SQLITE_MMAP_SIZE;
+      if (setting === undefined) delete process.env.SQLITE_MMAP_SIZE;
+      else process.env.SQLITE_MMAP_SIZE = setting;
       try {
         const database = openDatabase(url);
         try {
@@ -138,9 +139,9 @@ test('SQLite reads through a memory map unless SQLITE_MMAP_SIZE says otherwise; 
         else process.env.SQLITE_MMAP_SIZE = saved;
       }
     };
-    assert.equal(await mmapOf({ SQLITE_MMAP_SIZE: undefined }), 2_147_418_112, 'default: as much as SQLite maps');
-    assert.equal(await mmapOf({ SQLITE_MMAP_SIZE: '0' }), 0);
-    assert.equal(await mmapOf({ SQLITE_MMAP_SIZE: '268435456' }), 268_435_456);
+    assert.equal(await mmapOf(undefined), 2_147_418_112, 'default: as much as SQLite maps');
+    assert.equal(await mmapOf('0'), 0);
+    assert.equal(await mmapOf('268435456'), 268_435_456);
 
     const bad = await cli(['migrate'], { databaseUrl: `sqlite:${path.join(dir, 'other.sqlite')}`, env: { SQLITE_MMAP_SIZE: '2GB' } });
     assert.equal(bad.code, 1);
