@@ -1,4 +1,6 @@
-// Environment → typed configuration. The only place that reads process.env for the server.
+// Environment → typed configuration. The only place that reads process.env for the server, except
+// the SQLite connection settings (SQLITE_SYNCHRONOUS, SQLITE_MMAP_SIZE): they apply wherever a SQLite
+// file is opened (server, CLI, test and benchmark scripts) and are read in src/db/database.ts.
 import os from 'node:os';
 export interface Config {
   port: number;
