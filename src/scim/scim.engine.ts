@@ -9,6 +9,7 @@ import { resourceTypesResponse, schemasResponse, serviceProviderConfig } from '.
 import { conflict, notFound, ScimError, toScimError } from './scim.errors.ts';
 import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, patchGroupMembersInOneStatement, renderGroup, replaceGroup } from './scim.groups.ts';
 import { listParams } from './scim.list.ts';
+import { parsePatchRequest } from './patch.engine.ts';
 import { runWrite } from './scim.writes.ts';
 import { confirmToken, TokenRejected, type PresentedToken } from './scim-tokens.service.ts';
 import { isPostgres } from '../db/dialect.ts';
@@ -208,16 +209,18 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
     out.userName = r.outcome.userName ?? null;
     return;
   }
-  // PATCH: 204 unless the client asked for attributes (RFC 7644 §3.5.2; Entra expects 204)
+  // PATCH: 204 unless the client asked for attributes (RFC 7644 §3.5.2; Entra expects 204). The
+  // operations are parsed once, before any transaction (a group PATCH may try two ways).
+  const ops = parsePatchRequest(req.body);
   if (kind === 'User') {
-    const r = await inTrx(ctx, (trx) => patchUser(ctx, trx, id, req.body, req.ifMatch));
+    const r = await inTrx(ctx, (trx) => patchUser(ctx, trx, id, ops, req.ifMatch));
     out.summary = r.outcome.summary;
     out.userName = r.outcome.userName ?? null;
     out.headers = { etag: String((r.resource.meta as Record<string, unknown>).version) };
     if (wantsBody) out.body = projectIf(r.resource, projection);
     else out.status = 204;
   } else {
-    const r = (isPostgres(ctx.db) && (await patchGroupMembersInOneStatement(ctx, id, req.body, req.ifMatch))) || (await inTrx(ctx, (trx) => patchGroup(ctx, trx, id, req.body, req.ifMatch)));
+    const r = (isPostgres(ctx.db) && (await patchGroupMembersInOneStatement(ctx, id, ops, req.ifMatch))) || (await inTrx(ctx, (trx) => patchGroup(ctx, trx, id, ops, req.ifMatch)));
     out.summary = r.outcome.summary;
     out.headers = { etag: r.etag };
     if (wantsBody) out.body = await renderGroup(ctx, ctx.db, id, projection);

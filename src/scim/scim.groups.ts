@@ -16,7 +16,7 @@ import { uuidv7 } from '../platform/ids.ts';
 import { nowIso } from '../platform/time.ts';
 import { getProp } from './filter.eval.ts';
 import { compileGroupFilter, sortColumn } from './filter.sql.ts';
-import { applyPatch, parsePatchRequest, type MemberChange } from './patch.engine.ts';
+import { applyPatch, type MemberChange, type PatchOperation } from './patch.engine.ts';
 import { canonicalize, MAX_SEARCHABLE_LENGTH, searchableStr, str, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound } from './scim.errors.ts';
 import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
@@ -265,8 +265,8 @@ function patchable(row: Row): Resource {
   return current;
 }
 
-export async function patchGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, body: unknown, ifMatch?: string) {
-  const ops = parsePatchRequest(body);
+/** A PATCH of a group: `ops` as parsePatchRequest gives them. */
+export async function patchGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, ops: PatchOperation[], ifMatch?: string) {
   const apply = (r: Row) => applyPatch('Group', patchable(r), ops);
   // PostgreSQL runs PATCHes of one group in parallel transactions. Most only add or remove members
   // (Entra, Okta group push): those read the group without a lock and lock it last (see save()), so
@@ -326,9 +326,8 @@ const groupById = precompiled<Row>((db, arg) => db.selectFrom('pushed_groups').s
  * PATCH_MEMBERS_PG); null when the PATCH is anything else (If-Match, attributes, replace of the whole
  * member list), which then goes through patchGroup in a transaction.
  */
-export async function patchGroupMembersInOneStatement(ctx: ScimCtx, id: string, body: unknown, ifMatch?: string): Promise<{ outcome: Outcome; etag: string } | null> {
+export async function patchGroupMembersInOneStatement(ctx: ScimCtx, id: string, ops: PatchOperation[], ifMatch?: string): Promise<{ outcome: Outcome; etag: string } | null> {
   if (ifMatch) return null;
-  const ops = parsePatchRequest(body);
   const [row] = await groupById(ctx.db, id);
   if (!row) throw notFound(`Group ${id} not found`);
   const { attributes, members: change } = applyPatch('Group', patchable(row), ops);

@@ -13,7 +13,7 @@ import type { Actor } from '../platform/actor.ts';
 import { isUniqueViolation } from '../platform/errors.ts';
 import { nowIso } from '../platform/time.ts';
 import { compileUserFilter, sortColumn } from './filter.sql.ts';
-import { applyPatch, parsePatchRequest } from './patch.engine.ts';
+import { applyPatch, type PatchOperation } from './patch.engine.ts';
 import { canonicalize, MAX_SEARCHABLE_LENGTH, primaryValue, searchableStr, str, type Json, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound, ScimError } from './scim.errors.ts';
 import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
@@ -559,8 +559,8 @@ export async function replaceUser(ctx: ScimCtx, trx: Transaction<DB>, id: string
   return save(ctx, trx, row, attrs, 'replaced', groups);
 }
 
-export async function patchUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, body: unknown, ifMatch?: string) {
-  const ops = parsePatchRequest(body);
+/** A PATCH of a user: `ops` as parsePatchRequest gives them. */
+export async function patchUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, ops: PatchOperation[], ifMatch?: string) {
   const { row, groups } = await loadForWrite(trx, id);
   checkIfMatch(ifMatch, row.version);
   const current: Resource = { ...parseAttrs(row), userName: row.user_name, active: row.status === 'active' };
