@@ -315,9 +315,10 @@ for (const style of ['okta', 'entra'] as ClientStyle[]) {
       // The app sends a signed-out visitor on to the login page, often before '/' has finished
       // loading: wait only for the navigation to start, then for where it ends. Bringing the tab to
       // the front also makes the open page re-check its session (on focus), and its own move to the
-      // login page can supersede this navigation (net::ERR_ABORTED); where it ends is what counts.
+      // login page can supersede this navigation (Chromium reports net::ERR_ABORTED, or Playwright
+      // "interrupted by another navigation"); where it ends is what counts.
       await fiona.goto('/', { waitUntil: 'commit' }).catch((err: unknown) => {
-        if (!String(err).includes('net::ERR_ABORTED')) throw err;
+        if (!/net::ERR_ABORTED|interrupted by another navigation/.test(String(err))) throw err;
       });
       await fiona.waitForURL(/\/login/);
 
