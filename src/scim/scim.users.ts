@@ -21,6 +21,7 @@ import { listPositionsOf, type ListKey } from './list-positions.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
 import { URN } from './scim.schemas.ts';
 import { placeholders, precompiled, runPgStatement } from '../db/precompiled.ts';
+import { Coalescer } from '../db/coalesce.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { forgetToken, tokenUsable, TokenRejected, type PresentedToken } from './scim-tokens.service.ts';
 
@@ -131,37 +132,50 @@ export function checkIfMatch(ifMatch: string | undefined, version: number): void
 // look-up (one round trip less each; interleaved, GET by id 2,956-4,417 -> 3,189-4,803 req/s).
 // With the request's token still to be checked (ScimCtx.token), the same statement checks it too.
 type RowWithGroups = Row & { groups: [string, string][] | null };
-const withGroupsPg = (column: 'id' | 'user_name_norm', forUpdate = false, checkToken = false) =>
-  precompiled<RowWithGroups & { token_ok?: boolean }>((db, arg) =>
+const groupsJson = sql<[string, string][] | null>`(select json_agg(json_build_array(g.id, g.display_name)) from pushed_group_members m join pushed_groups g on g.id = m.group_id where m.user_id = users.id)`;
+const userByIdForUpdateWithGroupsPg = precompiled<RowWithGroups>((db, arg) =>
+  db.selectFrom('users').select(COLS).select(groupsJson.as('groups')).where('id', '=', arg(0)).where('source', '=', 'idp').modifyEnd(sql`for update of users`),
+);
+
+// The reads by key run coalesced (src/db/coalesce.ts): the look-ups of one turn of the event loop
+// that check the same token (or none) share one `key = any($1)` statement.
+type KeyedRow = RowWithGroups & { lookup_key: string; token_ok?: boolean };
+const manyWithGroupsPg = (column: 'id' | 'user_name_norm', checkToken: boolean) =>
+  precompiled<KeyedRow>((db, arg) =>
     db
       .selectFrom('users')
       .select(COLS)
-      .select(sql<[string, string][] | null>`(select json_agg(json_build_array(g.id, g.display_name)) from pushed_group_members m join pushed_groups g on g.id = m.group_id where m.user_id = users.id)`.as('groups'))
+      .select(groupsJson.as('groups'))
+      .select(sql.ref<string>(`users.${column}`).as('lookup_key'))
       .$if(checkToken, (q) => q.select(tokenUsable(arg(1), arg(2)).as('token_ok')))
-      .where(column, '=', arg(0))
-      .where('source', '=', 'idp')
-      .$if(forUpdate, (q) => q.modifyEnd(sql`for update of users`)),
+      .where(sql.ref(`users.${column}`), '=', sql`any(${arg(0)}::text[])`)
+      .where('source', '=', 'idp'),
   );
-const userByIdForUpdateWithGroupsPg = withGroupsPg('id', true);
-const byIdPg = [withGroupsPg('id'), withGroupsPg('id', false, true)] as const;
-const byUserNamePg = [withGroupsPg('user_name_norm'), withGroupsPg('user_name_norm', false, true)] as const;
+const lookupsPg = {
+  id: { plain: manyWithGroupsPg('id', false), checked: manyWithGroupsPg('id', true), batches: new Coalescer<KeyedRow>((r) => r.lookup_key) },
+  user_name_norm: { plain: manyWithGroupsPg('user_name_norm', false), checked: manyWithGroupsPg('user_name_norm', true), batches: new Coalescer<KeyedRow>((r) => r.lookup_key) },
+};
 
 /**
- * A user (or none) with their groups, by `key`; when the request's token is still to be checked, in
- * the same statement. No row says nothing about the token: the engine checks it before answering.
+ * A user (or none) with their groups, by `key` (an id or a normalised userName); when the request's
+ * token is still to be checked, in the same statement. No row says nothing about the token: the
+ * engine checks it before answering.
  */
-async function readWithGroupsPg(ctx: ScimCtx, [plain, checked]: typeof byIdPg, key: string): Promise<RowWithGroups[]> {
-  const token = ctx.token;
-  if (!token || token.confirmed) return plain(ctx.db, key);
-  const rows = await checked(ctx.db, key, token.id, nowIso());
-  if (rows.length) {
+async function readWithGroupsPg(ctx: ScimCtx, column: keyof typeof lookupsPg, key: string): Promise<RowWithGroups[]> {
+  const { plain, checked, batches } = lookupsPg[column];
+  const token = ctx.token && !ctx.token.confirmed ? ctx.token : null;
+  const db = ctx.db;
+  const rows = token
+    ? await batches.load(db, token.id, key, (keys) => checked(db, keys, token.id, nowIso()))
+    : await batches.load(db, '', key, (keys) => plain(db, keys));
+  if (token && rows.length) {
     if (!rows[0].token_ok) {
-      forgetToken(ctx.db, token.id);
+      forgetToken(db, token.id);
       throw new TokenRejected();
     }
     token.confirmed = true;
   }
-  return rows.map(({ token_ok: _ok, ...row }) => row);
+  return rows.map(({ token_ok: _ok, lookup_key: _key, ...row }) => row);
 }
 
 /**
@@ -182,7 +196,7 @@ function splitGroups(found: RowWithGroups): { row: Row; groups: { value: string;
 
 export async function getUser(ctx: ScimCtx, id: string, projection: Projection): Promise<{ resource: Resource; etag: string; userName: string }> {
   if (isPostgres(ctx.db) && wants(projection, 'groups')) {
-    const [found] = await readWithGroupsPg(ctx, byIdPg, id);
+    const [found] = await readWithGroupsPg(ctx, 'id', id);
     if (!found) throw notFound(`User ${id} not found`);
     const { row, groups } = splitGroups(found);
     return { resource: project(toResource(ctx, row, groups), projection), etag: etagOf(row.version), userName: row.user_name };
@@ -254,7 +268,7 @@ export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Re
   const { db } = ctx;
   const eqName = userNameEq(p);
   if (eqName !== null && isPostgres(db) && wants(p.projection, 'groups')) {
-    const found = (await readWithGroupsPg(ctx, byUserNamePg, eqName)).map(splitGroups);
+    const found = (await readWithGroupsPg(ctx, 'user_name_norm', eqName)).map(splitGroups);
     const resources = found.map(({ row, groups }) => project(toResource(ctx, row, groups), p.projection));
     return { body: listResponse(resources, p, found.length, null), found: found.length };
   }

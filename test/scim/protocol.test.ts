@@ -274,6 +274,21 @@ describe('queries', () => {
   });
 });
 
+/** Sets a token's revoked_at on a connection of its own, as another process would (a second worker, a script). */
+async function setRevokedElsewhere(tokenId: string, revokedAt: string | null): Promise<void> {
+  const parsed = parseDatabaseUrl(h.t.databaseUrl);
+  if (parsed.dialect === 'sqlite') {
+    const conn = new SQLite(parsed.file!);
+    conn.prepare('update scim_tokens set revoked_at = ? where id = ?').run(revokedAt, tokenId);
+    conn.close();
+  } else {
+    const client = new pg.Client({ connectionString: parsed.connectionString });
+    await client.connect();
+    await client.query('update scim_tokens set revoked_at = $1 where id = $2', [revokedAt, tokenId]);
+    await client.end();
+  }
+}
+
 describe('access tokens', () => {
   test('create, list (never the token), refresh with a grace period, revoke and clear', async () => {
     const created = await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name: 'Okta' } });
@@ -313,19 +328,7 @@ describe('access tokens', () => {
   test('a token revoked by another process (a second worker, a script on the database) is refused on the very next request, whatever it asks', async () => {
     const created = await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name: 'elsewhere' } });
     const tok = created.body.token as string;
-    const parsed = parseDatabaseUrl(h.t.databaseUrl);
-    const elsewhere = async (revokedAt: string | null) => {
-      if (parsed.dialect === 'sqlite') {
-        const conn = new SQLite(parsed.file!);
-        conn.prepare('update scim_tokens set revoked_at = ? where id = ?').run(revokedAt, created.body.item.id);
-        conn.close();
-      } else {
-        const client = new pg.Client({ connectionString: parsed.connectionString });
-        await client.connect();
-        await client.query('update scim_tokens set revoked_at = $1 where id = $2', [revokedAt, created.body.item.id]);
-        await client.end();
-      }
-    };
+    const elsewhere = (revokedAt: string | null) => setRevokedElsewhere(created.body.item.id, revokedAt);
     const as = (method: string, path: string, body?: unknown) => h.scim(method, path, body, { authorization: `Bearer ${tok}` });
     const user = await h.scim('POST', '/Users', oktaUser('revoked.elsewhere@acme.com'));
     const group = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Revoked Elsewhere' });
@@ -361,6 +364,50 @@ describe('access tokens', () => {
     await flushProvisioningLog(h.t.database.db);
     const rejected = await h.t.database.db.selectFrom('provisioning_log').select('summary').where('status', '=', 401).where('summary', '=', 'rejected: invalid access token').execute();
     assert.ok(rejected.length >= kinds.length, `every refusal is in the provisioning log (${rejected.length})`);
+  });
+
+  test('GETs by id and userName look-ups sent at once each get their own answer, and a token revoked elsewhere is refused for its own requests only', async () => {
+    // On PostgreSQL, such reads arriving together are answered by one statement (src/db/coalesce.ts).
+    const tag = randomBytes(3).toString('hex');
+    const names = Array.from({ length: 12 }, (_, i) => `together${i}.${tag}@acme.com`);
+    const users = await Promise.all(names.map((n) => h.scim('POST', '/Users', oktaUser(n))));
+    for (const u of users) assert.equal(u.status, 201);
+    const group = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: `Together ${tag}`, members: [{ value: users[3].body.id }] });
+    assert.equal(group.status, 201);
+    const doomed = await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name: `doomed ${tag}` } });
+    const asDoomed = { authorization: `Bearer ${doomed.body.token}` };
+    assert.equal((await h.scim('GET', `/Users/${users[0].body.id}`, undefined, asDoomed)).status, 200, 'the doomed token works and is known to the server');
+    await setRevokedElsewhere(doomed.body.item.id, new Date().toISOString());
+
+    const eq = (userName: string) => `/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`;
+    const missing = '0190d3c4-0000-7000-8000-00000000dead';
+    const [byId, byName, [none, nobody, ...refused]] = await Promise.all([
+      Promise.all(users.map((u) => h.scim('GET', `/Users/${u.body.id}`))),
+      Promise.all(names.map((n) => h.scim('GET', eq(n.toUpperCase())))),
+      Promise.all([
+        h.scim('GET', `/Users/${missing}`),
+        h.scim('GET', eq(`nobody.${tag}@acme.com`)),
+        h.scim('GET', `/Users/${users[1].body.id}`, undefined, asDoomed),
+        h.scim('GET', eq(names[2]), undefined, asDoomed),
+        h.scim('GET', `/Users/${missing}`, undefined, asDoomed),
+      ]),
+    ]);
+    users.forEach((u, i) => {
+      assert.equal(byId[i].status, 200);
+      assert.equal(byId[i].body.id, u.body.id);
+      assert.equal(byId[i].body.userName, names[i]);
+      assert.equal(byName[i].status, 200);
+      assert.equal(byName[i].body.totalResults, 1);
+      assert.equal(byName[i].body.Resources[0].id, u.body.id);
+      const groups = i === 3 ? [group.body.id] : [];
+      assert.deepEqual((byId[i].body.groups ?? []).map((g: { value: string }) => g.value), groups, `user ${i}'s groups by id`);
+      assert.deepEqual((byName[i].body.Resources[0].groups ?? []).map((g: { value: string }) => g.value), groups, `user ${i}'s groups by userName`);
+    });
+    assert.equal(none.status, 404);
+    assert.equal(none.body.schemas[0], ERROR);
+    assert.equal(nobody.status, 200);
+    assert.equal(nobody.body.totalResults, 0);
+    for (const r of refused) assert.equal(r.status, 401, JSON.stringify(r.body));
   });
 
   test('the CLI prints a new token alone on its last line, lists and revokes', async () => {

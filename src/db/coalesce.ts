@@ -1,0 +1,76 @@
+// Look-ups by key that arrive in the same turn of the event loop, run as one statement. On
+// PostgreSQL a statement costs a round trip: a write to the server's socket that wakes a backend,
+// the backend's parse of the Bind/Execute messages and an executor start, and the reply's parse
+// here, whatever the number of rows. The IdPs' reads (GET by id, `userName eq`) arrive from many
+// connections at once; those whose requests were read in one turn of the loop share one
+// `where key = any($1)` statement, started once the turn's I/O is done (setImmediate), so a lone
+// request waits for nothing but the rest of the turn.
+//
+// What it must not do: change what a request sees. Every look-up in a batch was asked for before
+// the statement starts, so it sees every write committed before it was asked for, as it would alone.
+// Each caller gets its own copies of the rows for its key. A failed statement fails every look-up
+// in it, each with the statement's error.
+
+type Waiter<Row> = { key: string; resolve: (rows: Row[]) => void; reject: (err: unknown) => void };
+
+interface Batch<Row> {
+  run: (keys: string[]) => Promise<Row[]>;
+  waiters: Waiter<Row>[];
+}
+
+/** Most keys in one statement; a larger batch is split. */
+const MAX_KEYS = 100;
+
+export class Coalescer<Row extends object> {
+  private pending = new Map<object, Map<string, Batch<Row>>>();
+  private scheduled = false;
+
+  /** `keyOf` gives the key a row answers (the column the statement matches `any($1)` against). */
+  constructor(private readonly keyOf: (row: Row) => string) {}
+
+  /**
+   * The rows for `key`, read by `run` together with the other keys asked for in this turn for the
+   * same `owner` (a database handle) and `group` (what else the statement depends on, beyond the
+   * keys: `run` of the first look-up in a group is the one used for all of them).
+   */
+  load(owner: object, group: string, key: string, run: (keys: string[]) => Promise<Row[]>): Promise<Row[]> {
+    let groups = this.pending.get(owner);
+    if (!groups) this.pending.set(owner, (groups = new Map()));
+    let batch = groups.get(group);
+    if (!batch) groups.set(group, (batch = { run, waiters: [] }));
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return new Promise<Row[]>((resolve, reject) => batch.waiters.push({ key, resolve, reject }));
+  }
+
+  private flush(): void {
+    const pending = this.pending;
+    this.pending = new Map();
+    this.scheduled = false;
+    for (const groups of pending.values()) {
+      for (const { run, waiters } of groups.values()) {
+        for (let i = 0; i < waiters.length; i += MAX_KEYS) void this.runBatch(run, waiters.slice(i, i + MAX_KEYS));
+      }
+    }
+  }
+
+  private async runBatch(run: (keys: string[]) => Promise<Row[]>, waiters: Waiter<Row>[]): Promise<void> {
+    let rows: Row[];
+    try {
+      rows = await run([...new Set(waiters.map((w) => w.key))]);
+    } catch (err) {
+      for (const w of waiters) w.reject(err);
+      return;
+    }
+    const byKey = new Map<string, Row[]>();
+    for (const row of rows) {
+      const k = this.keyOf(row);
+      const list = byKey.get(k);
+      if (list) list.push(row);
+      else byKey.set(k, [row]);
+    }
+    for (const w of waiters) w.resolve((byKey.get(w.key) ?? []).map((r) => ({ ...r })));
+  }
+}
