@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Coalescer } from './coalesce.ts';
+import { Coalescer, SerialBatcher } from './coalesce.ts';
 
 type Row = { key: string; n: number };
 
@@ -58,4 +58,33 @@ test('more than 100 keys in one turn are asked for 100 at a time', async () => {
   const got = await Promise.all(rows.map((r) => c.load(owner, '', r.key, t.run)));
   assert.deepEqual(t.calls.map((k) => k.length), [100, 100, 50]);
   assert.deepEqual(got.map((g) => g[0].n), rows.map((r) => r.n));
+});
+
+test('writes submitted in one turn form one batch, those submitted while it runs form the next, and each gets its own outcome', async () => {
+  const batches: number[][] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const b = new SerialBatcher<number, number>(async (items) => {
+    batches.push(items);
+    if (batches.length === 1) await gate;
+    return items.map((n) => (n % 2 ? { ok: true, value: n * 10 } : { ok: false, error: new Error(`even ${n}`) }));
+  }, 3);
+  const settle = (p: Promise<number>) => p.then((v) => v, (e: Error) => e.message);
+  const first = [1, 2].map((n) => settle(b.submit(n)));
+  await new Promise((r) => setImmediate(r));
+  const later = [3, 4, 5, 7].map((n) => settle(b.submit(n)));
+  release();
+  assert.deepEqual(await Promise.all([...first, ...later]), [10, 'even 2', 30, 'even 4', 50, 70]);
+  assert.deepEqual(batches, [[1, 2], [3, 4, 5], [7]], 'the second batch waited for the first; at most 3 a batch');
+});
+
+test('a batch whose run throws fails each of its writes with that error, and the next batch runs', async () => {
+  let calls = 0;
+  const b = new SerialBatcher<string, string>(async (items) => {
+    if (calls++ === 0) throw new Error('connection lost');
+    return items.map((s) => ({ ok: true, value: s.toUpperCase() }));
+  }, 10);
+  const failed = await Promise.allSettled([b.submit('a'), b.submit('b')]);
+  assert.deepEqual(failed.map((r) => r.status === 'rejected' && (r.reason as Error).message), ['connection lost', 'connection lost']);
+  assert.equal(await b.submit('c'), 'C');
 });

@@ -10,6 +10,9 @@
 // the statement starts, so it sees every write committed before it was asked for, as it would alone.
 // Each caller gets its own copies of the rows for its key. A failed statement fails every look-up
 // in it, each with the statement's error.
+//
+// SerialBatcher does the same for writes, one batch at a time: the writes that arrive while a batch
+// runs form the next one.
 
 type Waiter<Row> = { key: string; resolve: (rows: Row[]) => void; reject: (err: unknown) => void };
 
@@ -72,5 +75,50 @@ export class Coalescer<Row extends object> {
       else byKey.set(k, [row]);
     }
     for (const w of waiters) w.resolve((byKey.get(w.key) ?? []).map((r) => ({ ...r })));
+  }
+}
+
+/** What one item of a batch came to: its value, or the error it alone fails with. */
+export type Outcome<Out> = { ok: true; value: Out } | { ok: false; error: unknown };
+
+/**
+ * Writes of one kind, run a batch at a time: items submitted in the same turn of the event loop, or
+ * while the previous batch is running, form the next batch (at most `max` items). `run` answers each
+ * item of a batch on its own; if it throws, every item of the batch fails with that error.
+ */
+export class SerialBatcher<In, Out> {
+  private queue: { item: In; resolve: (v: Out) => void; reject: (err: unknown) => void }[] = [];
+  private running = false;
+
+  constructor(
+    private readonly run: (items: In[]) => Promise<Outcome<Out>[]>,
+    private readonly max: number,
+  ) {}
+
+  submit(item: In): Promise<Out> {
+    return new Promise<Out>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.running) {
+        this.running = true;
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, this.max);
+      try {
+        const outcomes = await this.run(batch.map((b) => b.item));
+        batch.forEach((b, i) => {
+          const o = outcomes[i];
+          if (o.ok) b.resolve(o.value);
+          else b.reject(o.error);
+        });
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    }
+    this.running = false;
   }
 }

@@ -21,7 +21,7 @@ import { listPositionsOf, type ListKey } from './list-positions.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
 import { URN } from './scim.schemas.ts';
 import { placeholders, precompiled, runPgStatement } from '../db/precompiled.ts';
-import { Coalescer } from '../db/coalesce.ts';
+import { Coalescer, SerialBatcher, type Outcome as OutcomeOf } from '../db/coalesce.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { forgetToken, tokenUsable, TokenRejected, type PresentedToken } from './scim-tokens.service.ts';
 
@@ -477,25 +477,84 @@ a as (insert into audit_log (${AUDIT_COLUMNS.join(', ')}) values (${audit}))
 select 1`;
 })();
 
-/** createUser on PostgreSQL, outside any transaction: one statement (see CREATE_USER_PG). */
-export async function createUserInOneStatement(ctx: ScimCtx, body: unknown): Promise<{ resource: Resource; outcome: Outcome }> {
-  const n = newUser(ctx, body);
-  const values = [
-    ...n.userValues,
-    n.emails.map((e) => e.value_norm),
-    n.emails.map((e) => e.type_norm),
-    n.emails.map((e) => e.is_primary),
-    ...auditValues(ctx.actor, n.audit),
-  ];
+// PostgreSQL: the creates that arrive together are one statement, one transaction, one WAL flush
+// (SerialBatcher, src/db/coalesce.ts: a batch at a time; those arriving meanwhile form the next). A
+// conflicting userName (also between two creates of the batch) skips that user, its e-mail rows and
+// its audit row (on conflict do nothing; the returned ids tell which were stored) and is that request's
+// 409; any other error fails the whole statement, which then runs again for each create on its own
+// (CREATE_USER_PG), so that a create fails only with its own error. The users are inserted in the
+// order of the counter shard their id falls in (migration 009's trigger bumps one counter row per
+// user): two batches running at once (two server processes) take the shards' row locks in the same
+// order and cannot deadlock on them.
+const CREATE_USERS_PG = (() => {
+  const next = placeholders();
+  const typed = (c: string) => `${next()}::${c === 'version' ? 'int' : 'text'}[]`;
+  const users = USER_INSERT_COLUMNS.map(typed).join(', ');
+  const emails = `${next()}::text[], ${next()}::text[], ${next()}::text[], ${next()}::int[]`;
+  const audit = AUDIT_COLUMNS.map(typed).join(', ');
+  return `with u as (insert into users (${USER_INSERT_COLUMNS.join(', ')})
+  select * from unnest(${users}) as x(${USER_INSERT_COLUMNS.join(', ')}) order by right(x.id, 2), x.id
+  on conflict do nothing returning id),
+e as (insert into scim_user_emails (user_id, value_norm, type_norm, is_primary)
+  select x.u, x.v, x.t, x.p from unnest(${emails}) as x(u, v, t, p) where x.u in (select id from u)),
+a as (insert into audit_log (${AUDIT_COLUMNS.join(', ')})
+  select * from unnest(${audit}) as x(${AUDIT_COLUMNS.join(', ')}) where x.target_id in (select id from u))
+select id from u`;
+})();
+/** Most creates in one statement. */
+const CREATE_BATCH = 64;
+
+type NewUser = ReturnType<typeof newUser> & { auditValues: unknown[] };
+type Created = { resource: Resource; outcome: Outcome };
+
+async function createOnePg(db: Kysely<DB>, n: NewUser): Promise<Created> {
+  const values = [...n.userValues, n.emails.map((e) => e.value_norm), n.emails.map((e) => e.type_norm), n.emails.map((e) => e.is_primary), ...n.auditValues];
   try {
-    await runPgStatement(ctx.db, CREATE_USER_PG, values);
+    await runPgStatement(db, CREATE_USER_PG, values);
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict('User already exists in the database.');
     throw err;
   }
+  return n.result;
+}
+
+async function createManyPg(db: Kysely<DB>, batch: NewUser[]): Promise<OutcomeOf<Created>[]> {
+  const settle = (p: Promise<Created>) => p.then((value) => ({ ok: true, value }) as const, (error: unknown) => ({ ok: false, error }) as const);
+  if (batch.length === 1) return [await settle(createOnePg(db, batch[0]))];
+  const column = (rows: unknown[][], i: number) => rows.map((r) => r[i]);
+  const users = batch.map((n) => n.userValues);
+  const emails = batch.flatMap((n) => n.emails.map((e) => [n.id, e.value_norm, e.type_norm, e.is_primary]));
+  const audits = batch.map((n) => n.auditValues);
+  let stored: Set<string>;
+  try {
+    const rows = await runPgStatement<{ id: string }>(db, CREATE_USERS_PG, [
+      ...USER_INSERT_COLUMNS.map((_, i) => column(users, i)),
+      ...[0, 1, 2, 3].map((i) => column(emails, i)),
+      ...AUDIT_COLUMNS.map((_, i) => column(audits, i)),
+    ]);
+    stored = new Set(rows.map((r) => r.id));
+  } catch {
+    // Nothing of the batch is stored: each create on its own, with its own outcome.
+    return Promise.all(batch.map((n) => settle(createOnePg(db, n))));
+  }
+  return batch.map((n) => (stored.has(n.id) ? { ok: true, value: n.result } : { ok: false, error: conflict('User already exists in the database.') }));
+}
+
+const createBatchers = new WeakMap<object, SerialBatcher<NewUser, Created>>();
+
+/** createUser on PostgreSQL, outside any transaction: batched with the creates arriving with it (see CREATE_USERS_PG). */
+export async function createUserInOneStatement(ctx: ScimCtx, body: unknown): Promise<Created> {
+  const n = newUser(ctx, body);
+  let batcher = createBatchers.get(ctx.db);
+  if (!batcher) {
+    const db = ctx.db;
+    batcher = new SerialBatcher((batch) => createManyPg(db, batch), CREATE_BATCH);
+    createBatchers.set(db, batcher);
+  }
+  const created = await batcher.submit({ ...n, auditValues: auditValues(ctx.actor, n.audit) });
   noteRowsWritten(ctx.db, 'users', 1);
   noteRowsWritten(ctx.db, 'scim_user_emails', n.emails.length);
-  return n.result;
+  return created;
 }
 
 const UPDATE_COLS = ['user_name', 'user_name_norm', 'display_name', 'given_name', 'family_name', 'email', 'email_norm', 'external_id'] as const satisfies readonly (keyof Extracted['cols'])[];

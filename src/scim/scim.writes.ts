@@ -8,7 +8,8 @@
 // requests arrive while the other half of the clients' writes is being parsed, join the next batch
 // instead of forming one of their own (16 clients: 13.8 writes a COMMIT instead of 8.6).
 // On PostgreSQL each request is its own transaction (PostgreSQL groups commits
-// itself and runs transactions in parallel).
+// itself and runs transactions in parallel), except user creates, which arriving together share one
+// statement (createUserInOneStatement in scim.users.ts).
 //
 // When another process holds SQLite's write lock (a second app worker or node on the same file, the
 // CLI), the batch does not wait inside SQLite's busy handler, which would stall this process's event

@@ -3,6 +3,7 @@
 // completes once the other writer lets go.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import { parseDatabaseUrl } from '../../src/db/database.ts';
 import { oktaUser, startScim, type ScimHarness } from './scim-client.ts';
 import { otherConnectionInTransaction } from '../helpers/other-connection.ts';
@@ -61,4 +62,55 @@ test('a read while another request is inside a transaction never sees that trans
   const res = await read!;
   assert.equal(res.status, 200);
   assert.equal(res.body.userName, 'committed.name@acme.example');
+});
+
+test('creates sent together are each stored whole or refused alone: a userName sent twice gives one 201 and one 409, and a create the database refuses fails without taking the others with it', async () => {
+  // On PostgreSQL such creates share one statement (createUserInOneStatement); one the database
+  // refuses fails that statement, and the others must still be stored, each with its own rows.
+  const db = h.t.database.db;
+  const pgsql = parseDatabaseUrl(h.t.databaseUrl).dialect === 'postgres';
+  if (pgsql) {
+    await sql`create function refuse_test_users() returns trigger language plpgsql as $$
+      begin if new.user_name_norm like 'refused.%' then raise exception 'refused by the test'; end if; return new; end $$`.execute(db);
+    await sql`create trigger refuse_test_users before insert on users for each row execute function refuse_test_users()`.execute(db);
+  } else {
+    await sql`create trigger refuse_test_users before insert on users when new.user_name_norm like 'refused.%' begin select raise(abort, 'refused by the test'); end`.execute(db);
+  }
+  try {
+    const tag = Date.now().toString(36);
+    const taken = await h.scim('POST', '/Users', oktaUser(`taken.${tag}@acme.example`));
+    assert.equal(taken.status, 201);
+    const fresh = Array.from({ length: 10 }, (_, i) => `together${i}.${tag}@acme.example`);
+    const [created, twice, again, refused] = await Promise.all([
+      Promise.all(fresh.map((n) => h.scim('POST', '/Users', oktaUser(n)))),
+      Promise.all([0, 1].map(() => h.scim('POST', '/Users', oktaUser(`twice.${tag}@acme.example`)))),
+      h.scim('POST', '/Users', oktaUser(`TAKEN.${tag}@acme.example`)),
+      h.scim('POST', '/Users', oktaUser(`refused.${tag}@acme.example`)),
+    ]);
+
+    for (const [i, r] of created.entries()) {
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const read = await h.scim('GET', `/Users/${r.body.id}`);
+      assert.equal(read.body.userName, fresh[i]);
+      assert.deepEqual(read.body.emails.map((e: { value: string }) => e.value), [fresh[i]]);
+      const byEmail = await h.scim('GET', `/Users?filter=${encodeURIComponent(`emails.value eq "${fresh[i]}"`)}`);
+      assert.deepEqual(byEmail.body.Resources.map((u: { id: string }) => u.id), [r.body.id], 'its e-mail row is stored');
+    }
+    assert.deepEqual(twice.map((r) => r.status).sort(), [201, 409]);
+    assert.equal(twice.find((r) => r.status === 409)!.body.scimType, 'uniqueness');
+    assert.equal(again.status, 409);
+    assert.equal(again.body.scimType, 'uniqueness');
+    assert.equal(refused.status, 500);
+    assert.equal(refused.body.schemas[0], 'urn:ietf:params:scim:api:messages:2.0:Error');
+
+    const stored = await db.selectFrom('users').select('user_name').where('user_name', 'like', `%.${tag}@acme.example`).execute();
+    assert.deepEqual(stored.map((u) => u.user_name).sort(), [...fresh, `taken.${tag}@acme.example`, `twice.${tag}@acme.example`].sort());
+    const audited = await db.selectFrom('audit_log').select('target_name').where('action', '=', 'user.create').where('target_name', 'like', `%.${tag}@acme.example`).execute();
+    assert.deepEqual(audited.map((a) => a.target_name).sort(), stored.map((u) => u.user_name).sort(), 'one audit row for each stored user, none for the refused ones');
+    const emailRows = await db.selectFrom('scim_user_emails').select('value_norm').where('value_norm', 'like', `%.${tag}@acme.example`).execute();
+    assert.equal(emailRows.length, stored.length, 'one e-mail row for each stored user, none for the refused ones');
+  } finally {
+    await sql`drop trigger refuse_test_users${sql.raw(pgsql ? ' on users' : '')}`.execute(db);
+    if (pgsql) await sql`drop function refuse_test_users()`.execute(db);
+  }
 });
