@@ -29,6 +29,9 @@ const MIN_ROWS = 500;
 
 interface State {
   written: Map<WatchedTable, number>;
+  /** Rows this process wrote to each table since it last vacuumed / analyzed it. */
+  sinceVacuum: Map<WatchedTable, number>;
+  sinceAnalyze: Map<WatchedTable, number>;
   running: Promise<void> | null;
   queue: Set<WatchedTable>;
 }
@@ -41,9 +44,11 @@ export function noteRowsWritten(db: Kysely<DB>, table: WatchedTable, n: number):
   if (n <= 0 || db.isTransaction || !isPostgres(db)) return;
   let st = states.get(db);
   if (!st) {
-    st = { written: new Map(), running: null, queue: new Set() };
+    st = { written: new Map(), sinceVacuum: new Map(), sinceAnalyze: new Map(), running: null, queue: new Set() };
     states.set(db, st);
   }
+  st.sinceVacuum.set(table, (st.sinceVacuum.get(table) ?? 0) + n);
+  st.sinceAnalyze.set(table, (st.sinceAnalyze.get(table) ?? 0) + n);
   const total = (st.written.get(table) ?? 0) + n;
   if (total < CHECK_EVERY) {
     st.written.set(table, total);
@@ -60,14 +65,22 @@ async function refresh(db: Kysely<DB>, st: State): Promise<void> {
       const [table] = st.queue;
       st.queue.delete(table);
       try {
+        // The views count another backend's writes only once it has reported them, which a backend
+        // does at most once a second, and after 10 s when it falls idle: right after an import that
+        // took less than a second they can show almost none of it. This process's own count stands
+        // in for them then (a 1,200-user import in under a second was otherwise never analyzed).
+        const ownVacuum = st.sinceVacuum.get(table) ?? 0;
+        const ownAnalyze = st.sinceAnalyze.get(table) ?? 0;
         const { rows } = await sql<{ vacuum: boolean; analyze: boolean }>`
-          select n_ins_since_vacuum > greatest(${MIN_ROWS}::bigint, n_live_tup / 10) as vacuum,
-                 n_mod_since_analyze > greatest(${MIN_ROWS}::bigint, n_live_tup / 2) as analyze
+          select greatest(n_ins_since_vacuum, ${ownVacuum}::bigint) > greatest(${MIN_ROWS}::bigint, n_live_tup / 10) as vacuum,
+                 greatest(n_mod_since_analyze, ${ownAnalyze}::bigint) > greatest(${MIN_ROWS}::bigint, n_live_tup / 2) as analyze
           from pg_stat_user_tables where schemaname = current_schema() and relname = ${table}`.execute(db);
         const r = rows[0];
         if (r?.vacuum && r.analyze) await sql`vacuum (analyze, skip_locked) ${sql.table(table)}`.execute(db);
         else if (r?.vacuum) await sql`vacuum (skip_locked) ${sql.table(table)}`.execute(db);
         else if (r?.analyze) await sql`analyze (skip_locked) ${sql.table(table)}`.execute(db);
+        if (r?.vacuum) st.sinceVacuum.set(table, st.sinceVacuum.get(table)! - ownVacuum);
+        if (r?.analyze) st.sinceAnalyze.set(table, st.sinceAnalyze.get(table)! - ownAnalyze);
       } catch (err) {
         // Statistics are an optimisation: a failure (the database shutting down) is reported, not raised.
         process.emitWarning(`could not refresh PostgreSQL statistics of ${table}: ${(err as Error).message}`, { code: 'LEDGERLINE_ANALYZE' });
