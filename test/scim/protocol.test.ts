@@ -366,7 +366,7 @@ describe('access tokens', () => {
     assert.ok(rejected.length >= kinds.length, `every refusal is in the provisioning log (${rejected.length})`);
   });
 
-  test('GETs by id and userName look-ups sent at once each get their own answer, and a token revoked elsewhere is refused for its own requests only', async () => {
+  test('reads and writes sent at once each get their own answer, and a token revoked elsewhere is refused for its own requests only', async () => {
     // On PostgreSQL, such reads arriving together are answered by one statement (src/db/coalesce.ts).
     const tag = randomBytes(3).toString('hex');
     const names = Array.from({ length: 12 }, (_, i) => `together${i}.${tag}@acme.com`);
@@ -381,15 +381,20 @@ describe('access tokens', () => {
 
     const eq = (userName: string) => `/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`;
     const missing = '0190d3c4-0000-7000-8000-00000000dead';
-    const [byId, byName, [none, nobody, ...refused]] = await Promise.all([
+    const deactivate = { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] };
+    const [byId, byName, [none, nobody, created, deactivated, ...refused]] = await Promise.all([
       Promise.all(users.map((u) => h.scim('GET', `/Users/${u.body.id}`))),
       Promise.all(names.map((n) => h.scim('GET', eq(n.toUpperCase())))),
       Promise.all([
         h.scim('GET', `/Users/${missing}`),
         h.scim('GET', eq(`nobody.${tag}@acme.com`)),
+        h.scim('POST', '/Users', oktaUser(`written.${tag}@acme.com`)),
+        h.scim('PATCH', `/Users/${users[4].body.id}`, deactivate),
         h.scim('GET', `/Users/${users[1].body.id}`, undefined, asDoomed),
         h.scim('GET', eq(names[2]), undefined, asDoomed),
         h.scim('GET', `/Users/${missing}`, undefined, asDoomed),
+        h.scim('POST', '/Users', oktaUser(`refused.${tag}@acme.com`), asDoomed),
+        h.scim('PATCH', `/Users/${users[5].body.id}`, deactivate, asDoomed),
       ]),
     ]);
     users.forEach((u, i) => {
@@ -407,7 +412,12 @@ describe('access tokens', () => {
     assert.equal(none.body.schemas[0], ERROR);
     assert.equal(nobody.status, 200);
     assert.equal(nobody.body.totalResults, 0);
+    assert.equal(created.status, 201);
+    assert.equal(deactivated.status, 204);
+    assert.equal((await h.scim('GET', `/Users/${users[4].body.id}`)).body.active, false);
     for (const r of refused) assert.equal(r.status, 401, JSON.stringify(r.body));
+    assert.equal((await h.scim('GET', eq(`refused.${tag}@acme.com`))).body.totalResults, 0, 'the refused create stored nothing');
+    assert.equal((await h.scim('GET', `/Users/${users[5].body.id}`)).body.active, true, 'the refused PATCH changed nothing');
   });
 
   test('the CLI prints a new token alone on its last line, lists and revokes', async () => {
