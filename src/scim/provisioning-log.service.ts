@@ -44,6 +44,9 @@ async function insertRows(trx: Transaction<DB>, rows: LogRow[]): Promise<void> {
   await trx.executeQuery(CompiledQuery.raw(text, params));
 }
 
+/** String.prototype.isWellFormed / toWellFormed (Node 20; TypeScript lists them from ES2024). */
+type WellFormable = string & { isWellFormed(): boolean; toWellFormed(): string };
+
 const FLUSH_MS = 200;
 const MAX_QUEUE = 500;
 const PRUNE_EVERY_MS = 5 * 60_000;
@@ -62,10 +65,16 @@ class LogWriter {
 
   add(row: LogRow): void {
     // A U+0000 in any text (a rejected request can carry one into the summary) would fail the whole
-    // batch on PostgreSQL; show it as ␀ instead.
+    // batch on PostgreSQL; show it as ␀ instead. A lone UTF-16 surrogate (a JSON body can carry one
+    // escaped) becomes U+FFFD here, as PostgreSQL's driver makes it, rather than the three bytes of
+    // invalid UTF-8 SQLite would store (read back as three U+FFFD).
     for (const c of LOG_COLUMNS) {
       const v = row[c];
-      if (typeof v === 'string' && v.includes('\u0000')) (row[c] as string) = v.replaceAll('\u0000', '\u2400');
+      if (typeof v !== 'string') continue;
+      let text = v as WellFormable;
+      if (!text.isWellFormed()) text = text.toWellFormed() as WellFormable;
+      if (text.includes('\u0000')) text = text.replaceAll('\u0000', '\u2400') as WellFormable;
+      if (text !== v) (row[c] as string) = text;
     }
     this.queue.push(row);
     if (this.queue.length >= MAX_QUEUE && !this.busyRetries) void this.flush();
