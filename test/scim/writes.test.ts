@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { parseDatabaseUrl } from '../../src/db/database.ts';
 import { oktaUser, startScim, type ScimHarness } from './scim-client.ts';
 import { otherConnectionInTransaction } from '../helpers/other-connection.ts';
+import { startTestApp } from '../helpers/app.ts';
 
 let h: ScimHarness;
 before(async () => {
@@ -112,5 +113,30 @@ test('creates sent together are each stored whole or refused alone: a userName s
   } finally {
     await sql`drop trigger refuse_test_users${sql.raw(pgsql ? ' on users' : '')}`.execute(db);
     if (pgsql) await sql`drop function refuse_test_users()`.execute(db);
+  }
+});
+
+test('two nodes creating the same people at once, in opposite orders, create each person once: every other request is a 409, none fails', async () => {
+  // On PostgreSQL each node batches its creates; two batches that wait on each other's userNames in
+  // opposite orders deadlock, and the one PostgreSQL aborts reruns its creates one by one.
+  const other = await startTestApp({ databaseUrl: h.t.databaseUrl });
+  try {
+    const tag = Date.now().toString(36);
+    const names = Array.from({ length: 30 }, (_, i) => `both${i}.${tag}@acme.example`);
+    const post = (base: string, name: string) =>
+      fetch(`${base}/ResourceServer/api/SCIM/Users`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${h.token}`, 'content-type': 'application/scim+json' },
+        body: JSON.stringify(oktaUser(name)),
+      }).then(async (r) => ({ name, status: r.status, body: await r.json() }));
+    const results = await Promise.all([...names.map((n) => post(h.t.baseUrl, n)), ...names.toReversed().map((n) => post(other.baseUrl, n))]);
+    for (const name of names) {
+      const mine = results.filter((r) => r.name === name);
+      assert.deepEqual(mine.map((r) => r.status).sort(), [201, 409], `${name}: ${JSON.stringify(mine.map((r) => r.body))}`);
+    }
+    const stored = await h.t.database.db.selectFrom('users').select('user_name').where('user_name', 'like', `both%.${tag}@acme.example`).execute();
+    assert.equal(stored.length, names.length);
+  } finally {
+    await other.close();
   }
 });
