@@ -71,16 +71,23 @@ async function request(base: string, method: string, p: string, token: string | 
   return { status: res.statusCode, body: parsed, ms: performance.now() - t0 };
 }
 
-/** CPU seconds used so far by a process and its children (Linux /proc); null elsewhere. */
-function cpuSeconds(pid: number): number | null {
+/**
+ * CPU seconds used so far (Linux /proc; null elsewhere) by a process and its children, and by every
+ * process named `postgres` on this machine (0 when PostgreSQL runs elsewhere).
+ */
+function cpuSeconds(pid: number): { server: number; postgres: number } | null {
   try {
     const tick = 100;
-    let total = 0;
+    const total = { server: 0, postgres: 0 };
     for (const d of fs.readdirSync('/proc')) {
       if (!/^\d+$/.test(d)) continue;
       try {
-        const f = fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ');
-        if (Number(d) === pid || Number(f[1]) === pid) total += (Number(f[11]) + Number(f[12])) / tick;
+        const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const cpu = (Number(f[11]) + Number(f[12])) / tick;
+        if (Number(d) === pid || Number(f[1]) === pid) total.server += cpu;
+        else if (comm === 'postgres') total.postgres += cpu;
       } catch {
         /* gone */
       }
@@ -184,13 +191,17 @@ async function main() {
   try {
     await waitFor(`http://127.0.0.1:${port}/healthz`);
     const base = `http://127.0.0.1:${port}/ResourceServer/api/SCIM`;
-    // Server CPU per request (all server processes), so each rate can be read as cost.
+    // Server CPU per request (all server processes), and with --pg that of every `postgres` process on
+    // this machine, so each rate can be read as cost.
     const serverCpu = async <T extends { rate: number; seconds: number }>(fn: () => Promise<T>): Promise<T & { cpuUs: string }> => {
       const c0 = cpuSeconds(server.pid!);
       const r = await fn();
       const c1 = cpuSeconds(server.pid!);
       const n = r.rate * r.seconds;
-      return { ...r, cpuUs: c0 === null || c1 === null ? '' : `, server CPU ${fmt(((c1 - c0) * 1e6) / n)} µs/request` };
+      if (c0 === null || c1 === null) return { ...r, cpuUs: '' };
+      const us = (a: number, b: number) => fmt(((b - a) * 1e6) / n);
+      const pgCpu = USE_PG && c1.postgres > c0.postgres ? `, PostgreSQL ${us(c0.postgres, c1.postgres)} µs/request` : '';
+      return { ...r, cpuUs: `, server CPU ${us(c0.server, c1.server)} µs/request${pgCpu}` };
     };
     const run = randomBytes(3).toString('hex');
     const userName = (i: number) => `user${i}.${run}@bench.example.com`;
