@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Coalescer, SerialBatcher } from './coalesce.ts';
+import { Coalescer, KEY_LIST_SIZES, padKeys, SerialBatcher } from './coalesce.ts';
 
 type Row = { key: string; n: number };
 
@@ -87,4 +87,12 @@ test('a batch whose run throws fails each of its writes with that error, and the
   const failed = await Promise.allSettled([b.submit('a'), b.submit('b')]);
   assert.deepEqual(failed.map((r) => r.status === 'rejected' && (r.reason as Error).message), ['connection lost', 'connection lost']);
   assert.equal(await b.submit('c'), 'C');
+});
+
+test('key lists are padded to the next statement size by repeating their last key', () => {
+  assert.deepEqual(padKeys(['a']), ['a']);
+  assert.deepEqual(padKeys(['a', 'b', 'c']), ['a', 'b', 'c', 'c']);
+  assert.equal(padKeys(Array.from({ length: 17 }, (_, i) => `k${i}`)).length, 32);
+  assert.equal(padKeys(Array.from({ length: 65 }, (_, i) => `k${i}`)).length, 100);
+  for (const n of [1, 2, 3, 5, 9, 33, 100]) assert.ok(KEY_LIST_SIZES.includes(padKeys(Array(n).fill('x')).length as never));
 });

@@ -10,7 +10,7 @@ import { Invalid, NotFound } from '../platform/errors.ts';
 import { addSeconds, nowIso } from '../platform/time.ts';
 import { tryWriteTransaction } from '../db/write-lock.ts';
 import { precompiled } from '../db/precompiled.ts';
-import { Coalescer } from '../db/coalesce.ts';
+import { Coalescer, KEY_LIST_SIZES, padKeys } from '../db/coalesce.ts';
 import { sqliteChangeStamp } from '../db/database.ts';
 import { isPostgres } from '../db/dialect.ts';
 
@@ -159,21 +159,27 @@ export const tokenUsable = (id: unknown, now: unknown) =>
 const tokenUsableById = precompiled<{ ok: boolean }>((db, arg) => db.selectNoFrom(tokenUsable(arg(0), arg(1)).as('ok')));
 // PostgreSQL: the checks of the requests read in one turn of the event loop share one statement (there
 // every write request checks its token before its body is read: a round trip each otherwise).
-const usableTokens = precompiled<{ id: string }>((db, arg) =>
-  db
-    .selectFrom('scim_tokens')
-    .select('id')
-    .where('id', '=', sql<string>`any(${arg(0)})`)
-    .where('revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', arg(1))])),
-);
+// One statement for each size of id list (padKeys in src/db/coalesce.ts).
+const usableTokensOf = (size: number) =>
+  precompiled<{ id: string }>((db, arg) =>
+    db
+      .selectFrom('scim_tokens')
+      .select('id')
+      .where('id', '=', sql<string>`any(array[${sql.join(Array.from({ length: size }, (_, i) => arg(i)))}])`)
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', arg(size))])),
+  );
+const usableTokens = new Map(KEY_LIST_SIZES.map((n) => [n as number, usableTokensOf(n)]));
 const tokenChecks = new Coalescer<{ id: string }>((r) => r.id);
 
 /** Checks a presented token against the database (once per request); false when it is no longer usable. */
 export async function confirmToken(db: Kysely<DB>, token: PresentedToken): Promise<boolean> {
   if (token.confirmed) return true;
   const usable = isPostgres(db)
-    ? (await tokenChecks.load(db, '', token.id, (ids) => usableTokens(db, ids, nowIso()))).length > 0
+    ? (await tokenChecks.load(db, '', token.id, (ids) => {
+        const padded = padKeys(ids);
+        return usableTokens.get(padded.length)!(db, ...padded, nowIso());
+      })).length > 0
     : Boolean((await tokenUsableById(db, token.id, nowIso()))[0]?.ok);
   if (!usable) {
     forgetToken(db, token.id);

@@ -21,7 +21,7 @@ import { listPositionsOf, type ListKey } from './list-positions.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
 import { URN } from './scim.schemas.ts';
 import { placeholders, precompiled, runPgStatement } from '../db/precompiled.ts';
-import { Coalescer, SerialBatcher, type Outcome as OutcomeOf } from '../db/coalesce.ts';
+import { Coalescer, KEY_LIST_SIZES, padKeys, SerialBatcher, type Outcome as OutcomeOf } from '../db/coalesce.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { forgetToken, tokenUsable, TokenRejected, type PresentedToken } from './scim-tokens.service.ts';
 
@@ -138,23 +138,37 @@ const userByIdForUpdateWithGroupsPg = precompiled<RowWithGroups>((db, arg) =>
 );
 
 // The reads by key run coalesced (src/db/coalesce.ts): the look-ups of one turn of the event loop
-// that check the same token (or none) share one `key = any($1)` statement.
+// that check the same token (or none) share one `key = any(array[…])` statement, one for each size
+// of key list (padKeys).
 type KeyedRow = RowWithGroups & { lookup_key: string; token_ok?: boolean };
-const manyWithGroupsPg = (column: 'id' | 'user_name_norm', checkToken: boolean) =>
+const manyWithGroupsPg = (column: 'id' | 'user_name_norm', checkToken: boolean, size: number) =>
   precompiled<KeyedRow>((db, arg) =>
     db
       .selectFrom('users')
       .select(COLS)
       .select(groupsJson.as('groups'))
       .select(sql.ref<string>(`users.${column}`).as('lookup_key'))
-      .$if(checkToken, (q) => q.select(tokenUsable(arg(1), arg(2)).as('token_ok')))
-      .where(sql.ref(`users.${column}`), '=', sql`any(${arg(0)}::text[])`)
+      .$if(checkToken, (q) => q.select(tokenUsable(arg(size), arg(size + 1)).as('token_ok')))
+      .where(sql.ref(`users.${column}`), '=', sql`any(array[${sql.join(Array.from({ length: size }, (_, i) => arg(i)))}])`)
       .where('source', '=', 'idp'),
   );
-const lookupsPg = {
-  id: { plain: manyWithGroupsPg('id', false), checked: manyWithGroupsPg('id', true), batches: new Coalescer<KeyedRow>((r) => r.lookup_key) },
-  user_name_norm: { plain: manyWithGroupsPg('user_name_norm', false), checked: manyWithGroupsPg('user_name_norm', true), batches: new Coalescer<KeyedRow>((r) => r.lookup_key) },
+const lookupStatements = (column: 'id' | 'user_name_norm') => {
+  const sized = (checkToken: boolean) => new Map<number, ReturnType<typeof manyWithGroupsPg>>(KEY_LIST_SIZES.map((n) => [n, manyWithGroupsPg(column, checkToken, n)]));
+  const plain = sized(false);
+  const checked = sized(true);
+  return {
+    plain: (db: Kysely<DB>, keys: string[]) => {
+      const padded = padKeys(keys);
+      return plain.get(padded.length)!(db, ...padded);
+    },
+    checked: (db: Kysely<DB>, keys: string[], tokenId: string, now: string) => {
+      const padded = padKeys(keys);
+      return checked.get(padded.length)!(db, ...padded, tokenId, now);
+    },
+    batches: new Coalescer<KeyedRow>((r) => r.lookup_key),
+  };
 };
+const lookupsPg = { id: lookupStatements('id'), user_name_norm: lookupStatements('user_name_norm') };
 
 /**
  * A user (or none) with their groups, by `key` (an id or a normalised userName); when the request's

@@ -10,6 +10,9 @@ import { precompiled } from '../../src/db/precompiled.ts';
 import { recordAudit } from '../../src/identity/audit.service.ts';
 import { systemActor } from '../../src/platform/actor.ts';
 import { openTestDatabase, type TestDb } from '../billing/db.ts';
+import { getUser } from '../../src/scim/scim.users.ts';
+import { parseProjection } from '../../src/scim/scim.projection.ts';
+import { uuidv7 } from '../../src/platform/ids.ts';
 
 let database: TestDb;
 before(async () => {
@@ -64,4 +67,26 @@ test('a hot statement whose first use failed (in an aborted transaction) works o
   assert.deepEqual(await database.db.transaction().execute((trx) => auditBySummary(trx, summary)), [{ summary }]);
   assert.deepEqual(await auditBySummary(database.db, summary), [{ summary }]);
   if (isPostgres(database.db)) assert.ok(await isPrepared('select "summary" from "audit_log"'), 'prepared once it could be');
+});
+
+test('reads by id, one at a time or several at once, each find their user; on PostgreSQL the statement is planned once, not on every execution', async () => {
+  const ctx = { db: database.db, baseUrl: 'http://127.0.0.1/ResourceServer/api/SCIM', actor: systemActor('test') };
+  const now = new Date().toISOString();
+  const ids = [uuidv7(), uuidv7(), uuidv7()];
+  await database.db
+    .insertInto('users')
+    .values(ids.map((id, i) => ({ id, user_name: `planned${i}.${id}@acme.example`, user_name_norm: `planned${i}.${id}@acme.example`, status: 'active', source: 'idp', time_zone: 'UTC', locale: 'en-US', scim_attributes: '{}', version: 1, created_at: now, updated_at: now })))
+    .execute();
+  const all = parseProjection('User');
+  for (let i = 0; i < 8; i++) assert.equal((await getUser(ctx, ids[i % 3], all)).resource.id, ids[i % 3]);
+  // Three at once (one statement on PostgreSQL, its key list padded to four with a repeated key).
+  const together = await Promise.all(ids.map((id) => getUser(ctx, id, all)));
+  assert.deepEqual(together.map((r) => r.resource.id), ids);
+  if (isPostgres(database.db)) {
+    // PostgreSQL plans a prepared statement with custom plans 5 times, then keeps the generic plan
+    // if it is no dearer: with `= any(array[$1])` it is (`= any($1)` was planned anew every time).
+    const { rows } = await sql<{ generic_plans: string; custom_plans: string }>`select generic_plans, custom_plans from pg_prepared_statements where statement like '%from "users" where "users"."id" = any(array[$1])%'`.execute(database.db);
+    assert.equal(rows.length, 1);
+    assert.ok(Number(rows[0].generic_plans) >= 3, `generic ${rows[0].generic_plans}, custom ${rows[0].custom_plans}`);
+  }
 });
