@@ -87,7 +87,9 @@ function cpuSeconds(pid: number): { server: number; postgres: number } | null {
         const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
         const cpu = (Number(f[11]) + Number(f[12])) / tick;
         if (Number(d) === pid || Number(f[1]) === pid) total.server += cpu;
-        else if (comm === 'postgres') total.postgres += cpu;
+        // PostgreSQL's postmaster also carries the CPU of the backends it has reaped (the pool closes
+        // idle connections), or the figure would shrink when one exits.
+        else if (comm === 'postgres') total.postgres += cpu + (Number(f[13]) + Number(f[14])) / tick;
       } catch {
         /* gone */
       }

@@ -3,7 +3,7 @@
 // the backend's parse of the Bind/Execute messages and an executor start, and the reply's parse
 // here, whatever the number of rows. The IdPs' reads (GET by id, `userName eq`) arrive from many
 // connections at once; those whose requests were read in one turn of the loop share one
-// `where key = any($1)` statement, started once the turn's I/O is done (setImmediate), so a lone
+// `where key = any(array[…])` statement, started once the turn's I/O is done (setImmediate), so a lone
 // request waits for nothing but the rest of the turn.
 //
 // What it must not do: change what a request sees. Every look-up in a batch was asked for before
@@ -45,7 +45,7 @@ export class Coalescer<Row extends object> {
   private pending = new Map<object, Map<string, Batch<Row>>>();
   private scheduled = false;
 
-  /** `keyOf` gives the key a row answers (the column the statement matches `any($1)` against). */
+  /** `keyOf` gives the key a row answers (the column the statement matches the keys against). */
   constructor(private readonly keyOf: (row: Row) => string) {}
 
   /**
