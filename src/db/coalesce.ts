@@ -3,7 +3,7 @@
 // the backend's parse of the Bind/Execute messages and an executor start, and the reply's parse
 // here, whatever the number of rows. The IdPs' reads (GET by id, `userName eq`) arrive from many
 // connections at once; those whose requests were read in one turn of the loop share one
-// `where key = any(array[…])` statement, started once the turn's I/O is done (setImmediate), so a lone
+// `where key in (…)` statement, started once the turn's I/O is done (setImmediate), so a lone
 // request waits for nothing but the rest of the turn.
 //
 // What it must not do: change what a request sees. Every look-up in a batch was asked for before
@@ -25,13 +25,14 @@ interface Batch<Row> {
 const MAX_KEYS = 100;
 
 /**
- * The sizes of key list a statement is written for. On PostgreSQL a look-up by many keys is
- * `key = any(array[$1, …, $n])` with n one of these, the keys padded to it by repeating the last one
- * (a repeated key matches the same row once). Not `= any($1)` with one array parameter: PostgreSQL's
- * generic plan of that assumes 10 elements, so next to the custom plans of batches of 1–3 keys it
- * always looks dearer, and the statement was planned again on every execution (checked with
- * pg_prepared_statements: 8 custom plans and no generic one after 8 executions). With the elements
- * written out the generic plan knows their number and is used from the sixth execution on.
+ * The sizes of key list a statement is written for. A look-up by many keys is `key in ($1, …, $n)`
+ * with n one of these, the keys padded to it by repeating the last one (a repeated key matches the
+ * same row once). Not `key = any($1)` with one array parameter: PostgreSQL's generic plan of that
+ * assumes 10 elements, so next to the custom plans of batches of 1–3 keys it always looks dearer, and
+ * the statement was planned again on every execution (checked with pg_prepared_statements: 8 custom
+ * plans and no generic one after 8 executions). With the elements written out (PostgreSQL reads the
+ * list as `= any(array[$1, …, $n])`) the generic plan knows their number and is used from the sixth
+ * execution on.
  */
 export const KEY_LIST_SIZES = [1, 2, 4, 8, 16, 32, 64, MAX_KEYS] as const;
 

@@ -156,16 +156,15 @@ export class TokenRejected extends Error {
 export const tokenUsable = (id: unknown, now: unknown) =>
   sql<boolean>`exists (select 1 from scim_tokens t where t.id = ${id} and t.revoked_at is null and (t.expires_at is null or t.expires_at > ${now}))`;
 
-const tokenUsableById = precompiled<{ ok: boolean }>((db, arg) => db.selectNoFrom(tokenUsable(arg(0), arg(1)).as('ok')));
-// PostgreSQL: the checks of the requests read in one turn of the event loop share one statement (there
-// every write request checks its token before its body is read: a round trip each otherwise).
-// One statement for each size of id list (padKeys in src/db/coalesce.ts).
+// The checks of the requests read in one turn of the event loop share one statement (on PostgreSQL
+// every write request checks its token before its body is read: a round trip each otherwise), one
+// statement for each size of id list (padKeys in src/db/coalesce.ts).
 const usableTokensOf = (size: number) =>
   precompiled<{ id: string }>((db, arg) =>
     db
       .selectFrom('scim_tokens')
       .select('id')
-      .where('id', '=', sql<string>`any(array[${sql.join(Array.from({ length: size }, (_, i) => arg(i)))}])`)
+      .where('id', 'in', Array.from({ length: size }, (_, i) => arg(i)))
       .where('revoked_at', 'is', null)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', arg(size))])),
   );
@@ -175,13 +174,11 @@ const tokenChecks = new Coalescer<{ id: string }>((r) => r.id);
 /** Checks a presented token against the database (once per request); false when it is no longer usable. */
 export async function confirmToken(db: Kysely<DB>, token: PresentedToken): Promise<boolean> {
   if (token.confirmed) return true;
-  const usable = isPostgres(db)
-    ? (await tokenChecks.load(db, '', token.id, (ids) => {
-        const padded = padKeys(ids);
-        return usableTokens.get(padded.length)!(db, ...padded, nowIso());
-      })).length > 0
-    : Boolean((await tokenUsableById(db, token.id, nowIso()))[0]?.ok);
-  if (!usable) {
+  const usable = await tokenChecks.load(db, '', token.id, (ids) => {
+    const padded = padKeys(ids);
+    return usableTokens.get(padded.length)!(db, ...padded, nowIso());
+  });
+  if (!usable.length) {
     forgetToken(db, token.id);
     return false;
   }

@@ -138,7 +138,7 @@ const userByIdForUpdateWithGroupsPg = precompiled<RowWithGroups>((db, arg) =>
 );
 
 // The reads by key run coalesced (src/db/coalesce.ts): the look-ups of one turn of the event loop
-// that check the same token (or none) share one `key = any(array[…])` statement, one for each size
+// that check the same token (or none) share one `key in ($1, …, $n)` statement, one for each size
 // of key list (padKeys).
 type KeyedRow = RowWithGroups & { lookup_key: string; token_ok?: boolean };
 const manyWithGroupsPg = (column: 'id' | 'user_name_norm', checkToken: boolean, size: number) =>
@@ -149,7 +149,7 @@ const manyWithGroupsPg = (column: 'id' | 'user_name_norm', checkToken: boolean, 
       .select(groupsJson.as('groups'))
       .select(sql.ref<string>(`users.${column}`).as('lookup_key'))
       .$if(checkToken, (q) => q.select(tokenUsable(arg(size), arg(size + 1)).as('token_ok')))
-      .where(sql.ref(`users.${column}`), '=', sql`any(array[${sql.join(Array.from({ length: size }, (_, i) => arg(i)))}])`)
+      .where(`users.${column}`, 'in', Array.from({ length: size }, (_, i) => arg(i)))
       .where('source', '=', 'idp'),
   );
 const lookupStatements = (column: 'id' | 'user_name_norm') => {
