@@ -1,27 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Coalescer, KEY_LIST_SIZES, padKeys, SerialBatcher } from './coalesce.ts';
+import { byKeyList, Coalescer, KEY_LIST_SIZES, padKeys, SerialBatcher } from './coalesce.ts';
 
 type Row = { key: string; n: number };
 
-/** A statement stand-in over a fixed table that records the keys of every call. */
+/** A statement stand-in over a fixed table that records the owner, group and keys of every call. */
 function table(rows: Row[]) {
-  const calls: string[][] = [];
-  const run = async (keys: string[]) => {
-    calls.push(keys);
+  const calls: { owner: object; group: string; keys: string[] }[] = [];
+  const coalescer = new Coalescer<object, Row>(async (owner, group, keys) => {
+    calls.push({ owner, group, keys });
     await new Promise((r) => setTimeout(r, 1));
     return rows.filter((r) => keys.includes(r.key));
-  };
-  return { calls, run };
+  }, (r) => r.key);
+  return { calls, coalescer };
 }
 
 const owner = {};
 
 test('look-ups asked for in one turn share one call, each gets the rows for its own key, and a key twice is asked for once', async () => {
-  const c = new Coalescer<Row>((r) => r.key);
-  const t = table([{ key: 'a', n: 1 }, { key: 'b', n: 2 }, { key: 'b', n: 3 }]);
-  const [a, b, again, none] = await Promise.all(['a', 'b', 'b', 'z'].map((k) => c.load(owner, '', k, t.run)));
-  assert.deepEqual(t.calls, [['a', 'b', 'z']]);
+  const { calls, coalescer: c } = table([{ key: 'a', n: 1 }, { key: 'b', n: 2 }, { key: 'b', n: 3 }]);
+  const [a, b, again, none] = await Promise.all(['a', 'b', 'b', 'z'].map((k) => c.load(owner, '', k)));
+  assert.deepEqual(calls.map((x) => x.keys), [['a', 'b', 'z']]);
   assert.deepEqual(a, [{ key: 'a', n: 1 }]);
   assert.deepEqual(b, [{ key: 'b', n: 2 }, { key: 'b', n: 3 }]);
   assert.deepEqual(again, b);
@@ -29,34 +28,37 @@ test('look-ups asked for in one turn share one call, each gets the rows for its 
   assert.deepEqual(none, []);
 });
 
-test('look-ups of different groups or owners, or asked for in a later turn, are separate calls', async () => {
-  const c = new Coalescer<Row>((r) => r.key);
-  const t = table([{ key: 'a', n: 1 }]);
-  const first = Promise.all([c.load(owner, 'token 1', 'a', t.run), c.load(owner, 'token 2', 'a', t.run), c.load({}, 'token 1', 'a', t.run)]);
+test('look-ups of different groups or owners, or asked for in a later turn, are separate calls, each told its owner and group', async () => {
+  const { calls, coalescer: c } = table([{ key: 'a', n: 1 }]);
+  const other = {};
+  const first = Promise.all([c.load(owner, 'token 1', 'a'), c.load(owner, 'token 2', 'a'), c.load(other, 'token 1', 'a')]);
   await new Promise((r) => setImmediate(r));
-  const later = c.load(owner, 'token 1', 'a', t.run);
+  const later = c.load(owner, 'token 1', 'a');
   assert.deepEqual(await first, [[{ key: 'a', n: 1 }], [{ key: 'a', n: 1 }], [{ key: 'a', n: 1 }]]);
   assert.deepEqual(await later, [{ key: 'a', n: 1 }]);
-  assert.equal(t.calls.length, 4);
+  assert.deepEqual(
+    calls.map((x) => [x.owner === owner ? 'owner' : 'other', x.group]),
+    [['owner', 'token 1'], ['owner', 'token 2'], ['other', 'token 1'], ['owner', 'token 1']],
+  );
 });
 
 test('a failed call fails every look-up in it with its error, and the next turn starts afresh', async () => {
-  const c = new Coalescer<Row>((r) => r.key);
-  const failing = async () => {
-    throw new Error('connection lost');
-  };
-  const results = await Promise.allSettled(['a', 'b'].map((k) => c.load(owner, '', k, failing)));
+  let fail = true;
+  const c = new Coalescer<object, Row>(async (_o, _g, keys) => {
+    if (fail) throw new Error('connection lost');
+    return keys.map((key) => ({ key, n: 1 }));
+  }, (r) => r.key);
+  const results = await Promise.allSettled(['a', 'b'].map((k) => c.load(owner, '', k)));
   assert.deepEqual(results.map((r) => r.status === 'rejected' && (r.reason as Error).message), ['connection lost', 'connection lost']);
-  const t = table([{ key: 'a', n: 1 }]);
-  assert.deepEqual(await c.load(owner, '', 'a', t.run), [{ key: 'a', n: 1 }]);
+  fail = false;
+  assert.deepEqual(await c.load(owner, '', 'a'), [{ key: 'a', n: 1 }]);
 });
 
 test('more than 100 keys in one turn are asked for 100 at a time', async () => {
-  const c = new Coalescer<Row>((r) => r.key);
   const rows = Array.from({ length: 250 }, (_, n) => ({ key: `k${n}`, n }));
-  const t = table(rows);
-  const got = await Promise.all(rows.map((r) => c.load(owner, '', r.key, t.run)));
-  assert.deepEqual(t.calls.map((k) => k.length), [100, 100, 50]);
+  const { calls, coalescer: c } = table(rows);
+  const got = await Promise.all(rows.map((r) => c.load(owner, '', r.key)));
+  assert.deepEqual(calls.map((x) => x.keys.length), [100, 100, 50]);
   assert.deepEqual(got.map((g) => g[0].n), rows.map((r) => r.n));
 });
 
@@ -87,6 +89,17 @@ test('a batch whose run throws fails each of its writes with that error, and the
   const failed = await Promise.allSettled([b.submit('a'), b.submit('b')]);
   assert.deepEqual(failed.map((r) => r.status === 'rejected' && (r.reason as Error).message), ['connection lost', 'connection lost']);
   assert.equal(await b.submit('c'), 'C');
+});
+
+test('a look-up by a key list uses the statement for the next size up, with the keys padded by their last one and the other parameters after them', async () => {
+  const made: number[] = [];
+  const lookUp = byKeyList<string, string>((size) => {
+    made.push(size);
+    return async (db, ...args) => [`${db}: ${size} ${args.join(',')}`];
+  });
+  assert.deepEqual(made, [...KEY_LIST_SIZES], 'one statement for each size, made once');
+  assert.deepEqual(await lookUp('db', ['a', 'b', 'c'], 'token', 'now'), ['db: 4 a,b,c,c,token,now']);
+  assert.deepEqual(await lookUp('db', ['a']), ['db: 1 a']);
 });
 
 test('key lists are padded to the next statement size by repeating their last key', () => {

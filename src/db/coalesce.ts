@@ -16,10 +16,6 @@
 
 type Waiter<Row> = { key: string; resolve: (rows: Row[]) => void; reject: (err: unknown) => void };
 
-interface Batch<Row> {
-  run: (keys: string[]) => Promise<Row[]>;
-  waiters: Waiter<Row>[];
-}
 
 /** Most keys in one statement; a larger batch is split. */
 const MAX_KEYS = 100;
@@ -42,45 +38,59 @@ export function padKeys(keys: string[]): string[] {
   return keys.length === size ? keys : keys.concat(Array<string>(size - keys.length).fill(keys[keys.length - 1]));
 }
 
-export class Coalescer<Row extends object> {
-  private pending = new Map<object, Map<string, Batch<Row>>>();
+/**
+ * A look-up by a list of keys, one statement for each size in KEY_LIST_SIZES: `build(n)` gives the
+ * statement for n keys, whose parameters are the n keys and then `rest`.
+ */
+export function byKeyList<Db, Row>(build: (size: number) => (db: Db, ...args: unknown[]) => Promise<Row[]>) {
+  const statements = new Map<number, (db: Db, ...args: unknown[]) => Promise<Row[]>>(KEY_LIST_SIZES.map((n) => [n, build(n)]));
+  return (db: Db, keys: string[], ...rest: unknown[]): Promise<Row[]> => {
+    const padded = padKeys(keys);
+    return statements.get(padded.length)!(db, ...padded, ...rest);
+  };
+}
+
+export class Coalescer<Owner extends object, Row extends object> {
+  private pending = new Map<Owner, Map<string, Waiter<Row>[]>>();
   private scheduled = false;
 
-  /** `keyOf` gives the key a row answers (the column the statement matches the keys against). */
-  constructor(private readonly keyOf: (row: Row) => string) {}
-
   /**
-   * The rows for `key`, read by `run` together with the other keys asked for in this turn for the
-   * same `owner` (a database handle) and `group` (what else the statement depends on, beyond the
-   * keys: `run` of the first look-up in a group is the one used for all of them).
+   * `run` reads the rows for some keys of one owner (a database handle) and group (what else the
+   * statement depends on, such as the token it checks); `keyOf` gives the key a row answers.
    */
-  load(owner: object, group: string, key: string, run: (keys: string[]) => Promise<Row[]>): Promise<Row[]> {
+  constructor(
+    private readonly run: (owner: Owner, group: string, keys: string[]) => Promise<Row[]>,
+    private readonly keyOf: (row: Row) => string,
+  ) {}
+
+  /** The rows for `key`, read together with the other keys asked for in this turn for the same owner and group. */
+  load(owner: Owner, group: string, key: string): Promise<Row[]> {
     let groups = this.pending.get(owner);
     if (!groups) this.pending.set(owner, (groups = new Map()));
-    let batch = groups.get(group);
-    if (!batch) groups.set(group, (batch = { run, waiters: [] }));
+    let waiters = groups.get(group);
+    if (!waiters) groups.set(group, (waiters = []));
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
-    return new Promise<Row[]>((resolve, reject) => batch.waiters.push({ key, resolve, reject }));
+    return new Promise<Row[]>((resolve, reject) => waiters.push({ key, resolve, reject }));
   }
 
   private flush(): void {
     const pending = this.pending;
     this.pending = new Map();
     this.scheduled = false;
-    for (const groups of pending.values()) {
-      for (const { run, waiters } of groups.values()) {
-        for (let i = 0; i < waiters.length; i += MAX_KEYS) void this.runBatch(run, waiters.slice(i, i + MAX_KEYS));
+    for (const [owner, groups] of pending) {
+      for (const [group, waiters] of groups) {
+        for (let i = 0; i < waiters.length; i += MAX_KEYS) void this.runBatch(owner, group, waiters.slice(i, i + MAX_KEYS));
       }
     }
   }
 
-  private async runBatch(run: (keys: string[]) => Promise<Row[]>, waiters: Waiter<Row>[]): Promise<void> {
+  private async runBatch(owner: Owner, group: string, waiters: Waiter<Row>[]): Promise<void> {
     let rows: Row[];
     try {
-      rows = await run([...new Set(waiters.map((w) => w.key))]);
+      rows = await this.run(owner, group, [...new Set(waiters.map((w) => w.key))]);
     } catch (err) {
       for (const w of waiters) w.reject(err);
       return;

@@ -10,7 +10,7 @@ import { Invalid, NotFound } from '../platform/errors.ts';
 import { addSeconds, nowIso } from '../platform/time.ts';
 import { tryWriteTransaction } from '../db/write-lock.ts';
 import { precompiled } from '../db/precompiled.ts';
-import { Coalescer, KEY_LIST_SIZES, padKeys } from '../db/coalesce.ts';
+import { byKeyList, Coalescer } from '../db/coalesce.ts';
 import { sqliteChangeStamp } from '../db/database.ts';
 import { isPostgres } from '../db/dialect.ts';
 
@@ -159,7 +159,7 @@ export const tokenUsable = (id: unknown, now: unknown) =>
 // The checks of the requests read in one turn of the event loop share one statement (on PostgreSQL
 // every write request checks its token before its body is read: a round trip each otherwise), one
 // statement for each size of id list (padKeys in src/db/coalesce.ts).
-const usableTokensOf = (size: number) =>
+const usableTokens = byKeyList<Kysely<DB>, { id: string }>((size) =>
   precompiled<{ id: string }>((db, arg) =>
     db
       .selectFrom('scim_tokens')
@@ -167,17 +167,14 @@ const usableTokensOf = (size: number) =>
       .where('id', 'in', Array.from({ length: size }, (_, i) => arg(i)))
       .where('revoked_at', 'is', null)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', arg(size))])),
-  );
-const usableTokens = new Map(KEY_LIST_SIZES.map((n) => [n as number, usableTokensOf(n)]));
-const tokenChecks = new Coalescer<{ id: string }>((r) => r.id);
+  ),
+);
+const tokenChecks = new Coalescer<Kysely<DB>, { id: string }>((db, _group, ids) => usableTokens(db, ids, nowIso()), (r) => r.id);
 
 /** Checks a presented token against the database (once per request); false when it is no longer usable. */
 export async function confirmToken(db: Kysely<DB>, token: PresentedToken): Promise<boolean> {
   if (token.confirmed) return true;
-  const usable = await tokenChecks.load(db, '', token.id, (ids) => {
-    const padded = padKeys(ids);
-    return usableTokens.get(padded.length)!(db, ...padded, nowIso());
-  });
+  const usable = await tokenChecks.load(db, '', token.id);
   if (!usable.length) {
     forgetToken(db, token.id);
     return false;

@@ -145,7 +145,8 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
         const un = bodyObj.userName;
         if (typeof un === 'string') out.userName = un;
       }
-      // On PostgreSQL a user is created by one statement, its own transaction (createUserInOneStatement).
+      // On PostgreSQL a user is created by one statement, shared with the creates that arrive with it
+      // (createUserInOneStatement).
       const r =
         kind === 'User' && isPostgres(ctx.db)
           ? await createUserInOneStatement(ctx, req.body)

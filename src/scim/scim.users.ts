@@ -21,7 +21,7 @@ import { listPositionsOf, type ListKey } from './list-positions.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
 import { URN } from './scim.schemas.ts';
 import { placeholders, precompiled, runPgStatement } from '../db/precompiled.ts';
-import { Coalescer, KEY_LIST_SIZES, padKeys, SerialBatcher, type Outcome as OutcomeOf } from '../db/coalesce.ts';
+import { byKeyList, Coalescer, SerialBatcher, type Outcome as OutcomeOf } from '../db/coalesce.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { forgetToken, tokenUsable, TokenRejected, type PresentedToken } from './scim-tokens.service.ts';
 
@@ -153,20 +153,10 @@ const manyWithGroupsPg = (column: 'id' | 'user_name_norm', checkToken: boolean, 
       .where('source', '=', 'idp'),
   );
 const lookupStatements = (column: 'id' | 'user_name_norm') => {
-  const sized = (checkToken: boolean) => new Map<number, ReturnType<typeof manyWithGroupsPg>>(KEY_LIST_SIZES.map((n) => [n, manyWithGroupsPg(column, checkToken, n)]));
-  const plain = sized(false);
-  const checked = sized(true);
-  return {
-    plain: (db: Kysely<DB>, keys: string[]) => {
-      const padded = padKeys(keys);
-      return plain.get(padded.length)!(db, ...padded);
-    },
-    checked: (db: Kysely<DB>, keys: string[], tokenId: string, now: string) => {
-      const padded = padKeys(keys);
-      return checked.get(padded.length)!(db, ...padded, tokenId, now);
-    },
-    batches: new Coalescer<KeyedRow>((r) => r.lookup_key),
-  };
+  const plain = byKeyList<Kysely<DB>, KeyedRow>((n) => manyWithGroupsPg(column, false, n));
+  const checked = byKeyList<Kysely<DB>, KeyedRow>((n) => manyWithGroupsPg(column, true, n));
+  // The group is the id of the token to check, or '' for none.
+  return new Coalescer<Kysely<DB>, KeyedRow>((db, tokenId, keys) => (tokenId ? checked(db, keys, tokenId, nowIso()) : plain(db, keys)), (r) => r.lookup_key);
 };
 const lookupsPg = { id: lookupStatements('id'), user_name_norm: lookupStatements('user_name_norm') };
 
@@ -176,12 +166,9 @@ const lookupsPg = { id: lookupStatements('id'), user_name_norm: lookupStatements
  * engine checks it before answering.
  */
 async function readWithGroupsPg(ctx: ScimCtx, column: keyof typeof lookupsPg, key: string): Promise<RowWithGroups[]> {
-  const { plain, checked, batches } = lookupsPg[column];
   const token = ctx.token && !ctx.token.confirmed ? ctx.token : null;
   const db = ctx.db;
-  const rows = token
-    ? await batches.load(db, token.id, key, (keys) => checked(db, keys, token.id, nowIso()))
-    : await batches.load(db, '', key, (keys) => plain(db, keys));
+  const rows = await lookupsPg[column].load(db, token?.id ?? '', key);
   if (token && rows.length) {
     if (!rows[0].token_ok) {
       forgetToken(db, token.id);
