@@ -220,17 +220,23 @@ export function compileGroupFilter(db: Kysely<any>, filter: Filter): RawBuilder<
   });
 }
 
-/** sortBy attribute → column (RFC 7644 §3.4.2.3). Unknown attributes sort by the default order. */
-export function sortColumn(kind: ResourceKind, sortBy: string): string | null {
+/**
+ * sortBy attribute → the expression to order by (RFC 7644 §3.4.2.3). Strings that are not caseExact
+ * (RFC 7643 §2.2) sort without regard to case, as they compare in filters: displayName by
+ * lower(display_name), which the filter's expression index also serves; userName, e-mails and group
+ * names by their stored lower-case forms. Unknown attributes sort by the default order.
+ */
+export function sortExpression(kind: ResourceKind, sortBy: string): RawBuilder<unknown> | null {
   const k = sortBy.toLowerCase();
-  const user: Record<string, string> = {
-    id: 'users.id', username: 'users.user_name_norm', displayname: 'users.display_name', externalid: 'users.external_id',
-    'name.givenname': 'users.given_name', 'name.familyname': 'users.family_name', 'meta.created': 'users.created_at', 'meta.lastmodified': 'users.updated_at',
-    emails: 'users.email_norm', 'emails.value': 'users.email_norm',
+  const user: Record<string, RawBuilder<unknown>> = {
+    id: sql.ref('users.id'), username: sql.ref('users.user_name_norm'), displayname: sql`lower(users.display_name)`,
+    externalid: sql.ref('users.external_id'), 'name.givenname': sql`lower(users.given_name)`, 'name.familyname': sql`lower(users.family_name)`,
+    'meta.created': sql.ref('users.created_at'), 'meta.lastmodified': sql.ref('users.updated_at'),
+    emails: sql.ref('users.email_norm'), 'emails.value': sql.ref('users.email_norm'),
   };
-  const group: Record<string, string> = {
-    id: 'pushed_groups.id', displayname: 'pushed_groups.display_name_norm', externalid: 'pushed_groups.external_id',
-    'meta.created': 'pushed_groups.created_at', 'meta.lastmodified': 'pushed_groups.updated_at',
+  const group: Record<string, RawBuilder<unknown>> = {
+    id: sql.ref('pushed_groups.id'), displayname: sql.ref('pushed_groups.display_name_norm'), externalid: sql.ref('pushed_groups.external_id'),
+    'meta.created': sql.ref('pushed_groups.created_at'), 'meta.lastmodified': sql.ref('pushed_groups.updated_at'),
   };
   return (kind === 'User' ? user : group)[k] ?? null;
 }

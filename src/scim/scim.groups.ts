@@ -15,7 +15,7 @@ import { isUniqueViolation } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { nowIso } from '../platform/time.ts';
 import { getProp } from './filter.eval.ts';
-import { compileGroupFilter, sortColumn } from './filter.sql.ts';
+import { compileGroupFilter, sortExpression } from './filter.sql.ts';
 import { applyPatch, type MemberChange, type PatchOperation } from './patch.engine.ts';
 import { canonicalize, MAX_SEARCHABLE_LENGTH, searchableStr, str, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound } from './scim.errors.ts';
@@ -88,13 +88,13 @@ export async function listGroups(ctx: ScimCtx, p: ListParams): Promise<{ body: R
   const where = p.filter ? compileGroupFilter(db, p.filter) : null;
   let q = db.selectFrom('pushed_groups').select(COLS);
   if (where) q = q.where(where);
-  const sortCol = p.sortBy ? sortColumn('Group', p.sortBy) : null;
+  const sortCol = p.sortBy ? sortExpression('Group', p.sortBy) : null;
   const start = pageStart(p, Boolean(sortCol));
   let fetched: Row[] = [];
   if (p.count > 0) {
     let pq = q;
     if (start.cursorKey && start.keyset) pq = pq.where(afterKey('pushed_groups', start.cursorKey, false));
-    if (sortCol) pq = pq.orderBy(sql.ref(sortCol), p.descending ? 'desc' : 'asc');
+    if (sortCol) pq = pq.orderBy(sortCol, p.descending ? 'desc' : 'asc');
     pq = pq.orderBy('pushed_groups.created_at', 'asc').orderBy('pushed_groups.id', 'asc');
     fetched = (await pq.limit(p.count + 1).offset(start.offset).execute()) as Row[];
   }

@@ -12,7 +12,7 @@ import { endSessionsForUser } from '../identity/sessions.service.ts';
 import type { Actor } from '../platform/actor.ts';
 import { isUniqueViolation } from '../platform/errors.ts';
 import { nowIso } from '../platform/time.ts';
-import { compileUserFilter, sortColumn } from './filter.sql.ts';
+import { compileUserFilter, sortExpression } from './filter.sql.ts';
 import { applyPatch, type PatchOperation } from './patch.engine.ts';
 import { canonicalize, MAX_SEARCHABLE_LENGTH, primaryValue, searchableStr, str, type Json, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound, ScimError } from './scim.errors.ts';
@@ -282,7 +282,7 @@ export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Re
   const where = p.filter ? compileUserFilter(db, p.filter) : null;
   let q = db.selectFrom('users').select(COLS).where('source', '=', 'idp');
   if (where) q = q.where(where);
-  const sortCol = p.sortBy ? sortColumn('User', p.sortBy) : null;
+  const sortCol = p.sortBy ? sortExpression('User', p.sortBy) : null;
   const start = pageStart(p, Boolean(sortCol));
   const { offset, cursorKey, keyset: useKeyset } = start;
   let fetched: Row[] = [];
@@ -290,7 +290,7 @@ export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Re
   if (p.count > 0) {
     let pq = q;
     if (cursorKey && useKeyset) pq = pq.where(afterKey('users', cursorKey, false));
-    if (sortCol) pq = pq.orderBy(sql.ref(sortCol), p.descending ? 'desc' : 'asc');
+    if (sortCol) pq = pq.orderBy(sortCol, p.descending ? 'desc' : 'asc');
     pq = pq.orderBy('users.created_at', 'asc').orderBy('users.id', 'asc');
     if (!where && !sortCol && offset > 0) {
       ({ rows: fetched, total: deepTotal } = await deepPage(db, offset, p.count));

@@ -241,6 +241,23 @@ describe('queries', () => {
     assert.deepEqual(r.body.Resources.map((u: any) => u.displayName), ['P 6', 'P 5', 'P 4', 'P 3', 'P 2', 'P 1', 'P 0']);
   });
 
+  test('sortBy displayName and name.familyName ignore case, as their filters do (neither is caseExact)', async () => {
+    // In byte order Bravo would come before alpha, and Xu, Young and Zeta before wolf.
+    const names = [['delta', 'Xu'], ['Bravo', 'wolf'], ['charlie', 'Young'], ['alpha', 'Zeta']];
+    for (const [displayName, familyName] of names) {
+      const r = await h.scim('POST', '/Users', oktaUser(`${displayName.toLowerCase()}@casesort.test`, { displayName, name: { givenName: 'G', familyName } }));
+      assert.equal(r.status, 201);
+    }
+    const sorted = async (by: string, order = 'ascending') => {
+      const r = await h.scim('GET', `/Users?filter=${encodeURIComponent('userName ew "@casesort.test"')}&sortBy=${by}&sortOrder=${order}`);
+      assert.equal(r.status, 200);
+      return r.body.Resources.map((u: any) => u.displayName);
+    };
+    assert.deepEqual(await sorted('displayName'), ['alpha', 'Bravo', 'charlie', 'delta']);
+    assert.deepEqual(await sorted('DISPLAYNAME', 'descending'), ['delta', 'charlie', 'Bravo', 'alpha']);
+    assert.deepEqual(await sorted('name.familyName'), ['Bravo', 'delta', 'charlie', 'alpha']);
+  });
+
   test('attributes and excludedAttributes shape the output; id is always returned', async () => {
     const r = await h.scim('GET', `/Users/${ids[0]}?attributes=userName,name.givenName`);
     assert.deepEqual(Object.keys(r.body).sort(), ['id', 'name', 'schemas', 'userName']);

@@ -12,6 +12,7 @@ import * as m009 from './009_counter_shards.ts';
 import * as m010 from './010_list_version.ts';
 import * as m011 from './011_member_checks.ts';
 import * as m012 from './012_group_touch.ts';
+import * as m013 from './013_unused_user_indexes.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '010_list_version': m010,
   '011_member_checks': m011,
   '012_group_touch': m012,
+  '013_unused_user_indexes': m013,
 };
