@@ -2,7 +2,7 @@
 // Starts Ledgerline on a fresh SQLite file (or a fresh PostgreSQL database with --pg), drives the
 // SCIM API over HTTP with 16 concurrent keep-alive clients, verifies every response, and prints:
 // create rate; userName-eq lookup and GET-by-id rates (p50/p99); time per page of 100 at the start
-// and end of a walk (startIndex and cursor); deactivate rate; group PATCH (+100 members) latency at
+// and end of a walk (startIndex and cursor); deactivate (PATCH) and reactivate (PUT) rates; group PATCH (+100 members) latency at
 // 0 / 10k / 100k members; members lost under 16 concurrent PATCHes to one group and their p99. The
 // same client against a trivial Node HTTP server gives the machine's ceiling.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -208,21 +208,22 @@ async function main() {
     const run = randomBytes(3).toString('hex');
     const userName = (i: number) => `user${i}.${run}@bench.example.com`;
     const ids: string[] = new Array(USERS);
+    const userBody = (i: number, active: boolean) => ({
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+      userName: userName(i),
+      name: { givenName: `Given${i}`, familyName: `Family${i}` },
+      emails: [{ primary: true, value: userName(i), type: 'work' }],
+      displayName: `User ${i}`,
+      externalId: `ext-${i}`,
+      active,
+    });
 
     // 1. create. Every create is timed; the rate of those after the first fifth is printed too (the
     //    first ones pay for the JIT compiling the write path, a large share of a 10,000-user run).
     let warmDone = 0;
     let warmAt = 0;
     const created = await serverCpu(() => drive(USERS, CONC, async (i) => {
-      const res = await request(base, 'POST', '/Users', token, {
-        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
-        userName: userName(i),
-        name: { givenName: `Given${i}`, familyName: `Family${i}` },
-        emails: [{ primary: true, value: userName(i), type: 'work' }],
-        displayName: `User ${i}`,
-        externalId: `ext-${i}`,
-        active: true,
-      });
+      const res = await request(base, 'POST', '/Users', token, userBody(i, true));
       check(res.status === 201 && res.body.userName === userName(i), 'create 201', res);
       ids[i] = res.body.id;
       if (++warmDone === Math.floor(USERS / 5)) warmAt = performance.now();
@@ -313,14 +314,21 @@ async function main() {
 
     // 4. deactivate
     const nDeact = Math.min(USERS, 5000);
-    const deact = await drive(nDeact, CONC, async (i) => {
+    const deact = await serverCpu(() => drive(nDeact, CONC, async (i) => {
       const res = await request(base, 'PATCH', `/Users/${ids[i]}`, token, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
       check(res.status === 204, 'deactivate 204', res);
       return res.ms;
-    });
+    }));
     const check1 = await request(base, 'GET', `/Users/${ids[0]}`, token);
     check(check1.body.active === false, 'deactivated user reads active=false', check1);
-    console.log(`deactivate (PATCH active "False"): ${fmt(deact.rate)} users/s (p50 ${fmt(deact.p50, 2)} ms, p99 ${fmt(deact.p99, 2)} ms)`);
+    console.log(`deactivate (PATCH active "False"): ${fmt(deact.rate)} users/s (p50 ${fmt(deact.p50, 2)} ms, p99 ${fmt(deact.p99, 2)} ms)${deact.cpuUs}`);
+    // Okta's custom app sends every change as a PUT of the whole user: the same users back to active.
+    const react = await serverCpu(() => drive(nDeact, CONC, async (i) => {
+      const res = await request(base, 'PUT', `/Users/${ids[i]}`, token, userBody(i, true));
+      check(res.status === 200 && res.body.active === true && res.body.id === ids[i], 'reactivate 200', res);
+      return res.ms;
+    }));
+    console.log(`reactivate (PUT of the whole user, active true): ${fmt(react.rate)} users/s (p50 ${fmt(react.p50, 2)} ms, p99 ${fmt(react.p99, 2)} ms)${react.cpuUs}`);
 
     // 5. group +100 members at 0 / 10k / 100k members. Extra member users are inserted directly
     //    into the database (set-up only); every measured request goes over HTTP.

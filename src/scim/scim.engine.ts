@@ -14,7 +14,7 @@ import { runWrite } from './scim.writes.ts';
 import { confirmToken, TokenRejected, type PresentedToken } from './scim-tokens.service.ts';
 import { isPostgres } from '../db/dialect.ts';
 import { parseProjection, project, type Projection } from './scim.projection.ts';
-import { createUser, createUserInOneStatement, deleteUser, getUser, listUsers, patchUser, replaceUser, type ScimCtx } from './scim.users.ts';
+import { createUser, createUserInOneStatement, deleteUser, getUser, listUsers, patchUser, patchUserInOneStatement, replaceUser, replaceUserInOneStatement, type ScimCtx } from './scim.users.ts';
 
 export interface ScimRequest {
   method: string;
@@ -203,7 +203,12 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
   if (method === 'POST') throw new ScimError(405, 'POST is not allowed on a resource; use PUT or PATCH');
   const wantsBody = query.attributes !== undefined || query.excludedAttributes !== undefined;
   if (method === 'PUT') {
-    const r = await inTrx(ctx, (trx) => (kind === 'User' ? replaceUser(ctx, trx, id, req.body, req.ifMatch) : replaceGroup(ctx, trx, id, req.body, req.ifMatch, projection)));
+    // On PostgreSQL a user is replaced by one statement that applies only to the version it read
+    // (updateUserInOneStatement); Okta sends a PUT for every change.
+    const r =
+      kind === 'User' && isPostgres(ctx.db)
+        ? await replaceUserInOneStatement(ctx, id, req.body, req.ifMatch)
+        : await inTrx(ctx, (trx) => (kind === 'User' ? replaceUser(ctx, trx, id, req.body, req.ifMatch) : replaceGroup(ctx, trx, id, req.body, req.ifMatch, projection)));
     out.body = kind === 'User' ? projectIf(r.resource, projection) : r.resource;
     out.headers = { etag: String((r.resource.meta as Record<string, unknown>).version) };
     out.summary = r.outcome.summary;
@@ -214,7 +219,7 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
   // operations are parsed once, before any transaction (a group PATCH may try two ways).
   const ops = parsePatchRequest(req.body);
   if (kind === 'User') {
-    const r = await inTrx(ctx, (trx) => patchUser(ctx, trx, id, ops, req.ifMatch));
+    const r = isPostgres(ctx.db) ? await patchUserInOneStatement(ctx, id, ops, req.ifMatch) : await inTrx(ctx, (trx) => patchUser(ctx, trx, id, ops, req.ifMatch));
     out.summary = r.outcome.summary;
     out.userName = r.outcome.userName ?? null;
     out.headers = { etag: String((r.resource.meta as Record<string, unknown>).version) };

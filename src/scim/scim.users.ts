@@ -22,6 +22,7 @@ import { project, wants, type Projection } from './scim.projection.ts';
 import { URN } from './scim.schemas.ts';
 import { placeholders, precompiled, runPgStatement } from '../db/precompiled.ts';
 import { byKeyList, Coalescer, SerialBatcher, type Outcome as OutcomeOf } from '../db/coalesce.ts';
+import { runWrite } from './scim.writes.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { forgetToken, tokenUsable, TokenRejected, type PresentedToken } from './scim-tokens.service.ts';
 
@@ -572,35 +573,68 @@ const UPDATE_USER_PG = (() => {
 update users set ${set.join(', ')} where id = ${next()}`;
 })();
 
+/** What a PUT or PATCH changes about a user, worked out from the stored row and the new attributes. */
+interface Change {
+  x: Extracted;
+  status: UserStatus;
+  stored: string;
+  version: number;
+  now: string;
+  action: string;
+  deactivating: boolean;
+  /** The summary around the sessions a deactivation ended: head + endedText(n) + tail. */
+  head: string;
+  tail: string;
+  emailsChanged: boolean;
+}
+
+/** " and ended 3 sessions" (nothing for none): part of a deactivation's summary. */
+function endedText(count: number | string): string {
+  return String(count) === '0' ? '' : ` and ended ${count} session${String(count) === '1' ? '' : 's'}`;
+}
+
+function planChange(row: Row, attrs: Resource, verb: 'replaced' | 'updated'): Change {
+  const x = extract(attrs);
+  const status: UserStatus = x.status ?? row.status;
+  const deactivating = status !== row.status && status === 'disabled';
+  let head = '';
+  let action = 'user.update';
+  if (deactivating) {
+    head = `deactivated user ${x.userName}`;
+    action = 'user.deactivate';
+  } else if (status !== row.status && status === 'active') {
+    head = `reactivated user ${x.userName}`;
+    action = 'user.reactivate';
+  }
+  let tail = x.userName !== row.user_name ? `renamed user ${row.user_name} to ${x.userName}` : '';
+  if (!head && !tail) head = `${verb} user ${x.userName}`;
+  if (head && tail) tail = `; ${tail}`;
+  // The rows are derived from the stored attribute alone, so an update that leaves `emails` as it
+  // was (Okta's PUT re-sends the whole user, a deactivation included) leaves them alone.
+  const emailsChanged = JSON.stringify(x.emails) !== JSON.stringify(emailRows(parseAttrs(row).emails));
+  return { x, status, stored: JSON.stringify(x.stored), version: row.version + 1, now: nowIso(), action, deactivating, head, tail, emailsChanged };
+}
+
+function changed(ctx: ScimCtx, row: Row, c: Change, ended: number, groups: { value: string; display: string }[]): { resource: Resource; outcome: Outcome } {
+  const next: Row = { ...row, user_name: c.x.userName, external_id: c.x.cols.external_id, status: c.status, scim_attributes: c.stored, version: c.version, updated_at: c.now };
+  const summary = c.head + endedText(ended) + c.tail;
+  return { resource: toResource(ctx, next, groups), outcome: { summary, resourceId: row.id, userName: c.x.userName } };
+}
+
 /**
  * Writes new attributes over an existing user (locked by the caller): columns, e-mails, status (ending
  * sessions on deactivation), and the audit entry. `groups` are the user's groups if already read.
  */
 async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resource, verb: 'replaced' | 'updated', groups?: { value: string; display: string }[]): Promise<{ resource: Resource; outcome: Outcome }> {
-  const x = extract(attrs);
+  const c = planChange(row, attrs, verb);
+  const { x, status, stored, version, now } = c;
   if (x.cols.user_name_norm !== row.user_name.toLowerCase()) await assertUserNameFree(trx, x.cols.user_name_norm, row.id);
-  const status: UserStatus = x.status ?? row.status;
-  const now = nowIso();
-  const stored = JSON.stringify(x.stored);
-  const version = row.version + 1;
   // The summary says how many sessions a deactivation ended, so they end first (same transaction).
-  const parts: string[] = [];
-  let action = 'user.update';
-  if (status !== row.status && status === 'disabled') {
-    const ended = await endSessionsForUser(trx, row.id);
-    parts.push(`deactivated user ${x.userName}${ended ? ` and ended ${ended} session${ended === 1 ? '' : 's'}` : ''}`);
-    action = 'user.deactivate';
-  } else if (status !== row.status && status === 'active') {
-    parts.push(`reactivated user ${x.userName}`);
-    action = 'user.reactivate';
-  }
-  if (x.userName !== row.user_name) parts.push(`renamed user ${row.user_name} to ${x.userName}`);
-  if (!parts.length) parts.push(`${verb} user ${x.userName}`);
-  const summary = parts.join('; ');
-  const audit: AuditEntry = { action, targetType: 'user', targetId: row.id, targetName: x.userName, summary, details: { source: 'scim' } };
+  const ended = c.deactivating ? await endSessionsForUser(trx, row.id) : 0;
+  const audit: AuditEntry = { action: c.action, targetType: 'user', targetId: row.id, targetName: x.userName, summary: c.head + endedText(ended) + c.tail, details: { source: 'scim' } };
   try {
     if (isPostgres(trx)) {
-      const values = [...auditValues(ctx.actor, audit), ...UPDATE_COLS.map((c) => x.cols[c]), status, stored, version, now, x.locale, x.timeZone, row.id];
+      const values = [...auditValues(ctx.actor, audit), ...UPDATE_COLS.map((col) => x.cols[col]), status, stored, version, now, x.locale, x.timeZone, row.id];
       await runPgStatement(trx, UPDATE_USER_PG, values);
     } else {
       await trx
@@ -617,31 +651,128 @@ async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resourc
     if (isUniqueViolation(err)) throw conflict(`userName ${x.userName} is already taken`);
     throw err;
   }
-  // The rows are derived from the stored attribute alone, so an update that leaves `emails` as it
-  // was (Okta's PUT re-sends the whole user, a deactivation included) leaves them alone.
-  if (JSON.stringify(x.emails) !== JSON.stringify(emailRows(parseAttrs(row).emails))) await writeEmails(trx, row.id, x.emails, true);
-  const next: Row = { ...row, user_name: x.userName, external_id: x.cols.external_id, status, scim_attributes: stored, version, updated_at: now };
+  if (c.emailsChanged) await writeEmails(trx, row.id, x.emails, true);
   const theirGroups = groups ?? (await groupsOf(trx, [row.id])).get(row.id) ?? [];
-  return { resource: toResource(ctx, next, theirGroups), outcome: { summary, resourceId: row.id, userName: x.userName } };
+  return changed(ctx, row, c, ended, theirGroups);
+}
+
+// PostgreSQL: a PUT or PATCH of a user as one statement, without a transaction around a locked read
+// (BEGIN, SELECT … FOR UPDATE, the sessions' DELETE on a deactivation, UPDATE, COMMIT: five round
+// trips, and the row locked across all of them). The user is read as a GET reads it (coalesced, not
+// locked), the change is worked out, and the statement applies it only if the user's version is
+// still the one read: the update, the end of their sessions on a deactivation, the e-mail rows when
+// they changed and the audit row all hang on that one row being updated. If another write came
+// first, nothing is applied and the request starts again from the read; If-Match is checked against
+// each read, so a client that named the older version gets its 412. The audit summary counts the
+// sessions the statement ended, so it is put together in the statement from the parts planChange
+// gives (head, the ended text for one or for n, tail).
+const UPDATE_USER_IF_VERSION_PG = (() => {
+  const next = placeholders();
+  const [id, readVersion] = [next(), next()];
+  const set = [...UPDATE_COLS, 'status', 'scim_attributes', 'version', 'updated_at'].map((c) => `${c} = ${next()}`);
+  set.push(`locale = coalesce(${next()}, locale)`, `time_zone = coalesce(${next()}, time_zone)`);
+  const [deactivate, emailsChanged, values, types, primary] = [next(), next(), next(), next(), next()];
+  const [head, one, manyBefore, manyAfter, tail] = [next(), next(), next(), next(), next()];
+  const audit = AUDIT_COLUMNS.map((c) =>
+    c === 'summary' ? `${head} || case n.ended when 0 then '' when 1 then ${one} else ${manyBefore} || n.ended || ${manyAfter} end || ${tail}` : next(),
+  );
+  return `with u as (update users set ${set.join(', ')} where id = ${id} and version = ${readVersion} returning id),
+s as (delete from sessions where ${deactivate}::boolean and user_id = ${id} and exists (select 1 from u) returning 1),
+n as (select count(*)::int as ended from s),
+d as (delete from scim_user_emails where ${emailsChanged}::boolean and user_id = ${id} and exists (select 1 from u)),
+e as (insert into scim_user_emails (user_id, value_norm, type_norm, is_primary)
+  select ${id}, x.v, x.t, x.p from unnest(${values}::text[], ${types}::text[], ${primary}::int[]) as x(v, t, p)
+  where ${emailsChanged}::boolean and exists (select 1 from u)),
+a as (insert into audit_log (${AUDIT_COLUMNS.join(', ')}) select ${audit.join(', ')} from n where exists (select 1 from u))
+select (select count(*)::int from u) as updated, (select ended from n) as ended`;
+})();
+/** Reads and tries again this often when other writes keep changing the user first; then it locks the row. */
+const VERSION_ATTEMPTS = 4;
+
+/**
+ * A PUT or PATCH of a user on PostgreSQL, outside any transaction (UPDATE_USER_IF_VERSION_PG).
+ * `next` gives the new attributes from the stored row; it runs again if the statement finds the user
+ * changed since the read.
+ */
+async function updateUserInOneStatement(
+  ctx: ScimCtx,
+  id: string,
+  ifMatch: string | undefined,
+  verb: 'replaced' | 'updated',
+  next: (row: Row) => Resource,
+): Promise<{ resource: Resource; outcome: Outcome }> {
+  const [manyBefore, manyAfter] = endedText('\u0000').split('\u0000');
+  for (let attempt = 0; attempt < VERSION_ATTEMPTS; attempt++) {
+    const [found] = await readWithGroupsPg(ctx, 'id', id);
+    if (!found) throw notFound(`User ${id} not found`);
+    const { row, groups } = splitGroups(found);
+    checkIfMatch(ifMatch, row.version);
+    const c = planChange(row, next(row), verb);
+    const { x } = c;
+    const audit: AuditEntry = { action: c.action, targetType: 'user', targetId: row.id, targetName: x.userName, summary: '', details: { source: 'scim' } };
+    const auditCols = auditValues(ctx.actor, audit).filter((_, i) => AUDIT_COLUMNS[i] !== 'summary');
+    let r: { updated: number; ended: number };
+    try {
+      [r] = await runPgStatement<{ updated: number; ended: number }>(ctx.db, UPDATE_USER_IF_VERSION_PG, [
+        row.id, row.version,
+        ...UPDATE_COLS.map((col) => x.cols[col]), c.status, c.stored, c.version, c.now, x.locale, x.timeZone,
+        c.deactivating, c.emailsChanged, x.emails.map((e) => e.value_norm), x.emails.map((e) => e.type_norm), x.emails.map((e) => e.is_primary),
+        c.head, endedText(1), manyBefore, manyAfter, c.tail,
+        ...auditCols,
+      ]);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict(`userName ${x.userName} is already taken`);
+      throw err;
+    }
+    if (r.updated) {
+      if (c.emailsChanged) noteRowsWritten(ctx.db, 'scim_user_emails', x.emails.length);
+      return changed(ctx, row, c, r.ended, groups);
+    }
+  }
+  // Others keep winning the race: wait for the row lock instead.
+  return runWrite(ctx.db, async (trx) => {
+    const { row, groups } = await loadForWrite(trx, id);
+    checkIfMatch(ifMatch, row.version);
+    return save(ctx, trx, row, next(row), verb, groups);
+  });
+}
+
+function replaced(body: unknown): () => Resource {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The body must be a User object', 'invalidSyntax');
+  return () => canonicalize('User', body as Record<string, unknown>);
+}
+
+function patched(ops: PatchOperation[]): (row: Row) => Resource {
+  return (row) => {
+    const current: Resource = { ...parseAttrs(row), userName: row.user_name, active: row.status === 'active' };
+    if (row.external_id !== null) current.externalId = row.external_id;
+    // Keep the stored form canonical (coercion already happened per op).
+    return applyPatch('User', current, ops).attributes;
+  };
 }
 
 export async function replaceUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, body: unknown, ifMatch?: string) {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The body must be a User object', 'invalidSyntax');
+  const attrs = replaced(body);
   const { row, groups } = await loadForWrite(trx, id);
   checkIfMatch(ifMatch, row.version);
-  const attrs = canonicalize('User', body as Record<string, unknown>);
-  return save(ctx, trx, row, attrs, 'replaced', groups);
+  return save(ctx, trx, row, attrs(), 'replaced', groups);
 }
 
 /** A PATCH of a user: `ops` as parsePatchRequest gives them. */
 export async function patchUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, ops: PatchOperation[], ifMatch?: string) {
   const { row, groups } = await loadForWrite(trx, id);
   checkIfMatch(ifMatch, row.version);
-  const current: Resource = { ...parseAttrs(row), userName: row.user_name, active: row.status === 'active' };
-  if (row.external_id !== null) current.externalId = row.external_id;
-  const { attributes } = applyPatch('User', current, ops);
-  // Keep the stored form canonical (coercion already happened per op).
-  return save(ctx, trx, row, attributes, 'updated', groups);
+  return save(ctx, trx, row, patched(ops)(row), 'updated', groups);
+}
+
+/** replaceUser on PostgreSQL, as one statement (updateUserInOneStatement). */
+export function replaceUserInOneStatement(ctx: ScimCtx, id: string, body: unknown, ifMatch?: string) {
+  return updateUserInOneStatement(ctx, id, ifMatch, 'replaced', replaced(body));
+}
+
+/** patchUser on PostgreSQL, as one statement (updateUserInOneStatement). */
+export function patchUserInOneStatement(ctx: ScimCtx, id: string, ops: PatchOperation[], ifMatch?: string) {
+  return updateUserInOneStatement(ctx, id, ifMatch, 'updated', patched(ops));
 }
 
 export async function deleteUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, ifMatch?: string): Promise<Outcome> {

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { parseDatabaseUrl } from '../../src/db/database.ts';
-import { oktaUser, startScim, type ScimHarness } from './scim-client.ts';
+import { PATCH_OP, oktaUser, startScim, type ScimHarness } from './scim-client.ts';
 import { otherConnectionInTransaction } from '../helpers/other-connection.ts';
 import { startTestApp } from '../helpers/app.ts';
 
@@ -139,4 +139,58 @@ test('two nodes creating the same people at once, in opposite orders, create eac
   } finally {
     await other.close();
   }
+});
+
+test('16 PUTs and PATCHes of one user at once each apply whole, one after another: all answer 200, the version rises by 16, each is audited once', async () => {
+  // On PostgreSQL a PUT or PATCH of a user applies only to the version it read; one that finds the
+  // user changed since reads again (and after a few tries waits for the row lock).
+  const u = await h.scim('POST', '/Users', oktaUser('many.writers@acme.example'));
+  assert.equal(u.status, 201);
+  const id = u.body.id as string;
+  const bodies = Array.from({ length: 16 }, (_, i) =>
+    i % 2
+      ? { method: 'PUT', body: oktaUser('many.writers@acme.example', { displayName: `Writer ${i}`, emails: [{ value: `w${i}@acme.example`, type: 'work', primary: true }] }) }
+      : { method: 'PATCH', body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: `Writer ${i}` }] } },
+  );
+  const results = await Promise.all(bodies.map((b) => h.scim(b.method, `/Users/${id}`, b.body)));
+  assert.deepEqual(results.map((r) => r.status), bodies.map((b) => (b.method === 'PUT' ? 200 : 204)));
+  const after = await h.scim('GET', `/Users/${id}`);
+  assert.equal(after.body.meta.version, `W/"${Number(u.body.meta.version.match(/\d+/)[0]) + 16}"`);
+  assert.match(after.body.displayName, /^Writer \d+$/);
+  // The stored e-mail rows are those of the last PUT applied, whichever it was (the PATCHes keep them).
+  const mail = after.body.emails[0].value as string;
+  const found = await h.scim('GET', `/Users?filter=${encodeURIComponent(`emails.value eq "${mail}"`)}`);
+  assert.equal(found.body.totalResults, 1);
+  const rows = await h.t.database.db.selectFrom('scim_user_emails').select('value_norm').where('user_id', '=', id).execute();
+  assert.deepEqual(rows.map((r) => r.value_norm), [mail]);
+  const audits = await h.t.database.db.selectFrom('audit_log').select('summary').where('target_id', '=', id).where('action', '=', 'user.update').execute();
+  assert.equal(audits.length, 16);
+});
+
+test('two PUTs sent at once with the same If-Match: one applies, the other is a 412 and changes nothing', async () => {
+  const u = await h.scim('POST', '/Users', oktaUser('if.match.race@acme.example'));
+  const etag = u.headers.get('etag')!;
+  const [a, b] = await Promise.all(
+    ['First', 'Second'].map((displayName) => h.scim('PUT', `/Users/${u.body.id}`, oktaUser('if.match.race@acme.example', { displayName }), { 'if-match': etag })),
+  );
+  assert.deepEqual([a.status, b.status].sort(), [200, 412]);
+  const winner = a.status === 200 ? a : b;
+  const after = await h.scim('GET', `/Users/${u.body.id}`);
+  assert.equal(after.body.displayName, winner.body.displayName);
+  assert.equal(after.headers.get('etag'), winner.headers.get('etag'));
+});
+
+test('a PUT that renames a user to a taken userName is a 409 and changes nothing, also on the e-mails and sessions it would have touched', async () => {
+  const taken = await h.scim('POST', '/Users', oktaUser('taken.name@acme.example'));
+  assert.equal(taken.status, 201);
+  const u = await h.scim('POST', '/Users', oktaUser('renamer@acme.example'));
+  const put = await h.scim('PUT', `/Users/${u.body.id}`, oktaUser('Taken.Name@acme.example', { active: false, emails: [{ value: 'new@acme.example', type: 'work' }] }));
+  assert.equal(put.status, 409);
+  assert.equal(put.body.scimType, 'uniqueness');
+  const after = await h.scim('GET', `/Users/${u.body.id}`);
+  assert.equal(after.body.userName, 'renamer@acme.example');
+  assert.equal(after.body.active, true);
+  assert.equal(after.body.meta.version, u.body.meta.version);
+  const rows = await h.t.database.db.selectFrom('scim_user_emails').select('value_norm').where('user_id', '=', u.body.id).execute();
+  assert.deepEqual(rows.map((r) => r.value_norm), ['renamer@acme.example']);
 });
