@@ -688,6 +688,8 @@ select (select count(*)::int from u) as updated, (select ended from n) as ended`
 })();
 /** Reads and tries again this often when other writes keep changing the user first; then it locks the row. */
 const VERSION_ATTEMPTS = 4;
+/** endedText(n) for n > 1 around the count, which the statement puts in. */
+const [ENDED_MANY_BEFORE, ENDED_MANY_AFTER] = endedText('\u0000').split('\u0000');
 
 /**
  * A PUT or PATCH of a user on PostgreSQL, outside any transaction (UPDATE_USER_IF_VERSION_PG).
@@ -701,7 +703,6 @@ async function updateUserInOneStatement(
   verb: 'replaced' | 'updated',
   next: (row: Row) => Resource,
 ): Promise<{ resource: Resource; outcome: Outcome }> {
-  const [manyBefore, manyAfter] = endedText('\u0000').split('\u0000');
   for (let attempt = 0; attempt < VERSION_ATTEMPTS; attempt++) {
     const [found] = await readWithGroupsPg(ctx, 'id', id);
     if (!found) throw notFound(`User ${id} not found`);
@@ -717,24 +718,24 @@ async function updateUserInOneStatement(
         row.id, row.version,
         ...UPDATE_COLS.map((col) => x.cols[col]), c.status, c.stored, c.version, c.now, x.locale, x.timeZone,
         c.deactivating, c.emailsChanged, x.emails.map((e) => e.value_norm), x.emails.map((e) => e.type_norm), x.emails.map((e) => e.is_primary),
-        c.head, endedText(1), manyBefore, manyAfter, c.tail,
+        c.head, endedText(1), ENDED_MANY_BEFORE, ENDED_MANY_AFTER, c.tail,
         ...auditCols,
       ]);
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict(`userName ${x.userName} is already taken`);
       throw err;
     }
-    if (r.updated) {
-      if (c.emailsChanged) noteRowsWritten(ctx.db, 'scim_user_emails', x.emails.length);
-      return changed(ctx, row, c, r.ended, groups);
-    }
+    if (r.updated) return changed(ctx, row, c, r.ended, groups);
   }
   // Others keep winning the race: wait for the row lock instead.
-  return runWrite(ctx.db, async (trx) => {
-    const { row, groups } = await loadForWrite(trx, id);
-    checkIfMatch(ifMatch, row.version);
-    return save(ctx, trx, row, next(row), verb, groups);
-  });
+  return runWrite(ctx.db, (trx) => updateLocked(ctx, trx, id, ifMatch, verb, next));
+}
+
+/** A PUT or PATCH of a user in a transaction: the user locked, then saved. */
+async function updateLocked(ctx: ScimCtx, trx: Transaction<DB>, id: string, ifMatch: string | undefined, verb: 'replaced' | 'updated', next: (row: Row) => Resource) {
+  const { row, groups } = await loadForWrite(trx, id);
+  checkIfMatch(ifMatch, row.version);
+  return save(ctx, trx, row, next(row), verb, groups);
 }
 
 function replaced(body: unknown): () => Resource {
@@ -752,26 +753,21 @@ function patched(ops: PatchOperation[]): (row: Row) => Resource {
 }
 
 export async function replaceUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, body: unknown, ifMatch?: string) {
-  const attrs = replaced(body);
-  const { row, groups } = await loadForWrite(trx, id);
-  checkIfMatch(ifMatch, row.version);
-  return save(ctx, trx, row, attrs(), 'replaced', groups);
+  return updateLocked(ctx, trx, id, ifMatch, 'replaced', replaced(body));
 }
 
 /** A PATCH of a user: `ops` as parsePatchRequest gives them. */
 export async function patchUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, ops: PatchOperation[], ifMatch?: string) {
-  const { row, groups } = await loadForWrite(trx, id);
-  checkIfMatch(ifMatch, row.version);
-  return save(ctx, trx, row, patched(ops)(row), 'updated', groups);
+  return updateLocked(ctx, trx, id, ifMatch, 'updated', patched(ops));
 }
 
 /** replaceUser on PostgreSQL, as one statement (updateUserInOneStatement). */
-export function replaceUserInOneStatement(ctx: ScimCtx, id: string, body: unknown, ifMatch?: string) {
+export async function replaceUserInOneStatement(ctx: ScimCtx, id: string, body: unknown, ifMatch?: string) {
   return updateUserInOneStatement(ctx, id, ifMatch, 'replaced', replaced(body));
 }
 
 /** patchUser on PostgreSQL, as one statement (updateUserInOneStatement). */
-export function patchUserInOneStatement(ctx: ScimCtx, id: string, ops: PatchOperation[], ifMatch?: string) {
+export async function patchUserInOneStatement(ctx: ScimCtx, id: string, ops: PatchOperation[], ifMatch?: string) {
   return updateUserInOneStatement(ctx, id, ifMatch, 'updated', patched(ops));
 }
 
