@@ -422,12 +422,6 @@ async function writeEmails(db: Db, userId: string, emails: Extracted['emails'], 
   for (const e of emails) await insertEmail(db, userId, e.value_norm, e.type_norm, e.is_primary);
 }
 
-async function assertUserNameFree(db: Db, norm: string, exceptId?: string): Promise<void> {
-  let q = db.selectFrom('users').select('id').where('user_name_norm', '=', norm);
-  if (exceptId) q = q.where('id', '<>', exceptId);
-  if (await q.executeTakeFirst()) throw conflict('User already exists in the database.');
-}
-
 /** A new user from a POST body: its row, e-mail rows, audit entry and the resource to return. */
 function newUser(ctx: ScimCtx, body: unknown) {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The body must be a User object', 'invalidSyntax');
@@ -561,18 +555,6 @@ export async function createUserInOneStatement(ctx: ScimCtx, body: unknown): Pro
 
 const UPDATE_COLS = ['user_name', 'user_name_norm', 'display_name', 'given_name', 'family_name', 'email', 'email_norm', 'external_id'] as const satisfies readonly (keyof Extracted['cols'])[];
 
-// PostgreSQL: the user's new columns and the audit entry of the change in one statement (one round
-// trip less for every PUT and PATCH; Okta sends a PUT for every change). Locale and time zone stay as
-// they are when the IdP sent none that the UI can use (coalesce).
-const UPDATE_USER_PG = (() => {
-  const next = placeholders();
-  const audit = next(AUDIT_COLUMNS.length);
-  const set = [...UPDATE_COLS, 'status', 'scim_attributes', 'version', 'updated_at'].map((c) => `${c} = ${next()}`);
-  set.push(`locale = coalesce(${next()}, locale)`, `time_zone = coalesce(${next()}, time_zone)`);
-  return `with a as (insert into audit_log (${AUDIT_COLUMNS.join(', ')}) values (${audit}))
-update users set ${set.join(', ')} where id = ${next()}`;
-})();
-
 /** What a PUT or PATCH changes about a user, worked out from the stored row and the new attributes. */
 interface Change {
   x: Extracted;
@@ -624,41 +606,38 @@ function changed(ctx: ScimCtx, row: Row, c: Change, ended: number, groups: { val
 /**
  * Writes new attributes over an existing user (locked by the caller): columns, e-mails, status (ending
  * sessions on deactivation), and the audit entry. `groups` are the user's groups if already read.
+ * No look-up of the new userName first: the unique index decides, as in a create.
  */
 async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resource, verb: 'replaced' | 'updated', groups?: { value: string; display: string }[]): Promise<{ resource: Resource; outcome: Outcome }> {
   const c = planChange(row, attrs, verb);
+  const theirGroups = async () => groups ?? (await groupsOf(trx, [row.id])).get(row.id) ?? [];
+  // PostgreSQL: the statement of the unlocked path; the row is locked, so its version is the one read.
+  if (isPostgres(trx)) return changed(ctx, row, c, (await writeChangePg(ctx, trx, row, c)).ended, await theirGroups());
   const { x, status, stored, version, now } = c;
-  if (x.cols.user_name_norm !== row.user_name.toLowerCase()) await assertUserNameFree(trx, x.cols.user_name_norm, row.id);
   // The summary says how many sessions a deactivation ended, so they end first (same transaction).
   const ended = c.deactivating ? await endSessionsForUser(trx, row.id) : 0;
-  const audit: AuditEntry = { action: c.action, targetType: 'user', targetId: row.id, targetName: x.userName, summary: c.head + endedText(ended) + c.tail, details: { source: 'scim' } };
   try {
-    if (isPostgres(trx)) {
-      const values = [...auditValues(ctx.actor, audit), ...UPDATE_COLS.map((col) => x.cols[col]), status, stored, version, now, x.locale, x.timeZone, row.id];
-      await runPgStatement(trx, UPDATE_USER_PG, values);
-    } else {
-      await trx
-        .updateTable('users')
-        .set({
-          ...x.cols, status, scim_attributes: stored, version, updated_at: now,
-          ...(x.locale ? { locale: x.locale } : {}), ...(x.timeZone ? { time_zone: x.timeZone } : {}),
-        })
-        .where('id', '=', row.id)
-        .execute();
-      await recordAudit(trx, ctx.actor, audit);
-    }
+    await trx
+      .updateTable('users')
+      .set({
+        ...x.cols, status, scim_attributes: stored, version, updated_at: now,
+        ...(x.locale ? { locale: x.locale } : {}), ...(x.timeZone ? { time_zone: x.timeZone } : {}),
+      })
+      .where('id', '=', row.id)
+      .execute();
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict(`userName ${x.userName} is already taken`);
     throw err;
   }
+  await recordAudit(trx, ctx.actor, { action: c.action, targetType: 'user', targetId: row.id, targetName: x.userName, summary: c.head + endedText(ended) + c.tail, details: { source: 'scim' } });
   if (c.emailsChanged) await writeEmails(trx, row.id, x.emails, true);
-  const theirGroups = groups ?? (await groupsOf(trx, [row.id])).get(row.id) ?? [];
-  return changed(ctx, row, c, ended, theirGroups);
+  return changed(ctx, row, c, ended, await theirGroups());
 }
 
 // PostgreSQL: a PUT or PATCH of a user as one statement, without a transaction around a locked read
-// (BEGIN, SELECT … FOR UPDATE, the sessions' DELETE on a deactivation, UPDATE, COMMIT: five round
-// trips, and the row locked across all of them). The user is read as a GET reads it (coalesced, not
+// (BEGIN, SELECT … FOR UPDATE, the sessions' DELETE on a deactivation, UPDATE, COMMIT: five
+// statements, and the row locked across all of them). The same statement writes the change in the
+// locked path too (save(), after lost races), where the version read is the current one. The user is read as a GET reads it (coalesced, not
 // locked), the change is worked out, and the statement applies it only if the user's version is
 // still the one read: the update, the end of their sessions on a deactivation, the e-mail rows when
 // they changed and the audit row all hang on that one row being updated. If another write came
@@ -691,6 +670,25 @@ const VERSION_ATTEMPTS = 4;
 /** endedText(n) for n > 1 around the count, which the statement puts in. */
 const [ENDED_MANY_BEFORE, ENDED_MANY_AFTER] = endedText('\u0000').split('\u0000');
 
+/** Runs UPDATE_USER_IF_VERSION_PG for a planned change: updated 0 when the user is no longer at `row.version`. */
+async function writeChangePg(ctx: ScimCtx, db: Db, row: Row, c: Change): Promise<{ updated: number; ended: number }> {
+  const { x } = c;
+  const audit = auditValues(ctx.actor, { action: c.action, targetType: 'user', targetId: row.id, targetName: x.userName, summary: '', details: { source: 'scim' } });
+  try {
+    const [r] = await runPgStatement<{ updated: number; ended: number }>(db, UPDATE_USER_IF_VERSION_PG, [
+      row.id, row.version,
+      ...UPDATE_COLS.map((col) => x.cols[col]), c.status, c.stored, c.version, c.now, x.locale, x.timeZone,
+      c.deactivating, c.emailsChanged, x.emails.map((e) => e.value_norm), x.emails.map((e) => e.type_norm), x.emails.map((e) => e.is_primary),
+      c.head, endedText(1), ENDED_MANY_BEFORE, ENDED_MANY_AFTER, c.tail,
+      ...audit.filter((_, i) => AUDIT_COLUMNS[i] !== 'summary'),
+    ]);
+    return r;
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(`userName ${x.userName} is already taken`);
+    throw err;
+  }
+}
+
 /**
  * A PUT or PATCH of a user on PostgreSQL, outside any transaction (UPDATE_USER_IF_VERSION_PG).
  * `next` gives the new attributes from the stored row; it runs again if the statement finds the user
@@ -709,22 +707,7 @@ async function updateUserInOneStatement(
     const { row, groups } = splitGroups(found);
     checkIfMatch(ifMatch, row.version);
     const c = planChange(row, next(row), verb);
-    const { x } = c;
-    const audit: AuditEntry = { action: c.action, targetType: 'user', targetId: row.id, targetName: x.userName, summary: '', details: { source: 'scim' } };
-    const auditCols = auditValues(ctx.actor, audit).filter((_, i) => AUDIT_COLUMNS[i] !== 'summary');
-    let r: { updated: number; ended: number };
-    try {
-      [r] = await runPgStatement<{ updated: number; ended: number }>(ctx.db, UPDATE_USER_IF_VERSION_PG, [
-        row.id, row.version,
-        ...UPDATE_COLS.map((col) => x.cols[col]), c.status, c.stored, c.version, c.now, x.locale, x.timeZone,
-        c.deactivating, c.emailsChanged, x.emails.map((e) => e.value_norm), x.emails.map((e) => e.type_norm), x.emails.map((e) => e.is_primary),
-        c.head, endedText(1), ENDED_MANY_BEFORE, ENDED_MANY_AFTER, c.tail,
-        ...auditCols,
-      ]);
-    } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`userName ${x.userName} is already taken`);
-      throw err;
-    }
+    const r = await writeChangePg(ctx, ctx.db, row, c);
     if (r.updated) return changed(ctx, row, c, r.ended, groups);
   }
   // Others keep winning the race: wait for the row lock instead.

@@ -187,6 +187,7 @@ test('a PUT that renames a user to a taken userName is a 409 and changes nothing
   const put = await h.scim('PUT', `/Users/${u.body.id}`, oktaUser('Taken.Name@acme.example', { active: false, emails: [{ value: 'new@acme.example', type: 'work' }] }));
   assert.equal(put.status, 409);
   assert.equal(put.body.scimType, 'uniqueness');
+  assert.equal(put.body.detail, 'userName Taken.Name@acme.example is already taken', 'the same words on both databases');
   const after = await h.scim('GET', `/Users/${u.body.id}`);
   assert.equal(after.body.userName, 'renamer@acme.example');
   assert.equal(after.body.active, true);
