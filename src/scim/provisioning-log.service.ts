@@ -3,7 +3,7 @@
 // cost a durable commit per request; a crash can lose the last batch of log rows, never provisioning
 // data. The list API flushes this process's queue first, so a single node reads its own writes.
 // Retention: rows older than config.provisioningLogDays are pruned every few minutes, by index.
-import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { ProvisioningLogTable } from '../db/schema.scim.ts';
 import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
@@ -188,24 +188,37 @@ export interface LogItem {
   responseBody: string | null;
 }
 
-export async function listProvisioningLog(db: Kysely<DB>, query: LogQuery): Promise<{ items: LogItem[]; nextCursor: string | null }> {
-  await flushProvisioningLog(db);
-  const limit = clampLimit(query.limit);
+/** The rows a log query asks for, newest first, one more than `limit` (it tells whether a next page exists). */
+export function provisioningLogQuery(db: Kysely<DB>, query: LogQuery, limit: number) {
   let q = db.selectFrom('provisioning_log').selectAll();
   const after = decodeCursor(query.cursor);
   if (after) q = q.where('id', '<', Number(after[0]));
   const status = (query.status ?? '').trim().toLowerCase();
-  if (status === 'success' || status === 'ok') q = q.where('status', '<', 400);
-  else if (status === 'failure' || status === 'error' || status === 'failed') q = q.where('status', '>=', 400);
-  else if (/^\d{3}$/.test(status)) q = q.where('status', '=', Number(status));
-  else if (/^\dxx$/.test(status)) q = q.where('status', '>=', Number(status[0]) * 100).where('status', '<', Number(status[0]) * 100 + 100);
+  let from = 0;
+  let below = 1000;
+  if (status === 'success' || status === 'ok') below = 400;
+  else if (status === 'failure' || status === 'error' || status === 'failed') from = 400;
+  else if (/^\d{3}$/.test(status)) [from, below] = [Number(status), Number(status) + 1];
+  else if (/^\dxx$/.test(status)) [from, below] = [Number(status[0]) * 100, Number(status[0]) * 100 + 100];
   else if (status) throw Invalid(`Unknown status filter "${status.slice(0, 40)}"`, { status: 'success, failure, an HTTP status such as 409, or a class such as 4xx' });
+  // Failures are read through their partial index (migration 014). The index's condition is written
+  // out as a literal: with only `status = ?` (a code such as 409), SQLite, at a million rows, walked
+  // the whole log instead (175-741 ms against 0.5 ms).
+  if (from >= 400) q = q.where(sql<boolean>`status >= 400`);
+  if (from > 0 && from !== 400) q = q.where('status', '>=', from);
+  if (below < 1000) q = q.where('status', '<', below);
   if (query.resource) q = q.where(ilike(db, 'resource_type', likeEscape(query.resource)));
   if (query.q && query.q.trim()) {
     const pattern = `%${likeEscape(query.q.trim())}%`;
     q = q.where((eb) => eb.or([ilike(db, 'summary', pattern), ilike(db, 'user_name', pattern), ilike(db, 'path', pattern), ilike(db, 'client', pattern), ilike(db, 'resource_id', pattern)]));
   }
-  const rows = await q.orderBy('id', 'desc').limit(limit + 1).execute();
+  return q.orderBy('id', 'desc').limit(limit + 1);
+}
+
+export async function listProvisioningLog(db: Kysely<DB>, query: LogQuery): Promise<{ items: LogItem[]; nextCursor: string | null }> {
+  await flushProvisioningLog(db);
+  const limit = clampLimit(query.limit);
+  const rows = await provisioningLogQuery(db, query, limit).execute();
   const items = rows.slice(0, limit).map((r) => ({
     id: Number(r.id),
     at: r.at,

@@ -492,6 +492,40 @@ describe('provisioning log', () => {
     assert.ok(page2.body.items[0].id < page1.body.items[1].id);
   });
 
+  test('the failures are read through their own index: a few among thousands of successes come back newest first, page by page', async () => {
+    const { provisioningLogQuery } = await import('../../src/scim/provisioning-log.service.ts');
+    const db = h.t.database.db;
+    const row = (i: number, status: number) => ({ at: new Date(Date.UTC(2001, 0, 1, 0, 0, i)).toISOString(), client: 'index test', method: 'GET', path: `/index-test/${i}`, status, duration_ms: 1, summary: `index test ${i}`, resource_type: 'User', resource_id: null, user_name: null, error: status >= 400 ? 'failed' : null, request_body: null, response_body: null });
+    const rows = Array.from({ length: 3000 }, (_, i) => row(i, i === 100 ? 409 : i === 1500 ? 500 : i === 2900 ? 404 : 200));
+    for (let i = 0; i < rows.length; i += 500) await db.insertInto('provisioning_log').values(rows.slice(i, i + 500)).execute();
+    const paths = async (url: string) => {
+      const r = await h.admin.json(url);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return { paths: r.body.items.map((i: any) => i.path), next: r.body.nextCursor as string | null };
+    };
+    // 'error' is what the screen's Result filter sends.
+    const first = await paths('/api/provisioning-log?status=error&q=index test&limit=2');
+    assert.deepEqual(first.paths, ['/index-test/2900', '/index-test/1500']);
+    const second = await paths(`/api/provisioning-log?status=error&q=index test&limit=2&cursor=${first.next}`);
+    assert.deepEqual(second.paths, ['/index-test/100']);
+    assert.equal(second.next, null);
+    assert.deepEqual((await paths('/api/provisioning-log?status=4xx&q=index test')).paths, ['/index-test/2900', '/index-test/100']);
+    assert.deepEqual((await paths('/api/provisioning-log?status=409&q=index test')).paths, ['/index-test/100']);
+    assert.deepEqual((await paths('/api/provisioning-log?status=5xx&q=index test')).paths, ['/index-test/1500']);
+    assert.equal((await paths('/api/provisioning-log?status=success&q=index test&limit=200')).paths.length, 200);
+
+    // The plan: the partial index of failures, not a walk through every row.
+    for (const status of ['failure', '409', '4xx', '5xx']) {
+      const compiled = provisioningLogQuery(db, { status }, 50).compile();
+      const plan =
+        h.t.database.dialect === 'sqlite'
+          ? JSON.stringify((await db.executeQuery({ ...compiled, sql: `explain query plan ${compiled.sql}` } as any)).rows)
+          : JSON.stringify((await db.executeQuery({ ...compiled, sql: `explain ${compiled.sql}` } as any)).rows);
+      assert.match(plan, /provisioning_log_failures/, `status=${status}: ${plan}`);
+    }
+    await db.deleteFrom('provisioning_log').where('client', '=', 'index test').execute();
+  });
+
   test('U+0000 is refused at the edge with a 400 on both databases, and a log row holding one (or a lone surrogate) does not sink its batch', async () => {
     const before = (await h.scim('GET', '/Users?count=0')).body.totalResults;
     const g = await h.scim('POST', '/Groups', { displayName: 'Nul Group' });

@@ -13,6 +13,7 @@ import * as m010 from './010_list_version.ts';
 import * as m011 from './011_member_checks.ts';
 import * as m012 from './012_group_touch.ts';
 import * as m013 from './013_unused_user_indexes.ts';
+import * as m014 from './014_log_failures_index.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '011_member_checks': m011,
   '012_group_touch': m012,
   '013_unused_user_indexes': m013,
+  '014_log_failures_index': m014,
 };
