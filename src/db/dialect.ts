@@ -16,10 +16,16 @@ export function jsonText(db: Kysely<any>, column: string, path: string[]): RawBu
   return sql<string | null>`json_extract(${sql.ref(column)}, ${sql.lit(jsonPath)})`;
 }
 
-/** Case-insensitive LIKE on both databases. */
+/**
+ * Case-insensitive LIKE on both databases, in the form each evaluates fastest (searches without an
+ * index run it on every row). PostgreSQL's ILIKE on UTF-8 text lower-cases both sides and matches
+ * case-sensitively, which is what this spells out; SQLite's LIKE ignores case for ASCII only, as
+ * its lower() does, so the two lower() calls did nothing. A provisioning-log search matching none
+ * of 1,000,000 rows (5 columns), interleaved: SQLite 0.60 -> 0.37 s, PostgreSQL 2.6 -> 1.7 s.
+ */
 export function ilike(db: Kysely<any>, column: string, pattern: string): RawBuilder<boolean> {
-  if (isPostgres(db)) return sql<boolean>`${sql.ref(column)} ilike ${pattern}`;
-  return sql<boolean>`lower(${sql.ref(column)}) like lower(${pattern}) escape '\\'`;
+  if (isPostgres(db)) return sql<boolean>`lower(${sql.ref(column)}) like lower(${pattern})`;
+  return sql<boolean>`${sql.ref(column)} like ${pattern} escape '\\'`;
 }
 
 /** Escapes % _ and \ in a user-supplied fragment for LIKE. */

@@ -509,7 +509,7 @@ describe('provisioning log', () => {
     const second = await paths(`/api/provisioning-log?status=error&q=index test&limit=2&cursor=${first.next}`);
     assert.deepEqual(second.paths, ['/index-test/100']);
     assert.equal(second.next, null);
-    assert.deepEqual((await paths('/api/provisioning-log?status=4xx&q=index test')).paths, ['/index-test/2900', '/index-test/100']);
+    assert.deepEqual((await paths('/api/provisioning-log?status=4xx&q=INDEX Test')).paths, ['/index-test/2900', '/index-test/100']);
     assert.deepEqual((await paths('/api/provisioning-log?status=409&q=index test')).paths, ['/index-test/100']);
     assert.deepEqual((await paths('/api/provisioning-log?status=5xx&q=index test')).paths, ['/index-test/1500']);
     assert.equal((await paths('/api/provisioning-log?status=success&q=index test&limit=200')).paths.length, 200);
