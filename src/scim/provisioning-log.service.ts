@@ -3,7 +3,7 @@
 // cost a durable commit per request; a crash can lose the last batch of log rows, never provisioning
 // data. The list API flushes this process's queue first, so a single node reads its own writes.
 // Retention: rows older than config.provisioningLogDays are pruned every few minutes, by index.
-import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { ProvisioningLogTable } from '../db/schema.scim.ts';
 import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
@@ -188,11 +188,16 @@ export interface LogItem {
   responseBody: string | null;
 }
 
-/** The rows a log query asks for, newest first, one more than `limit` (it tells whether a next page exists). */
-export function provisioningLogQuery(db: Kysely<DB>, query: LogQuery, limit: number) {
-  let q = db.selectFrom('provisioning_log').selectAll();
-  const after = decodeCursor(query.cursor);
-  if (after) q = q.where('id', '<', Number(after[0]));
+/** The id a cursor continues below, or a 400. */
+function cursorId(query: LogQuery): number | null {
+  if (!query.cursor) return null;
+  const id = Number(decodeCursor(query.cursor)?.[0]);
+  if (!Number.isSafeInteger(id)) throw Invalid('This page link is not valid any more; start from the first page', { cursor: 'not a provisioning-log cursor' });
+  return id;
+}
+
+/** The status filter, or a 400 naming what it accepts. */
+function statusRange(query: LogQuery): { from: number; below: number } {
   const status = (query.status ?? '').trim().toLowerCase();
   let from = 0;
   let below = 1000;
@@ -201,6 +206,19 @@ export function provisioningLogQuery(db: Kysely<DB>, query: LogQuery, limit: num
   else if (/^\d{3}$/.test(status)) [from, below] = [Number(status), Number(status) + 1];
   else if (/^\dxx$/.test(status)) [from, below] = [Number(status[0]) * 100, Number(status[0]) * 100 + 100];
   else if (status) throw Invalid(`Unknown status filter "${status.slice(0, 40)}"`, { status: 'success, failure, an HTTP status such as 409, or a class such as 4xx' });
+  return { from, below };
+}
+
+/**
+ * The rows a log query asks for, newest first, one more than `limit` (it tells whether a next page
+ * exists); with `floor`, only rows whose id is at least that.
+ */
+export function provisioningLogQuery(db: Kysely<DB>, query: LogQuery, limit: number, floor?: number) {
+  let q = db.selectFrom('provisioning_log').selectAll();
+  const before = cursorId(query);
+  if (before !== null) q = q.where('id', '<', before);
+  if (floor !== undefined) q = q.where('id', '>=', floor);
+  const { from, below } = statusRange(query);
   // Failures are read through their partial index (migration 014). The index's condition is written
   // out as a literal: with only `status = ?` (a code such as 409), SQLite, at a million rows, walked
   // the whole log instead (175-741 ms against 0.5 ms).
@@ -215,11 +233,53 @@ export function provisioningLogQuery(db: Kysely<DB>, query: LogQuery, limit: num
   return q.orderBy('id', 'desc').limit(limit + 1);
 }
 
-export async function listProvisioningLog(db: Kysely<DB>, query: LogQuery): Promise<{ items: LogItem[]; nextCursor: string | null }> {
+/**
+ * A text search has no index (see docs/scim.md): when it matches little, it would read the whole log
+ * in one request. It reads the log instead in windows of `windowRows` ids, newest first, until a page
+ * is full, the log ends, or `budgetMs` have passed, and then answers with what it found, how far back
+ * it searched (`searchedTo`) and a cursor to search on from there. Failure filters read their index
+ * and need no windows. Settable for tests.
+ */
+export const searchLimits = { windowRows: 50_000, budgetMs: 500 };
+
+export interface LogPage {
+  items: LogItem[];
+  nextCursor: string | null;
+  /** Set when the search stopped before the end of the log: the time of the oldest request it read. */
+  searchedTo?: string;
+}
+
+export async function listProvisioningLog(db: Kysely<DB>, query: LogQuery): Promise<LogPage> {
   await flushProvisioningLog(db);
   const limit = clampLimit(query.limit);
-  const rows = await provisioningLogQuery(db, query, limit).execute();
-  const items = rows.slice(0, limit).map((r) => ({
+  if (!query.q?.trim() || statusRange(query).from >= 400) {
+    const rows = await provisioningLogQuery(db, query, limit).execute();
+    const items = rows.slice(0, limit).map(toItem);
+    return { items, nextCursor: rows.length > limit ? encodeCursor([items[items.length - 1].id]) : null };
+  }
+  const before = cursorId(query);
+  const [ends] = await db
+    .selectNoFrom((eb) => [eb.selectFrom('provisioning_log').select((e) => e.fn.min('id').as('id')).as('first'), eb.selectFrom('provisioning_log').select((e) => e.fn.max('id').as('id')).as('last')])
+    .execute();
+  const first = Number(ends.first ?? 0);
+  let upper = Math.min(before ?? Infinity, Number(ends.last ?? 0) + 1);
+  const started = Date.now();
+  const rows: Awaited<ReturnType<ReturnType<typeof provisioningLogQuery>['execute']>> = [];
+  while (rows.length <= limit && upper > first) {
+    const floor = Math.max(first, upper - searchLimits.windowRows);
+    rows.push(...(await provisioningLogQuery(db, { ...query, cursor: encodeCursor([upper]) }, limit - rows.length, floor).execute()));
+    upper = floor;
+    if (Date.now() - started >= searchLimits.budgetMs) break;
+  }
+  const items = rows.slice(0, limit).map(toItem);
+  if (rows.length > limit) return { items, nextCursor: encodeCursor([items[items.length - 1].id]) };
+  if (upper <= first) return { items, nextCursor: null };
+  const oldest = await db.selectFrom('provisioning_log').select('at').where('id', '>=', upper).orderBy('id').limit(1).executeTakeFirst();
+  return { items, nextCursor: encodeCursor([upper]), searchedTo: oldest?.at };
+}
+
+function toItem(r: Selectable<ProvisioningLogTable>): LogItem {
+  return {
     id: Number(r.id),
     at: r.at,
     client: r.client,
@@ -234,6 +294,5 @@ export async function listProvisioningLog(db: Kysely<DB>, query: LogQuery): Prom
     error: r.error,
     requestBody: r.request_body,
     responseBody: r.response_body,
-  }));
-  return { items, nextCursor: rows.length > limit ? encodeCursor([items[items.length - 1].id]) : null };
+  };
 }

@@ -127,6 +127,42 @@ describe('admin UI in the browser', () => {
     await userPage.context().close();
   });
 
+  test('a Provisioning Log search that stops early says how far back it got, and Search older goes on until the matches are found', async () => {
+    const { searchLimits, flushProvisioningLog } = await import('../../src/scim/provisioning-log.service.ts');
+    await flushProvisioningLog(t.database.db);
+    const row = (i: number, summary: string) => ({ at: new Date(Date.UTC(2003, 0, 1, 0, 0, i)).toISOString(), client: 'ui window test', method: 'POST', path: '/ResourceServer/api/SCIM/Users', status: 201, duration_ms: 2, summary, resource_type: 'User', resource_id: null, user_name: null, error: null, request_body: null, response_body: null });
+    await t.database.db.insertInto('provisioning_log').values(Array.from({ length: 600 }, (_, i) => row(i, i === 10 ? 'created user old.match@acme.com' : `created user filler${i}@acme.com`))).execute();
+    const saved = { ...searchLimits };
+    Object.assign(searchLimits, { windowRows: 200, budgetMs: 0 });
+    const page = await session();
+    try {
+      await captureOnFailure('log-search-older', [page], async () => {
+        await signInThroughUi(page, admin.username, admin.password, '/setup/provisioning-log');
+        const main = page.getByRole('main');
+        await main.getByLabel('Search').fill('old.match');
+        await main.getByRole('button', { name: 'Search', exact: true }).click();
+        await main.getByText('No request matches yet.').waitFor();
+        assert.match((await main.getByRole('status').textContent()) ?? '', /Searched back to .*older requests are not searched yet/);
+        // Each click searches one window further back; wait for its answer before looking again.
+        const progress = () => page.evaluate(() => document.querySelector('main .search-progress, main .empty-state')?.textContent ?? '');
+        const match = main.getByRole('cell', { name: 'created user old.match@acme.com' });
+        for (let clicks = 0; !(await match.isVisible()); clicks++) {
+          assert.ok(clicks < 10, 'found within 10 windows');
+          const before = await progress();
+          await main.getByRole('button', { name: 'Search older requests' }).click();
+          await page.waitForFunction((b) => (document.querySelector('main .search-progress, main .empty-state')?.textContent ?? '') !== b, before);
+        }
+        // That window reached the oldest request: the search is complete and says nothing more.
+        assert.equal(await progress(), '');
+        assert.equal(await main.getByRole('button', { name: 'Search older requests' }).count(), 0);
+      });
+    } finally {
+      Object.assign(searchLimits, saved);
+      await t.database.db.deleteFrom('provisioning_log').where('client', '=', 'ui window test').execute();
+      await page.context().close();
+    }
+  });
+
   test('signing out returns to the login page and the old session no longer opens screens', async () => {
     const page = await session();
     await captureOnFailure('sign-out', [page], async () => {

@@ -526,6 +526,52 @@ describe('provisioning log', () => {
     await db.deleteFrom('provisioning_log').where('client', '=', 'index test').execute();
   });
 
+  test('a text search reads the log in windows: it answers within its time budget with how far back it got, and goes on from there', async () => {
+    const { searchLimits } = await import('../../src/scim/provisioning-log.service.ts');
+    const db = h.t.database.db;
+    const row = (i: number, summary: string) => ({ at: new Date(Date.UTC(2002, 0, 1, 0, 0, i)).toISOString(), client: 'window test', method: 'GET', path: `/window-test/${i}`, status: 200, duration_ms: 1, summary, resource_type: 'User', resource_id: null, user_name: null, error: null, request_body: null, response_body: null });
+    const rows = Array.from({ length: 1000 }, (_, i) => row(i, [50, 420, 430, 990].includes(i) ? `window needle ${i}` : `window hay ${i}`));
+    await flushProvisioningLog(db); // no queued rows land after these
+    await db.insertInto('provisioning_log').values(rows).execute();
+    const saved = { ...searchLimits };
+    try {
+      // Everything within budget: one answer with all four, no progress line.
+      const all = await h.admin.json('/api/provisioning-log?q=window NEEDLE');
+      assert.deepEqual(all.body.items.map((i: any) => i.path), ['/window-test/990', '/window-test/430', '/window-test/420', '/window-test/50']);
+      assert.equal(all.body.nextCursor, null);
+      assert.equal(all.body.searchedTo, undefined);
+
+      // No budget: one window of 200 ids an answer.
+      Object.assign(searchLimits, { windowRows: 200, budgetMs: 0 });
+      const seen: string[] = [];
+      const reached: string[] = [];
+      let cursor = '';
+      for (let calls = 0; calls < 50; calls++) {
+        const r = await h.admin.json(`/api/provisioning-log?q=window needle&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        assert.equal(r.status, 200);
+        seen.push(...r.body.items.map((i: any) => i.path));
+        if (r.body.searchedTo) reached.push(r.body.searchedTo);
+        if (!r.body.nextCursor) break;
+        cursor = r.body.nextCursor;
+      }
+      assert.deepEqual(seen, ['/window-test/990', '/window-test/430', '/window-test/420', '/window-test/50'], 'every match once, newest first');
+      assert.ok(reached.length >= 3, `the answers said how far back they got (${reached.length})`);
+      assert.deepEqual([...reached].sort().reverse(), reached, 'each answer got further back');
+      assert.ok(reached.every((at) => at >= rows[0].at), 'only times of the log');
+      // The first answer read only the newest window: it found the newest needle and said where it stopped.
+      const first = await h.admin.json('/api/provisioning-log?q=window needle');
+      assert.deepEqual(first.body.items.map((i: any) => i.path), ['/window-test/990']);
+      assert.ok(first.body.searchedTo > rows[420].at && first.body.nextCursor, JSON.stringify(first.body));
+      // A failure filter reads its index, not windows.
+      const failures = await h.admin.json('/api/provisioning-log?q=window needle&status=failure');
+      assert.deepEqual([failures.body.items, failures.body.nextCursor, failures.body.searchedTo], [[], null, undefined]);
+      assert.equal((await h.admin.json('/api/provisioning-log?q=window&cursor=WzEsMl0x')).status, 400, 'a cursor that is not one is refused');
+    } finally {
+      Object.assign(searchLimits, saved);
+      await db.deleteFrom('provisioning_log').where('client', '=', 'window test').execute();
+    }
+  });
+
   test('U+0000 is refused at the edge with a 400 on both databases, and a log row holding one (or a lone surrogate) does not sink its batch', async () => {
     const before = (await h.scim('GET', '/Users?count=0')).body.totalResults;
     const g = await h.scim('POST', '/Groups', { displayName: 'Nul Group' });

@@ -5,7 +5,7 @@ import type {
   Level,
   Me,
   Page,
-  ProvisioningEntry,
+  ProvisioningPage,
   Role,
   RoleGroup,
   RoleGroupDetail,
@@ -59,7 +59,7 @@ export const auditApi = {
 };
 
 export const provisioningApi = {
-  list: (q: Query, signal?: AbortSignal) => get<Page<ProvisioningEntry>>('/api/provisioning-log', q, signal),
+  list: (q: Query, signal?: AbortSignal) => get<ProvisioningPage>('/api/provisioning-log', q, signal),
 };
 
 export const searchApi = {

@@ -119,7 +119,7 @@ export interface AuditEntry {
 }
 
 /** One SCIM request as the provisioning log API returns it (the server's own type). */
-export type { LogItem as ProvisioningEntry } from '../../../src/scim/provisioning-log.service.ts';
+export type { LogItem as ProvisioningEntry, LogPage as ProvisioningPage } from '../../../src/scim/provisioning-log.service.ts';
 
 export interface SearchResult {
   accounts?: { id: string; number: string; name: string }[];

@@ -75,16 +75,16 @@ export function useListParams(filterKeys: string[]): ListParams {
   };
 }
 
-export interface ListData<T> {
-  page: Page<T> | null;
+export interface ListData<T, P extends Page<T> = Page<T>> {
+  page: P | null;
   loading: boolean;
   error: string | null;
   reload: () => void;
 }
 
 /** Loads one page whenever the query changes; stale answers are dropped. */
-export function useList<T>(load: (q: Record<string, string | number | null>, signal: AbortSignal) => Promise<Page<T>>, query: Record<string, string | number | null>): ListData<T> {
-  const [page, setPage] = useState<Page<T> | null>(null);
+export function useList<T, P extends Page<T> = Page<T>>(load: (q: Record<string, string | number | null>, signal: AbortSignal) => Promise<P>, query: Record<string, string | number | null>): ListData<T, P> {
+  const [page, setPage] = useState<P | null>(null);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string | null>(null);
   const [tick, setTick] = useState(0);

@@ -3,7 +3,7 @@
 import type { ProvisioningEntry } from '../../api/types.ts';
 import { provisioningApi } from '../../api/identity.ts';
 import { screenCrumbs } from '../../shell/nav.ts';
-import { Badge, Banner, DateTime, EmptyState, FilterBar, FilterSelect, PageHeader, Pager, Spinner, Table, useExpanded, useList, useListParams, type Column } from '../../ui/index.ts';
+import { Badge, Banner, Button, DateTime, EmptyState, FilterBar, FilterSelect, PageHeader, Pager, Spinner, Table, useExpanded, useList, useListParams, type Column } from '../../ui/index.ts';
 
 const STATUS = [
   { value: 'success', label: 'Succeeded' },
@@ -76,6 +76,13 @@ export default function ProvisioningLogScreen() {
   const [expanded, toggle] = useExpanded();
   const { page, loading, error } = useList((q, signal) => provisioningApi.list(q, signal), { ...list.filters, cursor: list.cursor, limit: 50 });
   const filtered = FILTERS.some((k) => list.filters[k]);
+  // A text search stops after about half a second (the log has no text index) and says how far back
+  // it got; this goes on from there.
+  const searchOlder = page?.nextCursor ? (
+    <Button small onClick={() => list.next(page.nextCursor!)} busy={loading}>
+      Search older requests
+    </Button>
+  ) : null;
   return (
     <div className="page">
       <PageHeader title="Provisioning Log" breadcrumb={screenCrumbs('provisioning-log')} />
@@ -86,6 +93,10 @@ export default function ProvisioningLogScreen() {
       {error && <Banner>{error}</Banner>}
       {!page && loading ? (
         <Spinner />
+      ) : page && page.items.length === 0 && page.searchedTo ? (
+        <EmptyState title="No request matches yet." action={searchOlder}>
+          Searched back to <DateTime value={page.searchedTo} seconds />; older requests are not searched yet.
+        </EmptyState>
       ) : page && page.items.length === 0 ? (
         <EmptyState title={filtered ? 'No request matches these filters.' : 'No SCIM requests yet.'}>
           {filtered ? 'Clear a filter to see more.' : 'Create a SCIM access token under SAML Settings and give it to your identity provider; every request it sends appears here.'}
@@ -105,6 +116,11 @@ export default function ProvisioningLogScreen() {
             dense
             caption="Provisioning log"
           />
+          {page.searchedTo && (
+            <p className="search-progress" role="status">
+              {page.items.length === 1 ? '1 match' : `${page.items.length} matches`} back to <DateTime value={page.searchedTo} seconds />; older requests are not searched yet. {searchOlder}
+            </p>
+          )}
           <Pager list={list} nextCursor={page.nextCursor} count={page.items.length} />
         </>
       ) : null}
