@@ -211,13 +211,13 @@ function statusRange(query: LogQuery): { from: number; below: number } {
 
 /**
  * The rows a log query asks for, newest first, one more than `limit` (it tells whether a next page
- * exists); with `floor`, only rows whose id is at least that.
+ * exists); with `window`, only rows whose id is at least `floor` and below `below` (not the cursor's).
  */
-export function provisioningLogQuery(db: Kysely<DB>, query: LogQuery, limit: number, floor?: number) {
+export function provisioningLogQuery(db: Kysely<DB>, query: LogQuery, limit: number, window?: { below: number; floor: number }) {
   let q = db.selectFrom('provisioning_log').selectAll();
-  const before = cursorId(query);
+  const before = window ? window.below : cursorId(query);
   if (before !== null) q = q.where('id', '<', before);
-  if (floor !== undefined) q = q.where('id', '>=', floor);
+  if (window) q = q.where('id', '>=', window.floor);
   const { from, below } = statusRange(query);
   // Failures are read through their partial index (migration 014). The index's condition is written
   // out as a literal: with only `status = ?` (a code such as 409), SQLite, at a million rows, walked
@@ -264,10 +264,10 @@ export async function listProvisioningLog(db: Kysely<DB>, query: LogQuery): Prom
   const first = Number(ends.first ?? 0);
   let upper = Math.min(before ?? Infinity, Number(ends.last ?? 0) + 1);
   const started = Date.now();
-  const rows: Awaited<ReturnType<ReturnType<typeof provisioningLogQuery>['execute']>> = [];
+  const rows: Selectable<ProvisioningLogTable>[] = [];
   while (rows.length <= limit && upper > first) {
     const floor = Math.max(first, upper - searchLimits.windowRows);
-    rows.push(...(await provisioningLogQuery(db, { ...query, cursor: encodeCursor([upper]) }, limit - rows.length, floor).execute()));
+    rows.push(...(await provisioningLogQuery(db, query, limit - rows.length, { below: upper, floor }).execute()));
     upper = floor;
     if (Date.now() - started >= searchLimits.budgetMs) break;
   }
