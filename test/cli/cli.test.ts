@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { openDatabase, sqliteConnectionOf } from '../../src/db/database.ts';
-import { freePort, freshDatabaseUrl, signIn, startTestApp, type TestDatabase } from '../helpers/app.ts';
+import { freePort, freshDatabaseUrl, healthy, signIn, spawnServe, startTestApp, type TestDatabase } from '../helpers/app.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let fresh: TestDatabase;
@@ -162,35 +162,19 @@ async function withServe(
   body: (baseUrl: string, output: string) => Promise<void>,
 ): Promise<string> {
   const db = await freshDatabaseUrl();
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['bin/ledgerline.mjs', 'serve'], {
-    cwd: root,
-    env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: baseUrl, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
-    // Generous: with WORKERS=2 three processes load the TypeScript sources, which takes 20-30 s on
-    // this two-core machine when other test files run at the same time.
-    const deadline = Date.now() + 90_000;
-    while (!(await ready(baseUrl, output))) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`serve did not start: ${output}`);
-      await new Promise((r) => setTimeout(r, 100));
+    const served = await spawnServe(db.url, await freePort(), { env, ready });
+    try {
+      await body(served.baseUrl, served.output());
+    } finally {
+      served.child.kill('SIGTERM');
+      assert.equal(await served.exited, 0, served.output());
     }
-    await body(baseUrl, output);
+    return served.output();
   } finally {
-    child.kill('SIGTERM');
-    assert.equal(await exit, 0, output);
     await db.drop();
   }
-  return output;
 }
-
-const healthy = (baseUrl: string) => fetch(`${baseUrl}/healthz`).then((r) => r.status === 200, () => false);
 
 test('serve on an empty database creates the administrator admin, prints its password once, and stops cleanly on SIGTERM', async () => {
   await withServe({}, healthy, async (baseUrl, output) => {

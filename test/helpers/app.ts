@@ -1,6 +1,9 @@
 // Test harness: a real Ledgerline app on a fresh database (a temp SQLite file, or a fresh
 // PostgreSQL database when TEST_DATABASE=postgres), listening on a random loopback port.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -11,6 +14,7 @@ import { createLocalAdmin } from '../../src/identity/users.service.ts';
 import { freePort, scratchDatabase, type ScratchDatabase } from './scratch.ts';
 
 export { PG_ADMIN_URL, freePort } from './scratch.ts';
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const usePostgres = () => process.env.TEST_DATABASE === 'postgres';
 
 export type TestDatabase = ScratchDatabase;
@@ -129,3 +133,47 @@ export async function createUserWithLevels(admin: Client, levels: Record<string,
   return { username: name, password, userId: user.body.id as string, roleGroupId: rg.body.id as string, roleId: role.body.id as string };
 }
 export { createLocalAdminUser as createLocalAdmin };
+
+export interface ServeProcess {
+  baseUrl: string;
+  child: ChildProcess;
+  /** Resolves with the exit code when the process has exited. */
+  exited: Promise<number | null>;
+  /** Everything it printed so far, stdout and stderr. */
+  output(): string;
+}
+
+export const healthy = (baseUrl: string) => fetch(`${baseUrl}/healthz`).then((r) => r.status === 200, () => false);
+
+/**
+ * `ledgerline serve` as operators run it, in its own process, on `databaseUrl` and `port`; resolves
+ * once `ready` says so (by default: /healthz answers), and throws with its output if it exits first.
+ */
+export async function spawnServe(
+  databaseUrl: string,
+  port: number,
+  opts: { env?: Record<string, string>; ready?: (baseUrl: string, output: string) => Promise<boolean> } = {},
+): Promise<ServeProcess> {
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ['bin/ledgerline.mjs', 'serve'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: baseUrl, LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = opts.ready ?? healthy;
+  // Generous: with WORKERS=2 three processes load the TypeScript sources, which takes 20-30 s on
+  // this two-core machine when other test files run at the same time.
+  const deadline = Date.now() + 90_000;
+  while (!(await ready(baseUrl, output))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`serve did not start: ${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { baseUrl, child, exited, output: () => output };
+}

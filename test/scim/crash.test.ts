@@ -7,45 +7,21 @@
 // match the rows.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../../src/db/database.ts';
 import { levelsOfRoleGroup } from '../../src/identity/permissions.repo.ts';
 import { createToken } from '../../src/scim/scim-tokens.service.ts';
 import { systemActor } from '../../src/platform/actor.ts';
-import { freePort, freshDatabaseUrl } from '../helpers/app.ts';
+import { freePort, freshDatabaseUrl, spawnServe, type ServeProcess } from '../helpers/app.ts';
 import { PATCH_OP } from './scim-client.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
-interface Server {
-  base: string;
-  child: ChildProcess;
-  exited: Promise<unknown>;
-  output: () => string;
-}
-
-async function serve(databaseUrl: string, port: number): Promise<Server> {
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['bin/ledgerline.mjs', 'serve'], {
-    cwd: root,
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: baseUrl, LOG_LEVEL: 'warn', WORKERS: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const deadline = Date.now() + 90_000;
-  while (!(await fetch(`${baseUrl}/healthz`).then((r) => r.status === 200, () => false))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`serve did not start: ${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { base: `${baseUrl}/ResourceServer/api/SCIM`, child, exited, output: () => output };
+/** `ledgerline serve` on the test's database, one process (WORKERS=1), so that SIGKILL ends it all. */
+async function serve(databaseUrl: string, port: number): Promise<ServeProcess & { base: string }> {
+  const served = await spawnServe(databaseUrl, port, { env: { WORKERS: '1' } });
+  return { ...served, base: `${served.baseUrl}/ResourceServer/api/SCIM` };
 }
 
 /** The user as the test sends it: everything follows from the userName, so any stored user can be checked whole. */
@@ -100,6 +76,7 @@ test('a server killed mid-provisioning keeps every acknowledged write and no hal
     const everyoneId = pushed.body.id as string;
 
     const created = new Map<string, string>(); // userName -> id, acknowledged (201)
+    const userNameOf = new Map<string, string>(); // id -> userName, of the same
     const sentUsers = new Set<string>();
     const deletable: string[] = []; // acknowledged users only the deleter touches
     const groupable: string[] = []; // acknowledged users the other writers use
@@ -121,6 +98,7 @@ test('a server killed mid-provisioning keeps every acknowledged write and no hal
         if (r === 'lost') return;
         assert.equal(r.status, 201, JSON.stringify(r.body));
         created.set(userName, r.body.id);
+        userNameOf.set(r.body.id, userName);
         (n % 5 === 0 ? deletable : groupable).push(r.body.id);
       }
     };
@@ -132,7 +110,7 @@ test('a server killed mid-provisioning keeps every acknowledged write and no hal
           continue;
         }
         deactivating.add(id);
-        const userName = [...created].find(([, v]) => v === id)![0];
+        const userName = userNameOf.get(id)!;
         // Okta's custom app: the whole user with active false; Entra: a PATCH with a "False" string.
         const r =
           n % 2 === 0
