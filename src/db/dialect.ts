@@ -28,6 +28,25 @@ export function ilike(db: Kysely<any>, column: string, pattern: string): RawBuil
   return sql<boolean>`${sql.ref(column)} like ${pattern} escape '\\'`;
 }
 
+/**
+ * LIKE on a column that holds lower-cased text (the `_norm` columns), with a lower-cased pattern and
+ * `\` as the escape character. On PostgreSQL the matches of ilike() without lower-casing every row;
+ * on SQLite also those that differ in the case of letters beyond ASCII, which its LIKE does not fold.
+ */
+export function likeLowered(db: Kysely<any>, column: string, loweredPattern: string): RawBuilder<boolean> {
+  if (isPostgres(db)) return sql<boolean>`${sql.ref(column)} like ${loweredPattern}`;
+  return sql<boolean>`${sql.ref(column)} like ${loweredPattern} escape '\\'`;
+}
+
+/**
+ * A column in a comparison that must not choose the query's plan: SQLite then uses no index for it
+ * (its unary `+`), so a range that covers most of a table is read by a scan of the table, not
+ * through the index one row at a time. PostgreSQL weighs a range by its statistics: unchanged.
+ */
+export function unindexed(db: Kysely<any>, column: string): RawBuilder<unknown> {
+  return isPostgres(db) ? sql`${sql.ref(column)}` : sql`+${sql.ref(column)}`;
+}
+
 /** Escapes % _ and \ in a user-supplied fragment for LIKE. */
 export function likeEscape(s: string): string {
   return s.replace(/[\\%_]/g, (c) => '\\' + c);

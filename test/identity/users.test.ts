@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createLocalAdmin, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
+import { userSearch } from '../../src/identity/users.service.ts';
 
 let t: TestApp;
 let admin: Client;
@@ -124,6 +125,61 @@ test('the user list searches by name and email, filters by status and source, an
   // LIKE wildcards in the search are taken literally.
   assert.equal((await admin.json('/api/users?q=%25')).body.items.length, 0);
   assert.equal((await admin.json(`/api/users?q=list_${tag}`)).body.items.length, 0);
+});
+
+test('a search finds the same users in name order however it reads them: a window of the first users in name order, or all of them', async () => {
+  const tag = uniq();
+  // 14 users in one stretch of the name order; 7 of them match, by user name, display name or email,
+  // in runs of one, two and three between users that do not.
+  const matching = new Set([1, 3, 4, 7, 8, 9, 12]);
+  const names = Array.from({ length: 14 }, (_, i) => `win-${tag}-${String(i).padStart(2, '0')}`);
+  for (const [i, userName] of names.entries()) {
+    const how = i % 3;
+    const body = {
+      userName: matching.has(i) && how === 0 ? `${userName}-needle${tag}` : userName,
+      displayName: matching.has(i) && how === 1 ? `Needle${tag.toUpperCase()} ${i}` : `Person ${i}`,
+      email: matching.has(i) && how === 2 ? `needle${tag}.${i}@corp.example` : `${userName}@corp.example`,
+      roleId: 'role-read-only-core',
+      status: i === 8 ? 'suspended' : 'active',
+    };
+    assert.equal((await admin.json('/api/users', { method: 'POST', body })).status, 201);
+  }
+  const expected = names.flatMap((n, i) => (matching.has(i) ? [i % 3 === 0 ? `${n}-needle${tag}` : n] : []));
+  const walk = async (query: string, limit: number) => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: { status: number; body: { items: { userName: string }[]; nextCursor: string | null } } = await admin.json(`/api/users?q=${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(res.status, 200);
+      assert.ok(res.body.items.length <= limit);
+      seen.push(...res.body.items.map((u) => u.userName));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    return seen;
+  };
+  const saved = { ...userSearch };
+  try {
+    for (const windowRows of [1, 2, 3, 5, 10_000]) {
+      userSearch.windowRows = windowRows;
+      for (const limit of [1, 2, 3, 50]) {
+        assert.deepEqual(await walk(`NEEDLE${tag}`, limit), expected, `window ${windowRows}, pages of ${limit}`);
+      }
+      const suspended = await admin.json(`/api/users?q=needle${tag}&status=suspended`);
+      assert.deepEqual(suspended.body.items.map((u: { userName: string }) => u.userName), [names[8]], `window ${windowRows}: with a status`);
+    }
+  } finally {
+    Object.assign(userSearch, saved);
+  }
+});
+
+test('a search ignores the case of letters beyond ASCII in user names and e-mails', async () => {
+  const tag = uniq();
+  const userName = `élodie.ångström-${tag}`;
+  assert.equal((await admin.json('/api/users', { method: 'POST', body: { userName, email: `Ådne-${tag}@corp.example`, roleId: 'role-read-only-core' } })).status, 201);
+  for (const q of [`ÉLODIE.ÅNGSTRÖM-${tag}`, `ådne-${tag}`]) {
+    const res = await admin.json(`/api/users?q=${encodeURIComponent(q)}`);
+    assert.deepEqual(res.body.items.map((u: { userName: string }) => u.userName), [userName], q);
+  }
 });
 
 test('a user summary has the documented shape', async () => {
