@@ -9,9 +9,7 @@
 //  4. a second bill run of the same period, which must bill nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { CompiledQuery, sql } from 'kysely';
 import { batchInsertSql, batchParams } from '../src/billing/usage.service.ts';
 import { migrate, openDatabase, type Database } from '../src/db/database.ts';
@@ -19,24 +17,18 @@ import { createLocalAdmin } from '../src/identity/users.service.ts';
 import { systemActor } from '../src/platform/actor.ts';
 import { freePort, scratchDatabase } from '../test/helpers/scratch.ts';
 import { createProduct } from '../src/billing/products.service.ts';
+import { flag, option, PG_URL, ROOT } from './options.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const arg = (name: string, def: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : def;
-};
-const ACCOUNTS = Number(arg('--accounts', '10000'));
-const PER_ACCOUNT = Number(arg('--records', '100'));
-const BATCH = Number(arg('--batch', '2000'));
-const CONC = Number(arg('--concurrency', '2'));
-const USE_PG = args.includes('--pg');
+const ACCOUNTS = Number(option('--accounts', '10000'));
+const PER_ACCOUNT = Number(option('--records', '100'));
+const BATCH = Number(option('--batch', '2000'));
+const CONC = Number(option('--concurrency', '2'));
+const USE_PG = flag('--pg');
 /** SQLite only: the server's SQLITE_SYNCHRONOUS (FULL, the default, fsyncs every commit). */
-const SYNC = arg('--sync', process.env.SQLITE_SYNCHRONOUS || 'FULL');
-const PG_URL = process.env.BENCH_PG_URL || process.env.TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const SYNC = option('--sync', process.env.SQLITE_SYNCHRONOUS || 'FULL');
 /** account: each account's records together (an export per customer); interleaved: every batch holds one
  * record for each of BATCH accounts (a live meter feed; worst case for index locality). */
-const ORDER = arg('--order', 'account') as 'account' | 'interleaved';
+const ORDER = option('--order', 'account') as 'account' | 'interleaved';
 const PERIOD = { start: '2026-01-01', end: '2026-02-01' };
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -209,7 +201,7 @@ async function main() {
       await new Promise((r) => server!.once('exit', r));
     }
     await database.close();
-    if (!args.includes('--keep')) await fresh.drop();
+    if (!flag('--keep')) await fresh.drop();
   }
 }
 

@@ -8,28 +8,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { Pool } from 'undici';
 import { migrate, openDatabase } from '../src/db/database.ts';
 import { createToken } from '../src/scim/scim-tokens.service.ts';
 import { systemActor } from '../src/platform/actor.ts';
 import { freePort, scratchDatabase } from '../test/helpers/scratch.ts';
+import { flag, option, PG_URL, ROOT } from './options.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const arg = (name: string, def: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : def;
-};
-const USERS = Number(arg('--users', '10000'));
-const CONC = Number(arg('--concurrency', '16'));
-const USE_PG = args.includes('--pg');
-const PG_URL = process.env.BENCH_PG_URL || process.env.TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const USERS = Number(option('--users', '10000'));
+const CONC = Number(option('--concurrency', '16'));
+const USE_PG = flag('--pg');
 
-const WORKERS = Number(arg('--workers', '1'));
+const WORKERS = Number(option('--workers', '1'));
 // One keep-alive connection pool per server, CONC connections: undici's client costs a third of
 // node:http's per request, so more of the shared CPU goes to the server under test.
 const pools = new Map<string, Pool>();
@@ -184,7 +176,7 @@ async function main() {
   const pct = (rate: number) => `${fmt((100 * rate) / ceil.rate)}% of ceiling`;
 
   const port = await freePort();
-  const profileDir = arg('--profile', '');
+  const profileDir = option('--profile', '');
   const server = startChild([...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', 'src/main.ts'], { PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, DATABASE_URL: databaseUrl, LOG_LEVEL: 'error', WORKERS: String(WORKERS) });
   const stop = async () => {
     server.kill('SIGTERM');
@@ -412,7 +404,7 @@ async function main() {
   } finally {
     await stop();
     await database.close();
-    if (!args.includes('--keep')) await scratch.drop();
+    if (!flag('--keep')) await scratch.drop();
     await Promise.all([...pools.values()].map((p) => p.close()));
   }
 }

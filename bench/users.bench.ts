@@ -7,24 +7,16 @@
 // figures are the fastest and slowest round, with how many users the first page held.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { migrate, openDatabase, sqliteConnectionOf } from '../src/db/database.ts';
 import { isPostgres } from '../src/db/dialect.ts';
 import { createLocalAdminUser, signIn } from '../test/helpers/app.ts';
 import { freePort, scratchDatabase } from '../test/helpers/scratch.ts';
+import { flag, option, PG_URL, ROOT } from './options.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const arg = (name: string, def: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : def;
-};
-const USERS = Number(arg('--users', '1000000'));
-const ROUNDS = Number(arg('--rounds', '3'));
-const USE_PG = args.includes('--pg');
-const PG_URL = process.env.BENCH_PG_URL || process.env.TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const USERS = Number(option('--users', '1000000'));
+const ROUNDS = Number(option('--rounds', '3'));
+const USE_PG = flag('--pg');
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 // User i is given.family{i}@acme{i mod 7}.example.com, display name "Given Family": in name order the
