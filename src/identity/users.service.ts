@@ -73,11 +73,11 @@ export interface UserListQuery {
 
 /**
  * How a search reads the users. It first reads the next `windowRows` users in name order and keeps
- * those that match: enough for a page when matches are frequent there. When they are not, it reads every user
- * after the cursor in the table's own order and sorts the matches by name. The answer is the same.
- * Both databases chose to walk the name index for every search, expecting a page early: a term
- * matching none of 1,000,000 users took 7.0-7.7 s on PostgreSQL and 2.2-2.3 s on SQLite on a slow
- * day, a read of the whole table 0.5-0.6 s (npm run bench:users; docs/performance.md).
+ * those that match, enough for a page when matches are frequent there. When they are not, it reads
+ * every user after the cursor in the table's own order and sorts the matches by name. The answer is
+ * the same either way. Both databases chose to walk the name index for every search, expecting a page
+ * early: a term matching none of 1,000,000 users took 7.0-7.7 s on PostgreSQL and 2.2-2.3 s on SQLite
+ * on a slow day, a read of the whole table 0.5-0.6 s (npm run bench:users; docs/performance.md).
  */
 export const userSearch = { windowRows: 10_000 };
 
@@ -89,8 +89,9 @@ const SEARCHED_COLUMNS = [
 
 export async function listUsers(db: Db, query: UserListQuery) {
   const limit = clampLimit(query.limit);
-  const after = decodeCursor(query.cursor);
-  const q = query.q?.trim();
+  const cursor = decodeCursor(query.cursor);
+  const after = cursor ? String(cursor[0]) : null;
+  const q = query.q?.trim() ?? '';
   const filters = <QB extends SelectQueryBuilder<any, 'u', any>>(qb: QB): QB => {
     let out = qb;
     if (q) {
@@ -101,39 +102,35 @@ export async function listUsers(db: Db, query: UserListQuery) {
     if (query.source) out = out.where('u.source', '=', query.source as 'local' | 'idp') as QB;
     return out;
   };
-  let rows;
-  if (!q) {
-    let qb = filters(db.selectFrom('users as u').leftJoin('roles as r', 'r.id', 'u.role_id').select(SUMMARY_COLUMNS));
-    if (after) qb = qb.where('u.user_name_norm', '>', String(after[0]));
-    rows = await qb.orderBy('u.user_name_norm').limit(limit + 1).execute();
-  } else {
+  // Without a search: the name index, in order.
+  const inNameOrder = () => {
+    const qb = filters(db.selectFrom('users as u').leftJoin('roles as r', 'r.id', 'u.role_id').select(SUMMARY_COLUMNS));
+    return (after === null ? qb : qb.where('u.user_name_norm', '>', after)).orderBy('u.user_name_norm').limit(limit + 1).execute();
+  };
+  // A search (userSearch): the matches among the next windowRows users in name order...
+  const fromWindow = () => {
     const window = db.selectFrom('users').select(SEARCHED_COLUMNS).orderBy('user_name_norm').limit(userSearch.windowRows);
-    rows = await filters(
-      db
-        .selectFrom((after ? window.where('user_name_norm', '>', String(after[0])) : window).as('u'))
-        .leftJoin('roles as r', 'r.id', 'u.role_id')
-        .select(SUMMARY_COLUMNS),
-    )
+    const users = (after === null ? window : window.where('user_name_norm', '>', after)).as('u');
+    return filters(db.selectFrom(users).leftJoin('roles as r', 'r.id', 'u.role_id').select(SUMMARY_COLUMNS)).orderBy('u.user_name_norm').limit(limit + 1).execute();
+  };
+  // ... or those among all users after the cursor, read in table order, then sorted by name.
+  const fromTable = () =>
+    db
+      .with(
+        (w) => w('u').materialized(),
+        (d) => {
+          const all = filters(d.selectFrom('users as u').select(SEARCHED_COLUMNS.map((c) => `u.${c}` as const)));
+          return after === null ? all : all.where((eb) => eb(unindexed(db, 'u.user_name_norm'), '>', after));
+        },
+      )
+      .selectFrom('u')
+      .leftJoin('roles as r', 'r.id', 'u.role_id')
+      .select(SUMMARY_COLUMNS)
       .orderBy('u.user_name_norm')
       .limit(limit + 1)
       .execute();
-    if (rows.length <= limit) {
-      rows = await db
-        .with(
-          (w) => w('u').materialized(),
-          (d) => {
-            const all = filters(d.selectFrom('users as u').select(SEARCHED_COLUMNS.map((c) => `u.${c}` as const)));
-            return after ? all.where((eb) => eb(unindexed(db, 'u.user_name_norm'), '>', String(after[0]))) : all;
-          },
-        )
-        .selectFrom('u')
-        .leftJoin('roles as r', 'r.id', 'u.role_id')
-        .select(SUMMARY_COLUMNS)
-        .orderBy('u.user_name_norm')
-        .limit(limit + 1)
-        .execute();
-    }
-  }
+  let rows = q ? await fromWindow() : await inNameOrder();
+  if (q && rows.length <= limit) rows = await fromTable();
   const paged = page(rows, limit, (r) => [r.user_name.toLowerCase()]);
   const groups = await groupsOf(db, paged.items.map((r) => r.id));
   return { items: paged.items.map((r) => toSummary(r, groups.get(r.id) ?? [])), nextCursor: paged.nextCursor };
