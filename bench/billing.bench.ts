@@ -17,7 +17,7 @@ import { createLocalAdmin } from '../src/identity/users.service.ts';
 import { systemActor } from '../src/platform/actor.ts';
 import { freePort, scratchDatabase } from '../test/helpers/scratch.ts';
 import { createProduct } from '../src/billing/products.service.ts';
-import { flag, option, PG_URL, ROOT } from './options.ts';
+import { flag, option, PG_URL, ROOT, waitForServer } from './common.ts';
 
 const ACCOUNTS = Number(option('--accounts', '10000'));
 const PER_ACCOUNT = Number(option('--records', '100'));
@@ -119,15 +119,7 @@ async function main() {
     const base = `http://127.0.0.1:${port}`;
     server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base, DATABASE_URL: fresh.url, LOG_LEVEL: 'error', SQLITE_SYNCHRONOUS: SYNC }, stdio: ['ignore', 'ignore', 'pipe'] });
     server.stderr?.on('data', (d) => process.stderr.write(`[server] ${d}`));
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`${base}/healthz`)).ok) break;
-      } catch {
-        /* starting */
-      }
-      if (i > 240) throw new Error('server did not start');
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await waitForServer(base);
     const login = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: base }, body: JSON.stringify({ username: 'bench-admin', password }) });
     if (login.status !== 200) throw new Error(`sign-in failed: ${login.status} ${await login.text()}`);
     const cookie = login.headers.getSetCookie().find((c) => c.startsWith('ll_session='))!.split(';')[0];

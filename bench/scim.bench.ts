@@ -15,7 +15,7 @@ import { migrate, openDatabase } from '../src/db/database.ts';
 import { createToken } from '../src/scim/scim-tokens.service.ts';
 import { systemActor } from '../src/platform/actor.ts';
 import { freePort, scratchDatabase } from '../test/helpers/scratch.ts';
-import { flag, option, PG_URL, ROOT } from './options.ts';
+import { flag, option, PG_URL, ROOT, waitForServer } from './common.ts';
 
 const USERS = Number(option('--users', '10000'));
 const CONC = Number(option('--concurrency', '16'));
@@ -116,19 +116,6 @@ function check(cond: unknown, what: string, res?: Res): asserts cond {
   if (!cond) throw new Error(`check failed: ${what}${res ? ` (HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 300)})` : ''}`);
 }
 
-async function waitFor(url: string): Promise<void> {
-  for (let i = 0; i < 240; i++) {
-    try {
-      const r = await fetch(url);
-      if (r.ok) return;
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`no answer from ${url}`);
-}
-
 function startChild(argv: string[], env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: false });
   child.stderr?.on('data', (d) => process.stderr.write(`[server] ${d}`));
@@ -183,7 +170,7 @@ async function main() {
     await new Promise((r) => server.once('exit', r));
   };
   try {
-    await waitFor(`http://127.0.0.1:${port}/healthz`);
+    await waitForServer(`http://127.0.0.1:${port}`);
     const base = `http://127.0.0.1:${port}/ResourceServer/api/SCIM`;
     // Server CPU per request (all server processes), and with --pg that of every `postgres` process on
     // this machine, so each rate can be read as cost.

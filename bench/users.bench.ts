@@ -12,7 +12,7 @@ import { migrate, openDatabase, sqliteConnectionOf } from '../src/db/database.ts
 import { isPostgres } from '../src/db/dialect.ts';
 import { createLocalAdminUser, signIn } from '../test/helpers/app.ts';
 import { freePort, scratchDatabase } from '../test/helpers/scratch.ts';
-import { flag, option, PG_URL, ROOT } from './options.ts';
+import { flag, option, PG_URL, ROOT, waitForServer } from './common.ts';
 
 const USERS = Number(option('--users', '1000000'));
 const ROUNDS = Number(option('--rounds', '3'));
@@ -78,14 +78,7 @@ async function main() {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const base = `http://127.0.0.1:${port}`;
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`${base}/healthz`)).ok) break;
-      } catch {
-        if (i > 600) throw new Error('the server did not start');
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForServer(base);
     const client = await signIn(base, admin.username, admin.password);
 
     // The last user of the last given name: at the end of the name order.
