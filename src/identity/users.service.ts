@@ -24,10 +24,12 @@ const NEW_USER = { sessionIdleMinutes: 0 };
 /** Fields the identity provider owns for provisioned users (read-only in Ledgerline). */
 export const IDP_MANAGED_FIELDS = ['userName', 'displayName', 'givenName', 'familyName', 'email', 'status'] as const;
 
-const SUMMARY_COLUMNS = [
-  'u.id', 'u.user_name', 'u.display_name', 'u.given_name', 'u.family_name', 'u.email', 'u.status', 'u.source',
-  'u.role_id', 'u.time_zone', 'u.locale', 'u.created_at', 'u.updated_at', 'r.name as role_name',
+/** The users columns of a summary; with the role's name (`r`), all it is made from. */
+const USER_COLUMNS = [
+  'id', 'user_name', 'display_name', 'given_name', 'family_name', 'email', 'status', 'source',
+  'role_id', 'time_zone', 'locale', 'created_at', 'updated_at',
 ] as const;
+const SUMMARY_COLUMNS = [...USER_COLUMNS.map((c) => `u.${c}` as const), 'r.name as role_name' as const];
 
 function toSummary(row: any, groups: { id: string; name: string }[]) {
   return {
@@ -81,11 +83,8 @@ export interface UserListQuery {
  */
 export const userSearch = { windowRows: 10_000 };
 
-/** What a search reads of each user: the summary's columns and those it matches on. */
-const SEARCHED_COLUMNS = [
-  'id', 'user_name', 'user_name_norm', 'display_name', 'given_name', 'family_name', 'email', 'email_norm', 'status', 'source',
-  'role_id', 'time_zone', 'locale', 'created_at', 'updated_at',
-] as const;
+/** What a search reads of each user: the summary's columns and the lower-cased ones it matches on. */
+const SEARCHED_COLUMNS = [...USER_COLUMNS, 'user_name_norm' as const, 'email_norm' as const];
 
 export async function listUsers(db: Db, query: UserListQuery) {
   const limit = clampLimit(query.limit);
