@@ -79,7 +79,7 @@ export interface UserListQuery {
  * every user after the cursor in the table's own order and sorts the matches by name. The answer is
  * the same either way. Both databases chose to walk the name index for every search, expecting a page
  * early: a term matching none of 1,000,000 users took 7.0-7.7 s on PostgreSQL and 2.2-2.3 s on SQLite
- * on a slow day, a read of the whole table 0.5-0.6 s (npm run bench:users; docs/performance.md).
+ * on a slow day, a read of the whole table 0.45-0.60 s (npm run bench:users; docs/performance.md).
  */
 export const userSearch = { windowRows: 10_000 };
 
