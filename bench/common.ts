@@ -1,7 +1,9 @@
-// What every benchmark shares: its options (command line, environment), the project root, and waiting
-// for the server it started.
+// What every benchmark shares: its options (command line, environment), the project root, starting
+// the server and waiting for it, and timing rounds of a request.
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/helpers/scratch.ts';
 
 /** The project's root, where the server is started from. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,4 +33,44 @@ export async function waitForServer(base: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`no answer from ${base}/healthz`);
+}
+
+/** A number with thousands separators and `d` decimals. */
+export const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+/** Starts Ledgerline (`src/main.ts`) on `databaseUrl` and a free loopback port, and waits for it. */
+export async function startServer(databaseUrl: string, env: Record<string, string> = {}): Promise<{ base: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base, DATABASE_URL: databaseUrl, LOG_LEVEL: 'error', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise((r) => server.once('exit', r));
+  try {
+    await waitForServer(base);
+  } catch (err) {
+    server.kill('SIGTERM');
+    throw err;
+  }
+  return {
+    base,
+    stop: async () => {
+      server.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Runs `request` `rounds` times; the fastest and slowest time in ms, and the last round's answer. */
+export async function timeRounds<T>(rounds: number, request: () => Promise<T>): Promise<{ fastest: number; slowest: number; last: T }> {
+  const times: number[] = [];
+  let last!: T;
+  for (let r = 0; r < rounds; r++) {
+    const t = performance.now();
+    last = await request();
+    times.push(performance.now() - t);
+  }
+  return { fastest: Math.min(...times), slowest: Math.max(...times), last };
 }

@@ -5,19 +5,17 @@
 // admin types: a term matching no one, one user, part of a user name, a family name (50,000 users
 // at 1M), a display name, and the list's first page without a term. Each search runs --rounds times; the
 // figures are the fastest and slowest round, with how many users the first page held.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { migrate, openDatabase, sqliteConnectionOf } from '../src/db/database.ts';
 import { isPostgres } from '../src/db/dialect.ts';
 import { createLocalAdminUser, signIn } from '../test/helpers/app.ts';
-import { freePort, scratchDatabase } from '../test/helpers/scratch.ts';
-import { flag, option, PG_URL, ROOT, waitForServer } from './common.ts';
+import { scratchDatabase } from '../test/helpers/scratch.ts';
+import { flag, fmt, option, PG_URL, startServer, timeRounds } from './common.ts';
 
 const USERS = Number(option('--users', '1000000'));
 const ROUNDS = Number(option('--rounds', '3'));
 const USE_PG = flag('--pg');
-const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 // User i is given.family{i}@acme{i mod 7}.example.com, display name "Given Family": in name order the
 // users come in blocks of one given name, and within those of one family name, so a family name's
@@ -62,7 +60,7 @@ async function fill(url: string): Promise<void> {
 async function main() {
   console.log(`# Users search benchmark: ${fmt(USERS)} users, ${USE_PG ? 'PostgreSQL' : 'SQLite'}, Node ${process.version}`);
   const scratch = await scratchDatabase({ postgres: USE_PG, prefix: 'll_bench_users', adminUrl: PG_URL });
-  let server: ChildProcess | null = null;
+  let server: Awaited<ReturnType<typeof startServer>> | null = null;
   try {
     const t0 = performance.now();
     await fill(scratch.url);
@@ -71,15 +69,8 @@ async function main() {
     await database.close();
     console.log(`(set-up: ${fmt(USERS)} users inserted directly in ${fmt((performance.now() - t0) / 1000, 1)} s)`);
 
-    const port = await freePort();
-    server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, DATABASE_URL: scratch.url, LOG_LEVEL: 'error' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const base = `http://127.0.0.1:${port}`;
-    await waitForServer(base);
-    const client = await signIn(base, admin.username, admin.password);
+    server = await startServer(scratch.url);
+    const client = await signIn(server.base, admin.username, admin.password);
 
     // The last user of the last given name: at the end of the name order.
     const one = USERS - 1 - ((((USERS - 1 - 19) % 20) + 20) % 20);
@@ -94,24 +85,17 @@ async function main() {
       { what: 'the top bar search, a family name', path: '/api/search?q=smith' },
     ];
     for (const s of searches) {
-      const times: number[] = [];
-      let found = 0;
-      for (let r = 0; r < ROUNDS; r++) {
-        const t = performance.now();
+      const { fastest, slowest, last } = await timeRounds(ROUNDS, async () => {
         const res = await client.json(s.path);
-        times.push(performance.now() - t);
         if (res.status !== 200) throw new Error(`${s.path}: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
-        found = (res.body.items ?? res.body.users).length;
-        if (s.expect !== undefined && found !== s.expect) throw new Error(`${s.path}: expected ${s.expect} users, got ${found}`);
-      }
-      times.sort((a, b) => a - b);
-      console.log(`${s.what}: ${fmt(times[0])}–${fmt(times[times.length - 1])} ms (${found} on the first page)`);
+        return res;
+      });
+      const found = (last.body.items ?? last.body.users).length;
+      if (s.expect !== undefined && found !== s.expect) throw new Error(`${s.path}: expected ${s.expect} users, got ${found}`);
+      console.log(`${s.what}: ${fmt(fastest)}–${fmt(slowest)} ms (${found} on the first page)`);
     }
   } finally {
-    if (server) {
-      server.kill('SIGTERM');
-      await new Promise((r) => server!.once('exit', r));
-    }
+    await server?.stop();
     await scratch.drop();
   }
 }
