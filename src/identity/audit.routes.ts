@@ -1,9 +1,7 @@
-// Operations › Audit Log: filterable, newest first, cursor-paged.
+// Operations › Audit Log: filterable, newest first, cursor-paged (the reading is in audit.service.ts).
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { sql } from 'kysely';
-import { ilike, likeEscape } from '../db/dialect.ts';
-import { clampLimit, decodeCursor, page } from '../platform/paging.ts';
+import { listAudit, type AuditQuery } from './audit.service.ts';
 
 const Query = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 200 })),
@@ -18,32 +16,5 @@ const Query = Type.Object({
 });
 
 export default async function auditRoutes(app: FastifyInstance): Promise<void> {
-  const { db } = app;
-  app.get('/api/audit', { config: { access: { screen: 'audit-log' } }, schema: { querystring: Query } }, async (request) => {
-    const q = request.query as { q?: string; source?: string; action?: string; targetType?: string; targetId?: string; from?: string; to?: string; limit?: number; cursor?: string };
-    const limit = clampLimit(q.limit);
-    const after = decodeCursor(q.cursor);
-    let qb = db.selectFrom('audit_log').selectAll();
-    if (q.q?.trim()) {
-      const pat = `%${likeEscape(q.q.trim())}%`;
-      qb = qb.where((eb) => eb.or([ilike(db, 'summary', pat), ilike(db, 'actor_name', pat), ilike(db, 'target_name', pat)]));
-    }
-    if (q.source) qb = qb.where('source', '=', q.source);
-    // An explicit ESCAPE: SQLite has no default escape character, so `_` in an action name must be escaped.
-    if (q.action) qb = qb.where(sql<boolean>`action like ${`${likeEscape(q.action)}%`} escape '\\'`);
-    if (q.targetType) qb = qb.where('target_type', '=', q.targetType);
-    if (q.targetId) qb = qb.where('target_id', '=', q.targetId);
-    if (q.from) qb = qb.where('at', '>=', q.from);
-    if (q.to) qb = qb.where('at', '<=', q.to);
-    if (after) qb = qb.where((eb) => eb.or([eb('at', '<', String(after[0])), eb.and([eb('at', '=', String(after[0])), eb('id', '<', Number(after[1]))])]));
-    const rows = await qb.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
-    const p = page(rows, limit, (r) => [r.at, r.id]);
-    return {
-      items: p.items.map((r) => ({
-        id: r.id, at: r.at, actorId: r.actor_id, actorName: r.actor_name, source: r.source, action: r.action, targetType: r.target_type,
-        targetId: r.target_id, targetName: r.target_name, summary: r.summary, details: r.details ? JSON.parse(r.details) : null, ip: r.ip, requestId: r.request_id,
-      })),
-      nextCursor: p.nextCursor,
-    };
-  });
+  app.get('/api/audit', { config: { access: { screen: 'audit-log' } }, schema: { querystring: Query } }, (request) => listAudit(app.db, request.query as AuditQuery));
 }

@@ -1,8 +1,12 @@
 // The audit log: every change to users, roles, role groups, settings, tokens and billing data, and
 // every sign-in attempt. Writes join the caller's transaction so a rolled-back change leaves no entry.
 // Secrets never reach it: details are passed through redact() first.
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
+import type { AuditLogTable } from '../db/schema.identity.ts';
+import { ilike, likeEscape } from '../db/dialect.ts';
+import { Invalid } from '../platform/errors.ts';
+import { clampLimit, decodeCursor, encodeCursor } from '../platform/paging.ts';
 import type { Actor } from '../platform/actor.ts';
 import { nowIso } from '../platform/time.ts';
 import { precompiled } from '../db/precompiled.ts';
@@ -54,4 +58,105 @@ export function auditValues(actor: Actor, entry: AuditEntry): unknown[] {
 
 export async function recordAudit(db: Kysely<DB> | Transaction<DB>, actor: Actor, entry: AuditEntry): Promise<void> {
   await insertAudit(db, ...auditValues(actor, entry));
+}
+
+export interface AuditQuery {
+  /** Free text: matched in the summary, the actor's name and the target's name, ignoring case. */
+  q?: string;
+  source?: string;
+  /** An action, or the start of one ("auth."). */
+  action?: string;
+  targetType?: string;
+  targetId?: string;
+  /** ISO times, both included. */
+  from?: string;
+  to?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface AuditItem {
+  id: number;
+  at: string;
+  actorId: string | null;
+  actorName: string;
+  source: string;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  targetName: string | null;
+  summary: string;
+  details: unknown;
+  ip: string | null;
+  requestId: string | null;
+}
+
+export interface AuditPage {
+  items: AuditItem[];
+  nextCursor: string | null;
+}
+
+/** Entries are listed in this order, newest first, and a cursor is the key of the last one shown. */
+type Key = [at: string, id: number];
+
+function cursorKey(cursor: string | undefined): Key | null {
+  const key = decodeCursor(cursor);
+  if (!key) return null;
+  if (key.length !== 2 || typeof key[0] !== 'string' || !Number.isSafeInteger(key[1])) {
+    throw Invalid('This page link is not valid any more; start from the first page', { cursor: 'not an audit log cursor' });
+  }
+  return key as Key;
+}
+
+/** Operations › Audit Log: a page of the entries matching every filter given, newest first. */
+export async function listAudit(db: Kysely<DB>, query: AuditQuery): Promise<AuditPage> {
+  const limit = clampLimit(query.limit);
+  const rows = await auditPageQuery(db, query, limit).execute();
+  const items = rows.slice(0, limit).map(toItem);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit ? encodeCursor([last.at, last.id]) : null };
+}
+
+/**
+ * The statement of a page: `limit` entries after the cursor's and one more (it tells whether a next page
+ * exists). The order is the (at, id) index's, and the cursor is compared with it as a row value, so both
+ * databases start reading the index at the cursor: a page from the middle of 1,000,000 entries took
+ * 36-45 ms on SQLite and 113-128 ms on PostgreSQL with the comparison spelt out as
+ * `at < ? or (at = ? and id < ?)`, which neither reads as a range of the index, and 2-5 ms now.
+ */
+export function auditPageQuery(db: Kysely<DB>, query: AuditQuery, limit: number) {
+  const after = cursorKey(query.cursor);
+  let qb = db.selectFrom('audit_log').selectAll();
+  const q = query.q?.trim();
+  if (q) {
+    const pat = `%${likeEscape(q)}%`;
+    qb = qb.where((eb) => eb.or([ilike(db, 'summary', pat), ilike(db, 'actor_name', pat), ilike(db, 'target_name', pat)]));
+  }
+  if (query.source) qb = qb.where('source', '=', query.source);
+  // An explicit ESCAPE: SQLite has no default escape character, so `_` in an action name must be escaped.
+  if (query.action) qb = qb.where(sql<boolean>`action like ${`${likeEscape(query.action)}%`} escape '\\'`);
+  if (query.targetType) qb = qb.where('target_type', '=', query.targetType);
+  if (query.targetId) qb = qb.where('target_id', '=', query.targetId);
+  if (query.from) qb = qb.where('at', '>=', query.from);
+  if (query.to) qb = qb.where('at', '<=', query.to);
+  if (after) qb = qb.where((eb) => eb(eb.refTuple('at', 'id'), '<', eb.tuple(after[0], after[1])));
+  return qb.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit + 1);
+}
+
+function toItem(r: Selectable<AuditLogTable>): AuditItem {
+  return {
+    id: Number(r.id),
+    at: r.at,
+    actorId: r.actor_id,
+    actorName: r.actor_name,
+    source: r.source,
+    action: r.action,
+    targetType: r.target_type,
+    targetId: r.target_id,
+    targetName: r.target_name,
+    summary: r.summary,
+    details: r.details ? JSON.parse(r.details) : null,
+    ip: r.ip,
+    requestId: r.request_id,
+  };
 }

@@ -2,6 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import { createLocalAdmin, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
 
 let t: TestApp;
@@ -78,4 +79,43 @@ test('a bad cursor or limit answers 400 naming the field', async () => {
   const limit = await admin.json('/api/audit?limit=201');
   assert.equal(limit.status, 400);
   assert.ok('limit' in limit.body.error.fields);
+});
+
+test('a page after a cursor is read from the time index on from the cursor, and entries of the same time are each listed once', async () => {
+  const { auditPageQuery } = await import('../../src/identity/audit.service.ts');
+  const { encodeCursor } = await import('../../src/platform/paging.ts');
+  const db = t.database.db;
+  // 300 entries, three to each second: the cursor's time is shared with the entries on either side of it.
+  const at = (i: number) => new Date(Date.UTC(2004, 0, 1, 0, 0, Math.floor(i / 3))).toISOString();
+  await db.insertInto('audit_log').values(Array.from({ length: 300 }, (_, i) => ({ at: at(i), actor_name: 'cursor test', source: 'system', action: 'test.cursor', summary: `cursor ${tag} ${i}` }))).execute();
+  try {
+    await sql`analyze audit_log`.execute(db);
+    const compiled = auditPageQuery(db, { cursor: encodeCursor([at(150), 1_000_000]) }, 50).compile();
+    const sqlite = t.database.dialect === 'sqlite';
+    const plan = JSON.stringify((await db.executeQuery({ ...compiled, sql: `${sqlite ? 'explain query plan' : 'explain'} ${compiled.sql}` } as never)).rows);
+    // A search of the index bounded by the cursor, not a scan of it (or of the table) from the newest entry.
+    assert.match(plan, sqlite ? /SEARCH audit_log USING INDEX audit_log_at \(at<\?\)/ : /Index Cond: \(ROW\(at, id\) < ROW\(/, plan);
+
+    const summaries: string[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 100; pages++) {
+      const res: { status: number; body: { items: { summary: string }[]; nextCursor: string | null } } = await admin.json(`/api/audit?q=${encodeURIComponent(`cursor ${tag}`)}&limit=7${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(res.status, 200);
+      summaries.push(...res.body.items.map((e) => e.summary));
+      cursor = res.body.nextCursor;
+      if (!cursor) break;
+    }
+    assert.deepEqual(summaries, Array.from({ length: 300 }, (_, i) => `cursor ${tag} ${299 - i}`));
+  } finally {
+    await db.deleteFrom('audit_log').where('actor_name', '=', 'cursor test').execute();
+  }
+});
+
+test('a cursor that is not an audit log cursor answers 400 naming the field', async () => {
+  const { encodeCursor } = await import('../../src/platform/paging.ts');
+  for (const key of [[1], ['2026-01-01T00:00:00.000Z'], [5, 1], ['2026-01-01T00:00:00.000Z', 'x'], ['2026-01-01T00:00:00.000Z', 1.5], ['2026-01-01T00:00:00.000Z', 1, 2]]) {
+    const res = await admin.json(`/api/audit?cursor=${encodeCursor(key)}`);
+    assert.equal(res.status, 400, JSON.stringify(key));
+    assert.ok('cursor' in res.body.error.fields, JSON.stringify(res.body));
+  }
 });
