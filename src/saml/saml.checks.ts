@@ -1,12 +1,15 @@
 // The checks node-saml 5.1 leaves to the application (reference: "What the app must check itself"),
 // in two passes around the library's signature verification:
 //   inspectResponse — on the raw POSTed document, before verification: DOCTYPE, shape (one Response,
-//     one Assertion, unique IDs, no comments / processing instructions), algorithms (no SHA-1, no
-//     HMAC), Status Success, Response Issuer and Destination. These only ever add refusals.
+//     one Assertion, plain or encrypted, unique IDs, no comments / processing instructions),
+//     algorithms (no SHA-1, no HMAC; AES and RSA-OAEP for encryption), Status Success, Response Issuer
+//     and Destination; an encrypted assertion is decrypted and inspected like a plain one. These only
+//     ever add refusals.
 //   checkVerifiedAssertion — on the assertion XML node-saml reports as signed: Issuer, bearer
 //     SubjectConfirmation (Recipient, NotOnOrAfter, InResponseTo), NameID as pure text.
 // Nothing here accepts a response on its own; acceptance needs node-saml's verification too.
-import type { Element } from '@xmldom/xmldom';
+import type { Document, Element } from '@xmldom/xmldom';
+import { checkEncryptionAlgorithms } from './saml.decrypt.ts';
 import { SamlRefusal } from './saml.refusal.ts';
 import { NS, XmlRejected, allElements, childElements, firstChild, parseXmlStrict, pureText } from './saml.xml.ts';
 
@@ -39,6 +42,8 @@ export interface CheckContext {
   idpEntityId: string;
   clockSkewMs: number;
   now?: number;
+  /** Decrypts an EncryptedAssertion's XML with the SP key. */
+  decrypt?: (encryptedAssertionXml: string) => Promise<string>;
 }
 
 export function decodeSamlResponse(b64: unknown): string {
@@ -51,21 +56,11 @@ export function decodeSamlResponse(b64: unknown): string {
 
 const attr = (el: Element, name: string): string | null => (el.hasAttribute(name) ? el.getAttribute(name) : null);
 
-export function inspectResponse(xml: string, ctx: CheckContext): ResponseFacts {
-  let doc;
-  try {
-    doc = parseXmlStrict(xml);
-  } catch (err) {
-    if (err instanceof XmlRejected) throw new SamlRefusal(err.kind, err.message);
-    throw err;
-  }
-  const root = doc.documentElement!;
-  if (root.namespaceURI !== NS.protocol || root.localName !== 'Response') {
-    throw new SamlRefusal('malformed', `root element is ${root.namespaceURI ?? ''}:${root.localName}, not samlp:Response`);
-  }
-
-  // Comments and processing instructions have no business in a SAML response; canonicalisation drops
-  // or flattens them, which is how "admin@x.com<!---->.evil.com" attacks work. Refuse them anywhere.
+/**
+ * Comments and processing instructions have no business in a SAML response; canonicalisation drops
+ * or flattens them, which is how "admin@x.com<!---->.evil.com" attacks work. Refuses them anywhere.
+ */
+function refuseCommentsAndPIs(doc: Document): void {
   const walk = (n: { firstChild: any }): void => {
     for (let c = n.firstChild; c; c = c.nextSibling) {
       if (c.nodeType === 8) throw new SamlRefusal('comment_or_pi', 'the response contains an XML comment');
@@ -78,9 +73,21 @@ export function inspectResponse(xml: string, ctx: CheckContext): ResponseFacts {
     if (c.nodeType === 7 && c.nodeName === 'xml' && c === doc.firstChild) continue;
     if (c.nodeType === 8 || c.nodeType === 7) throw new SamlRefusal('comment_or_pi', 'the response contains a comment or processing instruction outside the root');
   }
-  walk(root);
+  walk(doc.documentElement!);
+}
 
-  const elements = allElements(root);
+/** Parses XML with parseXmlStrict, turning its rejections into refusals. */
+function parseOrRefuse(xml: string): Document {
+  try {
+    return parseXmlStrict(xml);
+  } catch (err) {
+    if (err instanceof XmlRejected) throw new SamlRefusal(err.kind, err.message);
+    throw err;
+  }
+}
+
+/** Refuses a document in which an ID is used twice. */
+function refuseDuplicateIds(elements: Element[]): void {
   const ids = new Map<string, number>();
   for (const el of elements) {
     for (const name of ['ID', 'Id', 'AssertionID']) {
@@ -90,12 +97,46 @@ export function inspectResponse(xml: string, ctx: CheckContext): ResponseFacts {
   }
   const dup = [...ids].find(([, n]) => n > 1);
   if (dup) throw new SamlRefusal('duplicate_id', `ID "${dup[0].slice(0, 80)}" appears ${dup[1]} times`);
+}
+
+/**
+ * The one assertion of the response: the plain one, or the encrypted one decrypted (its algorithms
+ * checked first), with the elements it adds to the document's.
+ */
+async function theAssertion(root: Element, elements: Element[], ctx: CheckContext): Promise<{ assertion: Element; decrypted: Element[] }> {
+  const assertions = elements.filter((e) => e.namespaceURI === NS.assertion && e.localName === 'Assertion');
+  const encrypted = elements.filter((e) => e.namespaceURI === NS.assertion && e.localName === 'EncryptedAssertion');
+  const count = assertions.length + encrypted.length;
+  if (count === 0) throw new SamlRefusal('no_assertion', 'the response carries no assertion');
+  if (count > 1) throw new SamlRefusal('multiple_assertions', `the response carries ${count} assertions`);
+  if (assertions.length === 1) {
+    if (assertions[0].parentNode !== root) throw new SamlRefusal('signature_wrapping', 'the assertion is not a direct child of the Response');
+    return { assertion: assertions[0], decrypted: [] };
+  }
+  if (encrypted[0].parentNode !== root) throw new SamlRefusal('signature_wrapping', 'the encrypted assertion is not a direct child of the Response');
+  checkEncryptionAlgorithms(encrypted[0]);
+  if (!ctx.decrypt) throw new SamlRefusal('encrypted_assertion', 'the assertion is encrypted and nothing here can decrypt it');
+  const doc = parseOrRefuse(await ctx.decrypt(encrypted[0].toString()));
+  refuseCommentsAndPIs(doc);
+  const assertion = doc.documentElement!;
+  if (assertion.namespaceURI !== NS.assertion || assertion.localName !== 'Assertion') throw new SamlRefusal('encrypted_assertion', `the encrypted assertion holds ${assertion.localName}, not an Assertion`);
+  return { assertion, decrypted: allElements(assertion) };
+}
+
+export async function inspectResponse(xml: string, ctx: CheckContext): Promise<ResponseFacts> {
+  const doc = parseOrRefuse(xml);
+  const root = doc.documentElement!;
+  if (root.namespaceURI !== NS.protocol || root.localName !== 'Response') {
+    throw new SamlRefusal('malformed', `root element is ${root.namespaceURI ?? ''}:${root.localName}, not samlp:Response`);
+  }
+
+  refuseCommentsAndPIs(doc);
+
+  const elements = allElements(root);
+  refuseDuplicateIds(elements);
 
   const responses = elements.filter((e) => e.namespaceURI === NS.protocol && e.localName === 'Response');
   if (responses.length !== 1) throw new SamlRefusal('signature_wrapping', `the document holds ${responses.length} Response elements`);
-  if (elements.some((e) => e.namespaceURI === NS.assertion && e.localName === 'EncryptedAssertion')) {
-    throw new SamlRefusal('encrypted_assertion', 'encrypted assertions are not supported; turn off Assertion Encryption in the IdP');
-  }
 
   // Status before the assertion count: an error response usually carries no assertion.
   const status = firstChild(root, NS.protocol, 'Status');
@@ -107,13 +148,10 @@ export function inspectResponse(xml: string, ctx: CheckContext): ResponseFacts {
     throw new SamlRefusal('status', `status is ${codeValue || 'missing'}${sub ? ` / ${sub}` : ''}${msgEl ? `: ${(pureText(msgEl) ?? '').slice(0, 200)}` : ''}`);
   }
 
-  const assertions = elements.filter((e) => e.namespaceURI === NS.assertion && e.localName === 'Assertion');
-  if (assertions.length === 0) throw new SamlRefusal('no_assertion', 'the response carries no assertion');
-  if (assertions.length > 1) throw new SamlRefusal('multiple_assertions', `the response carries ${assertions.length} assertions`);
-  const assertion = assertions[0];
-  if (assertion.parentNode !== root) throw new SamlRefusal('signature_wrapping', 'the assertion is not a direct child of the Response');
+  const { assertion, decrypted } = await theAssertion(root, elements, ctx);
+  if (decrypted.length) refuseDuplicateIds([...elements, ...decrypted]);
 
-  for (const sig of elements.filter((e) => e.namespaceURI === NS.dsig && e.localName === 'Signature')) {
+  for (const sig of [...elements, ...decrypted].filter((e) => e.namespaceURI === NS.dsig && e.localName === 'Signature')) {
     if (sig.parentNode !== root && sig.parentNode !== assertion) throw new SamlRefusal('signature_wrapping', 'a signature sits outside the Response and the Assertion');
     const signedInfos = childElements(sig, NS.dsig, 'SignedInfo');
     if (signedInfos.length !== 1) throw new SamlRefusal('signature_wrapping', `a signature has ${signedInfos.length} SignedInfo elements`);

@@ -11,6 +11,7 @@ import { readSettings, signsRequests, type SamlSettings } from './saml.settings.
 import { ensureSpKey, spCommonName, type SpKey } from './saml.spkey.service.ts';
 import { spValues } from './saml.settings.service.ts';
 import { REQUEST_TTL_MS } from './saml.cache.repo.ts';
+import { KEY_TRANSPORT_ALGORITHMS } from './saml.decrypt.ts';
 
 export const NAMEID_UNSPECIFIED = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified';
 
@@ -20,6 +21,8 @@ export interface SpOptions {
   cache: CacheProvider;
   /** When given, AuthnRequests, LogoutRequests and LogoutResponses are signed (RSA-SHA256). */
   signingKey?: SpKey | null;
+  /** The SP's private key, for encrypted assertions (node-saml decrypts them to verify their signature). */
+  decryptionKey?: string;
 }
 
 export function buildSp(config: Config, s: SamlSettings, o: SpOptions): SAML {
@@ -50,6 +53,7 @@ export function buildSp(config: Config, s: SamlSettings, o: SpOptions): SAML {
     logoutUrl: s.metadata?.sloUrl ?? s.metadata?.ssoUrl ?? sp.logoutUrl,
     logoutCallbackUrl: sp.logoutUrl,
     ...(o.signingKey ? { privateKey: o.signingKey.privateKey, publicCert: o.signingKey.certificate } : {}),
+    ...(o.decryptionKey ? { decryptionPvk: o.decryptionKey } : {}),
   });
 }
 
@@ -85,8 +89,9 @@ export function withSignedOctets(url: string): string {
 
 /**
  * SP metadata: entityID = PUBLIC_URL, ACS over HTTP-POST, SLO endpoint, assertions signed, and the
- * SP signing certificate (always published, so the IdP can be given it before signing is turned
- * on) with AuthnRequestsSigned saying whether we sign now.
+ * SP certificate: for signing (always published, so the IdP can be given it before signing is turned
+ * on) with AuthnRequestsSigned saying whether we sign now, and for encryption, with the algorithms
+ * the ACS accepts.
  */
 export async function spMetadataXml(db: Kysely<DB>, config: Config): Promise<string> {
   const key = await ensureSpKey(db, spCommonName(config.publicUrl));
@@ -104,14 +109,18 @@ export function spMetadataXmlWith(config: Config, certificate: string, authnRequ
     identifierFormat: NAMEID_UNSPECIFIED,
     wantAssertionsSigned: true,
     logoutCallbackUrl: sp.logoutUrl,
-    // node-saml only writes a signing KeyDescriptor when it has a private key; it is not used for
-    // metadata and never appears in it, so a placeholder keeps the real key out of this path.
+    // node-saml only writes the signing and encryption KeyDescriptors when it has the private key;
+    // it is not used for metadata and never appears in it, so placeholders keep the real key out of
+    // this path.
     privateKey: 'unused',
+    decryptionPvk: 'unused',
   });
   const xml = saml
-    .generateServiceProviderMetadata(null, certificate)
+    .generateServiceProviderMetadata(certificate, certificate)
     // node-saml says AuthnRequestsSigned="true" whenever a certificate is published.
-    .replace(/AuthnRequestsSigned="(true|false)"/, `AuthnRequestsSigned="${authnRequestsSigned}"`);
+    .replace(/AuthnRequestsSigned="(true|false)"/, `AuthnRequestsSigned="${authnRequestsSigned}"`)
+    // node-saml lists the content algorithms; the ACS accepts exactly these and RSA-OAEP for the key.
+    .replace(/(\s*)<EncryptionMethod Algorithm="http:\/\/www\.w3\.org\/2001\/04\/xmlenc#aes128-cbc"\/>/, (m, indent) => `${m}${KEY_TRANSPORT_ALGORITHMS.map((a) => `${indent}<EncryptionMethod Algorithm="${a}"/>`).join('')}`);
   // node-saml advertises SLO over HTTP-POST only; we also take LogoutRequests over HTTP-Redirect
   // (what Okta and Entra send), so say so.
   return xml.replace(

@@ -12,13 +12,15 @@ import { createSession, endSession } from '../identity/sessions.service.ts';
 import type { Actor } from '../platform/actor.ts';
 import { nowIso } from '../platform/time.ts';
 import { assertionSeen, consumeRequest, discardRequest, markAssertionConsumed, requestCache } from './saml.cache.repo.ts';
-import { attributeValue, checkVerifiedAssertion, decodeSamlResponse, inspectResponse, type ResponseFacts } from './saml.checks.ts';
+import { attributeValue, checkVerifiedAssertion, decodeSamlResponse, inspectResponse, type CheckContext, type ResponseFacts } from './saml.checks.ts';
+import { decryptAssertion } from './saml.decrypt.ts';
 import { usableCertificates } from './saml.metadata.ts';
 import { SamlRefusal, refusalFromLibrary } from './saml.refusal.ts';
 import { safeReturnTo } from './saml.returnto.ts';
 import { readSettings, type SamlSettings } from './saml.settings.repo.ts';
 import { spValues } from './saml.settings.service.ts';
 import { buildSp, signingKeyFor, withSignedOctets } from './saml.sp.ts';
+import { readSpKey, type SpKey } from './saml.spkey.service.ts';
 import { hasDoctype } from './saml.xml.ts';
 
 export interface RefusalContext {
@@ -94,11 +96,19 @@ export async function consumeResponse(db: Kysely<DB>, config: Config, input: Acs
 async function consume(db: Kysely<DB>, config: Config, input: AcsInput, ctx: RefusalContext): Promise<AcsResult> {
   const s = await usableSettings(db);
   const idpEntityId = s.idpEntityId!;
-  const checkCtx = { acsUrl: spValues(config).acsUrl, idpEntityId, clockSkewMs: s.clockSkewSeconds * 1000 };
+  // An encrypted assertion is decrypted with the SP key, read only then. The key exists once the SP
+  // metadata or certificate was first read, which the IdP needed to encrypt for it.
+  let spKey: Promise<SpKey | null> | undefined;
+  const decrypt = async (encrypted: string) => {
+    const key = await (spKey ??= readSpKey(db));
+    if (!key) throw new SamlRefusal('encrypted_assertion', 'the assertion is encrypted, but this SP has no key pair yet (it is made when the SP metadata or certificate is first read)');
+    return decryptAssertion(encrypted, key.privateKey);
+  };
+  const checkCtx: CheckContext = { acsUrl: spValues(config).acsUrl, idpEntityId, clockSkewMs: s.clockSkewSeconds * 1000, decrypt };
   const xml = decodeSamlResponse(input.samlResponse);
   let facts: ResponseFacts;
   try {
-    facts = inspectResponse(xml, checkCtx);
+    facts = await inspectResponse(xml, checkCtx);
   } catch (err) {
     // Best effort for the audit entry: the claimed issuer / NameID of a refused document.
     ctx.issuer = /<(?:\w+:)?Issuer[^>]*>([^<]{1,300})</.exec(xml)?.[1] ?? null;
@@ -112,7 +122,7 @@ async function consume(db: Kysely<DB>, config: Config, input: AcsInput, ctx: Ref
   const solicited = facts.inResponseTo !== null;
   if (!solicited && !s.allowIdpInitiated) throw new SamlRefusal('unsolicited', 'unsolicited (IdP-initiated) response while IdP-initiated sign-in is off');
 
-  const sp = buildSp(config, s, { inResponseTo: solicited ? 'always' : 'ifPresent', cache: requestCache(db) });
+  const sp = buildSp(config, s, { inResponseTo: solicited ? 'always' : 'ifPresent', cache: requestCache(db), decryptionKey: (await spKey)?.privateKey });
   let profile: Profile | null;
   try {
     ({ profile } = await sp.validatePostResponseAsync({ SAMLResponse: String(input.samlResponse) }));

@@ -3,12 +3,16 @@
 //    the Response, the Assertion or both);
 //  - samlp (Auth0's IdP library: a second, independent signer);
 //  - craftResponse + signXml: hand-built responses signed with xml-crypto, which the attack tests
-//    then mutate (wrap, duplicate, inject, re-sign with other keys) before posting to the ACS.
+//    then mutate (wrap, duplicate, inject, re-sign with other keys) before posting to the ACS;
+//    encryptAssertion encrypts their assertion with xml-encryption, as an IdP with assertion
+//    encryption on does.
 // Keys and certificates are generated at test time with selfsigned.
-import { randomUUID } from 'node:crypto';
+import { randomUUID, X509Certificate } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
 import selfsigned from 'selfsigned';
 import { SignedXml } from 'xml-crypto';
+import xmlenc from 'xml-encryption';
 import * as samlify from 'samlify';
 
 const require = createRequire(import.meta.url);
@@ -141,6 +145,32 @@ export function signResponse(xml: string, where: 'response' | 'assertion' | 'bot
 
 export const b64 = (xml: string) => Buffer.from(xml, 'utf8').toString('base64');
 
+export interface EncryptOptions {
+  /** The certificate to encrypt for (the SP's, from its metadata). */
+  cert: string;
+  /** Content encryption; AES-256-GCM (Okta's default choice) unless given. */
+  encryptionAlgorithm?: xmlenc.EncryptionAlgorithm;
+  /** Key transport; RSA-OAEP unless given. */
+  keyEncryptionAlgorithm?: xmlenc.KeyEncryptionAlgorithm;
+}
+
+/**
+ * Replaces the response's Assertion (signed or not) with an EncryptedAssertion holding it, as an IdP
+ * with assertion encryption on does; sign the Response afterwards to sign over the encrypted form.
+ */
+export async function encryptAssertion(xml: string, o: EncryptOptions): Promise<string> {
+  const m = /<saml2:Assertion[\s\S]*<\/saml2:Assertion>/.exec(xml);
+  if (!m) throw new Error('no saml2:Assertion to encrypt');
+  const encrypted = await promisify(xmlenc.encrypt)(m[0], {
+    rsa_pub: new X509Certificate(o.cert).publicKey.export({ type: 'spki', format: 'pem' }),
+    pem: o.cert,
+    encryptionAlgorithm: o.encryptionAlgorithm ?? 'http://www.w3.org/2009/xmlenc11#aes256-gcm',
+    keyEncryptionAlgorithm: o.keyEncryptionAlgorithm ?? 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
+    warnInsecureAlgorithm: false,
+  });
+  return xml.replace(m[0], () => `<saml2:EncryptedAssertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion">${encrypted}</saml2:EncryptedAssertion>`);
+}
+
 // ---- samlify ---------------------------------------------------------------------------------
 let validatorSet = false;
 function ensureSamlifyValidator() {
@@ -167,9 +197,10 @@ export function redirectOctets(url: string): string {
 
 /**
  * `wantAuthnRequestsSigned`: samlify then verifies the AuthnRequest's redirect signature against
- * the signing certificate in our SP metadata, and refuses unsigned requests.
+ * the signing certificate in our SP metadata, and refuses unsigned requests. `encryptAssertion`:
+ * samlify encrypts the assertion for the encryption certificate in our SP metadata.
  */
-export function samlifyIdp(o: { entityId: string; ssoUrl: string; keys: KeyPair; wantAuthnRequestsSigned?: boolean }): SamlifyIdp {
+export function samlifyIdp(o: { entityId: string; ssoUrl: string; keys: KeyPair; wantAuthnRequestsSigned?: boolean; encryptAssertion?: boolean }): SamlifyIdp {
   ensureSamlifyValidator();
   const metadata = idpMetadataXml({ entityId: o.entityId, ssoUrl: o.ssoUrl, certs: [o.keys.cert], wantAuthnRequestsSigned: o.wantAuthnRequestsSigned });
   const idp = samlify.IdentityProvider({
@@ -177,6 +208,8 @@ export function samlifyIdp(o: { entityId: string; ssoUrl: string; keys: KeyPair;
     privateKey: o.keys.key,
     requestSignatureAlgorithm: RSA_SHA256,
     nameIDFormat: ['urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified'],
+    // For the encryption certificate in our SP metadata, with its defaults: AES-256-CBC, RSA-OAEP.
+    isAssertionEncrypted: o.encryptAssertion === true,
   } as any);
   return {
     idp,
@@ -190,7 +223,8 @@ export function samlifyIdp(o: { entityId: string; ssoUrl: string; keys: KeyPair;
         const u = new URL(r.requestUrl);
         requestInfo = await idp.parseLoginRequest(sp, 'redirect', { query: Object.fromEntries(u.searchParams), octetString: redirectOctets(r.requestUrl) } as any);
       }
-      const res = await idp.createLoginResponse(sp, requestInfo, 'post', { email: r.nameId });
+      // Encrypted: the Response is signed over the encrypted assertion, as Okta does.
+      const res = await idp.createLoginResponse(sp, requestInfo, 'post', { email: r.nameId }, { encryptThenSign: true });
       return (res as { context: string }).context;
     },
   };

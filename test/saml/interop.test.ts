@@ -49,6 +49,20 @@ describe("samlify's IdentityProvider", () => {
   }
 });
 
+describe("samlify's IdentityProvider with assertion encryption on", () => {
+  for (const sign of SIGNINGS) {
+    test(`encrypts the assertion of a ${sign}-signed response for the certificate in our SP metadata, and the person is signed in`, async () => {
+      const idp = samlifyIdp({ entityId: IDP_ENTITY_ID, ssoUrl: IDP_SSO_URL, keys: t.keys.idp, encryptAssertion: true });
+      const { location } = await t.login('/usage');
+      const samlResponse = await idp.respond({ spMetadataXml: spMetadata, nameId: 'alice@example.com', sign, requestUrl: location });
+      const xml = Buffer.from(samlResponse, 'base64').toString();
+      assert.match(xml, /EncryptedAssertion/);
+      assert.doesNotMatch(xml, /alice@example\.com/, 'the NameID travels encrypted');
+      await expectSignedIn(await postToAcs(t.baseUrl, samlResponse), '/usage');
+    });
+  }
+});
+
 describe("Auth0's samlp", () => {
   for (const sign of SIGNINGS) {
     test(`signs the ${sign} of a response to our request and the person is signed in`, async () => {

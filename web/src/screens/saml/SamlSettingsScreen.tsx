@@ -297,7 +297,8 @@ function IdentityProviderPanel({ view, onSaved }: { view: SettingsView; onSaved:
             <a href="/AuthorizationServer/Saml2/Certificate" download>
               download the SP certificate
             </a>
-            {view.spCertificate ? ` (${view.spCertificate.subject}, valid until ${view.spCertificate.notAfter.slice(0, 10)})` : ''}.{' '}
+            {view.spCertificate ? ` (${view.spCertificate.subject}, valid until ${view.spCertificate.notAfter.slice(0, 10)})` : ''}. The same
+            certificate is the encryption certificate for Okta’s Assertion Encryption or Entra ID’s token encryption.{' '}
             {view.signRequestsSource === 'metadata'
               ? view.idpWantsSignedRequests
                 ? 'On because the IdP metadata asks for signed requests.'
