@@ -20,7 +20,7 @@ const USAGE = `usage: ledgerline <command>
                                           create a local administrator (prints a generated password once)
   scim-token create [--name N] | list | revoke ID
                                           SCIM access tokens (create prints the token alone on its last line)
-  saml set-idp --metadata FILE_OR_URL [--entity-id ID] [--enable]
+  saml set-idp [--metadata FILE_OR_URL] [--entity-id ID] [--enable | --disable] [--sign-requests on|off|auto]
   saml show --json                        SP entity ID, ACS URL, metadata URL, IdP state
 
   --json   machine-readable output

@@ -8,9 +8,15 @@ import { AppError } from '../platform/errors.ts';
 import { getSettingsView, refreshMetadata, updateSettings, type SettingsInput, type SettingsView } from './saml.settings.service.ts';
 
 const USAGE = `usage:
-  ledgerline saml set-idp --metadata FILE_OR_URL [--entity-id ID] [--enable | --disable]
+  ledgerline saml set-idp [--metadata FILE_OR_URL] [--entity-id ID] [--enable | --disable] [--sign-requests on|off|auto]
   ledgerline saml show [--json]
-  ledgerline saml refresh [--json]`;
+  ledgerline saml refresh [--json]
+
+  --sign-requests  sign AuthnRequests and LogoutRequests (on), not (off), or as the IdP metadata's
+                   WantAuthnRequestsSigned asks (auto, the default)`;
+
+/** --sign-requests: on / off, or auto (null: follow the IdP metadata). */
+const SIGN_REQUESTS: Record<string, boolean | null> = { on: true, off: false, auto: null };
 
 function option(args: string[], name: string): string | undefined | null {
   const i = args.indexOf(name);
@@ -36,6 +42,10 @@ function describe(v: SettingsView): string {
     for (const c of v.metadata.certificates) lines.push(`  Certificate:     ${c.subject}, valid until ${c.notAfter} (${c.state})`);
   }
   lines.push(`  IdP-initiated sign-in: ${v.allowIdpInitiated ? 'allowed' : 'off'}; just-in-time users: ${v.jitProvisioning ? 'on' : 'off'}; user name from: ${v.userNameSource}; clock skew: ${v.clockSkewSeconds} s`);
+  lines.push(
+    `  Signed requests: ${v.signRequests ? 'on' : 'off'} (${v.signRequestsSource === 'admin' ? 'set by an administrator' : v.idpWantsSignedRequests ? 'the IdP metadata asks for them' : 'the IdP metadata does not ask for them'})`,
+  );
+  if (v.spCertificate) lines.push(`  SP certificate (signs requests; the IdP encrypts assertions for it): ${v.spCertificate.subject}, valid until ${v.spCertificate.notAfter}`);
   if (v.lastRefreshAt) lines.push(`  Last metadata refresh: ${v.lastRefreshAt}${v.lastRefreshError ? ` (failed: ${v.lastRefreshError})` : ''}`);
   for (const w of v.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
@@ -56,6 +66,9 @@ function showJson(v: SettingsView) {
     allowIdpInitiated: v.allowIdpInitiated,
     jitProvisioning: v.jitProvisioning,
     userNameSource: v.userNameSource,
+    signRequests: v.signRequests,
+    signRequestsSource: v.signRequestsSource,
+    spCertificate: v.spCertificate,
     clockSkewSeconds: v.clockSkewSeconds,
     lastRefreshAt: v.lastRefreshAt,
     lastRefreshError: v.lastRefreshError,
@@ -76,13 +89,20 @@ export async function samlCommand(args: string[], ctx: { database: Database; con
       case 'set-idp': {
         const metadata = option(rest, '--metadata');
         const entityId = option(rest, '--entity-id');
-        if (!metadata || entityId === null) {
-          process.stderr.write(`${!metadata ? '--metadata needs a file or URL' : '--entity-id needs a value'}\n${USAGE}\n`);
+        const signRequests = option(rest, '--sign-requests');
+        const usage = (problem: string) => {
+          process.stderr.write(`${problem}\n${USAGE}\n`);
           return 2;
-        }
+        };
+        if (metadata === null) return usage('--metadata needs a file or URL');
+        if (entityId === null) return usage('--entity-id needs a value');
+        if (signRequests === null || (signRequests !== undefined && !Object.hasOwn(SIGN_REQUESTS, signRequests))) return usage('--sign-requests takes on, off or auto');
+        const toggles = rest.includes('--enable') || rest.includes('--disable');
+        if (metadata === undefined && entityId === undefined && signRequests === undefined && !toggles) return usage('nothing to set');
         const input: SettingsInput = {};
-        if (/^https?:\/\//i.test(metadata)) input.metadataUrl = metadata;
-        else {
+        if (signRequests !== undefined) input.signRequests = SIGN_REQUESTS[signRequests];
+        if (metadata !== undefined && /^https?:\/\//i.test(metadata)) input.metadataUrl = metadata;
+        else if (metadata !== undefined) {
           if (!fs.existsSync(metadata)) {
             process.stderr.write(`no such file: ${metadata}\n`);
             return 2;

@@ -66,3 +66,48 @@ test('saml set-idp --metadata FILE --enable configures and enables SSO; show --j
   assert.equal(out.idp.certificates.length, 1);
   assert.match(out.idp.certificates[0].subject, /Okta Test IdP/);
 });
+
+test('saml set-idp --sign-requests on|off|auto sets request signing alone; show reports it and the SP certificate; the SP metadata follows', async () => {
+  const metadataSays = async () => {
+    // The SP metadata as the server publishes it, from the same database.
+    const { spMetadataXml } = await import('../../src/saml/saml.sp.ts');
+    const { openDatabase } = await import('../../src/db/database.ts');
+    const db = openDatabase(database.url);
+    try {
+      return /AuthnRequestsSigned="(true|false)"/.exec(await spMetadataXml(db.db, { publicUrl: PUBLIC_URL } as never))![1];
+    } finally {
+      await db.close();
+    }
+  };
+  const on = await cli('saml', 'set-idp', '--sign-requests', 'on');
+  assert.equal(on.code, 0, on.stderr);
+  assert.match(on.stdout, /Signed requests: on \(set by an administrator\)/);
+  assert.match(on.stdout, /SP certificate \(signs requests; the IdP encrypts assertions for it\): .*valid until/);
+  let out = JSON.parse((await cli('saml', 'show', '--json')).stdout);
+  assert.deepEqual([out.signRequests, out.signRequestsSource, out.enabled], [true, 'admin', true], 'signing on, SSO left as it was');
+  assert.match(out.spCertificate.fingerprint256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  assert.equal(await metadataSays(), 'true');
+
+  assert.equal((await cli('saml', 'set-idp', '--sign-requests', 'off')).code, 0);
+  out = JSON.parse((await cli('saml', 'show', '--json')).stdout);
+  assert.deepEqual([out.signRequests, out.signRequestsSource], [false, 'admin']);
+  assert.equal(await metadataSays(), 'false');
+
+  // auto: as the IdP metadata's WantAuthnRequestsSigned (false in this metadata).
+  const auto = await cli('saml', 'set-idp', '--sign-requests', 'auto');
+  assert.equal(auto.code, 0, auto.stderr);
+  assert.match(auto.stdout, /Signed requests: off \(the IdP metadata does not ask for them\)/);
+  out = JSON.parse((await cli('saml', 'show', '--json')).stdout);
+  assert.deepEqual([out.signRequests, out.signRequestsSource, out.idp.entityId], [false, 'metadata', IDP_ENTITY_ID]);
+});
+
+test('saml set-idp refuses a --sign-requests value it does not know, and a call that sets nothing, changing nothing', async () => {
+  const before = (await cli('saml', 'show', '--json')).stdout;
+  for (const args of [['--sign-requests', 'maybe'], ['--sign-requests'], ['--sign-requests', 'toString'], []]) {
+    const r = await cli('saml', 'set-idp', ...args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.stderr, args.length ? /--sign-requests takes on, off or auto/ : /nothing to set/);
+    assert.match(r.stderr, /usage:/);
+  }
+  assert.equal((await cli('saml', 'show', '--json')).stdout, before);
+});
