@@ -11,9 +11,7 @@ import { sql } from 'kysely';
 import { migrate, openDatabase, sqliteConnectionOf } from '../src/db/database.ts';
 import { isPostgres } from '../src/db/dialect.ts';
 import { encodeCursor } from '../src/platform/paging.ts';
-import { createLocalAdminUser, signIn } from '../test/helpers/app.ts';
-import { scratchDatabase } from '../test/helpers/scratch.ts';
-import { flag, fmt, option, PG_URL, startServer, timeRounds } from './common.ts';
+import { flag, fmt, option, timeRounds, withFilledServer } from './common.ts';
 
 const ROWS = Number(option('--rows', '1000000'));
 const ROUNDS = Number(option('--rounds', '3'));
@@ -24,7 +22,8 @@ const userName = (i: number) => `user${i}@acme${i % 7}.example.com`;
 /** Which kind of entry row i is. */
 const kindOf = (i: number): 'saml' | 'role_group' | 'user' => (i < 20 ? 'saml' : i % 10_000 === 5_000 ? 'role_group' : 'user');
 
-async function fill(url: string): Promise<void> {
+/** Fills the database; says what it inserted. */
+async function fill(url: string): Promise<string> {
   const database = openDatabase(url);
   await migrate(database);
   await database.db.deleteFrom('audit_log').execute();
@@ -61,23 +60,16 @@ async function fill(url: string): Promise<void> {
     conn.exec('analyze');
   }
   await database.close();
+  return `${fmt(ROWS)} entries`;
 }
 
 async function main() {
   console.log(`# Audit log benchmark: ${fmt(ROWS)} entries, ${USE_PG ? 'PostgreSQL' : 'SQLite'}, Node ${process.version}`);
-  const scratch = await scratchDatabase({ postgres: USE_PG, prefix: 'll_bench_audit', adminUrl: PG_URL });
-  let server: Awaited<ReturnType<typeof startServer>> | null = null;
-  try {
-    const t0 = performance.now();
-    await fill(scratch.url);
-    const database = openDatabase(scratch.url);
-    const admin = await createLocalAdminUser(database);
-    await database.close();
-    console.log(`(set-up: ${fmt(ROWS)} entries inserted directly in ${fmt((performance.now() - t0) / 1000, 1)} s)`);
-    server = await startServer(scratch.url);
-    const client = await signIn(server.base, admin.username, admin.password);
-
+  await withFilledServer({ prefix: 'll_bench_audit', postgres: USE_PG, fill }, async (client) => {
     const middle = Math.floor(ROWS / 2);
+    // How many entries of a kind there are, for the checks of the answers (from --rows 2,000 on).
+    let roleGroups = 0;
+    for (let i = 0; i < ROWS; i++) if (kindOf(i) === 'role_group') roleGroups++;
     const oldUser = 25;
     const searches: { what: string; path: string; expect?: number }[] = [
       { what: 'first page, no filter', path: '/api/audit?limit=50' },
@@ -87,9 +79,9 @@ async function main() {
       { what: 'a term matching nothing', path: '/api/audit?limit=50&q=zqxjv', expect: 0 },
       { what: `one entry among the oldest ("${userName(oldUser)}")`, path: `/api/audit?limit=50&q=${encodeURIComponent(userName(oldUser))}`, expect: 1 },
       { what: 'a term in 1 of 7 entries ("acme3")', path: '/api/audit?limit=50&q=acme3', expect: 50 },
-      { what: 'action: role groups (1 in 10,000 entries)', path: '/api/audit?limit=50&action=role_group.', expect: 50 },
+      { what: 'action: role groups (1 in 10,000 entries)', path: '/api/audit?limit=50&action=role_group.', expect: Math.min(50, roleGroups) },
       { what: 'action: SAML settings (the 20 oldest entries)', path: '/api/audit?limit=50&action=saml.', expect: 20 },
-      { what: 'source: UI (the two above)', path: '/api/audit?limit=50&source=ui', expect: 50 },
+      { what: 'source: UI (the two above)', path: '/api/audit?limit=50&source=ui', expect: Math.min(50, roleGroups + 20) },
       { what: "one user's history (targetId)", path: `/api/audit?limit=50&targetId=u-${middle + 1}`, expect: 1 },
       { what: "one user's history (targetType and targetId)", path: `/api/audit?limit=50&targetType=user&targetId=u-${middle + 1}`, expect: 1 },
       { what: 'a term in 1 of 7, up to a date in the middle', path: `/api/audit?limit=50&q=acme3&to=${encodeURIComponent(atOf(middle))}`, expect: 50 },
@@ -101,10 +93,7 @@ async function main() {
       if (s.expect !== undefined && found !== s.expect) throw new Error(`${s.path}: expected ${s.expect} entries, got ${found}`);
       console.log(`${s.what}: ${fmt(fastest)}–${fmt(slowest)} ms (${found} found)`);
     }
-  } finally {
-    await server?.stop();
-    await scratch.drop();
-  }
+  });
 }
 
 main().catch((err) => {

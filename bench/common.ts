@@ -1,9 +1,11 @@
 // What every benchmark shares: its options (command line, environment), the project root, starting
-// the server and waiting for it, and timing rounds of a request.
+// the server and waiting for it, a filled database with a signed-in admin, and timing rounds of a request.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../test/helpers/scratch.ts';
+import { openDatabase } from '../src/db/database.ts';
+import { createLocalAdminUser, signIn, type Client } from '../test/helpers/app.ts';
+import { freePort, scratchDatabase } from '../test/helpers/scratch.ts';
 
 /** The project's root, where the server is started from. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -73,4 +75,27 @@ export async function timeRounds<T>(rounds: number, request: () => Promise<T>): 
     times.push(performance.now() - t);
   }
   return { fastest: Math.min(...times), slowest: Math.max(...times), last };
+}
+
+/**
+ * A fresh SQLite file (or PostgreSQL database with `postgres`) filled by `fill`, which says what it
+ * inserted; a local admin; Ledgerline started on it; `run` with a client signed in as that admin.
+ * The server is stopped and the database dropped afterwards.
+ */
+export async function withFilledServer(o: { prefix: string; postgres: boolean; fill(url: string): Promise<string> }, run: (client: Client) => Promise<void>): Promise<void> {
+  const scratch = await scratchDatabase({ postgres: o.postgres, prefix: o.prefix, adminUrl: PG_URL });
+  let server: Awaited<ReturnType<typeof startServer>> | null = null;
+  try {
+    const t0 = performance.now();
+    const inserted = await o.fill(scratch.url);
+    const database = openDatabase(scratch.url);
+    const admin = await createLocalAdminUser(database);
+    await database.close();
+    console.log(`(set-up: ${inserted} inserted directly in ${fmt((performance.now() - t0) / 1000, 1)} s)`);
+    server = await startServer(scratch.url);
+    await run(await signIn(server.base, admin.username, admin.password));
+  } finally {
+    await server?.stop();
+    await scratch.drop();
+  }
 }

@@ -9,9 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { migrate, openDatabase, sqliteConnectionOf } from '../src/db/database.ts';
 import { isPostgres } from '../src/db/dialect.ts';
-import { createLocalAdminUser, signIn } from '../test/helpers/app.ts';
-import { scratchDatabase } from '../test/helpers/scratch.ts';
-import { flag, fmt, option, PG_URL, startServer, timeRounds } from './common.ts';
+import { flag, fmt, option, timeRounds, withFilledServer } from './common.ts';
 
 const USERS = Number(option('--users', '1000000'));
 const ROUNDS = Number(option('--rounds', '3'));
@@ -26,7 +24,8 @@ const given = (i: number) => GIVEN[i % 20];
 const family = (i: number) => FAMILY[Math.floor(i / 20) % 20];
 const userName = (i: number) => `${given(i).toLowerCase()}.${family(i).toLowerCase()}${i}@acme${i % 7}.example.com`;
 
-async function fill(url: string): Promise<void> {
+/** Fills the database; says what it inserted. */
+async function fill(url: string): Promise<string> {
   const database = openDatabase(url);
   await migrate(database);
   const now = new Date().toISOString();
@@ -55,23 +54,12 @@ async function fill(url: string): Promise<void> {
     conn.exec('analyze');
   }
   await database.close();
+  return `${fmt(USERS)} users`;
 }
 
 async function main() {
   console.log(`# Users search benchmark: ${fmt(USERS)} users, ${USE_PG ? 'PostgreSQL' : 'SQLite'}, Node ${process.version}`);
-  const scratch = await scratchDatabase({ postgres: USE_PG, prefix: 'll_bench_users', adminUrl: PG_URL });
-  let server: Awaited<ReturnType<typeof startServer>> | null = null;
-  try {
-    const t0 = performance.now();
-    await fill(scratch.url);
-    const database = openDatabase(scratch.url);
-    const admin = await createLocalAdminUser(database);
-    await database.close();
-    console.log(`(set-up: ${fmt(USERS)} users inserted directly in ${fmt((performance.now() - t0) / 1000, 1)} s)`);
-
-    server = await startServer(scratch.url);
-    const client = await signIn(server.base, admin.username, admin.password);
-
+  await withFilledServer({ prefix: 'll_bench_users', postgres: USE_PG, fill }, async (client) => {
     // The last user of the last given name: at the end of the name order.
     const one = USERS - 1 - ((((USERS - 1 - 19) % 20) + 20) % 20);
     const searches: { what: string; path: string; expect?: number }[] = [
@@ -94,10 +82,7 @@ async function main() {
       if (s.expect !== undefined && found !== s.expect) throw new Error(`${s.path}: expected ${s.expect} users, got ${found}`);
       console.log(`${s.what}: ${fmt(fastest)}–${fmt(slowest)} ms (${found} on the first page)`);
     }
-  } finally {
-    await server?.stop();
-    await scratch.drop();
-  }
+  });
 }
 
 main().catch((err) => {

@@ -105,18 +105,8 @@ export interface RoleGroupDetail extends RoleGroup {
   people: { id: string; userName: string; displayName: string | null }[];
 }
 
-export interface AuditEntry {
-  id: string;
-  at: string;
-  actorName: string | null;
-  source: string;
-  action: string;
-  targetType: string | null;
-  targetId: string | null;
-  targetName: string | null;
-  summary: string;
-  details: unknown;
-}
+/** One audit log entry as the audit API returns it (the server's own type). */
+export type { AuditItem as AuditEntry } from '../../../src/identity/audit.service.ts';
 
 /** One SCIM request as the provisioning log API returns it (the server's own type). */
 export type { LogItem as ProvisioningEntry, LogPage as ProvisioningPage } from '../../../src/scim/provisioning-log.service.ts';

@@ -36,7 +36,7 @@ const columns: Column<AuditEntry>[] = [
   { key: 'summary', header: 'Summary', render: (e) => e.summary },
 ];
 
-function Details({ e }: { e: AuditEntry & { ip?: string | null; requestId?: string | null } }) {
+function Details({ e }: { e: AuditEntry }) {
   return (
     <div className="stack">
       <dl className="kv">
