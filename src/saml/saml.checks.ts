@@ -77,7 +77,7 @@ function refuseCommentsAndPIs(doc: Document): void {
 }
 
 /** Parses XML with parseXmlStrict, turning its rejections into refusals. */
-function parseOrRefuse(xml: string): Document {
+export function parseOrRefuse(xml: string): Document {
   try {
     return parseXmlStrict(xml);
   } catch (err) {

@@ -19,10 +19,10 @@ export const DATA_ALGORITHMS = [`${XMLENC11}aes256-gcm`, `${XMLENC11}aes128-gcm`
 export const KEY_TRANSPORT_ALGORITHMS = [`${XMLENC}rsa-oaep-mgf1p`];
 const ALLOWED = new Set([...DATA_ALGORITHMS, ...KEY_TRANSPORT_ALGORITHMS]);
 
-/** Refuses an EncryptedAssertion using any algorithm outside the lists above. */
-export function checkEncryptionAlgorithms(encryptedAssertion: Element): void {
-  const methods = allElements(encryptedAssertion).filter((e) => e.namespaceURI === XMLENC && e.localName === 'EncryptionMethod');
-  if (methods.length === 0) throw new SamlRefusal('encrypted_assertion', 'the encrypted assertion names no encryption method');
+/** Refuses an EncryptedAssertion (or EncryptedID) using any algorithm outside the lists above. */
+export function checkEncryptionAlgorithms(encrypted: Element): void {
+  const methods = allElements(encrypted).filter((e) => e.namespaceURI === XMLENC && e.localName === 'EncryptionMethod');
+  if (methods.length === 0) throw new SamlRefusal('encrypted_assertion', `the ${encrypted.localName} names no encryption method`);
   for (const m of methods) {
     const alg = m.getAttribute('Algorithm') ?? '';
     if (!ALLOWED.has(alg)) {

@@ -12,8 +12,8 @@ import { createSession, endSession } from '../identity/sessions.service.ts';
 import type { Actor } from '../platform/actor.ts';
 import { nowIso } from '../platform/time.ts';
 import { assertionSeen, consumeRequest, discardRequest, markAssertionConsumed, requestCache } from './saml.cache.repo.ts';
-import { attributeValue, checkVerifiedAssertion, decodeSamlResponse, inspectResponse, type CheckContext, type ResponseFacts } from './saml.checks.ts';
-import { decryptAssertion } from './saml.decrypt.ts';
+import { attributeValue, checkVerifiedAssertion, decodeSamlResponse, inspectResponse, parseOrRefuse, type CheckContext, type ResponseFacts } from './saml.checks.ts';
+import { checkEncryptionAlgorithms, decryptAssertion } from './saml.decrypt.ts';
 import { usableCertificates } from './saml.metadata.ts';
 import { SamlRefusal, refusalFromLibrary } from './saml.refusal.ts';
 import { safeReturnTo } from './saml.returnto.ts';
@@ -21,7 +21,7 @@ import { readSettings, type SamlSettings } from './saml.settings.repo.ts';
 import { spValues } from './saml.settings.service.ts';
 import { buildSp, signingKeyFor, withSignedOctets } from './saml.sp.ts';
 import { readSpKey, type SpKey } from './saml.spkey.service.ts';
-import { hasDoctype } from './saml.xml.ts';
+import { allElements, hasDoctype, NS } from './saml.xml.ts';
 
 export interface RefusalContext {
   issuer: string | null;
@@ -258,7 +258,7 @@ export async function idpLogoutRedirect(db: Kysely<DB>, config: Config, query: R
   if (query.SAMLRequest && (!query.Signature || !SIG_ALGS.has(query.SigAlg ?? ''))) {
     throw new SamlRefusal(query.Signature ? 'weak_algorithm' : 'signature', 'IdP-initiated LogoutRequest must be signed with RSA-SHA256 or RSA-SHA512');
   }
-  const sp = buildSp(config, s, { inResponseTo: 'ifPresent', cache: requestCache(db), signingKey: await signingKeyFor(db, config, s) });
+  const sp = buildSp(config, s, { inResponseTo: 'ifPresent', cache: requestCache(db), signingKey: await signingKeyFor(db, config, s), decryptionKey: await decryptionKeyFor(db, inflated) });
   let result;
   try {
     result = await sp.validateRedirectAsync(query, rawQuery);
@@ -278,7 +278,7 @@ export async function idpLogoutPost(db: Kysely<DB>, config: Config, body: Record
   if (typeof body.SAMLRequest !== 'string') throw new SamlRefusal('malformed', 'no SAMLRequest in the logout POST');
   const xml = Buffer.from(body.SAMLRequest, 'base64').toString('utf8');
   if (hasDoctype(xml)) throw new SamlRefusal('doctype', 'the logout message declares a DOCTYPE');
-  const sp = buildSp(config, s, { inResponseTo: 'ifPresent', cache: requestCache(db), signingKey: await signingKeyFor(db, config, s) });
+  const sp = buildSp(config, s, { inResponseTo: 'ifPresent', cache: requestCache(db), signingKey: await signingKeyFor(db, config, s), decryptionKey: await decryptionKeyFor(db, xml) });
   let result;
   try {
     result = await sp.validatePostRequestAsync({ SAMLRequest: body.SAMLRequest });
@@ -288,6 +288,20 @@ export async function idpLogoutPost(db: Kysely<DB>, config: Config, body: Record
   const ended = await endSessionsForNameId(db, result.profile.nameID, result.profile.sessionIndex ?? null);
   const redirect = withSignedOctets(await sp.getLogoutResponseUrlAsync(result.profile, body.RelayState ?? '', {}, true));
   return { redirect, endedSessions: ended, nameId: result.profile.nameID };
+}
+
+/**
+ * The SP key when a LogoutRequest carries its NameID encrypted (an EncryptedID, which IdPs that
+ * encrypt assertions may send), once the encryption's algorithms are checked; node-saml decrypts it.
+ */
+async function decryptionKeyFor(db: Kysely<DB>, xml: string): Promise<string | undefined> {
+  if (!xml.includes('EncryptedID')) return undefined;
+  const encrypted = allElements(parseOrRefuse(xml).documentElement!).filter((e) => e.namespaceURI === NS.assertion && e.localName === 'EncryptedID');
+  for (const e of encrypted) checkEncryptionAlgorithms(e);
+  if (encrypted.length === 0) return undefined;
+  const key = await readSpKey(db);
+  if (!key) throw new SamlRefusal('encrypted_assertion', 'the NameID is encrypted, but this SP has no key pair yet');
+  return key.privateKey;
 }
 
 async function endSessionsForNameId(db: Kysely<DB>, nameId: string, sessionIndex: string | null): Promise<number> {

@@ -161,14 +161,19 @@ export interface EncryptOptions {
 export async function encryptAssertion(xml: string, o: EncryptOptions): Promise<string> {
   const m = /<saml2:Assertion[\s\S]*<\/saml2:Assertion>/.exec(xml);
   if (!m) throw new Error('no saml2:Assertion to encrypt');
-  const encrypted = await promisify(xmlenc.encrypt)(m[0], {
+  const encrypted = await encryptXml(m[0], o);
+  return xml.replace(m[0], () => `<saml2:EncryptedAssertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion">${encrypted}</saml2:EncryptedAssertion>`);
+}
+
+/** An xenc:EncryptedData holding `xml`, its key encrypted for `o.cert`. */
+export function encryptXml(xml: string, o: EncryptOptions): Promise<string> {
+  return promisify(xmlenc.encrypt)(xml, {
     rsa_pub: new X509Certificate(o.cert).publicKey.export({ type: 'spki', format: 'pem' }),
     pem: o.cert,
     encryptionAlgorithm: o.encryptionAlgorithm ?? 'http://www.w3.org/2009/xmlenc11#aes256-gcm',
     keyEncryptionAlgorithm: o.keyEncryptionAlgorithm ?? 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
     warnInsecureAlgorithm: false,
   });
-  return xml.replace(m[0], () => `<saml2:EncryptedAssertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion">${encrypted}</saml2:EncryptedAssertion>`);
 }
 
 // ---- samlify ---------------------------------------------------------------------------------

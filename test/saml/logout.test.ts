@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createSign, randomUUID } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { IDP_ENTITY_ID, IDP_SLO_URL, startSamlApp, sessionCookie, type SamlTestApp } from './setup.ts';
-import type { KeyPair } from '../helpers/idp.ts';
+import { encryptXml, type KeyPair } from '../helpers/idp.ts';
 
 const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
 
@@ -16,10 +16,19 @@ async function ssoSession(t: SamlTestApp, nameId = 'alice@example.com'): Promise
 }
 const me = (t: SamlTestApp, cookie: string) => fetch(`${t.baseUrl}/api/me`, { headers: { cookie } }).then((r) => r.status);
 
-/** A LogoutRequest over HTTP-Redirect, signed on the query string as the binding prescribes. */
-function logoutRequestQuery(t: SamlTestApp, o: { nameId: string; signer?: KeyPair | null }): string {
+const nameIdXml = (nameId: string) => `<saml:NameID xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified">${nameId}</saml:NameID>`;
+
+/** The SP certificate for encryption, from the SP metadata. */
+async function spEncryptionCert(t: SamlTestApp): Promise<string> {
+  const metadata = await (await fetch(`${t.baseUrl}/AuthorizationServer/Saml2/Metadata`)).text();
+  const b64 = /<KeyDescriptor use="encryption">[\s\S]*?<ds:X509Certificate>([^<]+)<\/ds:X509Certificate>/.exec(metadata)![1].replace(/\s+/g, '');
+  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+}
+
+/** A LogoutRequest over HTTP-Redirect, signed on the query string as the binding prescribes; the NameID encrypted when `encryptedId` (an EncryptedData) is given. */
+function logoutRequestQuery(t: SamlTestApp, o: { nameId: string; signer?: KeyPair | null; encryptedId?: string }): string {
   const now = new Date();
-  const xml = `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_${randomUUID()}" Version="2.0" IssueInstant="${now.toISOString()}" Destination="${t.baseUrl}/AuthorizationServer/Saml2/Logout" NotOnOrAfter="${new Date(now.getTime() + 300_000).toISOString()}"><saml:Issuer>${IDP_ENTITY_ID}</saml:Issuer><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified">${o.nameId}</saml:NameID></samlp:LogoutRequest>`;
+  const xml = `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_${randomUUID()}" Version="2.0" IssueInstant="${now.toISOString()}" Destination="${t.baseUrl}/AuthorizationServer/Saml2/Logout" NotOnOrAfter="${new Date(now.getTime() + 300_000).toISOString()}"><saml:Issuer>${IDP_ENTITY_ID}</saml:Issuer>${o.encryptedId ? `<saml:EncryptedID>${o.encryptedId}</saml:EncryptedID>` : nameIdXml(o.nameId)}</samlp:LogoutRequest>`;
   let q = `SAMLRequest=${encodeURIComponent(deflateRawSync(xml).toString('base64'))}&RelayState=${encodeURIComponent('/')}`;
   if (o.signer === null) return q;
   q += `&SigAlg=${encodeURIComponent(RSA_SHA256)}`;
@@ -61,6 +70,22 @@ describe('with Single Logout in the IdP metadata', () => {
     assert.equal(await me(t, alice), 401);
     assert.equal(await me(t, bob), 200);
     assert.equal(await t.auditCount('auth.sso_logout'), 1);
+  });
+
+  test('a signed LogoutRequest with the NameID encrypted for our certificate ends that person’s sessions; RSA PKCS#1 v1.5 key transport is refused', async () => {
+    const cert = await spEncryptionCert(t);
+    const alice = await ssoSession(t, 'alice@example.com');
+    const weak = await encryptXml(nameIdXml('alice@example.com'), { cert, keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-1_5' });
+    const refused = await fetch(`${t.baseUrl}/AuthorizationServer/Saml2/Logout?${logoutRequestQuery(t, { nameId: '', encryptedId: weak })}`, { redirect: 'manual' });
+    assert.equal(refused.status, 403);
+    assert.equal((await t.lastRefusal())?.reason, 'weak_algorithm');
+    assert.equal(await me(t, alice), 200);
+
+    const encryptedId = await encryptXml(nameIdXml('alice@example.com'), { cert });
+    const res = await fetch(`${t.baseUrl}/AuthorizationServer/Saml2/Logout?${logoutRequestQuery(t, { nameId: '', encryptedId })}`, { redirect: 'manual' });
+    assert.equal(res.status, 302, await res.text());
+    assert.match(inflateRawSync(Buffer.from(new URL(res.headers.get('location')!).searchParams.get('SAMLResponse')!, 'base64')).toString(), /status:Success/);
+    assert.equal(await me(t, alice), 401);
   });
 
   test('an unsigned LogoutRequest is refused and ends nothing', async () => {
