@@ -110,3 +110,13 @@ test('the decrypted assertion is inspected like a plain one: a comment in the Na
   assert.equal(await signedInAs(await t.post(once)), 'alice@example.com');
   await expectRefused(await t.post(once), 'replay');
 });
+
+test('an EncryptedKey next to the EncryptedData, referenced by a RetrievalMethod (the layout of ADFS and Shibboleth), decrypts too', async () => {
+  const nested = await encrypted({ signResponse: false });
+  const key = /<e:EncryptedKey[\s\S]*<\/e:EncryptedKey>/.exec(nested)![0];
+  const sibling = nested
+    .replace(key, '<RetrievalMethod URI="#_key1" Type="http://www.w3.org/2001/04/xmlenc#EncryptedKey"/>')
+    .replace('</xenc:EncryptedData>', `</xenc:EncryptedData>${key.replace('<e:EncryptedKey ', '<e:EncryptedKey Id="_key1" ')}`);
+  assert.match(sibling, /<\/xenc:EncryptedData><e:EncryptedKey Id="_key1"/);
+  assert.equal(await signedInAs(await t.post(sibling)), 'alice@example.com');
+});
