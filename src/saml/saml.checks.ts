@@ -3,8 +3,9 @@
 //   inspectResponse — on the raw POSTed document, before verification: DOCTYPE, shape (one Response,
 //     one Assertion, plain or encrypted, unique IDs, no comments / processing instructions),
 //     algorithms (no SHA-1, no HMAC; AES and RSA-OAEP for encryption), Status Success, Response Issuer
-//     and Destination; an encrypted assertion is decrypted and inspected like a plain one. These only
-//     ever add refusals.
+//     and Destination. These only ever add refusals.
+//   inspectDecryptedAssertion — an encrypted assertion, once node-saml has decrypted and verified it:
+//     the checks above that concern the assertion.
 //   checkVerifiedAssertion — on the assertion XML node-saml reports as signed: Issuer, bearer
 //     SubjectConfirmation (Recipient, NotOnOrAfter, InResponseTo), NameID as pure text.
 // Nothing here accepts a response on its own; acceptance needs node-saml's verification too.
@@ -31,7 +32,10 @@ export interface ResponseFacts {
   inResponseTo: string | null;
   /** Response/Issuer text, null when the Response has none (the Assertion's Issuer is then decisive). */
   responseIssuer: string | null;
+  /** The Assertion's ID; for an encrypted assertion, '' until inspectDecryptedAssertion has read it. */
   assertionId: string;
+  /** The assertion is encrypted: node-saml decrypts it, then inspectDecryptedAssertion checks it. */
+  encrypted: boolean;
   /** Raw (unverified) NameID and Issuer, only for the audit entry of a refusal. */
   claimedNameId: string | null;
   claimedIssuer: string | null;
@@ -42,8 +46,6 @@ export interface CheckContext {
   idpEntityId: string;
   clockSkewMs: number;
   now?: number;
-  /** Decrypts an EncryptedAssertion's XML with the SP key. */
-  decrypt?: (encryptedAssertionXml: string) => Promise<string>;
 }
 
 export function decodeSamlResponse(b64: unknown): string {
@@ -100,30 +102,53 @@ function refuseDuplicateIds(elements: Element[]): void {
 }
 
 /**
- * The one assertion of the response: the plain one, or the encrypted one decrypted (its algorithms
- * checked first), with the elements it adds to the document's.
+ * The one assertion of the response, a direct child of it: the plain one, or null when it is
+ * encrypted (after the encryption's algorithms are checked; node-saml decrypts it).
  */
-async function theAssertion(root: Element, elements: Element[], ctx: CheckContext): Promise<{ assertion: Element; decrypted: Element[] }> {
+function theAssertion(root: Element, elements: Element[]): Element | null {
   const assertions = elements.filter((e) => e.namespaceURI === NS.assertion && e.localName === 'Assertion');
   const encrypted = elements.filter((e) => e.namespaceURI === NS.assertion && e.localName === 'EncryptedAssertion');
   const count = assertions.length + encrypted.length;
   if (count === 0) throw new SamlRefusal('no_assertion', 'the response carries no assertion');
   if (count > 1) throw new SamlRefusal('multiple_assertions', `the response carries ${count} assertions`);
-  if (assertions.length === 1) {
-    if (assertions[0].parentNode !== root) throw new SamlRefusal('signature_wrapping', 'the assertion is not a direct child of the Response');
-    return { assertion: assertions[0], decrypted: [] };
-  }
-  if (encrypted[0].parentNode !== root) throw new SamlRefusal('signature_wrapping', 'the encrypted assertion is not a direct child of the Response');
-  checkEncryptionAlgorithms(encrypted[0]);
-  if (!ctx.decrypt) throw new SamlRefusal('encrypted_assertion', 'the assertion is encrypted and nothing here can decrypt it');
-  const doc = parseOrRefuse(await ctx.decrypt(encrypted[0].toString()));
-  refuseCommentsAndPIs(doc);
-  const assertion = doc.documentElement!;
-  if (assertion.namespaceURI !== NS.assertion || assertion.localName !== 'Assertion') throw new SamlRefusal('encrypted_assertion', `the encrypted assertion holds ${assertion.localName}, not an Assertion`);
-  return { assertion, decrypted: allElements(assertion) };
+  const [one] = [...assertions, ...encrypted];
+  if (one.parentNode !== root) throw new SamlRefusal('signature_wrapping', `the ${one.localName} is not a direct child of the Response`);
+  if (encrypted.length === 0) return one;
+  checkEncryptionAlgorithms(one);
+  return null;
 }
 
-export async function inspectResponse(xml: string, ctx: CheckContext): Promise<ResponseFacts> {
+/** Signatures sit only on `signed` (the Response, the Assertion), each with one SignedInfo and accepted algorithms. */
+function checkSignatures(elements: Element[], signed: (Element | null)[]): void {
+  for (const sig of elements.filter((e) => e.namespaceURI === NS.dsig && e.localName === 'Signature')) {
+    if (!signed.includes(sig.parentNode as Element)) throw new SamlRefusal('signature_wrapping', 'a signature sits outside the Response and the Assertion');
+    const signedInfos = childElements(sig, NS.dsig, 'SignedInfo');
+    if (signedInfos.length !== 1) throw new SamlRefusal('signature_wrapping', `a signature has ${signedInfos.length} SignedInfo elements`);
+    if (allElements(sig).filter((e) => e.namespaceURI === NS.dsig && e.localName === 'SignedInfo').length !== 1) {
+      throw new SamlRefusal('signature_wrapping', 'a signature contains a nested SignedInfo');
+    }
+    for (const m of allElements(sig).filter((e) => e.namespaceURI === NS.dsig && e.localName === 'SignatureMethod')) {
+      const alg = m.getAttribute('Algorithm') ?? '';
+      if (!ALLOWED_SIGNATURE_ALGORITHMS.has(alg)) throw new SamlRefusal('weak_algorithm', `signature algorithm ${alg || '(none)'} is not accepted (RSA-SHA256 or RSA-SHA512 only)`);
+    }
+    for (const m of allElements(sig).filter((e) => e.namespaceURI === NS.dsig && e.localName === 'DigestMethod')) {
+      const alg = m.getAttribute('Algorithm') ?? '';
+      if (!ALLOWED_DIGEST_ALGORITHMS.has(alg)) throw new SamlRefusal('weak_algorithm', `digest algorithm ${alg || '(none)'} is not accepted (SHA-256 or SHA-512 only)`);
+    }
+    for (const dv of allElements(sig).filter((e) => e.namespaceURI === NS.dsig && (e.localName === 'DigestValue' || e.localName === 'SignatureValue'))) {
+      if (pureText(dv) === null) throw new SamlRefusal('signature', `${dv.localName} holds markup`);
+    }
+  }
+}
+
+/** The NameID's text, unverified (for the audit entry of a refusal). */
+function claimedNameIdOf(assertion: Element | null): string | null {
+  const subject = assertion ? firstChild(assertion, NS.assertion, 'Subject') : null;
+  const nameIdEl = subject ? firstChild(subject, NS.assertion, 'NameID') : null;
+  return nameIdEl ? pureText(nameIdEl)?.trim() ?? null : null;
+}
+
+export function inspectResponse(xml: string, ctx: CheckContext): ResponseFacts {
   const doc = parseOrRefuse(xml);
   const root = doc.documentElement!;
   if (root.namespaceURI !== NS.protocol || root.localName !== 'Response') {
@@ -148,46 +173,24 @@ export async function inspectResponse(xml: string, ctx: CheckContext): Promise<R
     throw new SamlRefusal('status', `status is ${codeValue || 'missing'}${sub ? ` / ${sub}` : ''}${msgEl ? `: ${(pureText(msgEl) ?? '').slice(0, 200)}` : ''}`);
   }
 
-  const { assertion, decrypted } = await theAssertion(root, elements, ctx);
-  if (decrypted.length) refuseDuplicateIds([...elements, ...decrypted]);
-
-  for (const sig of [...elements, ...decrypted].filter((e) => e.namespaceURI === NS.dsig && e.localName === 'Signature')) {
-    if (sig.parentNode !== root && sig.parentNode !== assertion) throw new SamlRefusal('signature_wrapping', 'a signature sits outside the Response and the Assertion');
-    const signedInfos = childElements(sig, NS.dsig, 'SignedInfo');
-    if (signedInfos.length !== 1) throw new SamlRefusal('signature_wrapping', `a signature has ${signedInfos.length} SignedInfo elements`);
-    if (allElements(sig).filter((e) => e.namespaceURI === NS.dsig && e.localName === 'SignedInfo').length !== 1) {
-      throw new SamlRefusal('signature_wrapping', 'a signature contains a nested SignedInfo');
-    }
-    for (const m of allElements(sig).filter((e) => e.namespaceURI === NS.dsig && e.localName === 'SignatureMethod')) {
-      const alg = m.getAttribute('Algorithm') ?? '';
-      if (!ALLOWED_SIGNATURE_ALGORITHMS.has(alg)) throw new SamlRefusal('weak_algorithm', `signature algorithm ${alg || '(none)'} is not accepted (RSA-SHA256 or RSA-SHA512 only)`);
-    }
-    for (const m of allElements(sig).filter((e) => e.namespaceURI === NS.dsig && e.localName === 'DigestMethod')) {
-      const alg = m.getAttribute('Algorithm') ?? '';
-      if (!ALLOWED_DIGEST_ALGORITHMS.has(alg)) throw new SamlRefusal('weak_algorithm', `digest algorithm ${alg || '(none)'} is not accepted (SHA-256 or SHA-512 only)`);
-    }
-    for (const dv of allElements(sig).filter((e) => e.namespaceURI === NS.dsig && (e.localName === 'DigestValue' || e.localName === 'SignatureValue'))) {
-      if (pureText(dv) === null) throw new SamlRefusal('signature', `${dv.localName} holds markup`);
-    }
-  }
+  const assertion = theAssertion(root, elements);
+  checkSignatures(elements, [root, assertion]);
 
   const issuerEl = firstChild(root, NS.assertion, 'Issuer');
   const responseIssuer = issuerEl ? pureText(issuerEl)?.trim() ?? null : null;
-  const assertionIssuerEl = firstChild(assertion, NS.assertion, 'Issuer');
+  const assertionIssuerEl = assertion ? firstChild(assertion, NS.assertion, 'Issuer') : null;
   const claimedIssuer = responseIssuer ?? (assertionIssuerEl ? pureText(assertionIssuerEl)?.trim() ?? null : null);
-  const subject = firstChild(assertion, NS.assertion, 'Subject');
-  const nameIdEl = subject ? firstChild(subject, NS.assertion, 'NameID') : null;
-  const claimedNameId = nameIdEl ? pureText(nameIdEl)?.trim() ?? null : null;
   const facts: ResponseFacts = {
     xml,
     responseId: root.getAttribute('ID') ?? '',
     inResponseTo: root.getAttribute('InResponseTo') || null,
     responseIssuer,
-    assertionId: assertion.getAttribute('ID') ?? '',
-    claimedNameId,
+    assertionId: assertion?.getAttribute('ID') ?? '',
+    encrypted: assertion === null,
+    claimedNameId: claimedNameIdOf(assertion),
     claimedIssuer,
   };
-  if (!facts.responseId || !facts.assertionId) throw new SamlRefusal('malformed', 'the Response or the Assertion has no ID');
+  if (!facts.responseId || (assertion && !facts.assertionId)) throw new SamlRefusal('malformed', 'the Response or the Assertion has no ID');
 
   if (issuerEl && responseIssuer !== ctx.idpEntityId) {
     throw new SamlRefusal('issuer', `Response Issuer "${(responseIssuer ?? '').slice(0, 200)}" is not the configured IdP entity ID "${ctx.idpEntityId}"`);
@@ -197,6 +200,24 @@ export async function inspectResponse(xml: string, ctx: CheckContext): Promise<R
     throw new SamlRefusal('destination', destination ? `Destination "${destination.slice(0, 200)}" is not our ACS URL ${ctx.acsUrl}` : `the Response has no Destination (expected ${ctx.acsUrl})`);
   }
   return facts;
+}
+
+/**
+ * An encrypted assertion as node-saml decrypted and verified it (its own signature, or the
+ * Response's, which covers the encrypted form): the checks inspectResponse makes on a plain
+ * assertion. Returns the facts with its ID and NameID.
+ */
+export function inspectDecryptedAssertion(assertionXml: string, facts: ResponseFacts): ResponseFacts {
+  const doc = parseOrRefuse(assertionXml);
+  refuseCommentsAndPIs(doc);
+  const assertion = doc.documentElement!;
+  if (assertion.namespaceURI !== NS.assertion || assertion.localName !== 'Assertion') throw new SamlRefusal('encrypted_assertion', `the encrypted assertion holds ${assertion.localName}, not an Assertion`);
+  const elements = allElements(assertion);
+  refuseDuplicateIds(elements);
+  checkSignatures(elements, [assertion]);
+  const assertionId = assertion.getAttribute('ID') ?? '';
+  if (!assertionId) throw new SamlRefusal('malformed', 'the Assertion has no ID');
+  return { ...facts, assertionId, claimedNameId: claimedNameIdOf(assertion) };
 }
 
 export interface VerifiedAssertion {

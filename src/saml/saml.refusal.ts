@@ -64,12 +64,16 @@ export class SamlRefusal extends Error {
   }
 }
 
-/** Maps an error thrown by node-saml to a refusal reason (its messages are the only signal it gives). */
-export function refusalFromLibrary(err: unknown): SamlRefusal {
+/**
+ * Maps an error thrown by node-saml to a refusal reason (its messages are the only signal it gives);
+ * `otherwise` when none matches (for an encrypted message: its decryption, whose errors come from
+ * OpenSSL and xml-encryption in many wordings).
+ */
+export function refusalFromLibrary(err: unknown, otherwise: RefusalReason = 'invalid_response'): SamlRefusal {
   if (err instanceof SamlRefusal) return err;
   const msg = err instanceof Error ? err.message : String(err);
   const m = msg.toLowerCase();
-  let reason: RefusalReason = 'invalid_response';
+  let reason: RefusalReason = otherwise;
   if (m.includes('signature')) reason = 'signature';
   else if (m.includes('not yet valid')) reason = 'not_yet_valid';
   else if (m.includes('expired') || m.includes('no valid subject confirmation')) reason = 'expired';

@@ -12,15 +12,15 @@ import { createSession, endSession } from '../identity/sessions.service.ts';
 import type { Actor } from '../platform/actor.ts';
 import { nowIso } from '../platform/time.ts';
 import { assertionSeen, consumeRequest, discardRequest, markAssertionConsumed, requestCache } from './saml.cache.repo.ts';
-import { attributeValue, checkVerifiedAssertion, decodeSamlResponse, inspectResponse, parseOrRefuse, type CheckContext, type ResponseFacts } from './saml.checks.ts';
-import { checkEncryptionAlgorithms, decryptAssertion } from './saml.decrypt.ts';
+import { attributeValue, checkVerifiedAssertion, decodeSamlResponse, inspectDecryptedAssertion, inspectResponse, parseOrRefuse, type CheckContext, type ResponseFacts } from './saml.checks.ts';
+import { checkEncryptionAlgorithms } from './saml.decrypt.ts';
 import { usableCertificates } from './saml.metadata.ts';
 import { SamlRefusal, refusalFromLibrary } from './saml.refusal.ts';
 import { safeReturnTo } from './saml.returnto.ts';
 import { readSettings, type SamlSettings } from './saml.settings.repo.ts';
 import { spValues } from './saml.settings.service.ts';
 import { buildSp, signingKeyFor, withSignedOctets } from './saml.sp.ts';
-import { readSpKey, type SpKey } from './saml.spkey.service.ts';
+import { readSpKey } from './saml.spkey.service.ts';
 import { allElements, hasDoctype, NS } from './saml.xml.ts';
 
 export interface RefusalContext {
@@ -96,19 +96,11 @@ export async function consumeResponse(db: Kysely<DB>, config: Config, input: Acs
 async function consume(db: Kysely<DB>, config: Config, input: AcsInput, ctx: RefusalContext): Promise<AcsResult> {
   const s = await usableSettings(db);
   const idpEntityId = s.idpEntityId!;
-  // An encrypted assertion is decrypted with the SP key, read only then. The key exists once the SP
-  // metadata or certificate was first read, which the IdP needed to encrypt for it.
-  let spKey: Promise<SpKey | null> | undefined;
-  const decrypt = async (encrypted: string) => {
-    const key = await (spKey ??= readSpKey(db));
-    if (!key) throw new SamlRefusal('encrypted_assertion', 'the assertion is encrypted, but this SP has no key pair yet (it is made when the SP metadata or certificate is first read)');
-    return decryptAssertion(encrypted, key.privateKey);
-  };
-  const checkCtx: CheckContext = { acsUrl: spValues(config).acsUrl, idpEntityId, clockSkewMs: s.clockSkewSeconds * 1000, decrypt };
+  const checkCtx: CheckContext = { acsUrl: spValues(config).acsUrl, idpEntityId, clockSkewMs: s.clockSkewSeconds * 1000 };
   const xml = decodeSamlResponse(input.samlResponse);
   let facts: ResponseFacts;
   try {
-    facts = await inspectResponse(xml, checkCtx);
+    facts = inspectResponse(xml, checkCtx);
   } catch (err) {
     // Best effort for the audit entry: the claimed issuer / NameID of a refused document.
     ctx.issuer = /<(?:\w+:)?Issuer[^>]*>([^<]{1,300})</.exec(xml)?.[1] ?? null;
@@ -118,21 +110,28 @@ async function consume(db: Kysely<DB>, config: Config, input: AcsInput, ctx: Ref
   ctx.issuer = facts.claimedIssuer;
   ctx.nameId = facts.claimedNameId;
 
-  if (await assertionSeen(db, idpEntityId, facts.assertionId)) throw new SamlRefusal('replay', `assertion ${facts.assertionId} was already used`);
+  // An encrypted assertion's ID is known once node-saml has decrypted it (below).
+  if (!facts.encrypted && (await assertionSeen(db, idpEntityId, facts.assertionId))) throw new SamlRefusal('replay', `assertion ${facts.assertionId} was already used`);
   const solicited = facts.inResponseTo !== null;
   if (!solicited && !s.allowIdpInitiated) throw new SamlRefusal('unsolicited', 'unsolicited (IdP-initiated) response while IdP-initiated sign-in is off');
 
-  const sp = buildSp(config, s, { inResponseTo: solicited ? 'always' : 'ifPresent', cache: requestCache(db), decryptionKey: (await spKey)?.privateKey });
+  const decryptionKey = facts.encrypted ? await spDecryptionKey(db) : undefined;
+  const sp = buildSp(config, s, { inResponseTo: solicited ? 'always' : 'ifPresent', cache: requestCache(db), decryptionKey });
   let profile: Profile | null;
   try {
     ({ profile } = await sp.validatePostResponseAsync({ SAMLResponse: String(input.samlResponse) }));
   } catch (err) {
     // A response that fails validation burns the request id it names, as node-saml intends.
     if (solicited) await discardRequest(db, facts.inResponseTo!);
-    throw refusalFromLibrary(err);
+    throw refusalFromLibrary(err, facts.encrypted ? 'encrypted_assertion' : 'invalid_response');
   }
   if (!profile?.getAssertionXml) throw new SamlRefusal('no_assertion', 'node-saml returned no assertion');
   const assertionXml = profile.getAssertionXml();
+  if (facts.encrypted) {
+    facts = inspectDecryptedAssertion(assertionXml, facts);
+    ctx.nameId = facts.claimedNameId;
+    if (await assertionSeen(db, idpEntityId, facts.assertionId)) throw new SamlRefusal('replay', `assertion ${facts.assertionId} was already used`);
+  }
   const verified = checkVerifiedAssertion(assertionXml, facts, checkCtx, solicited ? facts.inResponseTo : null);
   ctx.issuer = verified.issuer;
   ctx.nameId = verified.nameId;
@@ -298,9 +297,16 @@ async function decryptionKeyFor(db: Kysely<DB>, xml: string): Promise<string | u
   if (!xml.includes('EncryptedID')) return undefined;
   const encrypted = allElements(parseOrRefuse(xml).documentElement!).filter((e) => e.namespaceURI === NS.assertion && e.localName === 'EncryptedID');
   for (const e of encrypted) checkEncryptionAlgorithms(e);
-  if (encrypted.length === 0) return undefined;
+  return encrypted.length ? spDecryptionKey(db) : undefined;
+}
+
+/**
+ * The SP's private key, for node-saml to decrypt what the IdP encrypted for the SP certificate. The
+ * key exists once the SP metadata or certificate was first read, which the IdP needed to encrypt.
+ */
+async function spDecryptionKey(db: Kysely<DB>): Promise<string> {
   const key = await readSpKey(db);
-  if (!key) throw new SamlRefusal('encrypted_assertion', 'the NameID is encrypted, but this SP has no key pair yet');
+  if (!key) throw new SamlRefusal('encrypted_assertion', 'the message is encrypted, but this SP has no key pair yet (it is made when the SP metadata or certificate is first read)');
   return key.privateKey;
 }
 

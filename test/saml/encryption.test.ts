@@ -90,6 +90,11 @@ test('an assertion encrypted for another certificate is refused, and the page te
 test('RSA PKCS#1 v1.5 key transport and Triple DES are refused before anything is decrypted', async () => {
   await expectRefused(await t.post(await encrypted({ enc: { keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-1_5' } })), 'weak_algorithm');
   await expectRefused(await t.post(await encrypted({ enc: { encryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#tripledes-cbc' } })), 'weak_algorithm');
+  // The decryption finds its EncryptionMethod by local name: one in another namespace is checked too.
+  const pkcs1 = await encrypted({ enc: { keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-1_5' }, signResponse: false });
+  const disguised = pkcs1.replace(/<e:EncryptionMethod( Algorithm="http:\/\/www\.w3\.org\/2001\/04\/xmlenc#rsa-1_5"[^>]*)>([\s\S]*?)<\/e:EncryptionMethod>/, '<x:EncryptionMethod xmlns:x="urn:example:not-xmlenc"$1>$2</x:EncryptionMethod>');
+  assert.notEqual(disguised, pkcs1);
+  await expectRefused(await t.post(disguised), 'weak_algorithm');
 });
 
 test('the decrypted assertion is inspected like a plain one: a comment in the NameID, no signature at all, a second assertion, a replay', async () => {
