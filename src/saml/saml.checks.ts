@@ -10,7 +10,7 @@
 //     SubjectConfirmation (Recipient, NotOnOrAfter, InResponseTo), NameID as pure text.
 // Nothing here accepts a response on its own; acceptance needs node-saml's verification too.
 import type { Document, Element } from '@xmldom/xmldom';
-import { checkEncryptionAlgorithms } from './saml.decrypt.ts';
+import { checkEncryptionAlgorithms } from './saml.encryption.ts';
 import { SamlRefusal } from './saml.refusal.ts';
 import { NS, XmlRejected, allElements, childElements, firstChild, parseXmlStrict, pureText } from './saml.xml.ts';
 

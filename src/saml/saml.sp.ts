@@ -11,7 +11,7 @@ import { readSettings, signsRequests, type SamlSettings } from './saml.settings.
 import { ensureSpKey, spCommonName, type SpKey } from './saml.spkey.service.ts';
 import { spValues } from './saml.settings.service.ts';
 import { REQUEST_TTL_MS } from './saml.cache.repo.ts';
-import { KEY_TRANSPORT_ALGORITHMS } from './saml.decrypt.ts';
+import { KEY_TRANSPORT_ALGORITHMS } from './saml.encryption.ts';
 
 export const NAMEID_UNSPECIFIED = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified';
 
@@ -21,7 +21,7 @@ export interface SpOptions {
   cache: CacheProvider;
   /** When given, AuthnRequests, LogoutRequests and LogoutResponses are signed (RSA-SHA256). */
   signingKey?: SpKey | null;
-  /** The SP's private key, for encrypted assertions (node-saml decrypts them to verify their signature). */
+  /** The SP's private key, for node-saml to decrypt an encrypted assertion or a LogoutRequest's encrypted NameID. */
   decryptionKey?: string;
 }
 

@@ -13,7 +13,7 @@ import type { Actor } from '../platform/actor.ts';
 import { nowIso } from '../platform/time.ts';
 import { assertionSeen, consumeRequest, discardRequest, markAssertionConsumed, requestCache } from './saml.cache.repo.ts';
 import { attributeValue, checkVerifiedAssertion, decodeSamlResponse, inspectDecryptedAssertion, inspectResponse, parseOrRefuse, type CheckContext, type ResponseFacts } from './saml.checks.ts';
-import { checkEncryptionAlgorithms } from './saml.decrypt.ts';
+import { checkEncryptionAlgorithms } from './saml.encryption.ts';
 import { usableCertificates } from './saml.metadata.ts';
 import { SamlRefusal, refusalFromLibrary } from './saml.refusal.ts';
 import { safeReturnTo } from './saml.returnto.ts';

@@ -6,7 +6,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DOMParser } from '@xmldom/xmldom';
 import { craftResponse, encryptAssertion, signXml, type EncryptOptions, type ResponseFields } from '../helpers/idp.ts';
-import { DATA_ALGORITHMS, KEY_TRANSPORT_ALGORITHMS } from '../../src/saml/saml.decrypt.ts';
+import { DATA_ALGORITHMS, KEY_TRANSPORT_ALGORITHMS } from '../../src/saml/saml.encryption.ts';
 import { startSamlApp, sessionCookie, type SamlTestApp } from './setup.ts';
 
 let t: SamlTestApp;
