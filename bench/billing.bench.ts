@@ -7,7 +7,6 @@
 //     same indexes, straight through the driver (no HTTP, no validation);
 //  3. a bill run over all accounts (POST /api/bill-runs, polled until done) and its invoice count;
 //  4. a second bill run of the same period, which must bill nothing.
-import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CompiledQuery, sql } from 'kysely';
@@ -15,9 +14,9 @@ import { batchInsertSql, batchParams } from '../src/billing/usage.service.ts';
 import { migrate, openDatabase, type Database } from '../src/db/database.ts';
 import { createLocalAdmin } from '../src/identity/users.service.ts';
 import { systemActor } from '../src/platform/actor.ts';
-import { freePort, scratchDatabase } from '../test/helpers/scratch.ts';
+import { scratchDatabase } from '../test/helpers/scratch.ts';
 import { createProduct } from '../src/billing/products.service.ts';
-import { flag, option, PG_URL, ROOT, waitForServer } from './common.ts';
+import { flag, fmt, option, PG_URL, startServer, type StartedServer } from './common.ts';
 
 const ACCOUNTS = Number(option('--accounts', '10000'));
 const PER_ACCOUNT = Number(option('--records', '100'));
@@ -31,7 +30,6 @@ const SYNC = option('--sync', process.env.SQLITE_SYNCHRONOUS || 'FULL');
 const ORDER = option('--order', 'account') as 'account' | 'interleaved';
 const PERIOD = { start: '2026-01-01', end: '2026-02-01' };
 
-const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const log = (s: string) => process.stdout.write(s + '\n');
 
 /** Seeds accounts and subscriptions with bulk inserts (setup, not measured). */
@@ -106,7 +104,7 @@ async function ceiling(database: Database, rows: ReturnType<typeof usageRows>, a
 async function main() {
   const fresh = await scratchDatabase({ postgres: USE_PG, prefix: 'll_bench_billing', adminUrl: PG_URL });
   const database = openDatabase(fresh.url);
-  let server: ChildProcess | null = null;
+  let server: StartedServer | null = null;
   try {
     await migrate(database);
     log(`# Ledgerline billing benchmark — ${USE_PG ? 'PostgreSQL' : 'SQLite'}, ${fmt(ACCOUNTS)} accounts × ${PER_ACCOUNT} usage records, batch ${BATCH}, ${ORDER} order, ${CONC} clients${USE_PG ? '' : `, synchronous=${SYNC}`}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
@@ -115,11 +113,8 @@ async function main() {
     const password = `Bench-${randomBytes(9).toString('base64url')}`;
     await createLocalAdmin(database.db, systemActor('bench'), 'bench-admin', password);
 
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base, DATABASE_URL: fresh.url, LOG_LEVEL: 'error', SQLITE_SYNCHRONOUS: SYNC }, stdio: ['ignore', 'ignore', 'pipe'] });
-    server.stderr?.on('data', (d) => process.stderr.write(`[server] ${d}`));
-    await waitForServer(base);
+    server = await startServer(fresh.url, { env: { SQLITE_SYNCHRONOUS: SYNC } });
+    const { base } = server;
     const login = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: base }, body: JSON.stringify({ username: 'bench-admin', password }) });
     if (login.status !== 200) throw new Error(`sign-in failed: ${login.status} ${await login.text()}`);
     const cookie = login.headers.getSetCookie().find((c) => c.startsWith('ll_session='))!.split(';')[0];
@@ -188,10 +183,7 @@ async function main() {
     if (second.run.billed !== 0 || after !== invoices) throw new Error('the second run billed again');
     log(`targets: ingest ≥ 50,000 records/s → ${ingestRate >= 50_000 ? 'met' : 'NOT met'}; bill run ≤ 20 s${USE_PG ? ' (target stated for SQLite)' : ''} → ${first.secs <= 20 ? 'met' : 'NOT met'}`);
   } finally {
-    if (server) {
-      server.kill('SIGTERM');
-      await new Promise((r) => server!.once('exit', r));
-    }
+    await server?.stop();
     await database.close();
     if (!flag('--keep')) await fresh.drop();
   }

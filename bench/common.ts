@@ -40,29 +40,40 @@ export async function waitForServer(base: string): Promise<void> {
 /** A number with thousands separators and `d` decimals. */
 export const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
-/** Starts Ledgerline (`src/main.ts`) on `databaseUrl` and a free loopback port, and waits for it. */
-export async function startServer(databaseUrl: string, env: Record<string, string> = {}): Promise<{ base: string; stop(): Promise<void> }> {
+/** A Ledgerline server a benchmark started. */
+export interface StartedServer {
+  base: string;
+  /** The server's process (the primary one with WORKERS), for its CPU time. */
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Ledgerline (`src/main.ts`) on `databaseUrl` and a free loopback port, with `env` added to
+ * its environment and `nodeArgs` before the script (`--cpu-prof`, say), and waits for it; its
+ * stderr is passed on, each chunk marked `[server]`.
+ */
+export async function startServer(databaseUrl: string, o: { env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<StartedServer> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const server = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base, DATABASE_URL: databaseUrl, LOG_LEVEL: 'error', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base, DATABASE_URL: databaseUrl, LOG_LEVEL: 'error', ...o.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  server.stderr?.on('data', (d) => process.stderr.write(`[server] ${d}`));
   const exited = new Promise((r) => server.once('exit', r));
+  const stop = async () => {
+    server.kill('SIGTERM');
+    await exited;
+  };
   try {
     await waitForServer(base);
   } catch (err) {
-    server.kill('SIGTERM');
+    await stop();
     throw err;
   }
-  return {
-    base,
-    stop: async () => {
-      server.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return { base, pid: server.pid!, stop };
 }
 
 /** Runs `request` `rounds` times; the fastest and slowest time in ms, and the last round's answer. */
@@ -84,7 +95,7 @@ export async function timeRounds<T>(rounds: number, request: () => Promise<T>): 
  */
 export async function withFilledServer(o: { prefix: string; postgres: boolean; fill(url: string): Promise<string> }, run: (client: Client) => Promise<void>): Promise<void> {
   const scratch = await scratchDatabase({ postgres: o.postgres, prefix: o.prefix, adminUrl: PG_URL });
-  let server: Awaited<ReturnType<typeof startServer>> | null = null;
+  let server: StartedServer | null = null;
   try {
     const t0 = performance.now();
     const inserted = await o.fill(scratch.url);

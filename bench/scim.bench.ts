@@ -5,7 +5,7 @@
 // and end of a walk (startIndex and cursor); deactivate (PATCH) and reactivate (PUT) rates; group PATCH (+100 members) latency at
 // 0 / 10k / 100k members; members lost under 16 concurrent PATCHes to one group and their p99. The
 // same client against a trivial Node HTTP server gives the machine's ceiling.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -15,7 +15,7 @@ import { migrate, openDatabase } from '../src/db/database.ts';
 import { createToken } from '../src/scim/scim-tokens.service.ts';
 import { systemActor } from '../src/platform/actor.ts';
 import { freePort, scratchDatabase } from '../test/helpers/scratch.ts';
-import { flag, option, PG_URL, ROOT, waitForServer } from './common.ts';
+import { flag, fmt, option, PG_URL, startServer, type StartedServer } from './common.ts';
 
 const USERS = Number(option('--users', '10000'));
 const CONC = Number(option('--concurrency', '16'));
@@ -116,19 +116,11 @@ function check(cond: unknown, what: string, res?: Res): asserts cond {
   if (!cond) throw new Error(`check failed: ${what}${res ? ` (HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 300)})` : ''}`);
 }
 
-function startChild(argv: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: false });
-  child.stderr?.on('data', (d) => process.stderr.write(`[server] ${d}`));
-  return child;
-}
-
-const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-
 async function ceiling(): Promise<{ rate: number; p50: number; p99: number }> {
   const port = await freePort();
   const body = JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 1, itemsPerPage: 1, startIndex: 1, Resources: [{ id: 'x', userName: 'x@example.com' }] });
   const src = `require('http').createServer((q,s)=>{q.resume();q.on('end',()=>{s.writeHead(200,{'content-type':'application/scim+json'});s.end(${JSON.stringify(body)})})}).listen(${port},'127.0.0.1')`;
-  const child = startChild(['-e', src], {});
+  const child = spawn(process.execPath, ['-e', src], { stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     try {
@@ -162,22 +154,18 @@ async function main() {
   console.log(`ceiling (trivial Node HTTP server, fixed JSON): ${fmt(ceil.rate)} req/s, p50 ${fmt(ceil.p50, 2)} ms, p99 ${fmt(ceil.p99, 2)} ms`);
   const pct = (rate: number) => `${fmt((100 * rate) / ceil.rate)}% of ceiling`;
 
-  const port = await freePort();
   const profileDir = option('--profile', '');
-  const server = startChild([...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', 'src/main.ts'], { PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, DATABASE_URL: databaseUrl, LOG_LEVEL: 'error', WORKERS: String(WORKERS) });
-  const stop = async () => {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-  };
+  let server: StartedServer | null = null;
   try {
-    await waitForServer(`http://127.0.0.1:${port}`);
-    const base = `http://127.0.0.1:${port}/ResourceServer/api/SCIM`;
+    server = await startServer(databaseUrl, { env: { WORKERS: String(WORKERS) }, nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
+    const { pid } = server;
+    const base = `${server.base}/ResourceServer/api/SCIM`;
     // Server CPU per request (all server processes), and with --pg that of every `postgres` process on
     // this machine, so each rate can be read as cost.
     const serverCpu = async <T extends { rate: number; seconds: number }>(fn: () => Promise<T>): Promise<T & { cpuUs: string }> => {
-      const c0 = cpuSeconds(server.pid!);
+      const c0 = cpuSeconds(pid);
       const r = await fn();
-      const c1 = cpuSeconds(server.pid!);
+      const c1 = cpuSeconds(pid);
       const n = r.rate * r.seconds;
       if (c0 === null || c1 === null) return { ...r, cpuUs: '' };
       const us = (a: number, b: number) => fmt(((b - a) * 1e6) / n);
@@ -389,7 +377,7 @@ async function main() {
     const lost = [...wanted].filter((x) => !have.has(x)).length;
     console.log(`16 concurrent group PATCHes (${reqs} requests, ${wanted.size} members): ${lost} members lost, p50 ${fmt(cont.p50, 2)} ms, p99 ${fmt(cont.p99, 2)} ms`);
   } finally {
-    await stop();
+    await server?.stop();
     await database.close();
     if (!flag('--keep')) await scratch.drop();
     await Promise.all([...pools.values()].map((p) => p.close()));
