@@ -93,6 +93,11 @@ export async function consumeResponse(db: Kysely<DB>, config: Config, input: Acs
   }
 }
 
+/** Refuses an assertion the replay cache has seen (markAssertionConsumed settles a race between two uses later). */
+async function refuseReplay(db: Kysely<DB>, idpEntityId: string, assertionId: string): Promise<void> {
+  if (await assertionSeen(db, idpEntityId, assertionId)) throw new SamlRefusal('replay', `assertion ${assertionId} was already used`);
+}
+
 async function consume(db: Kysely<DB>, config: Config, input: AcsInput, ctx: RefusalContext): Promise<AcsResult> {
   const s = await usableSettings(db);
   const idpEntityId = s.idpEntityId!;
@@ -111,7 +116,7 @@ async function consume(db: Kysely<DB>, config: Config, input: AcsInput, ctx: Ref
   ctx.nameId = facts.claimedNameId;
 
   // An encrypted assertion's ID is known once node-saml has decrypted it (below).
-  if (!facts.encrypted && (await assertionSeen(db, idpEntityId, facts.assertionId))) throw new SamlRefusal('replay', `assertion ${facts.assertionId} was already used`);
+  if (!facts.encrypted) await refuseReplay(db, idpEntityId, facts.assertionId);
   const solicited = facts.inResponseTo !== null;
   if (!solicited && !s.allowIdpInitiated) throw new SamlRefusal('unsolicited', 'unsolicited (IdP-initiated) response while IdP-initiated sign-in is off');
 
@@ -130,7 +135,7 @@ async function consume(db: Kysely<DB>, config: Config, input: AcsInput, ctx: Ref
   if (facts.encrypted) {
     facts = inspectDecryptedAssertion(assertionXml, facts);
     ctx.nameId = facts.claimedNameId;
-    if (await assertionSeen(db, idpEntityId, facts.assertionId)) throw new SamlRefusal('replay', `assertion ${facts.assertionId} was already used`);
+    await refuseReplay(db, idpEntityId, facts.assertionId);
   }
   const verified = checkVerifiedAssertion(assertionXml, facts, checkCtx, solicited ? facts.inResponseTo : null);
   ctx.issuer = verified.issuer;

@@ -72,9 +72,10 @@ test('saml set-idp --sign-requests on|off|auto sets request signing alone; show 
     // The SP metadata as the server publishes it, from the same database.
     const { spMetadataXml } = await import('../../src/saml/saml.sp.ts');
     const { openDatabase } = await import('../../src/db/database.ts');
+    const { loadConfig } = await import('../../src/config.ts');
     const db = openDatabase(database.url);
     try {
-      return /AuthnRequestsSigned="(true|false)"/.exec(await spMetadataXml(db.db, { publicUrl: PUBLIC_URL } as never))![1];
+      return /AuthnRequestsSigned="(true|false)"/.exec(await spMetadataXml(db.db, loadConfig({ PUBLIC_URL })))![1];
     } finally {
       await db.close();
     }
