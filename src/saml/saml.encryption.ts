@@ -10,7 +10,7 @@ import { allElements } from './saml.xml.ts';
 const XMLENC = 'http://www.w3.org/2001/04/xmlenc#';
 const XMLENC11 = 'http://www.w3.org/2009/xmlenc11#';
 
-/** Content encryption: AES in CBC or GCM mode (Okta offers these four; Entra ID uses AES-256-CBC). */
+/** Content encryption: AES, 128 or 256 bits, in CBC or GCM mode. */
 export const DATA_ALGORITHMS = [`${XMLENC11}aes256-gcm`, `${XMLENC11}aes128-gcm`, `${XMLENC}aes256-cbc`, `${XMLENC}aes128-cbc`];
 /** Key transport: RSA-OAEP (with SHA-1, SHA-256 or SHA-512 as its digest). */
 export const KEY_TRANSPORT_ALGORITHMS = [`${XMLENC}rsa-oaep-mgf1p`];
