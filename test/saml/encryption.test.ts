@@ -116,7 +116,7 @@ test('the decrypted assertion is inspected like a plain one: a comment in the Na
   await expectRefused(await t.post(once), 'replay');
 });
 
-test('an EncryptedKey next to the EncryptedData, referenced by a RetrievalMethod (the layout of ADFS and Shibboleth), decrypts too', async () => {
+test('an EncryptedKey next to the EncryptedData, referenced by a RetrievalMethod (the other layout XML Encryption allows), decrypts too', async () => {
   const nested = await encrypted({ signResponse: false });
   const key = /<e:EncryptedKey[\s\S]*<\/e:EncryptedKey>/.exec(nested)![0];
   const sibling = nested
