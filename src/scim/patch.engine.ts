@@ -197,6 +197,9 @@ class Engine {
         c[t.name] = (c[t.name] as Json[]).filter((e) => !(isObj(e) && drop.includes(String(e.value ?? ''))));
         return;
       }
+      const named = def.type === 'complex' && !def.multiValued ? namedValue(value) : undefined;
+      // Entra removes a manager by naming it ("value": "<id>" or [{"value": "<id>"}]): only if it is still the one.
+      if (named !== undefined && isObj(c[t.name]) && String((c[t.name] as Record<string, Json>).value ?? '') !== named) return;
       delete c[t.name];
       return;
     }
@@ -321,6 +324,13 @@ class Engine {
     }
     add(this.memberIds(value));
   }
+}
+
+/** The id a remove names: "<id>", {"value": "<id>"} or a one-element array of either; undefined if none. */
+function namedValue(value: unknown): string | undefined {
+  const first = Array.isArray(value) ? value[0] : value;
+  const v = isObj(first) ? getProp(first, 'value') : first;
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
 }
 
 /** `value eq "a" or value eq "b"` → ['a','b']; null for any other shape. */

@@ -41,7 +41,9 @@ function coerceSingle(def: AttrDef, value: unknown, where: string): Json {
       if (typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
       throw badRequest(`${where} must be a boolean`);
     case 'complex': {
-      if (def.multiValued && (typeof value === 'string' || typeof value === 'number')) return coerceComplex(def, { value: String(value) }, where);
+      // A bare value where the attribute has a `value` sub-attribute: a member's id, or Entra's manager
+      // ({"op":"Add","path":"…:enterprise:2.0:User:manager","value":"<id>"}), is {value: id}.
+      if ((typeof value === 'string' || typeof value === 'number') && (def.multiValued || subAttr(def, 'value'))) return coerceComplex(def, { value: String(value) }, where);
       if (!value || typeof value !== 'object' || Array.isArray(value)) throw badRequest(`${where} must be an object`);
       return coerceComplex(def, value as Record<string, unknown>, where);
     }

@@ -244,6 +244,40 @@ describe('Entra ID (PATCH with its quirks)', () => {
     assert.ok(audit.some((a) => a.summary.startsWith('deleted user')), 'the audit trail survives the delete');
   });
 
+  test("a manager as Entra sends it (the manager's id as a bare string) is set, read back, replaced and removed", async () => {
+    const boss = (await h.scim('POST', '/Users', oktaUser('entra.boss@acme.com'))).body.id as string;
+    const boss2 = (await h.scim('POST', '/Users', oktaUser('entra.boss2@acme.com'))).body.id as string;
+    const id = (await h.scim('POST', '/Users', { ...oktaUser('entra.report@acme.com'), [ENT]: { department: 'Finance' } })).body.id as string;
+    const patch = (op: string, value?: unknown) =>
+      h.scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op, path: `${ENT}:manager`, ...(value === undefined ? {} : { value }) }] }, { 'user-agent': 'Azure AD SCIM' });
+    const manager = async () => (await h.scim('GET', `/Users/${id}`)).body[ENT];
+
+    assert.equal((await patch('Add', boss)).status, 204);
+    assert.deepEqual(await manager(), { department: 'Finance', manager: { value: boss } });
+    const byManager = await h.scim('GET', `/Users?filter=${encodeURIComponent(`${ENT}:manager.value eq "${boss}"`)}`);
+    assert.deepEqual(byManager.body.Resources.map((r: any) => r.id), [id]);
+
+    assert.equal((await patch('Replace', boss2)).status, 204);
+    assert.deepEqual((await manager()).manager, { value: boss2 });
+    // A remove naming a manager the person no longer has leaves the current one.
+    assert.equal((await patch('Remove', [{ value: boss }])).status, 204);
+    assert.deepEqual((await manager()).manager, { value: boss2 });
+    assert.equal((await patch('Remove', [{ value: boss2 }])).status, 204);
+    assert.deepEqual(await manager(), { department: 'Finance' });
+
+    // The RFC's form, an object, keeps working, and a PUT may carry the bare id too.
+    assert.equal((await patch('Add', { value: boss })).status, 204);
+    assert.deepEqual((await manager()).manager, { value: boss });
+    const put = await h.scim('PUT', `/Users/${id}`, { ...oktaUser('entra.report@acme.com'), [ENT]: { department: 'Finance', manager: boss2 } });
+    assert.equal(put.status, 200);
+    assert.deepEqual(put.body[ENT].manager, { value: boss2 });
+    // A manager that is neither an id nor an object is still refused, naming the attribute.
+    const bad = await patch('Add', true);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.scimType, 'invalidValue');
+    assert.match(bad.body.detail, /manager/);
+  });
+
   test('groups: create with externalId, read with excludedAttributes=members, Add and Remove members', async () => {
     const u1 = (await h.scim('POST', '/Users', oktaUser('entra.1@acme.com'))).body.id;
     const u2 = (await h.scim('POST', '/Users', oktaUser('entra.2@acme.com'))).body.id;

@@ -43,6 +43,12 @@ describe('PATCH on users', () => {
     assert.deepEqual(r[ENT], { department: 'Finance', costCenter: 'CC1', manager: { value: 'boss-id' } });
   });
 
+  test("a bare id is a manager's value (Entra); a complex attribute without a value sub-attribute still needs an object", () => {
+    assert.deepEqual(patchUser([{ op: 'Add', path: `${ENT}:manager`, value: 'boss-id' }])[ENT], { department: 'Finance', manager: { value: 'boss-id' } });
+    assert.deepEqual(patchUser([{ op: 'add', value: { [`${ENT}:manager`]: 'boss-id' } }])[ENT], { department: 'Finance', manager: { value: 'boss-id' } });
+    assert.throws(() => patchUser([{ op: 'replace', path: 'name', value: 'Alice Smith' }]), (e: any) => e.status === 400 && /name must be an object/.test(e.message));
+  });
+
   test('value-path filters address one element of a multi-valued attribute', () => {
     const r = patchUser([{ op: 'Replace', path: 'emails[type eq "work"].value', value: 'new@acme.com' }]);
     assert.deepEqual((r.emails as any[]).map((e) => e.value), ['new@acme.com', 'alice@home.org']);
