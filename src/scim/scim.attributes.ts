@@ -113,6 +113,16 @@ function canonicalizeExtension(v: Record<string, unknown>): Record<string, Json>
   return out;
 }
 
+/** A row's stored SCIM attributes (the JSON `canonicalize` produced); none when absent or unreadable. */
+export function storedAttributes(text: string | null): Resource {
+  if (!text) return {};
+  try {
+    return JSON.parse(text) as Resource;
+  } catch {
+    return {};
+  }
+}
+
 /** The primary (or first) value of a multi-valued attribute. */
 export function primaryValue(list: Json | undefined): string | null {
   if (!Array.isArray(list) || list.length === 0) return null;

@@ -17,7 +17,7 @@ import { nowIso } from '../platform/time.ts';
 import { getProp } from './filter.eval.ts';
 import { compileGroupFilter, sortExpression } from './filter.sql.ts';
 import { applyPatch, type MemberChange, type PatchOperation } from './patch.engine.ts';
-import { canonicalize, MAX_SEARCHABLE_LENGTH, searchableStr, str, type Resource } from './scim.attributes.ts';
+import { canonicalize, MAX_SEARCHABLE_LENGTH, searchableStr, storedAttributes, str, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound } from './scim.errors.ts';
 import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
@@ -30,19 +30,10 @@ const COLS = ['id', 'display_name', 'external_id', 'scim_attributes', 'version',
 type Row = { id: string; display_name: string; external_id: string | null; scim_attributes: string | null; version: number; created_at: string; updated_at: string };
 type Member = { value: string; display: string | null };
 
-function parseAttrs(row: Row): Resource {
-  if (!row.scim_attributes) return {};
-  try {
-    return JSON.parse(row.scim_attributes) as Resource;
-  } catch {
-    return {};
-  }
-}
-
 function toResource(ctx: ScimCtx, row: Row, members: Member[] | undefined): Resource {
   const res: Resource = { schemas: [URN.group], id: row.id };
   if (row.external_id !== null) res.externalId = row.external_id;
-  for (const [k, v] of Object.entries(parseAttrs(row))) if (k !== 'externalId' && k !== 'displayName') res[k] = v;
+  for (const [k, v] of Object.entries(storedAttributes(row.scim_attributes))) if (k !== 'externalId' && k !== 'displayName') res[k] = v;
   res.displayName = row.display_name;
   if (members) res.members = members.map((m) => ({ value: m.value, display: m.display, $ref: `${ctx.baseUrl}/Users/${m.value}`, type: 'User' }));
   res.meta = { resourceType: 'Group', created: row.created_at, lastModified: row.updated_at, location: `${ctx.baseUrl}/Groups/${row.id}`, version: etagOf(row.version) };
@@ -260,7 +251,7 @@ export async function replaceGroup(ctx: ScimCtx, trx: Transaction<DB>, id: strin
 
 /** A group's attributes as a PATCH sees them (members aside: they change as a MemberChange). */
 function patchable(row: Row): Resource {
-  const current: Resource = { ...parseAttrs(row), displayName: row.display_name };
+  const current: Resource = { ...storedAttributes(row.scim_attributes), displayName: row.display_name };
   if (row.external_id !== null) current.externalId = row.external_id;
   return current;
 }

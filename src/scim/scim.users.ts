@@ -4,7 +4,7 @@
 // active, which live in their columns. Every write runs in the caller's transaction.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
-import type { UserStatus } from '../db/schema.identity.ts';
+import type { UsersTable, UserStatus } from '../db/schema.identity.ts';
 import { isPostgres } from '../db/dialect.ts';
 import { noteRowsWritten } from '../db/fresh-statistics.ts';
 import { AUDIT_COLUMNS, auditValues, recordAudit, type AuditEntry } from '../identity/audit.service.ts';
@@ -14,7 +14,7 @@ import { isUniqueViolation } from '../platform/errors.ts';
 import { nowIso } from '../platform/time.ts';
 import { compileUserFilter, sortExpression } from './filter.sql.ts';
 import { applyPatch, type PatchOperation } from './patch.engine.ts';
-import { canonicalize, MAX_SEARCHABLE_LENGTH, primaryValue, searchableStr, str, type Json, type Resource } from './scim.attributes.ts';
+import { canonicalize, MAX_SEARCHABLE_LENGTH, primaryValue, searchableStr, storedAttributes, str, type Json, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound, ScimError } from './scim.errors.ts';
 import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
 import { listPositionsOf, type ListKey } from './list-positions.ts';
@@ -49,17 +49,8 @@ type Row = { id: string; user_name: string; external_id: string | null; status: 
 
 export const etagOf = (version: number) => `W/"${version}"`;
 
-function parseAttrs(row: Row): Resource {
-  if (!row.scim_attributes) return {};
-  try {
-    return JSON.parse(row.scim_attributes) as Resource;
-  } catch {
-    return {};
-  }
-}
-
 function toResource(ctx: ScimCtx, row: Row, groups: { value: string; display: string }[] | undefined): Resource {
-  const attrs = parseAttrs(row);
+  const attrs = storedAttributes(row.scim_attributes);
   const hasExt = URN.enterprise in attrs;
   const res: Resource = { schemas: hasExt ? [URN.user, URN.enterprise] : [URN.user], id: row.id };
   if (row.external_id !== null) res.externalId = row.external_id;
@@ -310,20 +301,14 @@ export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Re
   return { body: listResponse(resources, p, total, next), found: rows.length };
 }
 
+/** The columns of `users` that the SCIM attributes set (on create, and on a PUT or PATCH). */
+const UPDATE_COLS = ['user_name', 'user_name_norm', 'display_name', 'given_name', 'family_name', 'email', 'email_norm', 'external_id'] as const satisfies readonly (keyof UsersTable)[];
+
 interface Extracted {
   userName: string;
   status: UserStatus | null;
   stored: Resource;
-  cols: {
-    user_name: string;
-    user_name_norm: string;
-    display_name: string | null;
-    given_name: string | null;
-    family_name: string | null;
-    email: string | null;
-    email_norm: string | null;
-    external_id: string | null;
-  };
+  cols: Pick<UsersTable, (typeof UPDATE_COLS)[number]>;
   locale: string | null;
   timeZone: string | null;
   emails: { value_norm: string; type_norm: string | null; is_primary: number }[];
@@ -553,8 +538,6 @@ export async function createUserInOneStatement(ctx: ScimCtx, body: unknown): Pro
   return created;
 }
 
-const UPDATE_COLS = ['user_name', 'user_name_norm', 'display_name', 'given_name', 'family_name', 'email', 'email_norm', 'external_id'] as const satisfies readonly (keyof Extracted['cols'])[];
-
 /** What a PUT or PATCH changes about a user, worked out from the stored row and the new attributes. */
 interface Change {
   x: Extracted;
@@ -593,7 +576,7 @@ function planChange(row: Row, attrs: Resource, verb: 'replaced' | 'updated'): Ch
   if (head && tail) tail = `; ${tail}`;
   // The rows are derived from the stored attribute alone, so an update that leaves `emails` as it
   // was (Okta's PUT re-sends the whole user, a deactivation included) leaves them alone.
-  const emailsChanged = JSON.stringify(x.emails) !== JSON.stringify(emailRows(parseAttrs(row).emails));
+  const emailsChanged = JSON.stringify(x.emails) !== JSON.stringify(emailRows(storedAttributes(row.scim_attributes).emails));
   return { x, status, stored: JSON.stringify(x.stored), version: row.version + 1, now: nowIso(), action, deactivating, head, tail, emailsChanged };
 }
 
@@ -728,7 +711,7 @@ function replaced(body: unknown): () => Resource {
 
 function patched(ops: PatchOperation[]): (row: Row) => Resource {
   return (row) => {
-    const current: Resource = { ...parseAttrs(row), userName: row.user_name, active: row.status === 'active' };
+    const current: Resource = { ...storedAttributes(row.scim_attributes), userName: row.user_name, active: row.status === 'active' };
     if (row.external_id !== null) current.externalId = row.external_id;
     // Keep the stored form canonical (coercion already happened per op).
     return applyPatch('User', current, ops).attributes;
