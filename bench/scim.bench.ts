@@ -116,7 +116,7 @@ function check(cond: unknown, what: string, res?: Res): asserts cond {
   if (!cond) throw new Error(`check failed: ${what}${res ? ` (HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 300)})` : ''}`);
 }
 
-async function ceiling(): Promise<{ rate: number; p50: number; p99: number }> {
+async function ceiling(): Promise<{ rate: number; p50: number; p99: number; cpuUs: number | null }> {
   const port = await freePort();
   const body = JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 1, itemsPerPage: 1, startIndex: 1, Resources: [{ id: 'x', userName: 'x@example.com' }] });
   const src = `require('http').createServer((q,s)=>{q.resume();q.on('end',()=>{s.writeHead(200,{'content-type':'application/scim+json'});s.end(${JSON.stringify(body)})})}).listen(${port},'127.0.0.1')`;
@@ -131,15 +131,17 @@ async function ceiling(): Promise<{ rate: number; p50: number; p99: number }> {
     }
   }
   await drive(2000, CONC, async () => (await request(base, 'GET', '/Users?filter=x', null)).ms);
+  const c0 = cpuSeconds(child.pid!);
   const r = await drive(20000, CONC, async () => {
     const res = await request(base, 'GET', '/Users?filter=x', null);
     check(res.status === 200, 'ceiling 200', res);
     return res.ms;
   });
+  const c1 = cpuSeconds(child.pid!);
   child.kill();
   await pools.get(base)?.close();
   pools.delete(base);
-  return r;
+  return { ...r, cpuUs: c0 && c1 ? ((c1.server - c0.server) * 1e6) / 20000 : null };
 }
 
 async function main() {
@@ -151,7 +153,8 @@ async function main() {
   const { token } = await createToken(database.db, systemActor('bench'), 'bench');
 
   const ceil = await ceiling();
-  console.log(`ceiling (trivial Node HTTP server, fixed JSON): ${fmt(ceil.rate)} req/s, p50 ${fmt(ceil.p50, 2)} ms, p99 ${fmt(ceil.p99, 2)} ms`);
+  const ceilCpu = ceil.cpuUs ? `, its CPU ${fmt(ceil.cpuUs)} µs/request` : '';
+  console.log(`ceiling (trivial Node HTTP server, fixed JSON): ${fmt(ceil.rate)} req/s, p50 ${fmt(ceil.p50, 2)} ms, p99 ${fmt(ceil.p99, 2)} ms${ceilCpu}`);
   const pct = (rate: number) => `${fmt((100 * rate) / ceil.rate)}% of ceiling`;
 
   const profileDir = option('--profile', '');
@@ -170,7 +173,10 @@ async function main() {
       if (c0 === null || c1 === null) return { ...r, cpuUs: '' };
       const us = (a: number, b: number) => fmt(((b - a) * 1e6) / n);
       const pgCpu = USE_PG && c1.postgres > c0.postgres ? `, PostgreSQL ${us(c0.postgres, c1.postgres)} µs/request` : '';
-      return { ...r, cpuUs: `, server CPU ${us(c0.server, c1.server)} µs/request${pgCpu}` };
+      // The same CPU as a multiple of the trivial server's: steadier from one day to the next than µs,
+      // which follow the machine's speed (2-5 times apart between sessions on this VM).
+      const times = ceil.cpuUs ? ` (${fmt(((c1.server - c0.server) * 1e6) / n / ceil.cpuUs, 1)}× the trivial server's)` : '';
+      return { ...r, cpuUs: `, server CPU ${us(c0.server, c1.server)} µs/request${times}${pgCpu}` };
     };
     const run = randomBytes(3).toString('hex');
     const userName = (i: number) => `user${i}.${run}@bench.example.com`;
