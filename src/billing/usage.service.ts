@@ -4,7 +4,7 @@
 // already invoiced for that account (late usage would otherwise never be billed, silently).
 // API batches are all-or-nothing on validation (400 with per-record field messages); CSV uploads keep
 // good rows and report every bad row with its line number, nothing dropped silently.
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { isPostgres } from '../db/dialect.ts';
@@ -356,7 +356,7 @@ export async function uploadUsageCsv(db: Kysely<DB>, actor: Actor, fileName: str
       if (row.cells.length !== parsed[0].cells.length) shapeErrors.set(j, `Expected ${parsed[0].cells.length} columns, found ${row.cells.length}`);
       const qty = /^\d+$/.test(r.quantity ?? '') ? Number(r.quantity) : NaN;
       // Without a key column, a row's content is its key: uploading the same file twice counts nothing twice.
-      const key = r.idempotencyKey || 'csv:' + createHash('sha256').update([r.accountId ?? r.accountNumber, r.identifier, r.quantity, r.occurredAt].join('\u0000')).digest('base64url');
+      const key = r.idempotencyKey || 'csv:' + hash('sha256', [r.accountId ?? r.accountNumber, r.identifier, r.quantity, r.occurredAt].join('\u0000'), 'base64url');
       inputs.push({ accountId: r.accountId || undefined, accountNumber: r.accountNumber || undefined, identifier: r.identifier ?? '', quantity: qty, occurredAt: r.occurredAt ?? '', idempotencyKey: key });
     });
     await db.transaction().execute(async (trx) => {

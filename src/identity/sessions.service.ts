@@ -1,7 +1,7 @@
 // Sessions live in the database (any node can serve any request). The cookie holds a random
 // 256-bit value; only its sha256 is stored. Idle and absolute expiry are enforced on every lookup;
 // a user who is not Active has no usable session.
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import type { Kysely, Transaction } from 'kysely';
 import type { Config } from '../config.ts';
@@ -12,7 +12,7 @@ type Db = Kysely<DB> | Transaction<DB>;
 
 export const SESSION_COOKIE = 'll_session';
 
-const hash = (value: string) => createHash('sha256').update(value).digest('hex');
+const hashOf = (value: string) => hash('sha256', value);
 
 export interface NewSession {
   userId: string;
@@ -28,7 +28,7 @@ export async function createSession(db: Db, config: Config, s: NewSession): Prom
   await db
     .insertInto('sessions')
     .values({
-      id_hash: hash(value),
+      id_hash: hashOf(value),
       user_id: s.userId,
       csrf_token: randomBytes(24).toString('base64url'),
       method: s.method,
@@ -68,7 +68,7 @@ export interface LiveSession {
 /** The live session behind a cookie value, or null (unknown, expired, idle too long, user not Active). */
 export async function findSession(db: Db, config: Config, value: string | undefined): Promise<LiveSession | null> {
   if (!value || value.length > 100) return null;
-  const idHash = hash(value);
+  const idHash = hashOf(value);
   const row = await db
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
@@ -103,7 +103,7 @@ export async function findSession(db: Db, config: Config, value: string | undefi
 
 export async function endSession(db: Db, value: string | undefined): Promise<LiveSession['ssoInfo'] | null> {
   if (!value) return null;
-  const row = await db.deleteFrom('sessions').where('id_hash', '=', hash(value)).returning(['sso_info']).executeTakeFirst();
+  const row = await db.deleteFrom('sessions').where('id_hash', '=', hashOf(value)).returning(['sso_info']).executeTakeFirst();
   return row?.sso_info ? JSON.parse(row.sso_info) : null;
 }
 

@@ -1,7 +1,7 @@
 // Shared SAML state in the database, so any node can finish what another started:
 //  - AuthnRequest ids we issued (node-saml's CacheProvider), consumed atomically by the ACS;
 //  - consumed assertion ids (replay cache), kept until NotOnOrAfter + clock skew.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { CacheItem, CacheProvider } from '@node-saml/node-saml';
 import type { DB } from '../db/schema.ts';
@@ -48,7 +48,7 @@ export async function discardRequest(db: Db, id: string): Promise<void> {
   await db.deleteFrom('saml_requests').where('id', '=', id).execute();
 }
 
-const assertionKey = (issuer: string, assertionId: string) => createHash('sha256').update(`${issuer}\n${assertionId}`).digest('hex');
+const assertionKey = (issuer: string, assertionId: string) => hash('sha256', `${issuer}\n${assertionId}`);
 
 export async function assertionSeen(db: Db, issuer: string, assertionId: string): Promise<boolean> {
   const row = await db.selectFrom('saml_assertions').select('key').where('key', '=', assertionKey(issuer, assertionId)).executeTakeFirst();

@@ -1,7 +1,7 @@
 // SCIM access tokens: random 256-bit bearer tokens stored only as sha256 hashes. Several may be
 // active at once, so a token can be rotated without downtime: refresh issues a new token and gives
 // the old ones a grace period (expires_at) instead of cutting them off.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hash, randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { recordAudit } from '../identity/audit.service.ts';
@@ -14,7 +14,7 @@ import { byKeyList, Coalescer } from '../db/coalesce.ts';
 import { sqliteChangeStamp } from '../db/database.ts';
 import { isPostgres } from '../db/dialect.ts';
 
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+export const hashToken = (token: string) => hash('sha256', token);
 
 // Usable tokens already verified, by hash, per database handle. On SQLite the token query is the
 // first thing every SCIM request asks of SQLite and cost 24 of a GET by id's 91 µs of server time, so
