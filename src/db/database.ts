@@ -146,26 +146,6 @@ export function sqliteConnectionOf(db: object): SQLite.Database | null {
   return sqliteConnections.get(db) ?? null;
 }
 
-const stampStatements = new WeakMap<SQLite.Database, [SQLite.Statement, SQLite.Statement]>();
-
-/**
- * A value that changes whenever the database may have changed since the last call: another
- * connection committed (PRAGMA data_version: a second worker, the CLI) or this connection wrote
- * anything (total_changes()). For caches of rows that must never be stale. null on PostgreSQL and
- * while the connection is inside a transaction (another connection's commits are not visible then,
- * and this one's own writes may still roll back).
- */
-export function sqliteChangeStamp(db: object): string | null {
-  const conn = sqliteConnections.get(db);
-  if (!conn || conn.inTransaction) return null;
-  let stmts = stampStatements.get(conn);
-  if (!stmts) {
-    stmts = [conn.prepare('pragma data_version').pluck(), conn.prepare('select total_changes()').pluck()];
-    stampStatements.set(conn, stmts);
-  }
-  return `${stmts[0].get()}:${stmts[1].get()}`;
-}
-
 /** The number SQLite gives a connection that could not get a lock in time (SQLITE_BUSY and its variants). */
 export function isSqliteBusy(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;

@@ -11,24 +11,20 @@ import { addSeconds, nowIso } from '../platform/time.ts';
 import { tryWriteTransaction } from '../db/write-lock.ts';
 import { precompiled } from '../db/precompiled.ts';
 import { byKeyList, Coalescer } from '../db/coalesce.ts';
-import { sqliteChangeStamp } from '../db/database.ts';
-import { isPostgres } from '../db/dialect.ts';
 
 export const hashToken = (token: string) => hash('sha256', token);
 
-// Usable tokens already verified, by hash, per database handle. On SQLite the token query is the
-// first thing every SCIM request asks of SQLite and cost 24 of a GET by id's 91 µs of server time, so
-// a known token is checked in memory: an entry counts only while the database is unchanged since it
-// was read (`stamp`, sqliteChangeStamp: any commit by another connection, such as a revocation from
-// the CLI or another worker, or any write by this one), so a revocation takes effect on the very next
-// request, as without the cache. PostgreSQL has no such cheap stamp (`stamp` is null there): an entry
-// never makes a request valid, it only lets the request check its token in a statement it runs anyway.
-// The reads IdPs send most (GET by id, `userName eq`) check it in their own statement, other GETs
+// Usable tokens already verified, by hash, per database handle. An entry never makes a request
+// valid: it only lets the request check its token in a statement it runs anyway, by id instead of by
+// hash. The reads IdPs send most (GET by id, `userName eq`) check it in their own statement, other GETs
 // before they answer (src/scim/scim.engine.ts), and every other request before its body is read (the
-// hook in scim.plugin.ts): one round trip instead of two for those reads, and a revocation or expiry
-// still takes effect on the next request. Expiry is checked on every request.
+// hook in scim.plugin.ts): one statement instead of two for those reads (on PostgreSQL a round trip,
+// on SQLite a read transaction), and a revocation, from this process, another one or the CLI, takes
+// effect on the very next request. Expiry is checked on every request. (Until session 15 a SQLite
+// entry counted while `pragma data_version` and `total_changes()` were unchanged since it was read; that
+// pragma is a read transaction of its own, 5.5% of a GET's CPU in a profile.)
 const MAX_VERIFIED = 64;
-const verified = new WeakMap<object, Map<string, { row: TokenRow; stamp: string | null }>>();
+const verified = new WeakMap<object, Map<string, TokenRow>>();
 function verifiedTokens(db: object) {
   let m = verified.get(db);
   if (!m) {
@@ -139,7 +135,7 @@ const tokenByHash = precompiled<TokenRow>((db, arg) =>
 const lastTouched = new Map<string, number>();
 const TOUCH_EVERY_MS = 60_000;
 
-/** A token the request presented that was verified earlier but not yet for this request (PostgreSQL). */
+/** A token the request presented that was verified earlier but not yet for this request. */
 export interface PresentedToken {
   id: string;
   confirmed: boolean;
@@ -186,32 +182,25 @@ export async function confirmToken(db: Kysely<DB>, token: PresentedToken): Promi
 /** Drops a token this process had verified (it was found unusable). */
 export function forgetToken(db: Kysely<DB>, id: string): void {
   const cache = verifiedTokens(db);
-  for (const [hash, entry] of cache) if (entry.row.id === id) cache.delete(hash);
+  for (const [hash, row] of cache) if (row.id === id) cache.delete(hash);
 }
 
 /**
  * The token's id and name when it is usable; null otherwise. `confirmed` is false when it was
- * verified by an earlier request on PostgreSQL: the request must then check it (confirmToken, or a
- * statement with tokenUsable) before it answers or writes anything.
+ * verified by an earlier request: the request must then check it (confirmToken, or a statement with
+ * tokenUsable) before it answers or writes anything.
  */
 export async function verifyToken(db: Kysely<DB>, token: string): Promise<{ id: string; name: string; confirmed: boolean } | null> {
   if (!token || token.length > 200) return null;
   const hash = hashToken(token);
-  // SQLite: a stamp, or null inside a transaction (nothing to cache then); PostgreSQL: always null.
-  const stamp = sqliteChangeStamp(db);
-  const cacheable = stamp !== null || isPostgres(db);
   const cache = verifiedTokens(db);
-  const hit = cache.get(hash);
-  let row: TokenRow | undefined;
-  let confirmed = true;
-  if (cacheable && hit && hit.stamp === stamp) {
-    row = hit.row;
-    confirmed = stamp !== null;
-  } else {
+  let row = cache.get(hash);
+  const confirmed = !row;
+  if (!row) {
     [row] = await tokenByHash(db, hash);
-    if (row && !row.revoked_at && cacheable) {
+    if (row && !row.revoked_at) {
       if (cache.size >= MAX_VERIFIED) cache.clear();
-      cache.set(hash, { row, stamp });
+      cache.set(hash, row);
     }
   }
   if (!row || row.revoked_at) return null;

@@ -67,7 +67,7 @@ export async function handleScim(deps: EngineDeps, req: ScimRequest): Promise<Sc
   const out: ScimResponse = { status: 200, headers: {}, summary: '', resourceType, resourceId: segs[1] && segs[1] !== '.search' ? segs[1] : null, userName: null, error: null };
   const ctx: ScimCtx = { db: deps.db, baseUrl: deps.baseUrl, actor: deps.actor, token: deps.token };
   try {
-    // A token verified by an earlier request (PostgreSQL) is checked again. The plugin has already
+    // A token verified by an earlier request is checked again. The plugin has already
     // done so for anything but a GET (before reading its body); this keeps a write from ever running
     // unchecked, whoever calls. A GET checks it in its own statement, or below, before it answers.
     if (method !== 'GET') await checkToken(ctx);

@@ -25,7 +25,7 @@ const API_HEADERS = { 'content-type': SCIM_TYPE, 'x-content-type-options': 'nosn
 interface ScimRequestState {
   started: number;
   actor: Actor | null;
-  /** Set when the token was verified by an earlier request and must be checked again (PostgreSQL). */
+  /** Set when the token was verified by an earlier request and must be checked again. */
   token?: PresentedToken;
   rawBody?: string;
 }
@@ -184,7 +184,7 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
     const m = /^Bearer\s+(.+)$/i.exec(header.trim());
     const token = m ? await verifyToken(app.db, m[1].trim()) : null;
     if (!token) return rejectToken(request, reply, Boolean(m));
-    // A token verified by an earlier request (PostgreSQL): a GET checks it again in its own statement
+    // A token verified by an earlier request: a GET checks it again in its own statement
     // or before it answers (scim.engine.ts); anything else checks it now, before its body is read.
     if (!token.confirmed) {
       const presented = { id: token.id, confirmed: false };

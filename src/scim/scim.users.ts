@@ -33,7 +33,7 @@ export interface ScimCtx {
   /** Absolute SCIM base URL, for meta.location. */
   baseUrl: string;
   actor: Actor;
-  /** The request's token when it still has to be checked in this request (PostgreSQL; see verifyToken). */
+  /** The request's token when it still has to be checked in this request (see verifyToken). */
   token?: PresentedToken;
 }
 
@@ -152,15 +152,40 @@ const lookupStatements = (column: 'id' | 'user_name_norm') => {
 };
 const lookupsPg = { id: lookupStatements('id'), user_name_norm: lookupStatements('user_name_norm') };
 
+// SQLite: the same in one statement of one key. A statement here costs no round trip, but each
+// starts and ends a read transaction of its own: the user, their groups and the token check were
+// three (the token's as `pragma data_version`, see verifyToken), now they are one.
+const groupsJsonSqlite = sql<string>`(select json_group_array(json_array(g.id, g.display_name)) from pushed_group_members m join pushed_groups g on g.id = m.group_id where m.user_id = users.id)`;
+type KeyedRowSqlite = Row & { groups: string; token_ok?: number };
+const oneWithGroupsSqlite = (column: 'id' | 'user_name_norm', checkToken: boolean) =>
+  precompiled<KeyedRowSqlite>((db, arg) =>
+    db
+      .selectFrom('users')
+      .select(COLS)
+      .select(groupsJsonSqlite.as('groups'))
+      .$if(checkToken, (q) => q.select(tokenUsable(arg(1), arg(2)).as('token_ok')))
+      .where(`users.${column}`, '=', arg(0))
+      .where('source', '=', 'idp'),
+  );
+const lookupsSqlite = {
+  id: { plain: oneWithGroupsSqlite('id', false), checked: oneWithGroupsSqlite('id', true) },
+  user_name_norm: { plain: oneWithGroupsSqlite('user_name_norm', false), checked: oneWithGroupsSqlite('user_name_norm', true) },
+};
+
 /**
  * A user (or none) with their groups, by `key` (an id or a normalised userName); when the request's
  * token is still to be checked, in the same statement. No row says nothing about the token: the
  * engine checks it before answering.
  */
-async function readWithGroupsPg(ctx: ScimCtx, column: keyof typeof lookupsPg, key: string): Promise<RowWithGroups[]> {
+async function readWithGroups(ctx: ScimCtx, column: keyof typeof lookupsPg, key: string): Promise<RowWithGroups[]> {
   const token = ctx.token && !ctx.token.confirmed ? ctx.token : null;
   const db = ctx.db;
-  const rows = await lookupsPg[column].load(db, token?.id ?? '', key);
+  let rows: (RowWithGroups & { token_ok?: boolean | number })[];
+  if (isPostgres(db)) rows = await lookupsPg[column].load(db, token?.id ?? '', key);
+  else {
+    const found = await (token ? lookupsSqlite[column].checked(db, key, token.id, nowIso()) : lookupsSqlite[column].plain(db, key));
+    rows = found.map((r) => ({ ...r, groups: JSON.parse(r.groups) as [string, string][] }));
+  }
   if (token && rows.length) {
     if (!rows[0].token_ok) {
       forgetToken(db, token.id);
@@ -168,7 +193,7 @@ async function readWithGroupsPg(ctx: ScimCtx, column: keyof typeof lookupsPg, ke
     }
     token.confirmed = true;
   }
-  return rows.map(({ token_ok: _ok, lookup_key: _key, ...row }) => row);
+  return rows.map(({ token_ok: _ok, lookup_key: _key, ...row }: RowWithGroups & { token_ok?: unknown; lookup_key?: string }) => row);
 }
 
 /**
@@ -188,8 +213,8 @@ function splitGroups(found: RowWithGroups): { row: Row; groups: { value: string;
 }
 
 export async function getUser(ctx: ScimCtx, id: string, projection: Projection): Promise<{ resource: Resource; etag: string; userName: string }> {
-  if (isPostgres(ctx.db) && wants(projection, 'groups')) {
-    const [found] = await readWithGroupsPg(ctx, 'id', id);
+  if (wants(projection, 'groups')) {
+    const [found] = await readWithGroups(ctx, 'id', id);
     if (!found) throw notFound(`User ${id} not found`);
     const { row, groups } = splitGroups(found);
     return { resource: project(toResource(ctx, row, groups), projection), etag: etagOf(row.version), userName: row.user_name };
@@ -260,8 +285,8 @@ async function readDeepPage(db: Kysely<DB>, offset: number, count: number, from:
 export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Record<string, unknown>; found: number }> {
   const { db } = ctx;
   const eqName = userNameEq(p);
-  if (eqName !== null && isPostgres(db) && wants(p.projection, 'groups')) {
-    const found = (await readWithGroupsPg(ctx, 'user_name_norm', eqName)).map(splitGroups);
+  if (eqName !== null && wants(p.projection, 'groups')) {
+    const found = (await readWithGroups(ctx, 'user_name_norm', eqName)).map(splitGroups);
     const resources = found.map(({ row, groups }) => project(toResource(ctx, row, groups), p.projection));
     return { body: listResponse(resources, p, found.length, null), found: found.length };
   }
@@ -685,7 +710,7 @@ async function updateUserInOneStatement(
   next: (row: Row) => Resource,
 ): Promise<{ resource: Resource; outcome: Outcome }> {
   for (let attempt = 0; attempt < VERSION_ATTEMPTS; attempt++) {
-    const [found] = await readWithGroupsPg(ctx, 'id', id);
+    const [found] = await readWithGroups(ctx, 'id', id);
     if (!found) throw notFound(`User ${id} not found`);
     const { row, groups } = splitGroups(found);
     checkIfMatch(ifMatch, row.version);
