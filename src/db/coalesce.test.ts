@@ -70,7 +70,7 @@ test('writes submitted in one turn form one batch, those submitted while it runs
     batches.push(items);
     if (batches.length === 1) await gate;
     return items.map((n) => (n % 2 ? { ok: true, value: n * 10 } : { ok: false, error: new Error(`even ${n}`) }));
-  }, 3);
+  }, { max: 3 });
   const settle = (p: Promise<number>) => p.then((v) => v, (e: Error) => e.message);
   const first = [1, 2].map((n) => settle(b.submit(n)));
   await new Promise((r) => setImmediate(r));
@@ -85,10 +85,43 @@ test('a batch whose run throws fails each of its writes with that error, and the
   const b = new SerialBatcher<string, string>(async (items) => {
     if (calls++ === 0) throw new Error('connection lost');
     return items.map((s) => ({ ok: true, value: s.toUpperCase() }));
-  }, 10);
+  }, { max: 10 });
   const failed = await Promise.allSettled([b.submit('a'), b.submit('b')]);
   assert.deepEqual(failed.map((r) => r.status === 'rejected' && (r.reason as Error).message), ['connection lost', 'connection lost']);
   assert.equal(await b.submit('c'), 'C');
+});
+
+test('with gatherTurns, writes that keep arriving turn after turn join one batch', async () => {
+  const batches: number[][] = [];
+  const b = new SerialBatcher<number, number>(async (items) => (batches.push(items), items.map((n) => ({ ok: true, value: n }))), { max: 10, gatherTurns: 2 });
+  const done = [b.submit(1)];
+  await new Promise((r) => setImmediate(r));
+  done.push(b.submit(2));
+  await new Promise((r) => setImmediate(r));
+  done.push(b.submit(3));
+  await Promise.all(done);
+  assert.deepEqual(batches, [[1, 2, 3]]);
+});
+
+test('a batch that could not run (null) is tried again with what was queued meanwhile, and after giveUpAfterMs every queued write fails', async () => {
+  let refuse = 2;
+  const batches: string[][] = [];
+  const b = new SerialBatcher<string, string>(
+    async (items) => {
+      if (refuse-- > 0) return null;
+      batches.push(items);
+      return items.map((s) => ({ ok: true, value: s }));
+    },
+    { max: 10, retry: { everyMs: 5, giveUpAfterMs: 1000, error: () => new Error('busy') } },
+  );
+  const first = b.submit('a');
+  await new Promise((r) => setTimeout(r, 2));
+  assert.deepEqual(await Promise.all([first, b.submit('b')]), ['a', 'b']);
+  assert.deepEqual(batches, [['a', 'b']], 'refused twice, then run once with both');
+
+  const never = new SerialBatcher<string, string>(async () => null, { max: 10, retry: { everyMs: 5, giveUpAfterMs: 30, error: () => new Error('busy') } });
+  const failed = await Promise.allSettled([never.submit('x'), never.submit('y')]);
+  assert.deepEqual(failed.map((r) => r.status === 'rejected' && (r.reason as Error).message), ['busy', 'busy']);
 });
 
 test('a look-up by a key list uses the statement for the next size up, with the keys padded by their last one and the other parameters after them', async () => {

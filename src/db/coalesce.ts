@@ -12,7 +12,7 @@
 // in it, each with the statement's error.
 //
 // SerialBatcher does the same for writes, one batch at a time: the writes that arrive while a batch
-// runs form the next one.
+// runs form the next one (PostgreSQL's user creates; SQLite's group commit, src/scim/scim.writes.ts).
 
 type Waiter<Row> = { key: string; resolve: (rows: Row[]) => void; reject: (err: unknown) => void };
 
@@ -109,44 +109,95 @@ export class Coalescer<Owner extends object, Row extends object> {
 /** What one item of a batch came to: its value, or the error it alone fails with. */
 export type Outcome<Out> = { ok: true; value: Out } | { ok: false; error: unknown };
 
+export interface BatchOptions {
+  /** Most items in one batch. */
+  max: number;
+  /**
+   * Most further turns of the event loop a batch waits for more items, as long as each turn brings
+   * some (default 0: a batch holds what was submitted in the turn its first item was).
+   */
+  gatherTurns?: number;
+  /**
+   * For a `run` that may answer null, "not now" (another process holds a lock): try again this often
+   * with what is queued by then; once it has answered null for `giveUpAfterMs`, every queued item
+   * fails with `error()`.
+   */
+  retry?: { everyMs: number; giveUpAfterMs: number; error: () => unknown };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /**
- * Writes of one kind, run a batch at a time: items submitted in the same turn of the event loop, or
- * while the previous batch is running, form the next batch (at most `max` items). `run` answers each
- * item of a batch on its own; if it throws, every item of the batch fails with that error.
+ * Writes of one kind, run a batch at a time: items submitted in the same turn of the event loop (or
+ * in the next `gatherTurns` turns while they keep coming), or while the previous batch is running,
+ * form the next batch (at most `max` items). `run` answers each item of a batch on its own; if it
+ * throws, every item of the batch fails with that error; if it answers null, the batch did not run
+ * and is tried again (`retry`).
  */
 export class SerialBatcher<In, Out> {
   private queue: { item: In; resolve: (v: Out) => void; reject: (err: unknown) => void }[] = [];
   private running = false;
 
   constructor(
-    private readonly run: (items: In[]) => Promise<Outcome<Out>[]>,
-    private readonly max: number,
+    private readonly run: (items: In[]) => Promise<Outcome<Out>[] | null>,
+    private readonly options: BatchOptions,
   ) {}
 
   submit(item: In): Promise<Out> {
     return new Promise<Out>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (!this.running) {
-        this.running = true;
-        setImmediate(() => void this.drain());
-      }
+      if (!this.running) this.startSoon();
     });
   }
 
+  private startSoon(): void {
+    this.running = true;
+    let seen = 0;
+    let turns = 0;
+    const gather = () => {
+      if (this.queue.length > seen && this.queue.length < this.options.max && turns++ < (this.options.gatherTurns ?? 0)) {
+        seen = this.queue.length;
+        setImmediate(gather);
+      } else void this.drain();
+    };
+    setImmediate(gather);
+  }
+
   private async drain(): Promise<void> {
-    while (this.queue.length) {
-      const batch = this.queue.splice(0, this.max);
-      try {
-        const outcomes = await this.run(batch.map((b) => b.item));
-        batch.forEach((b, i) => {
-          const o = outcomes[i];
-          if (o.ok) b.resolve(o.value);
-          else b.reject(o.error);
-        });
-      } catch (err) {
-        for (const b of batch) b.reject(err);
+    let refusedSince = 0;
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.slice(0, this.options.max);
+        let outcomes: Outcome<Out>[] | null;
+        try {
+          outcomes = await this.run(batch.map((b) => b.item));
+        } catch (err) {
+          this.queue.splice(0, batch.length);
+          for (const b of batch) b.reject(err);
+          continue;
+        }
+        if (outcomes) {
+          refusedSince = 0;
+          this.queue.splice(0, batch.length);
+          batch.forEach((b, i) => {
+            const o = outcomes[i];
+            if (o.ok) b.resolve(o.value);
+            else b.reject(o.error);
+          });
+          continue;
+        }
+        const retry = this.options.retry;
+        refusedSince ||= Date.now();
+        if (!retry || Date.now() - refusedSince > retry.giveUpAfterMs) {
+          const err = retry ? retry.error() : new Error('The batch could not run, and there is no retry');
+          for (const b of this.queue.splice(0)) b.reject(err);
+          break;
+        }
+        await sleep(retry.everyMs);
       }
+    } finally {
+      this.running = false;
+      if (this.queue.length) this.startSoon();
     }
-    this.running = false;
   }
 }

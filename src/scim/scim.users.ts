@@ -554,7 +554,7 @@ export async function createUserInOneStatement(ctx: ScimCtx, body: unknown): Pro
   let batcher = createBatchers.get(ctx.db);
   if (!batcher) {
     const db = ctx.db;
-    batcher = new SerialBatcher((batch) => createManyPg(db, batch), CREATE_BATCH);
+    batcher = new SerialBatcher((batch) => createManyPg(db, batch), { max: CREATE_BATCH });
     createBatchers.set(db, batcher);
   }
   const created = await batcher.submit({ ...n, auditValues: auditValues(ctx.actor, n.audit) });
