@@ -2,6 +2,7 @@
 // external_id, display_name, email_norm, status, created/updated, version) are what filters and
 // uniqueness use; `scim_attributes` keeps the rest as sent (canonical names), minus userName and
 // active, which live in their columns. Every write runs in the caller's transaction.
+import { isDeepStrictEqual } from 'node:util';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { UsersTable, UserStatus } from '../db/schema.identity.ts';
@@ -578,6 +579,23 @@ interface Change {
   emailsChanged: boolean;
 }
 
+/**
+ * The attributes whose stored values differ (in any order of keys), by name: a top-level attribute
+ * by its own (`name`, `emails`), the enterprise extension's by theirs (`department`, `manager`).
+ */
+function changedAttributes(before: Resource, after: Resource): string[] {
+  const names: string[] = [];
+  const asObject = (v: Json | undefined) => (v && typeof v === 'object' && !Array.isArray(v) ? v : v === undefined ? {} : null);
+  for (const k of new Set([...Object.keys(after), ...Object.keys(before)])) {
+    if (isDeepStrictEqual(before[k], after[k])) continue;
+    const [a, b] = [asObject(before[k]), asObject(after[k])];
+    if (k === URN.enterprise && a && b) {
+      for (const sub of new Set([...Object.keys(b), ...Object.keys(a)])) if (!isDeepStrictEqual(a[sub], b[sub])) names.push(sub);
+    } else names.push(k);
+  }
+  return names;
+}
+
 /** " and ended 3 sessions" (nothing for none): part of a deactivation's summary. */
 function endedText(count: number | string): string {
   return String(count) === '0' ? '' : ` and ended ${count} session${String(count) === '1' ? '' : 's'}`;
@@ -596,12 +614,18 @@ function planChange(row: Row, attrs: Resource, verb: 'replaced' | 'updated'): Ch
     head = `reactivated user ${x.userName}`;
     action = 'user.reactivate';
   }
-  let tail = x.userName !== row.user_name ? `renamed user ${row.user_name} to ${x.userName}` : '';
-  if (!head && !tail) head = `${verb} user ${x.userName}`;
-  if (head && tail) tail = `; ${tail}`;
+  const before = storedAttributes(row.scim_attributes);
+  const changes = changedAttributes(before, x.stored);
+  // After the head: a rename, and the attributes that changed, by name (Okta re-sends the whole user
+  // on every change, so "nothing changed" is worth saying too).
+  const parts: string[] = [];
+  if (x.userName !== row.user_name) parts.push(`renamed user ${row.user_name} to ${x.userName}`);
+  if (changes.length && (head || parts.length)) parts.push(`changed ${changes.join(', ')}`);
+  if (!head && !parts.length) head = changes.length ? `${verb} user ${x.userName}: ${changes.join(', ')}` : `${verb} user ${x.userName} (nothing changed)`;
+  const tail = parts.length ? `${head ? '; ' : ''}${parts.join('; ')}` : '';
   // The rows are derived from the stored attribute alone, so an update that leaves `emails` as it
   // was (Okta's PUT re-sends the whole user, a deactivation included) leaves them alone.
-  const emailsChanged = JSON.stringify(x.emails) !== JSON.stringify(emailRows(storedAttributes(row.scim_attributes).emails));
+  const emailsChanged = JSON.stringify(x.emails) !== JSON.stringify(emailRows(before.emails));
   return { x, status, stored: JSON.stringify(x.stored), version: row.version + 1, now: nowIso(), action, deactivating, head, tail, emailsChanged };
 }
 

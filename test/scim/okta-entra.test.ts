@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSession } from '../../src/identity/sessions.service.ts';
 import { effectivePermissionsOf } from '../../src/identity/permissions.repo.ts';
+import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
 import { PATCH_OP, oktaUser, startScim, type ScimHarness } from './scim-client.ts';
 
 let h: ScimHarness;
@@ -109,6 +110,39 @@ describe('Okta custom app (PUT for every update)', () => {
     assert.equal(now.body.active, true);
     assert.equal(now.body.meta.version, renamed.body.meta.version);
     assert.equal((await audit()).length, 4);
+  });
+
+  test('each update names the attributes it changed, or says nothing changed, in the audit log and the provisioning log', async () => {
+    const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+    const created = await h.scim('POST', '/Users', oktaUser('words@okta.local', { [ENT]: { department: 'Finance' } }));
+    const id = created.body.id as string;
+    const put = (body: Record<string, unknown>) => h.scim('PUT', `/Users/${id}`, body);
+    const same = await put(created.body);
+    assert.equal(same.status, 200);
+    const changedProfile = await put({ ...same.body, title: 'Controller', name: { givenName: 'Test', familyName: 'Other' } });
+    const entra = await h.scim('PATCH', `/Users/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [
+        { op: 'Replace', path: `${ENT}:department`, value: 'Sales' },
+        { op: 'Add', path: `${ENT}:manager`, value: created.body.id },
+      ],
+    });
+    assert.equal(entra.status, 204);
+    const now = (await h.scim('GET', `/Users/${id}`)).body;
+    await put({ ...now, active: false, title: 'Former controller', userName: 'words2@okta.local' });
+    const expected = [
+      'created user words@okta.local',
+      'replaced user words@okta.local (nothing changed)',
+      'replaced user words@okta.local: name, title',
+      'updated user words@okta.local: department, manager',
+      'deactivated user words2@okta.local; renamed user words@okta.local to words2@okta.local; changed title',
+    ];
+    const audit = await h.t.database.db.selectFrom('audit_log').select('summary').where('target_id', '=', id).orderBy('at').orderBy('id').execute();
+    assert.deepEqual(audit.map((a) => a.summary), expected);
+    assert.equal(changedProfile.status, 200);
+    await flushProvisioningLog(h.t.database.db);
+    const log = await h.t.database.db.selectFrom('provisioning_log').select('summary').where('resource_id', '=', id).where('method', '!=', 'GET').orderBy('id').execute();
+    assert.deepEqual(log.map((l) => l.summary), expected);
   });
 
   test("Okta's en_US locale and IANA time zone become the person's display preferences; unknown values leave them alone", async () => {
