@@ -182,7 +182,7 @@ export async function confirmToken(db: Kysely<DB>, token: PresentedToken): Promi
 /** Drops a token this process had verified (it was found unusable). */
 export function forgetToken(db: Kysely<DB>, id: string): void {
   const cache = verifiedTokens(db);
-  for (const [hash, row] of cache) if (row.id === id) cache.delete(hash);
+  for (const [tokenHash, row] of cache) if (row.id === id) cache.delete(tokenHash);
 }
 
 /**
@@ -192,21 +192,21 @@ export function forgetToken(db: Kysely<DB>, id: string): void {
  */
 export async function verifyToken(db: Kysely<DB>, token: string): Promise<{ id: string; name: string; confirmed: boolean } | null> {
   if (!token || token.length > 200) return null;
-  const hash = hashToken(token);
+  const tokenHash = hashToken(token);
   const cache = verifiedTokens(db);
-  let row = cache.get(hash);
+  let row = cache.get(tokenHash);
   const confirmed = !row;
   if (!row) {
-    [row] = await tokenByHash(db, hash);
+    [row] = await tokenByHash(db, tokenHash);
     if (row && !row.revoked_at) {
       if (cache.size >= MAX_VERIFIED) cache.clear();
-      cache.set(hash, row);
+      cache.set(tokenHash, row);
     }
   }
   if (!row || row.revoked_at) return null;
   const now = nowIso();
   if (row.expires_at && row.expires_at <= now) {
-    cache.delete(hash);
+    cache.delete(tokenHash);
     return null;
   }
   const last = lastTouched.get(row.id) ?? 0;
