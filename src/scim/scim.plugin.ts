@@ -9,7 +9,7 @@ import type { Actor } from '../platform/actor.ts';
 import { writeRawError } from '../platform/http-errors.ts';
 import { hasEncodedNul, nulPath } from '../platform/nul-guard.ts';
 import { nowIso } from '../platform/time.ts';
-import { maskSecrets } from './scim.attributes.ts';
+import { maskedJson } from './scim.attributes.ts';
 import { handleScim, type ScimResponse } from './scim.engine.ts';
 import { badRequest, errorBody, notFound, toScimError } from './scim.errors.ts';
 import { MAX_FILTER_LENGTH } from './filter.parser.ts';
@@ -139,7 +139,7 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
   const record = (request: FastifyRequest, res: Pick<ScimResponse, 'status' | 'summary' | 'resourceType' | 'resourceId' | 'userName' | 'error'>, responseText: string | null) => {
     const st = request.scim;
     let requestText: string | null = null;
-    if (request.body !== undefined) requestText = stringify(maskSecrets(request.body));
+    if (request.body !== undefined) requestText = maskedJson(request.body);
     else if (st?.rawBody) requestText = st.rawBody.replace(/("pass(word)?"\s*:\s*)"[^"]*"/gi, '$1"********"');
     const path = request.url.length > 1000 ? request.url.slice(0, 1000) : request.url;
     log.add({
