@@ -14,6 +14,8 @@
 // SerialBatcher does the same for writes, one batch at a time: the writes that arrive while a batch
 // runs form the next one (PostgreSQL's user creates; SQLite's group commit, src/scim/scim.writes.ts).
 
+import { setTimeout as sleep } from 'node:timers/promises';
+
 type Waiter<Row> = { key: string; resolve: (rows: Row[]) => void; reject: (err: unknown) => void };
 
 
@@ -124,8 +126,6 @@ export interface BatchOptions {
    */
   retry?: { everyMs: number; giveUpAfterMs: number; error: () => unknown };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Writes of one kind, run a batch at a time: items submitted in the same turn of the event loop (or

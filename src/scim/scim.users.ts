@@ -3,7 +3,7 @@
 // uniqueness use; `scim_attributes` keeps the rest as sent (canonical names), minus userName and
 // active, which live in their columns. Every write runs in the caller's transaction.
 import { isDeepStrictEqual } from 'node:util';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { UsersTable, UserStatus } from '../db/schema.identity.ts';
 import { isPostgres } from '../db/dialect.ts';
@@ -121,72 +121,51 @@ export function checkIfMatch(ifMatch: string | undefined, version: number): void
   }
 }
 
-// PostgreSQL: a user and their groups in one statement, for a GET by id and the IdPs' `userName eq`
-// look-up (one round trip less each; interleaved, GET by id 2,956-4,417 -> 3,189-4,803 req/s).
-// With the request's token still to be checked (ScimCtx.token), the same statement checks it too.
+// A user and their groups in one statement, for a GET by id and the IdPs' `userName eq` look-up, and
+// with the request's token still to be checked (ScimCtx.token), the token too. On PostgreSQL one round
+// trip less each (interleaved, GET by id 2,956-4,417 -> 3,189-4,803 req/s); on SQLite, where every
+// statement that reads starts and ends a read transaction of its own, one instead of three (SQL time
+// a GET 44.9 -> 37.0 µs; docs/performance.md, session 15). SQLite gives the groups as JSON text.
 type RowWithGroups = Row & { groups: [string, string][] | null };
 const groupsJson = sql<[string, string][] | null>`(select json_agg(json_build_array(g.id, g.display_name)) from pushed_group_members m join pushed_groups g on g.id = m.group_id where m.user_id = users.id)`;
+const groupsJsonSqlite = sql<string>`(select json_group_array(json_array(g.id, g.display_name)) from pushed_group_members m join pushed_groups g on g.id = m.group_id where m.user_id = users.id)`;
 const userByIdForUpdateWithGroupsPg = precompiled<RowWithGroups>((db, arg) =>
   db.selectFrom('users').select(COLS).select(groupsJson.as('groups')).where('id', '=', arg(0)).where('source', '=', 'idp').modifyEnd(sql`for update of users`),
 );
 
-// The reads by key run coalesced (src/db/coalesce.ts): the look-ups of one turn of the event loop
-// that check the same token (or none) share one `key in ($1, …, $n)` statement, one for each size
-// of key list (padKeys).
-type KeyedRow = RowWithGroups & { lookup_key: string; token_ok?: boolean };
-const manyWithGroupsPg = (column: 'id' | 'user_name_norm', checkToken: boolean, size: number) =>
+// On PostgreSQL the reads by key run coalesced (src/db/coalesce.ts): the look-ups of one turn of the
+// event loop that check the same token (or none) share one `key in ($1, …, $n)` statement, one for
+// each size of key list (padKeys). SQLite, with no round trip to save, runs the one-key statement.
+type KeyedRow = Omit<RowWithGroups, 'groups'> & { groups: [string, string][] | string | null; lookup_key: string; token_ok?: boolean | number };
+const withGroupsByKeys = (column: 'id' | 'user_name_norm', checkToken: boolean, size: number) =>
   precompiled<KeyedRow>((db, arg) =>
     db
       .selectFrom('users')
       .select(COLS)
-      .select(groupsJson.as('groups'))
+      .select((isPostgres(db) ? groupsJson : (groupsJsonSqlite as RawBuilder<KeyedRow['groups']>)).as('groups'))
       .select(sql.ref<string>(`users.${column}`).as('lookup_key'))
       .$if(checkToken, (q) => q.select(tokenUsable(arg(size), arg(size + 1)).as('token_ok')))
       .where(`users.${column}`, 'in', Array.from({ length: size }, (_, i) => arg(i)))
       .where('source', '=', 'idp'),
   );
 const lookupStatements = (column: 'id' | 'user_name_norm') => {
-  const plain = byKeyList<Kysely<DB>, KeyedRow>((n) => manyWithGroupsPg(column, false, n));
-  const checked = byKeyList<Kysely<DB>, KeyedRow>((n) => manyWithGroupsPg(column, true, n));
+  const plain = byKeyList<Kysely<DB>, KeyedRow>((n) => withGroupsByKeys(column, false, n));
+  const checked = byKeyList<Kysely<DB>, KeyedRow>((n) => withGroupsByKeys(column, true, n));
+  const read = (db: Kysely<DB>, tokenId: string, keys: string[]) => (tokenId ? checked(db, keys, tokenId, nowIso()) : plain(db, keys));
   // The group is the id of the token to check, or '' for none.
-  return new Coalescer<Kysely<DB>, KeyedRow>((db, tokenId, keys) => (tokenId ? checked(db, keys, tokenId, nowIso()) : plain(db, keys)), (r) => r.lookup_key);
+  return { read, coalesced: new Coalescer<Kysely<DB>, KeyedRow>(read, (r) => r.lookup_key) };
 };
-const lookupsPg = { id: lookupStatements('id'), user_name_norm: lookupStatements('user_name_norm') };
-
-// SQLite: the same in one statement of one key. A statement here costs no round trip, but each
-// starts and ends a read transaction of its own: the user, their groups and the token check were
-// three (the token's as `pragma data_version`, see verifyToken), now they are one.
-const groupsJsonSqlite = sql<string>`(select json_group_array(json_array(g.id, g.display_name)) from pushed_group_members m join pushed_groups g on g.id = m.group_id where m.user_id = users.id)`;
-type KeyedRowSqlite = Row & { groups: string; token_ok?: number };
-const oneWithGroupsSqlite = (column: 'id' | 'user_name_norm', checkToken: boolean) =>
-  precompiled<KeyedRowSqlite>((db, arg) =>
-    db
-      .selectFrom('users')
-      .select(COLS)
-      .select(groupsJsonSqlite.as('groups'))
-      .$if(checkToken, (q) => q.select(tokenUsable(arg(1), arg(2)).as('token_ok')))
-      .where(`users.${column}`, '=', arg(0))
-      .where('source', '=', 'idp'),
-  );
-const lookupsSqlite = {
-  id: { plain: oneWithGroupsSqlite('id', false), checked: oneWithGroupsSqlite('id', true) },
-  user_name_norm: { plain: oneWithGroupsSqlite('user_name_norm', false), checked: oneWithGroupsSqlite('user_name_norm', true) },
-};
+const lookups = { id: lookupStatements('id'), user_name_norm: lookupStatements('user_name_norm') };
 
 /**
  * A user (or none) with their groups, by `key` (an id or a normalised userName); when the request's
  * token is still to be checked, in the same statement. No row says nothing about the token: the
  * engine checks it before answering.
  */
-async function readWithGroups(ctx: ScimCtx, column: keyof typeof lookupsPg, key: string): Promise<RowWithGroups[]> {
+async function readWithGroups(ctx: ScimCtx, column: keyof typeof lookups, key: string): Promise<RowWithGroups[]> {
   const token = ctx.token && !ctx.token.confirmed ? ctx.token : null;
   const db = ctx.db;
-  let rows: (RowWithGroups & { token_ok?: boolean | number })[];
-  if (isPostgres(db)) rows = await lookupsPg[column].load(db, token?.id ?? '', key);
-  else {
-    const found = await (token ? lookupsSqlite[column].checked(db, key, token.id, nowIso()) : lookupsSqlite[column].plain(db, key));
-    rows = found.map((r) => ({ ...r, groups: JSON.parse(r.groups) as [string, string][] }));
-  }
+  const rows = isPostgres(db) ? await lookups[column].coalesced.load(db, token?.id ?? '', key) : await lookups[column].read(db, token?.id ?? '', [key]);
   if (token && rows.length) {
     if (!rows[0].token_ok) {
       forgetToken(db, token.id);
@@ -194,7 +173,7 @@ async function readWithGroups(ctx: ScimCtx, column: keyof typeof lookupsPg, key:
     }
     token.confirmed = true;
   }
-  return rows.map(({ token_ok: _ok, lookup_key: _key, ...row }: RowWithGroups & { token_ok?: unknown; lookup_key?: string }) => row);
+  return rows.map(({ token_ok: _ok, lookup_key: _key, groups, ...row }) => ({ ...row, groups: typeof groups === 'string' ? (JSON.parse(groups) as [string, string][]) : groups }));
 }
 
 /**
@@ -585,13 +564,16 @@ interface Change {
  */
 function changedAttributes(before: Resource, after: Resource): string[] {
   const names: string[] = [];
-  const asObject = (v: Json | undefined) => (v && typeof v === 'object' && !Array.isArray(v) ? v : v === undefined ? {} : null);
-  for (const k of new Set([...Object.keys(after), ...Object.keys(before)])) {
+  const keysOf = (a: object, b: object) => new Set([...Object.keys(b), ...Object.keys(a)]);
+  for (const k of keysOf(before, after)) {
     if (isDeepStrictEqual(before[k], after[k])) continue;
-    const [a, b] = [asObject(before[k]), asObject(after[k])];
-    if (k === URN.enterprise && a && b) {
-      for (const sub of new Set([...Object.keys(b), ...Object.keys(a)])) if (!isDeepStrictEqual(a[sub], b[sub])) names.push(sub);
-    } else names.push(k);
+    if (k !== URN.enterprise) {
+      names.push(k);
+      continue;
+    }
+    // The extension is always an object (canonicalize and the PATCH engine make it one).
+    const [a, b] = [(before[k] ?? {}) as Record<string, Json>, (after[k] ?? {}) as Record<string, Json>];
+    for (const sub of keysOf(a, b)) if (!isDeepStrictEqual(a[sub], b[sub])) names.push(sub);
   }
   return names;
 }
