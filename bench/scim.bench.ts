@@ -1,10 +1,13 @@
-// npm run bench:scim [-- --users N] [--pg] [--workers N (server processes, default 1)] [--concurrency 16] [--keep] [--profile DIR]
+// npm run bench:scim [-- --users N] [--pg] [--workers N (server processes, default 1)] [--concurrency 16] [--reads-at N] [--keep] [--profile DIR]
 // Starts Ledgerline on a fresh SQLite file (or a fresh PostgreSQL database with --pg), drives the
 // SCIM API over HTTP with 16 concurrent keep-alive clients, verifies every response, and prints:
 // create rate; userName-eq lookup and GET-by-id rates (p50/p99); time per page of 100 at the start
 // and end of a walk (startIndex and cursor); deactivate (PATCH) and reactivate (PUT) rates; group PATCH (+100 members) latency at
 // 0 / 10k / 100k members; members lost under 16 concurrent PATCHes to one group and their p99. The
-// same client against a trivial Node HTTP server gives the machine's ceiling.
+// same client against a trivial Node HTTP server gives the machine's ceiling. With more users than
+// --reads-at (default 10,000), a second server on a second database with that many users is read in
+// turns with the first, so how flat the reads stay as users grow is measured at the same time on the
+// same machine.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,6 +25,8 @@ const CONC = Number(option('--concurrency', '16'));
 const USE_PG = flag('--pg');
 
 const WORKERS = Number(option('--workers', '1'));
+/** With more users than this, reads are also measured against a reference server holding this many. */
+const READS_AT = Number(option('--reads-at', '10000'));
 // One keep-alive connection pool per server, CONC connections: undici's client costs a third of
 // node:http's per request, so more of the shared CPU goes to the server under test.
 const pools = new Map<string, Pool>();
@@ -159,24 +164,32 @@ async function main() {
 
   const profileDir = option('--profile', '');
   let server: StartedServer | null = null;
+  let reference: { scratch: Awaited<ReturnType<typeof scratchDatabase>>; server: StartedServer | null } | null = null;
   try {
     server = await startServer(databaseUrl, { env: { WORKERS: String(WORKERS) }, nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
     const { pid } = server;
     const base = `${server.base}/ResourceServer/api/SCIM`;
     // Server CPU per request (all server processes), and with --pg that of every `postgres` process on
     // this machine, so each rate can be read as cost.
-    const serverCpu = async <T extends { rate: number; seconds: number }>(fn: () => Promise<T>): Promise<T & { cpuUs: string }> => {
-      const c0 = cpuSeconds(pid);
+    const cpuOf = async <T extends { rate: number; seconds: number }>(fn: () => Promise<T>, of = pid) => {
+      const c0 = cpuSeconds(of);
       const r = await fn();
-      const c1 = cpuSeconds(pid);
-      const n = r.rate * r.seconds;
-      if (c0 === null || c1 === null) return { ...r, cpuUs: '' };
-      const us = (a: number, b: number) => fmt(((b - a) * 1e6) / n);
-      const pgCpu = USE_PG && c1.postgres > c0.postgres ? `, PostgreSQL ${us(c0.postgres, c1.postgres)} µs/request` : '';
+      const c1 = cpuSeconds(of);
+      const used = c0 && c1 ? { server: c1.server - c0.server, postgres: c1.postgres - c0.postgres } : null;
+      return { r, used, n: r.rate * r.seconds };
+    };
+    const describeCpu = (used: { server: number; postgres: number } | null, n: number) => {
+      if (!used) return '';
+      const us = (s: number) => fmt((s * 1e6) / n);
+      const pgCpu = USE_PG && used.postgres > 0 ? `, PostgreSQL ${us(used.postgres)} µs/request` : '';
       // The same CPU as a multiple of the trivial server's: steadier from one day to the next than µs,
       // which follow the machine's speed (2-5 times apart between sessions on this VM).
-      const times = ceil.cpuUs ? ` (${fmt(((c1.server - c0.server) * 1e6) / n / ceil.cpuUs, 1)}× the trivial server's)` : '';
-      return { ...r, cpuUs: `, server CPU ${us(c0.server, c1.server)} µs/request${times}${pgCpu}` };
+      const times = ceil.cpuUs ? ` (${fmt((used.server * 1e6) / n / ceil.cpuUs, 1)}× the trivial server's)` : '';
+      return `, server CPU ${us(used.server)} µs/request${times}${pgCpu}`;
+    };
+    const serverCpu = async <T extends { rate: number; seconds: number }>(fn: () => Promise<T>): Promise<T & { cpuUs: string }> => {
+      const { r, used, n } = await cpuOf(fn);
+      return { ...r, cpuUs: describeCpu(used, n) };
     };
     const run = randomBytes(3).toString('hex');
     const userName = (i: number) => `user${i}.${run}@bench.example.com`;
@@ -205,13 +218,20 @@ async function main() {
     const afterWarm = warmAt ? ` (after the first ${fmt(Math.floor(USERS / 5))}: ${fmt((USERS - Math.floor(USERS / 5)) / ((created.endedAt - warmAt) / 1000))} users/s)` : '';
     console.log(`create: ${fmt(created.rate)} users/s (p50 ${fmt(created.p50, 2)} ms, p99 ${fmt(created.p99, 2)} ms) — ${pct(created.rate)}${created.cpuUs}${afterWarm}`);
 
-    // 2. lookups
+    // 2. lookups and GETs by id of random users.
     // Steady state: each read is timed after untimed passes of the same kind, WARMUP requests each,
     // until a pass is no more than 5% faster than the one before (at most 10 passes). The first
     // passes pay for the JIT compiling the read paths and, with many users, for the pages of the
     // indexes and rows that no read has touched yet; the first pass's rate is printed as "cold".
+    // Then lookups and GETs take turns, ROUNDS timed passes of each, and the median pass is printed
+    // with the range: one pass swings 10-20% on this VM.
+    // With more users than READS_AT, a reference server (its own process and database, READS_AT users
+    // created over HTTP as above) is read in turns with the server under test, pass for pass: the
+    // machine's speed drifts by tens of per cent within minutes here, so reads at 10,000 users
+    // measured before the creates to 1,000,000 could not be compared with reads after them.
     const samples = 20000;
     const WARMUP = 2000;
+    const ROUNDS = 3;
     const warmUp = async (job: () => Promise<number>) => {
       let cold = 0;
       let prev = 0;
@@ -225,25 +245,83 @@ async function main() {
       }
       return `cold ${fmt(cold)} req/s, then ${fmt(passes * WARMUP)} requests untimed`;
     };
-    const pick = () => Math.floor(Math.random() * USERS);
-    const lookupOne = async () => {
-      const i = pick();
-      const res = await request(base, 'GET', `/Users?filter=${encodeURIComponent(`userName eq "${userName(i).toUpperCase()}"`)}`, token);
-      check(res.status === 200 && res.body.totalResults === 1 && res.body.Resources[0].id === ids[i], 'lookup finds the user', res);
-      return res.ms;
+    interface ReadTarget {
+      base: string;
+      pid: number;
+      ids: string[];
+      label: string;
+    }
+    type Pass = { r: Awaited<ReturnType<typeof drive>>; used: { server: number; postgres: number } | null };
+    const readJobs = (t: ReadTarget) => {
+      const pick = () => Math.floor(Math.random() * t.ids.length);
+      const lookupOne = async () => {
+        const i = pick();
+        const res = await request(t.base, 'GET', `/Users?filter=${encodeURIComponent(`userName eq "${userName(i).toUpperCase()}"`)}`, token);
+        check(res.status === 200 && res.body.totalResults === 1 && res.body.Resources[0].id === t.ids[i], 'lookup finds the user', res);
+        return res.ms;
+      };
+      const getOne = async () => {
+        const i = pick();
+        const res = await request(t.base, 'GET', `/Users/${t.ids[i]}`, token);
+        check(res.status === 200 && res.body.id === t.ids[i], 'GET by id', res);
+        return res.ms;
+      };
+      return [
+        { name: 'userName eq lookup', job: lookupOne, warm: '', passes: [] as Pass[] },
+        { name: 'GET by id', job: getOne, warm: '', passes: [] as Pass[] },
+      ];
     };
-    const lookupWarm = await warmUp(lookupOne);
-    const lookup = await serverCpu(() => drive(samples, CONC, lookupOne));
-    console.log(`userName eq lookup: ${fmt(lookup.rate)} req/s (p50 ${fmt(lookup.p50, 2)} ms, p99 ${fmt(lookup.p99, 2)} ms) — ${pct(lookup.rate)}${lookup.cpuUs} (${lookupWarm})`);
-    const getOne = async () => {
-      const i = pick();
-      const res = await request(base, 'GET', `/Users/${ids[i]}`, token);
-      check(res.status === 200 && res.body.id === ids[i], 'GET by id', res);
-      return res.ms;
+    const reads = async (targets: ReadTarget[]) => {
+      const all = targets.map((t) => ({ t, kinds: readJobs(t) }));
+      for (const { kinds } of all) for (const k of kinds) k.warm = await warmUp(k.job);
+      for (let round = 0; round < ROUNDS; round++) {
+        for (let kind = 0; kind < 2; kind++) for (const { t, kinds } of all) kinds[kind].passes.push(await cpuOf(() => drive(samples, CONC, kinds[kind].job), t.pid));
+      }
+      return all.map(({ t, kinds }) =>
+        kinds.map((k) => {
+          const byRate = k.passes.slice().sort((a, b) => a.r.rate - b.r.rate);
+          const mid = byRate[Math.floor(ROUNDS / 2)].r;
+          const used = k.passes.every((p) => p.used) ? { server: k.passes.reduce((n, p) => n + p.used!.server, 0), postgres: k.passes.reduce((n, p) => n + p.used!.postgres, 0) } : null;
+          const range = `${fmt(byRate[0].r.rate)}–${fmt(byRate[ROUNDS - 1].r.rate)}`;
+          console.log(`${k.name}${t.label}: ${fmt(mid.rate)} req/s (median of ${ROUNDS} passes of ${fmt(samples)}, ${range}; its p50 ${fmt(mid.p50, 2)} ms, p99 ${fmt(mid.p99, 2)} ms) — ${pct(mid.rate)}${describeCpu(used, ROUNDS * samples)} (${k.warm})`);
+          return { rate: mid.rate, cpuUs: used ? (used.server * 1e6) / (ROUNDS * samples) : 0, passes: k.passes };
+        }),
+      );
     };
-    const byIdWarm = await warmUp(getOne);
-    const byId = await serverCpu(() => drive(samples, CONC, getOne));
-    console.log(`GET by id: ${fmt(byId.rate)} req/s (p50 ${fmt(byId.p50, 2)} ms, p99 ${fmt(byId.p99, 2)} ms) — ${pct(byId.rate)}${byId.cpuUs} (${byIdWarm})`);
+    const underTest: ReadTarget = { base, pid, ids, label: '' };
+    if (USERS > READS_AT) {
+      const refScratch = await scratchDatabase({ postgres: USE_PG, prefix: 'll_bench_scim_ref', adminUrl: PG_URL });
+      reference = { scratch: refScratch, server: null };
+      const refDatabase = openDatabase(refScratch.url, { poolSize: 1 });
+      try {
+        await migrate(refDatabase);
+        await refDatabase.db.insertInto('scim_tokens').values(await database.db.selectFrom('scim_tokens').selectAll().execute()).execute();
+      } finally {
+        await refDatabase.close();
+      }
+      reference.server = await startServer(refScratch.url, { env: { WORKERS: String(WORKERS) } });
+      const refBase = `${reference.server.base}/ResourceServer/api/SCIM`;
+      const refIds: string[] = new Array(READS_AT);
+      await drive(READS_AT, CONC, async (i) => {
+        const res = await request(refBase, 'POST', '/Users', token, userBody(i, true));
+        check(res.status === 201, 'reference create 201', res);
+        refIds[i] = res.body.id;
+        return res.ms;
+      });
+      const ref: ReadTarget = { base: refBase, pid: reference.server.pid, ids: refIds, label: ` (reference server, ${fmt(READS_AT)} users)` };
+      const [atRef, atFull] = await reads([ref, underTest]);
+      // Pass by pass: each pass of the server under test against the reference's pass just before it.
+      const ratios = (kind: number, of: (p: Pass) => number) => {
+        const r = atFull[kind].passes.map((p, i) => of(p) / of(atRef[kind].passes[i])).sort((a, b) => a - b);
+        return `${fmt(100 * r[Math.floor(ROUNDS / 2)])}% (${r.map((x) => fmt(100 * x)).join(', ')})`;
+      };
+      const rateOf = (p: Pass) => p.r.rate;
+      const cpuAPass = (p: Pass) => (p.used ? p.used.server : NaN);
+      const both = (kind: number) => `rate ${ratios(kind, rateOf)}, server CPU a request ${ratios(kind, cpuAPass)}`;
+      console.log(`reads at ${fmt(USERS)} users against ${fmt(READS_AT)}, pass by pass: userName eq ${both(0)}; GET by id ${both(1)}`);
+      await reference.server.stop();
+      reference.server = null;
+    } else await reads([underTest]);
 
     // 3. paging: pages of 100, timed one at a time (as an IdP import does). A deep page starts from the
     //    end of the page before it when the server remembers it (src/scim/list-positions.ts), so the
@@ -384,6 +462,8 @@ async function main() {
     console.log(`16 concurrent group PATCHes (${reqs} requests, ${wanted.size} members): ${lost} members lost, p50 ${fmt(cont.p50, 2)} ms, p99 ${fmt(cont.p99, 2)} ms`);
   } finally {
     await server?.stop();
+    await reference?.server?.stop();
+    await reference?.scratch.drop();
     await database.close();
     if (!flag('--keep')) await scratch.drop();
     await Promise.all([...pools.values()].map((p) => p.close()));
