@@ -68,6 +68,7 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
     // SCIM GETs by id cost 54-57 µs of server CPU instead of 61-67 and look-ups 61-66 instead of 68-73
     // (10k users: no difference; docs/performance.md, session 9).
     conn.pragma(`mmap_size = ${mmapSize}`);
+    attachProvisioningLog(conn, file);
     // Kysely prepares every statement anew; preparing costs more than running a point query, so
     // keep prepared statements by SQL text (one connection, used under Kysely's mutex: no overlap).
     const prepare = conn.prepare.bind(conn);
@@ -106,6 +107,45 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
   const u = new URL(parsed.connectionString!);
   return { db, dialect: 'postgres', describe: `PostgreSQL ${u.hostname}:${u.port || 5432}${u.pathname}`, close: () => db.destroy() };
 }
+
+/**
+ * Where SQLite keeps the provisioning log: a file of its own beside the database
+ * (`data/ledgerline.db` → `data/ledgerline.provisioning-log.db`), in memory for an in-memory database.
+ */
+export function provisioningLogFile(file: string): string {
+  if (file === ':memory:' || file === '') return file;
+  const ext = path.extname(file);
+  return `${ext ? file.slice(0, -ext.length) : file}.provisioning-log${ext || '.sqlite'}`;
+}
+
+/**
+ * SQLite: the provisioning log lives in its own file, attached to the connection as `plog` (migration
+ * 015 moved it there). Every SCIM request writes a log row, with its request and response bodies, a
+ * kilobyte or so: in the database's own file those rows made up two thirds of it and lay between the
+ * pages of the users, so that at a million users created over HTTP the file was 3.3 GB, more than
+ * this SQLite maps into memory (SQLITE_MMAP_SIZE, 2 GiB at most), and a read of a user cost half as
+ * much again as at 10,000 (docs/performance.md, session 16). Unqualified, `provisioning_log` names
+ * the attached table once the database's own copy is gone. The log's table and indexes are created
+ * here if missing, so a database file restored without its log file starts an empty log.
+ * A transaction still takes both files' write locks (BEGIN IMMEDIATE), as one file had it; a commit
+ * is atomic in each file (the log is written apart from the changes it describes anyway).
+ */
+function attachProvisioningLog(conn: SQLite.Database, file: string): void {
+  const logFile = provisioningLogFile(file);
+  if (logFile !== ':memory:' && logFile !== '') fs.mkdirSync(path.dirname(path.resolve(logFile)), { recursive: true });
+  conn.prepare('attach database ? as plog').run(logFile);
+  conn.pragma('plog.journal_mode = WAL');
+  conn.pragma(`plog.synchronous = ${process.env.SQLITE_SYNCHRONOUS || 'FULL'}`);
+  conn.exec(`create table if not exists plog.provisioning_log (${PROVISIONING_LOG_COLUMNS_SQLITE});
+    create index if not exists plog.provisioning_log_at on provisioning_log (at);
+    create index if not exists plog.provisioning_log_failures on provisioning_log (id) where status >= 400;`);
+}
+
+/** The provisioning log's columns on SQLite, as migration 002 created them in the database's own file. */
+export const PROVISIONING_LOG_COLUMNS_SQLITE =
+  '"id" integer primary key autoincrement, "at" text not null, "client" text, "method" text not null, "path" text not null, ' +
+  '"status" integer not null, "duration_ms" real not null, "summary" text not null, "resource_type" text, "resource_id" text, ' +
+  '"user_name" text, "error" text, "request_body" text, "response_body" text';
 
 const sqliteConnections = new WeakMap<object, SQLite.Database>();
 const pgPools = new WeakMap<object, pg.Pool>();

@@ -14,6 +14,7 @@ import * as m011 from './011_member_checks.ts';
 import * as m012 from './012_group_touch.ts';
 import * as m013 from './013_unused_user_indexes.ts';
 import * as m014 from './014_log_failures_index.ts';
+import * as m015 from './015_log_own_file.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '012_group_touch': m012,
   '013_unused_user_indexes': m013,
   '014_log_failures_index': m014,
+  '015_log_own_file': m015,
 };
