@@ -45,8 +45,8 @@ test('provisioning-log rows written before migration 015 are kept, in order, and
       const main = new SQLite(parsed.file!, { readonly: true });
       const logs = new SQLite(provisioningLogFile(parsed.file!), { readonly: true });
       try {
-        assert.equal(main.prepare(`select count(*) as n from sqlite_schema where name like 'provisioning_log%'`).get().n, 0, 'the database file holds no log');
-        assert.equal(logs.prepare('select count(*) as n from provisioning_log').get().n, 31);
+        assert.equal((main.prepare(`select count(*) as n from sqlite_schema where name like 'provisioning_log%'`).get() as { n: number }).n, 0, 'the database file holds no log');
+        assert.equal((logs.prepare('select count(*) as n from provisioning_log').get() as { n: number }).n, 31);
       } finally {
         main.close();
         logs.close();
