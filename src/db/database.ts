@@ -7,6 +7,7 @@ import pg from 'pg';
 import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type Migration, type MigrationProvider } from 'kysely';
 import type { DB } from './schema.ts';
 import { migrations } from './migrations/index.ts';
+import { copyLogIntoItsFile } from './migrations/015_log_own_file.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -128,7 +129,8 @@ export function provisioningLogFile(file: string): string {
  * the attached table once the database's own copy is gone. The log's table and indexes are created
  * here if missing, so a database file restored without its log file starts an empty log.
  * A transaction still takes both files' write locks (BEGIN IMMEDIATE), as one file had it; a commit
- * is atomic in each file (the log is written apart from the changes it describes anyway).
+ * is atomic in each file, not across them, which the log never needed: it is written apart from the
+ * changes it describes (batches every 200 ms).
  */
 function attachProvisioningLog(conn: SQLite.Database, file: string): void {
   const logFile = provisioningLogFile(file);
@@ -142,7 +144,7 @@ function attachProvisioningLog(conn: SQLite.Database, file: string): void {
 }
 
 /** The provisioning log's columns on SQLite, as migration 002 created them in the database's own file. */
-export const PROVISIONING_LOG_COLUMNS_SQLITE =
+const PROVISIONING_LOG_COLUMNS_SQLITE =
   '"id" integer primary key autoincrement, "at" text not null, "client" text, "method" text not null, "path" text not null, ' +
   '"status" integer not null, "duration_ms" real not null, "summary" text not null, "resource_type" text, "resource_id" text, ' +
   '"user_name" text, "error" text, "request_body" text, "response_body" text';
@@ -227,7 +229,10 @@ export async function migrate(database: Database): Promise<string[]> {
     if (error) throw error instanceof Error ? error : new Error(String(error));
     return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   };
-  if (database.dialect === 'sqlite') return run(database.db);
+  if (database.dialect === 'sqlite') {
+    copyLogIntoItsFile(sqliteConnectionOf(database.db)!); // before migration 015: see there
+    return run(database.db);
+  }
   return database.db.connection().execute(async (conn) => {
     await sql`select pg_advisory_lock(726354)`.execute(conn);
     try {
