@@ -284,7 +284,7 @@ async function main() {
           const used = k.passes.every((p) => p.used) ? { server: k.passes.reduce((n, p) => n + p.used!.server, 0), postgres: k.passes.reduce((n, p) => n + p.used!.postgres, 0) } : null;
           const range = `${fmt(byRate[0].r.rate)}–${fmt(byRate[ROUNDS - 1].r.rate)}`;
           console.log(`${k.name}${t.label}: ${fmt(mid.rate)} req/s (median of ${ROUNDS} passes of ${fmt(samples)}, ${range}; its p50 ${fmt(mid.p50, 2)} ms, p99 ${fmt(mid.p99, 2)} ms) — ${pct(mid.rate)}${describeCpu(used, ROUNDS * samples)} (${k.warm})`);
-          return { rate: mid.rate, cpuUs: used ? (used.server * 1e6) / (ROUNDS * samples) : 0, passes: k.passes };
+          return k.passes;
         }),
       );
     };
@@ -312,7 +312,7 @@ async function main() {
       const [atRef, atFull] = await reads([ref, underTest]);
       // Pass by pass: each pass of the server under test against the reference's pass just before it.
       const ratios = (kind: number, of: (p: Pass) => number) => {
-        const r = atFull[kind].passes.map((p, i) => of(p) / of(atRef[kind].passes[i])).sort((a, b) => a - b);
+        const r = atFull[kind].map((p, i) => of(p) / of(atRef[kind][i])).sort((a, b) => a - b);
         return `${fmt(100 * r[Math.floor(ROUNDS / 2)])}% (${r.map((x) => fmt(100 * x)).join(', ')})`;
       };
       const rateOf = (p: Pass) => p.r.rate;

@@ -133,9 +133,8 @@ export function provisioningLogFile(file: string): string {
  * changes it describes (batches every 200 ms).
  */
 function attachProvisioningLog(conn: SQLite.Database, file: string): void {
-  const logFile = provisioningLogFile(file);
-  if (logFile !== ':memory:' && logFile !== '') fs.mkdirSync(path.dirname(path.resolve(logFile)), { recursive: true });
-  conn.prepare('attach database ? as plog').run(logFile);
+  // Beside the database: its folder was made before the database was opened.
+  conn.prepare('attach database ? as plog').run(provisioningLogFile(file));
   conn.pragma('plog.journal_mode = WAL');
   conn.pragma(`plog.synchronous = ${process.env.SQLITE_SYNCHRONOUS || 'FULL'}`);
   conn.exec(`create table if not exists plog.provisioning_log (${PROVISIONING_LOG_COLUMNS_SQLITE});
