@@ -203,13 +203,19 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
   if (method === 'POST') throw new ScimError(405, 'POST is not allowed on a resource; use PUT or PATCH');
   const wantsBody = query.attributes !== undefined || query.excludedAttributes !== undefined;
   if (method === 'PUT') {
+    if (kind === 'Group') {
+      // Comes back projected already (its members are read only when wanted), its ETag beside it:
+      // `attributes` may leave meta out.
+      const r = await inTrx(ctx, (trx) => replaceGroup(ctx, trx, id, req.body, req.ifMatch, projection));
+      out.body = r.resource;
+      out.headers = { etag: r.etag };
+      out.summary = r.outcome.summary;
+      return;
+    }
     // On PostgreSQL a user is replaced by one statement that applies only to the version it read
     // (updateUserInOneStatement); Okta sends a PUT for every change.
-    const r =
-      kind === 'User' && isPostgres(ctx.db)
-        ? await replaceUserInOneStatement(ctx, id, req.body, req.ifMatch)
-        : await inTrx(ctx, (trx) => (kind === 'User' ? replaceUser(ctx, trx, id, req.body, req.ifMatch) : replaceGroup(ctx, trx, id, req.body, req.ifMatch, projection)));
-    out.body = kind === 'User' ? projectIf(r.resource, projection) : r.resource;
+    const r = isPostgres(ctx.db) ? await replaceUserInOneStatement(ctx, id, req.body, req.ifMatch) : await inTrx(ctx, (trx) => replaceUser(ctx, trx, id, req.body, req.ifMatch));
+    out.body = projectIf(r.resource, projection);
     out.headers = { etag: String((r.resource.meta as Record<string, unknown>).version) };
     out.summary = r.outcome.summary;
     out.userName = r.outcome.userName ?? null;

@@ -17,10 +17,11 @@ import { nowIso } from '../platform/time.ts';
 import { getProp } from './filter.eval.ts';
 import { compileGroupFilter, sortExpression } from './filter.sql.ts';
 import { applyPatch, type MemberChange, type PatchOperation } from './patch.engine.ts';
-import { canonicalize, MAX_SEARCHABLE_LENGTH, searchableStr, storedAttributes, str, type Resource } from './scim.attributes.ts';
+import { canonicalize, MAX_SEARCHABLE_LENGTH, searchableStr, storedAttributes, str, type Json, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound } from './scim.errors.ts';
 import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
-import { project, wants, type Projection } from './scim.projection.ts';
+import { project, wants, wantsPart, type Projection } from './scim.projection.ts';
+import { JsonText } from './json-text.ts';
 import { URN } from './scim.schemas.ts';
 import { checkIfMatch, etagOf, type Outcome, type ScimCtx } from './scim.users.ts';
 
@@ -28,30 +29,68 @@ type Db = Kysely<DB> | Transaction<DB>;
 
 const COLS = ['id', 'display_name', 'external_id', 'scim_attributes', 'version', 'created_at', 'updated_at'] as const;
 type Row = { id: string; display_name: string; external_id: string | null; scim_attributes: string | null; version: number; created_at: string; updated_at: string };
-type Member = { value: string; display: string | null };
+/**
+ * A group's members as an answer carries them: JSON text written by SQLite, or the values themselves
+ * (read from PostgreSQL, or parsed for a projection that picks parts of them). See membersOf.
+ */
+type Members = JsonText | Json[];
 
-function toResource(ctx: ScimCtx, row: Row, members: Member[] | undefined): Resource {
+function toResource(ctx: ScimCtx, row: Row, members: Members | undefined): Resource {
   const res: Resource = { schemas: [URN.group], id: row.id };
   if (row.external_id !== null) res.externalId = row.external_id;
   for (const [k, v] of Object.entries(storedAttributes(row.scim_attributes))) if (k !== 'externalId' && k !== 'displayName') res[k] = v;
   res.displayName = row.display_name;
-  if (members) res.members = members.map((m) => ({ value: m.value, display: m.display, $ref: `${ctx.baseUrl}/Users/${m.value}`, type: 'User' }));
+  // A JsonText goes out as its text (stringifyResponse); the resource's type does not know of it.
+  if (members !== undefined) res.members = members as Json;
   res.meta = { resourceType: 'Group', created: row.created_at, lastModified: row.updated_at, location: `${ctx.baseUrl}/Groups/${row.id}`, version: etagOf(row.version) };
   return res;
 }
 
-async function membersOf(db: Db, groupIds: string[]): Promise<Map<string, Member[]>> {
-  const map = new Map<string, Member[]>(groupIds.map((id) => [id, []]));
+/** `members` as `projection` needs them: as values when it picks parts of them. */
+function forProjection(members: Members | undefined, projection: Projection | undefined): Members | undefined {
+  return members instanceof JsonText && projection && wantsPart(projection, 'members') ? (members.parse() as Json[]) : members;
+}
+
+/** The group as the client asked for it: `members` read (when wanted) by membersOf, then the projection applied. */
+async function shaped(ctx: ScimCtx, db: Db, row: Row, projection?: Projection): Promise<Resource> {
+  if (projection && !wants(projection, 'members')) return project(toResource(ctx, row, undefined), projection);
+  const members = (await membersOf(db, ctx.baseUrl, [row.id])).get(row.id);
+  const res = toResource(ctx, row, forProjection(members, projection));
+  return projection ? project(res, projection) : res;
+}
+
+/**
+ * Each group's members in the order they were added: value, display (the user's displayName, else
+ * their userName), $ref and type. SQLite writes them as JSON text, which for a group of 100,000
+ * members takes about half the time of reading the rows and serialising them here. PostgreSQL writes
+ * such text more slowly than it sends the rows (string_agg 340–460 ms, json_agg 520 ms, the rows
+ * 165 ms for 100,000 members), so there the rows are read and become the values directly.
+ */
+async function membersOf(db: Db, baseUrl: string, groupIds: string[]): Promise<Map<string, Members>> {
+  const map = new Map<string, Members>(groupIds.map((id) => [id, []]));
   if (!groupIds.length) return map;
-  const rows = await db
-    .selectFrom('pushed_group_members as m')
-    .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select(['m.group_id', 'm.user_id', 'u.display_name', 'u.user_name'])
-    .where('m.group_id', 'in', groupIds)
-    .orderBy('m.group_id')
-    .orderBy('m.id')
-    .execute();
-  for (const r of rows) map.get(r.group_id)!.push({ value: r.user_id, display: r.display_name ?? r.user_name });
+  const ref = `${baseUrl}/Users/`;
+  if (isPostgres(db)) {
+    const rows = await db
+      .selectFrom('pushed_group_members as m')
+      .innerJoin('users as u', 'u.id', 'm.user_id')
+      .select(['m.group_id', 'm.user_id', sql<string>`coalesce(u.display_name, u.user_name)`.as('display')])
+      .where('m.group_id', 'in', groupIds)
+      .orderBy('m.group_id')
+      .orderBy('m.id')
+      .execute();
+    for (const r of rows) (map.get(r.group_id) as Json[]).push({ value: r.user_id, display: r.display, $ref: ref + r.user_id, type: 'User' });
+    return map;
+  }
+  // Aggregated from a subquery in the members' order, which SQLite keeps (it does not flatten an
+  // ordered subquery into an aggregate) and reads without sorting again; an ORDER BY inside the
+  // aggregate would sort each group's members in a temporary B-tree (240 against 170 ms for 100,000).
+  const { rows } = await sql<{ group_id: string; members: string }>`select group_id,
+      json_group_array(json_object('value', user_id, 'display', display, '$ref', ${ref} || user_id, 'type', 'User')) as members
+    from (select m.group_id, m.user_id, coalesce(u.display_name, u.user_name) as display from pushed_group_members m join users u on u.id = m.user_id
+      where m.group_id in (${sql.join(groupIds)}) order by m.group_id, m.id)
+    group by group_id`.execute(db);
+  for (const r of rows) map.set(r.group_id, new JsonText(r.members));
   return map;
 }
 
@@ -70,8 +109,7 @@ async function countMembers(db: Db, id: string): Promise<number> {
 
 export async function getGroup(ctx: ScimCtx, id: string, projection: Projection): Promise<{ resource: Resource; etag: string; name: string }> {
   const row = await loadRow(ctx.db, id);
-  const members = wants(projection, 'members') ? (await membersOf(ctx.db, [id])).get(id) : undefined;
-  return { resource: project(toResource(ctx, row, members), projection), etag: etagOf(row.version), name: row.display_name };
+  return { resource: await shaped(ctx, ctx.db, row, projection), etag: etagOf(row.version), name: row.display_name };
 }
 
 export async function listGroups(ctx: ScimCtx, p: ListParams): Promise<{ body: Record<string, unknown>; found: number }> {
@@ -94,8 +132,8 @@ export async function listGroups(ctx: ScimCtx, p: ListParams): Promise<{ body: R
     if (where) cq = cq.where(where);
     return Number((await cq.executeTakeFirstOrThrow()).n);
   });
-  const members = wants(p.projection, 'members') && rows.length ? await membersOf(db, rows.map((r) => r.id)) : null;
-  const resources = rows.map((r) => project(toResource(ctx, r, members ? members.get(r.id) : undefined), p.projection));
+  const members = wants(p.projection, 'members') && rows.length ? await membersOf(db, ctx.baseUrl, rows.map((r) => r.id)) : null;
+  const resources = rows.map((r) => project(toResource(ctx, r, forProjection(members?.get(r.id), p.projection)), p.projection));
   return { body: listResponse(resources, p, total, next), found: rows.length };
 }
 
@@ -156,8 +194,7 @@ export async function createGroup(ctx: ScimCtx, trx: Transaction<DB>, body: unkn
   const summary = `created group ${name}${added ? ` with ${plural(added, 'member')}` : ''}${unknown ? ` (ignored ${plural(unknown, 'unknown member')})` : ''}`;
   await recordAudit(trx, ctx.actor, { action: 'group.create', targetType: 'pushed_group', targetId: id, targetName: name, summary });
   const row: Row = { id, display_name: name, external_id: str(attrs.externalId), scim_attributes: JSON.stringify(stored), version: 1, created_at: now, updated_at: now };
-  const members = (await membersOf(trx, [id])).get(id)!;
-  return { resource: toResource(ctx, row, members), outcome: { summary, resourceId: id } };
+  return { resource: await shaped(ctx, trx, row), outcome: { summary, resourceId: id } };
 }
 
 /** True when a PATCH leaves the group's stored attributes (name, externalId, the rest) as they are. */
@@ -243,10 +280,7 @@ export async function replaceGroup(ctx: ScimCtx, trx: Transaction<DB>, id: strin
   const members = memberValues(getProp(body, 'members'));
   const change: MemberChange = { replaceAll: true, add: new Set(members), remove: new Set() };
   const { row: next, outcome } = await save(ctx, trx, row, attrs, change, true);
-  const withMembers = !projection || wants(projection, 'members');
-  const m = withMembers ? (await membersOf(trx, [id])).get(id) : undefined;
-  const resource = toResource(ctx, next, m);
-  return { resource: projection ? project(resource, projection) : resource, outcome };
+  return { resource: await shaped(ctx, trx, next, projection), outcome, etag: etagOf(next.version) };
 }
 
 /** A group's attributes as a PATCH sees them (members aside: they change as a MemberChange). */
@@ -339,9 +373,7 @@ export async function patchGroupMembersInOneStatement(ctx: ScimCtx, id: string, 
 
 /** The group after a PATCH, for clients that asked for it with attributes/excludedAttributes. */
 export async function renderGroup(ctx: ScimCtx, db: Db, id: string, projection: Projection): Promise<Resource> {
-  const row = await loadRow(db, id);
-  const members = wants(projection, 'members') ? (await membersOf(db, [id])).get(id) : undefined;
-  return project(toResource(ctx, row, members), projection);
+  return shaped(ctx, db, await loadRow(db, id), projection);
 }
 
 export async function deleteGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, ifMatch?: string): Promise<Outcome> {

@@ -10,6 +10,7 @@ import { writeRawError } from '../platform/http-errors.ts';
 import { hasEncodedNul, nulPath } from '../platform/nul-guard.ts';
 import { nowIso } from '../platform/time.ts';
 import { maskedJson } from './scim.attributes.ts';
+import { stringifyResponse as stringify } from './json-text.ts';
 import { handleScim, type ScimResponse } from './scim.engine.ts';
 import { badRequest, errorBody, notFound, toScimError } from './scim.errors.ts';
 import { MAX_FILTER_LENGTH } from './filter.parser.ts';
@@ -34,10 +35,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     scim?: ScimRequestState;
   }
-}
-
-function stringify(value: unknown): string {
-  return JSON.stringify(value);
 }
 
 /** Deepest nesting a SCIM body may have. The schemas allow 6: {Operations: [{value: {extension: {manager: {…}}}}]}. */

@@ -59,6 +59,11 @@ export function wants(p: Projection, name: string): boolean {
   return p.include.some((s) => !s.uri && same(s.name, name));
 }
 
+/** True when `attributes` or `excludedAttributes` name part of the top-level attribute `name` (a sub-attribute or a filter of its values). */
+export function wantsPart(p: Projection, name: string): boolean {
+  return [...(p.include ?? []), ...p.exclude].some((s) => !s.uri && same(s.name, name) && Boolean(s.sub || s.filter));
+}
+
 function findKey(obj: Record<string, Json>, name: string): string | undefined {
   if (name in obj) return name;
   return Object.keys(obj).find((k) => same(k, name));

@@ -268,6 +268,51 @@ describe('queries', () => {
     assert.ok(x.body.userName);
   });
 
+  test("a group's members come in the order added, each name as it was given, and projections pick parts of them", async () => {
+    // The members array is written by the database as JSON text; names that need escaping must
+    // come out as the same strings, and a user without a displayName is shown by userName.
+    const names = ['Quote " and \\ backslash', 'Tab\tnew\nline \u0001 control', 'Ünïcödé 名前 😀', '</script><b>x</b>'];
+    const users: { id: string; display: string }[] = [];
+    for (const [i, displayName] of names.entries()) {
+      const r = await h.scim('POST', '/Users', oktaUser(`members-text${i}@acme.example`, { displayName }));
+      assert.equal(r.status, 201);
+      users.push({ id: r.body.id, display: displayName });
+    }
+    const bare = await h.scim('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'members-text-bare@acme.example' });
+    users.push({ id: bare.body.id, display: 'members-text-bare@acme.example' });
+    // Added in an order that is neither the ids' nor the names': last first, then the rest.
+    const order = [users[4], users[2], users[0], users[3], users[1]];
+    const g = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Members as text', members: [{ value: order[0].id }] });
+    assert.equal(g.status, 201);
+    assert.deepEqual(g.body.members, [{ value: order[0].id, display: order[0].display, $ref: `${h.base}/Users/${order[0].id}`, type: 'User' }]);
+    for (const u of order.slice(1)) {
+      const p = await h.scim('PATCH', `/Groups/${g.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: u.id }] }] });
+      assert.equal(p.status, 204);
+    }
+    const expected = order.map((u) => ({ value: u.id, display: u.display, $ref: `${h.base}/Users/${u.id}`, type: 'User' }));
+    const got = await h.scim('GET', `/Groups/${g.body.id}`);
+    assert.deepEqual(got.body.members, expected);
+    assert.equal(got.body.displayName, 'Members as text');
+    const listed = await h.scim('GET', `/Groups?filter=${encodeURIComponent('displayName eq "Members as text"')}`);
+    assert.deepEqual(listed.body.Resources[0].members, expected);
+
+    const values = await h.scim('GET', `/Groups/${g.body.id}?attributes=members.value`);
+    assert.deepEqual(values.body.members, order.map((u) => ({ value: u.id })));
+    assert.equal(values.body.displayName, undefined);
+    const withoutRef = await h.scim('GET', `/Groups?filter=${encodeURIComponent('displayName eq "Members as text"')}&excludedAttributes=members.$ref,meta`);
+    assert.deepEqual(withoutRef.body.Resources[0].members, expected.map(({ value, display, type }) => ({ value, display, type })));
+    const one = await h.scim('GET', `/Groups/${g.body.id}?attributes=${encodeURIComponent(`members[value eq "${users[2].id}"]`)}`);
+    assert.deepEqual(one.body.members, [expected[1]]);
+
+    // Okta's PUT (the full list, with a name changed) answers with the group as stored.
+    const put = await h.scim('PUT', `/Groups/${g.body.id}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], id: g.body.id, displayName: 'Members as text', members: expected.slice(0, 3).map(({ value }) => ({ value, display: 'whatever Okta calls them' })) });
+    assert.equal(put.status, 200);
+    assert.deepEqual(put.body.members, expected.slice(0, 3));
+    const emptied = await h.scim('PUT', `/Groups/${g.body.id}?attributes=members`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Members as text', members: [] });
+    assert.deepEqual(emptied.body.members, [], JSON.stringify(emptied.body));
+    assert.deepEqual(Object.keys(emptied.body).sort(), ['id', 'members', 'schemas']);
+  });
+
   test('POST /.search takes the same parameters in a body', async () => {
     const r = await h.scim('POST', '/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName ew "@paging.test"', startIndex: 2, count: 2, attributes: ['userName'] });
     assert.equal(r.status, 200);
