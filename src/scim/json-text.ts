@@ -29,7 +29,7 @@ export class JsonText {
 
 /** JSON.stringify(value), with each JsonText inside it written as its text. */
 export function stringifyResponse(value: unknown): string {
-  written = [];
+  if (written.length) written = [];
   const text = JSON.stringify(value);
   if (!written.length) return text;
   const parts = text.split(MARK_IN_TEXT);

@@ -17,9 +17,10 @@ export type LogRow = Omit<ProvisioningLogTable, 'id'>;
 /** Bodies are stored masked and cut to this many characters. */
 export const BODY_LIMIT = 8192;
 
-export function boundedBody(text: string | null | undefined): string | null {
+/** `text` cut to BODY_LIMIT, saying how much was not kept of the `length` it had (its own, unless it was cut already). */
+export function boundedBody(text: string | null | undefined, length = text?.length ?? 0): string | null {
   if (text === null || text === undefined || text === '') return null;
-  return text.length > BODY_LIMIT ? `${text.slice(0, BODY_LIMIT)}… [${text.length - BODY_LIMIT} more characters not kept]` : text;
+  return length > BODY_LIMIT ? `${text.slice(0, BODY_LIMIT)}… [${length - BODY_LIMIT} more characters not kept]` : text;
 }
 
 const LOG_COLUMNS = ['at', 'client', 'method', 'path', 'status', 'duration_ms', 'summary', 'resource_type', 'resource_id', 'user_name', 'error', 'request_body', 'response_body'] as const;

@@ -12,7 +12,7 @@ test('maskedJson masks password-, secret- and token-like keys at any depth and k
     tokens: 3,
   };
   assert.equal(
-    maskedJson(body),
+    maskedJson(body).text,
     JSON.stringify({
       userName: 'a@acme.com',
       password: '********',
@@ -21,5 +21,22 @@ test('maskedJson masks password-, secret- and token-like keys at any depth and k
       tokens: '********',
     }),
   );
-  assert.equal(maskedJson(['password', null, 1]), '["password",null,1]');
+  assert.equal(maskedJson(['password', null, 1]).text, '["password",null,1]');
+});
+
+test('maskedJson cut at a limit gives the first characters of the whole text, however deep the cut falls', () => {
+  const body = {
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+    displayName: 'Ünïcödé "quoted" \\ group',
+    members: Array.from({ length: 50 }, (_, i) => ({ value: `id-${i}`, display: `Member ${i}`, secret: { nested: [i, true, null] } })),
+    empty: { a: [], b: {} },
+  };
+  const whole = maskedJson(body);
+  assert.equal(whole.cut, false);
+  assert.ok(!whole.text.includes('"nested"'), 'the secret objects are masked whole');
+  for (let limit = 0; limit <= whole.text.length + 1; limit++) {
+    const head = maskedJson(body, limit);
+    assert.equal(head.cut, limit < whole.text.length, `cut at ${limit}`);
+    assert.equal(head.text, whole.text.slice(0, limit), `text at ${limit}`);
+  }
 });

@@ -9,12 +9,12 @@ import type { Actor } from '../platform/actor.ts';
 import { writeRawError } from '../platform/http-errors.ts';
 import { hasEncodedNul, nulPath } from '../platform/nul-guard.ts';
 import { nowIso } from '../platform/time.ts';
-import { maskedJson } from './scim.attributes.ts';
+import { maskedJson, type Json } from './scim.attributes.ts';
 import { stringifyResponse as stringify } from './json-text.ts';
 import { handleScim, type ScimResponse } from './scim.engine.ts';
 import { badRequest, errorBody, notFound, toScimError } from './scim.errors.ts';
 import { MAX_FILTER_LENGTH } from './filter.parser.ts';
-import { boundedBody, logWriter } from './provisioning-log.service.ts';
+import { BODY_LIMIT, boundedBody, logWriter } from './provisioning-log.service.ts';
 import { confirmToken, TokenRejected, verifyToken, type PresentedToken } from './scim-tokens.service.ts';
 
 /** Largest SCIM request body: a PUT of a 100,000-member group is about 6 MB. */
@@ -29,6 +29,8 @@ interface ScimRequestState {
   /** Set when the token was verified by an earlier request and must be checked again. */
   token?: PresentedToken;
   rawBody?: string;
+  /** The body's length in characters as sent. */
+  bodyLength?: number;
 }
 
 declare module 'fastify' {
@@ -111,7 +113,10 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
 
   app.removeAllContentTypeParsers();
   const parseJson = (request: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => {
-    if (request.scim) request.scim.rawBody = body.length > 8192 ? body.slice(0, 8192) : body;
+    if (request.scim) {
+      request.scim.rawBody = body.length > BODY_LIMIT ? body.slice(0, BODY_LIMIT) : body;
+      request.scim.bodyLength = body.length;
+    }
     if (body === '' || body.trim() === '') return done(null, undefined);
     if (nestedDeeperThan(body, SCIM_MAX_DEPTH)) {
       return done(badRequest(`The request body nests arrays or objects more than ${SCIM_MAX_DEPTH} levels deep`, 'invalidSyntax'));
@@ -136,8 +141,16 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
   const record = (request: FastifyRequest, res: Pick<ScimResponse, 'status' | 'summary' | 'resourceType' | 'resourceId' | 'userName' | 'error'>, responseText: string | null) => {
     const st = request.scim;
     let requestText: string | null = null;
-    if (request.body !== undefined) requestText = maskedJson(request.body);
-    else if (st?.rawBody) requestText = st.rawBody.replace(/("pass(word)?"\s*:\s*)"[^"]*"/gi, '$1"********"');
+    // A body cut short is said to be as long as it was sent.
+    let requestLength: number | undefined;
+    if (request.body !== undefined) {
+      const masked = maskedJson(request.body as Json, BODY_LIMIT);
+      requestText = masked.text;
+      if (masked.cut) requestLength = Math.max(st?.bodyLength ?? 0, BODY_LIMIT + 1);
+    } else if (st?.rawBody) {
+      requestText = st.rawBody.replace(/("pass(word)?"\s*:\s*)"[^"]*"/gi, '$1"********"');
+      requestLength = st.bodyLength;
+    }
     const path = request.url.length > 1000 ? request.url.slice(0, 1000) : request.url;
     log.add({
       at: nowIso(),
@@ -151,7 +164,7 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
       resource_id: res.resourceId,
       user_name: res.userName,
       error: res.error,
-      request_body: boundedBody(requestText),
+      request_body: boundedBody(requestText, requestLength),
       response_body: boundedBody(responseText),
     });
   };

@@ -521,6 +521,16 @@ describe('provisioning log', () => {
     assert.ok(!ok.requestBody.includes('1mz050nq'), 'the password is masked');
     assert.ok(ok.requestBody.includes('********'));
     assert.ok(ok.responseBody.includes(created.body.id));
+    // A large body keeps its first 8,192 characters and says how much was not kept.
+    const big = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Logged big group', members: Array.from({ length: 300 }, (_, i) => ({ value: `no-such-user-${i}`, display: `Nobody ${i}` })) };
+    const bigText = JSON.stringify(big, null, 1); // sent with whitespace: the count is of the body as sent
+    const bigGroup = await h.scim('POST', '/Groups', bigText);
+    assert.equal(bigGroup.status, 201);
+    const bigRow = (await h.admin.json(`/api/provisioning-log?q=${encodeURIComponent('Logged big group')}`)).body.items.find((i: any) => i.method === 'POST');
+    const keptRequest = JSON.stringify(big).slice(0, 8192);
+    assert.equal(bigRow.requestBody, `${keptRequest}… [${bigText.length - 8192} more characters not kept]`);
+    assert.ok(bigText.length > JSON.stringify(big).length + 1000);
+    assert.equal(bigRow.responseBody, JSON.stringify(bigGroup.body), 'the answer, under the limit, is kept whole');
     const unknown = await h.admin.json('/api/provisioning-log?status=abc');
     assert.equal(unknown.status, 400, 'an unknown status filter is refused, not ignored');
     assert.match(unknown.body.error.fields.status, /success, failure/);
