@@ -45,6 +45,12 @@ export function errorBody(status: number, detail: string, scimType?: ScimType): 
   return body;
 }
 
+/**
+ * Largest SCIM request body. Okta's PUT of a group carries the whole member list, about 80–90 bytes a
+ * member with their display names: 10 MB holds about 120,000 members (a group of 100,000 was 8.1 MB).
+ */
+export const SCIM_BODY_LIMIT = 10 * 1024 * 1024;
+
 /** Any thrown value → status and SCIM error body. Internal errors keep their details out of the response. */
 export function toScimError(err: unknown): { status: number; body: ScimErrorBody; internal: boolean } {
   if (err instanceof ScimError) return { status: err.status, body: errorBody(err.status, err.message, err.scimType), internal: false };
@@ -53,7 +59,7 @@ export function toScimError(err: unknown): { status: number; body: ScimErrorBody
     return { status: err.status, body: errorBody(err.status, err.message, scimType), internal: err.status >= 500 };
   }
   const e = err as { statusCode?: number; code?: string; message?: string };
-  if (e?.statusCode === 413 || e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: errorBody(413, 'Request body is too large'), internal: false };
+  if (e?.statusCode === 413 || e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: errorBody(413, `Request body is too large (${SCIM_BODY_LIMIT / 1024 / 1024} MB at most)`), internal: false };
   if (e?.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
     return { status: e.statusCode, body: errorBody(e.statusCode, e.message || 'Bad request', e.statusCode === 400 ? 'invalidSyntax' : undefined), internal: false };
   }

@@ -12,13 +12,11 @@ import { nowIso } from '../platform/time.ts';
 import { maskedJson, type Json } from './scim.attributes.ts';
 import { stringifyResponse as stringify } from './json-text.ts';
 import { handleScim, type ScimResponse } from './scim.engine.ts';
-import { badRequest, errorBody, notFound, toScimError } from './scim.errors.ts';
+import { badRequest, errorBody, notFound, SCIM_BODY_LIMIT, toScimError } from './scim.errors.ts';
 import { MAX_FILTER_LENGTH } from './filter.parser.ts';
 import { BODY_LIMIT, boundedBody, logWriter } from './provisioning-log.service.ts';
 import { confirmToken, TokenRejected, verifyToken, type PresentedToken } from './scim-tokens.service.ts';
 
-/** Largest SCIM request body: a PUT of a 100,000-member group is about 6 MB. */
-export const SCIM_BODY_LIMIT = 10 * 1024 * 1024;
 const SCIM_TYPE = 'application/scim+json; charset=utf-8';
 /** On every SCIM response (the browser security headers are skipped here: see the routes below). */
 const API_HEADERS = { 'content-type': SCIM_TYPE, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' };

@@ -189,6 +189,7 @@ describe('errors', () => {
     const r = await h.scim('POST', '/Users', big);
     assert.equal(r.status, 413);
     assert.deepEqual(r.body.schemas, [ERROR]);
+    assert.equal(r.body.detail, 'Request body is too large (10 MB at most)', 'the detail says what the limit is');
   });
 });
 
