@@ -1,6 +1,6 @@
 // JSON text written elsewhere (by the database) carried inside a resource until the response is
-// serialised. A group of 100,000 members is then one string that SQLite or PostgreSQL wrote, not
-// 100,000 rows turned into objects here and serialised again (see membersOf in scim.groups.ts).
+// serialised. A group of 100,000 members is then one string that SQLite wrote, not 100,000 rows
+// turned into objects here and serialised again (see membersOf in scim.groups.ts).
 // JSON.stringify calls toJSON, which leaves a marker in the text; stringifyResponse puts the text
 // in its place. The marker holds a random part chosen at start-up, so no client-supplied string can
 // be taken for one (and U+0001 in a client's string is written escaped, as `\u0001`, anyway).

@@ -61,8 +61,8 @@ async function shaped(ctx: ScimCtx, db: Db, row: Row, projection?: Projection): 
 
 /**
  * Each group's members in the order they were added: value, display (the user's displayName, else
- * their userName), $ref and type. SQLite writes them as JSON text, which for a group of 100,000
- * members takes about half the time of reading the rows and serialising them here. PostgreSQL writes
+ * their userName), $ref and type. SQLite writes them as JSON text: for a group of 100,000 members
+ * 170 ms in a loop, where reading the rows took 430–510 ms before they were serialised here. PostgreSQL writes
  * such text more slowly than it sends the rows (string_agg 340–460 ms, json_agg 520 ms, the rows
  * 165 ms for 100,000 members), so there the rows are read and become the values directly.
  */
