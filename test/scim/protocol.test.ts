@@ -294,8 +294,18 @@ describe('queries', () => {
     const got = await h.scim('GET', `/Groups/${g.body.id}`);
     assert.deepEqual(got.body.members, expected);
     assert.equal(got.body.displayName, 'Members as text');
-    const listed = await h.scim('GET', `/Groups?filter=${encodeURIComponent('displayName eq "Members as text"')}`);
-    assert.deepEqual(listed.body.Resources[0].members, expected);
+    // A page of several groups: each gets its own members, an empty group an empty list.
+    const second = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Members as text, second', members: [{ value: users[1].id }, { value: users[4].id }] });
+    const empty = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Members as text, empty' });
+    const listed = await h.scim('GET', `/Groups?filter=${encodeURIComponent('displayName sw "Members as text"')}&sortBy=displayName`);
+    assert.deepEqual(
+      listed.body.Resources.map((r: any) => [r.id, r.members]),
+      [
+        [g.body.id, expected],
+        [empty.body.id, []],
+        [second.body.id, [expected[4], expected[0]]], // users[1] and users[4], in the order added
+      ],
+    );
 
     const values = await h.scim('GET', `/Groups/${g.body.id}?attributes=members.value`);
     assert.deepEqual(values.body.members, order.map((u) => ({ value: u.id })));
@@ -305,7 +315,8 @@ describe('queries', () => {
     const one = await h.scim('GET', `/Groups/${g.body.id}?attributes=${encodeURIComponent(`members[value eq "${users[2].id}"]`)}`);
     assert.deepEqual(one.body.members, [expected[1]]);
 
-    // Okta's PUT (the full list, with a name changed) answers with the group as stored.
+    // Okta's PUT (the full list, with display names of its own, which are read-only and not kept)
+    // answers with the group as stored.
     const put = await h.scim('PUT', `/Groups/${g.body.id}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], id: g.body.id, displayName: 'Members as text', members: expected.slice(0, 3).map(({ value }) => ({ value, display: 'whatever Okta calls them' })) });
     assert.equal(put.status, 200);
     assert.deepEqual(put.body.members, expected.slice(0, 3));
