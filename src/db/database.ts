@@ -69,7 +69,6 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
     // SCIM GETs by id cost 54-57 µs of server CPU instead of 61-67 and look-ups 61-66 instead of 68-73
     // (10k users: no difference; docs/performance.md, session 9).
     conn.pragma(`mmap_size = ${mmapSize}`);
-    attachProvisioningLog(conn, file);
     // Kysely prepares every statement anew; preparing costs more than running a point query, so
     // keep prepared statements by SQL text (one connection, used under Kysely's mutex: no overlap).
     const prepare = conn.prepare.bind(conn);
@@ -85,7 +84,13 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
     }) as typeof conn.prepare;
     const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: conn }) });
     sqliteConnections.set(db, conn);
-    return { db, dialect: 'sqlite', describe: `SQLite ${path.resolve(file)}`, close: () => db.destroy() };
+    const log = new Kysely<DB>({ dialect: new SqliteDialect({ database: openProvisioningLog(file) }) });
+    provisioningLogs.set(db, { db: log, file: file === ':memory:' ? null : provisioningLogFile(file) });
+    const close = async () => {
+      await db.destroy();
+      await log.destroy();
+    };
+    return { db, dialect: 'sqlite', describe: `SQLite ${path.resolve(file)}`, close };
   }
   const pool = new pg.Pool({ connectionString: parsed.connectionString, max: opts.poolSize ?? 10 });
   // An idle pooled connection that the server closes (restart, failover, admin termination) is
@@ -120,26 +125,29 @@ export function provisioningLogFile(file: string): string {
 }
 
 /**
- * SQLite: the provisioning log lives in its own file, attached to the connection as `plog` (migration
- * 015 moved it there). Every SCIM request writes a log row, with its request and response bodies, a
- * kilobyte or so: in the database's own file those rows made up two thirds of it and lay between the
- * pages of the users, so that at a million users created over HTTP the file was 3.3 GB, more than
- * this SQLite maps into memory (SQLITE_MMAP_SIZE, 2 GiB at most), and a read of a user cost half as
- * much again as at 10,000 (docs/performance.md, session 16). Unqualified, `provisioning_log` names
- * the attached table once the database's own copy is gone. The log's table and indexes are created
- * here if missing, so a database file restored without its log file starts an empty log.
- * A transaction still takes both files' write locks (BEGIN IMMEDIATE), as one file had it; a commit
- * is atomic in each file, not across them, which the log never needed: it is written apart from the
- * changes it describes (batches every 200 ms).
+ * SQLite: the provisioning log lives in its own file (migration 015 moved it there), with a connection
+ * of its own. Every SCIM request writes a log row, with its request and response bodies, a kilobyte or
+ * so: in the database's own file those rows made up two thirds of it and lay between the pages of the
+ * users, so that at a million users created over HTTP the file was 3.3 GB, more than this SQLite maps
+ * into memory (SQLITE_MMAP_SIZE, 2 GiB at most), and a read of a user cost half as much again as at
+ * 10,000 (docs/performance.md, session 16). Since session 18 the database's connection no longer
+ * attaches it: a transaction there (BEGIN IMMEDIATE) took both files' write locks, so the log could
+ * only be written on the request thread, between requests. Now a writer thread inserts the log's
+ * batches (src/scim/provisioning-log.worker.ts) and this connection reads them for the admin's screen.
+ * The log's table and indexes are created here if missing, so a database file restored without its
+ * log file starts an empty log. The log was always written apart from the changes it describes
+ * (batches every 200 ms); nothing needs the two files committed together.
  */
-function attachProvisioningLog(conn: SQLite.Database, file: string): void {
+function openProvisioningLog(file: string): SQLite.Database {
   // Beside the database: its folder was made before the database was opened.
-  conn.prepare('attach database ? as plog').run(provisioningLogFile(file));
-  conn.pragma('plog.journal_mode = WAL');
-  conn.pragma(`plog.synchronous = ${process.env.SQLITE_SYNCHRONOUS || 'FULL'}`);
-  conn.exec(`create table if not exists plog.provisioning_log (${PROVISIONING_LOG_COLUMNS_SQLITE});
-    create index if not exists plog.provisioning_log_at on provisioning_log (at);
-    create index if not exists plog.provisioning_log_failures on provisioning_log (id) where status >= 400;`);
+  const conn = new SQLite(provisioningLogFile(file));
+  conn.pragma('journal_mode = WAL');
+  conn.pragma(`synchronous = ${process.env.SQLITE_SYNCHRONOUS || 'FULL'}`);
+  conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  conn.exec(`create table if not exists provisioning_log (${PROVISIONING_LOG_COLUMNS_SQLITE});
+    create index if not exists provisioning_log_at on provisioning_log (at);
+    create index if not exists provisioning_log_failures on provisioning_log (id) where status >= 400;`);
+  return conn;
 }
 
 /** The provisioning log's columns on SQLite, as migration 002 created them in the database's own file. */
@@ -149,6 +157,20 @@ const PROVISIONING_LOG_COLUMNS_SQLITE =
   '"user_name" text, "error" text, "request_body" text, "response_body" text';
 
 const sqliteConnections = new WeakMap<object, SQLite.Database>();
+const provisioningLogs = new WeakMap<object, { db: Kysely<DB>; file: string | null }>();
+
+/**
+ * Where the provisioning log of a database handle is read and written: on PostgreSQL the database
+ * itself; on SQLite the log's own file, through its own connection (see openProvisioningLog).
+ */
+export function provisioningLogDbOf(db: Kysely<DB>): Kysely<DB> {
+  return provisioningLogs.get(db)?.db ?? db;
+}
+
+/** SQLite: the file holding the log of a database handle, which a writer thread may open; else null (PostgreSQL, in memory). */
+export function provisioningLogFileOf(db: Kysely<DB>): string | null {
+  return provisioningLogs.get(db)?.file ?? null;
+}
 const pgPools = new WeakMap<object, pg.Pool>();
 
 /**
@@ -229,8 +251,16 @@ export async function migrate(database: Database): Promise<string[]> {
     return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   };
   if (database.dialect === 'sqlite') {
-    copyLogIntoItsFile(sqliteConnectionOf(database.db)!); // before migration 015: see there
-    return run(database.db);
+    // Migration 015 moves the log out of the database's file: only migrations see both files at once.
+    const conn = sqliteConnectionOf(database.db)!;
+    const log = provisioningLogs.get(database.db)!;
+    conn.prepare('attach database ? as plog').run(log.file ?? ':memory:');
+    try {
+      copyLogIntoItsFile(conn); // before migration 015: see there
+      return await run(database.db);
+    } finally {
+      conn.exec('detach database plog');
+    }
   }
   return database.db.connection().execute(async (conn) => {
     await sql`select pg_advisory_lock(726354)`.execute(conn);

@@ -1,14 +1,18 @@
 // The provisioning log: one row per SCIM request, what an admin reads when the IdP shows an error.
 // Rows are queued and written in batches (one transaction per ~200 ms) so logging a lookup does not
 // cost a durable commit per request; a crash can lose the last batch of log rows, never provisioning
-// data. The list API flushes this process's queue first, so a single node reads its own writes.
-// Retention: rows older than config.provisioningLogDays are pruned every few minutes, by index.
+// data. On SQLite a writer thread inserts the batches into the log's own file (provisioning-log.worker.ts),
+// off the thread that answers requests; on PostgreSQL (and an in-memory SQLite database) they are
+// inserted from here. The list API flushes this process's queue first, so a single node reads its own
+// writes. Retention: rows older than config.provisioningLogDays are pruned every few minutes, by index.
+import { Worker } from 'node:worker_threads';
 import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { ProvisioningLogTable } from '../db/schema.scim.ts';
 import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
 import { tryWriteTransaction } from '../db/write-lock.ts';
-import { preparedPgStatement } from '../db/database.ts';
+import { preparedPgStatement, provisioningLogDbOf, provisioningLogFileOf, SQLITE_BUSY_TIMEOUT_MS } from '../db/database.ts';
+import type { LogBatch, LogBatchResult, LogWriterConfig } from './provisioning-log.worker.ts';
 import { clampLimit, decodeCursor, encodeCursor } from '../platform/paging.ts';
 import { Invalid } from '../platform/errors.ts';
 
@@ -56,13 +60,89 @@ const BUSY_RETRY_MS = 50;
 /** …for up to 30 s; after that the batch is reported and dropped. */
 const MAX_BUSY_RETRIES = 600;
 
+/** Where a batch of log rows goes; `ran: false` when SQLite's write lock was taken (try again later). */
+interface LogSink {
+  write(rows: LogRow[], pruneBefore: string | null): Promise<{ ran: boolean }>;
+  close(): Promise<void>;
+}
+
+/** PostgreSQL, and an in-memory SQLite database: one transaction from this thread. */
+class TransactionSink implements LogSink {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async write(rows: LogRow[], pruneBefore: string | null): Promise<{ ran: boolean }> {
+    return tryWriteTransaction(this.db, async (trx) => {
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) await insertRows(trx, rows.slice(i, i + INSERT_CHUNK));
+      if (pruneBefore) await trx.deleteFrom('provisioning_log').where('at', '<', pruneBefore).execute();
+    });
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * SQLite: the writer thread (provisioning-log.worker.ts), started on the first batch and again after
+ * it stopped. It waits for another process's lock itself, as long as the retries here would have.
+ * While a batch is on its way it keeps the process alive, so a shutdown's last batch is written.
+ */
+class ThreadSink implements LogSink {
+  private worker: Worker | null = null;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  private nextId = 1;
+  constructor(private readonly file: string) {}
+
+  private start(): Worker {
+    const config: LogWriterConfig = { file: this.file, columns: LOG_COLUMNS, synchronous: process.env.SQLITE_SYNCHRONOUS || 'FULL', busyTimeoutMs: MAX_BUSY_RETRIES * BUSY_RETRY_MS };
+    const worker = new Worker(new URL('./provisioning-log.worker.mjs', import.meta.url), { workerData: config });
+    const stopped = (err: Error) => {
+      if (this.worker === worker) this.worker = null;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    worker.on('message', (result: LogBatchResult) => {
+      const p = this.pending.get(result.id);
+      if (!p) return;
+      this.pending.delete(result.id);
+      if (!this.pending.size) worker.unref();
+      if (result.ok) p.resolve();
+      else p.reject(new Error(result.error));
+    });
+    worker.on('error', stopped);
+    worker.on('exit', (code) => stopped(new Error(`the log's writer thread stopped (exit code ${code})`)));
+    return worker;
+  }
+
+  async write(rows: LogRow[], pruneBefore: string | null): Promise<{ ran: boolean }> {
+    const values: unknown[] = [];
+    for (const r of rows) for (const c of LOG_COLUMNS) values.push(r[c]);
+    const worker = (this.worker ??= this.start());
+    const batch: LogBatch = { id: this.nextId++, values, pruneBefore };
+    await new Promise<void>((resolve, reject) => {
+      this.pending.set(batch.id, { resolve, reject });
+      worker.ref();
+      worker.postMessage(batch);
+    });
+    return { ran: true };
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    await worker?.terminate();
+  }
+}
+
 class LogWriter {
   private queue: LogRow[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private lastPrune = 0;
   private busyRetries = 0;
-  constructor(private readonly db: Kysely<DB>, private readonly retentionDays: () => number) {}
+  private readonly sink: LogSink;
+  constructor(db: Kysely<DB>, private readonly retentionDays: () => number) {
+    const file = provisioningLogFileOf(db);
+    this.sink = file ? new ThreadSink(file) : new TransactionSink(provisioningLogDbOf(db));
+  }
 
   add(row: LogRow): void {
     // A U+0000 in any text (a rejected request can carry one into the summary) would fail the whole
@@ -110,13 +190,8 @@ class LogWriter {
     this.flushing = (async () => {
       try {
         const prune = Date.now() - this.lastPrune > PRUNE_EVERY_MS;
-        const attempt = await tryWriteTransaction(this.db, async (trx) => {
-          for (let i = 0; i < rows.length; i += INSERT_CHUNK) await insertRows(trx, rows.slice(i, i + INSERT_CHUNK));
-          if (prune) {
-            const cutoff = new Date(Date.now() - this.retentionDays() * 86_400_000).toISOString();
-            await trx.deleteFrom('provisioning_log').where('at', '<', cutoff).execute();
-          }
-        });
+        const pruneBefore = prune ? new Date(Date.now() - this.retentionDays() * 86_400_000).toISOString() : null;
+        const attempt = await this.sink.write(rows, pruneBefore);
         if (attempt.ran) {
           this.busyRetries = 0;
           if (prune) this.lastPrune = Date.now();
@@ -138,6 +213,12 @@ class LogWriter {
       this.flushing = null;
     }
   }
+
+  /** Writes what is queued, then stops the writer thread (started again if more comes). */
+  async close(): Promise<void> {
+    await this.drain();
+    await this.sink.close();
+  }
 }
 
 const writers = new WeakMap<object, LogWriter>();
@@ -158,7 +239,7 @@ export async function flushProvisioningLog(db: Kysely<DB>): Promise<void> {
 /** Deletes rows older than `days`; returns how many. */
 export async function pruneProvisioningLog(db: Kysely<DB>, days: number): Promise<number> {
   const cutoff = new Date(Date.now() - days * 86_400_000).toISOString();
-  const res = await db.deleteFrom('provisioning_log').where('at', '<', cutoff).executeTakeFirst();
+  const res = await provisioningLogDbOf(db).deleteFrom('provisioning_log').where('at', '<', cutoff).executeTakeFirst();
   return Number(res.numDeletedRows ?? 0);
 }
 
@@ -250,8 +331,9 @@ export interface LogPage {
   searchedTo?: string;
 }
 
-export async function listProvisioningLog(db: Kysely<DB>, query: LogQuery): Promise<LogPage> {
-  await flushProvisioningLog(db);
+export async function listProvisioningLog(database: Kysely<DB>, query: LogQuery): Promise<LogPage> {
+  await flushProvisioningLog(database);
+  const db = provisioningLogDbOf(database);
   const limit = clampLimit(query.limit);
   if (!query.q?.trim() || statusRange(query).from >= 400) {
     const rows = await provisioningLogQuery(db, query, limit).execute();

@@ -106,7 +106,7 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
   const baseUrl = `${app.config.publicUrl}${app.prefix}`;
   const log = logWriter(app.db, () => app.config.provisioningLogDays);
   app.addHook('onClose', async () => {
-    await log.drain();
+    await log.close();
   });
 
   app.removeAllContentTypeParsers();

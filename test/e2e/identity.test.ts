@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { provisioningLogDbOf } from '../../src/db/database.ts';
 import { createLocalAdmin, createUserWithLevels, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
 import { captureOnFailure, launchBrowser, menuScreens, newSession, signInThroughUi } from '../helpers/browser.ts';
 
@@ -131,7 +132,7 @@ describe('admin UI in the browser', () => {
     const { searchLimits, flushProvisioningLog } = await import('../../src/scim/provisioning-log.service.ts');
     await flushProvisioningLog(t.database.db);
     const row = (i: number, summary: string) => ({ at: new Date(Date.UTC(2003, 0, 1, 0, 0, i)).toISOString(), client: 'ui window test', method: 'POST', path: '/ResourceServer/api/SCIM/Users', status: 201, duration_ms: 2, summary, resource_type: 'User', resource_id: null, user_name: null, error: null, request_body: null, response_body: null });
-    await t.database.db.insertInto('provisioning_log').values(Array.from({ length: 600 }, (_, i) => row(i, i === 10 ? 'created user old.match@acme.com' : `created user filler${i}@acme.com`))).execute();
+    await provisioningLogDbOf(t.database.db).insertInto('provisioning_log').values(Array.from({ length: 600 }, (_, i) => row(i, i === 10 ? 'created user old.match@acme.com' : `created user filler${i}@acme.com`))).execute();
     const saved = { ...searchLimits };
     Object.assign(searchLimits, { windowRows: 200, budgetMs: 0 });
     const page = await session();
@@ -158,7 +159,7 @@ describe('admin UI in the browser', () => {
       });
     } finally {
       Object.assign(searchLimits, saved);
-      await t.database.db.deleteFrom('provisioning_log').where('client', '=', 'ui window test').execute();
+      await provisioningLogDbOf(t.database.db).deleteFrom('provisioning_log').where('client', '=', 'ui window test').execute();
       await page.context().close();
     }
   });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { isPostgres } from '../../src/db/dialect.ts';
 import { effectivePermissionsOf } from '../../src/identity/permissions.repo.ts';
+import { provisioningLogDbOf } from '../../src/db/database.ts';
 import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
 import { PATCH_OP, oktaUser, startScim, type ScimHarness } from './scim-client.ts';
 
@@ -184,7 +185,7 @@ test("Okta's group PUT with the full member list: members kept in order, newcome
   assert.deepEqual(r.body.members.map((m: any) => m.value), [u2, u3]);
   assert.deepEqual(r.body.members.map((m: any) => m.display), ['Test User', 'Test User']);
   await flushProvisioningLog(h.t.database.db);
-  const log = await h.t.database.db.selectFrom('provisioning_log').select('summary').where('resource_id', '=', gid).where('method', '=', 'PUT').execute();
+  const log = await provisioningLogDbOf(h.t.database.db).selectFrom('provisioning_log').select('summary').where('resource_id', '=', gid).where('method', '=', 'PUT').execute();
   assert.deepEqual(log.map((l) => l.summary), ['added 1 member to Put Members; removed 1 member from Put Members; ignored 1 unknown member']);
   // The same list again changes nothing.
   const again = await h.scim('PUT', `/Groups/${gid}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Put Members', members: [u2, u3].map((value) => ({ value })) });
@@ -212,7 +213,7 @@ test("Entra's membership PATCHes: each says in words what it changed, in the pro
   assert.deepEqual(g.body.members.map((m: any) => m.value), [u2, u1]);
   assert.equal(g.body.meta.version, `W/"${version}"`);
   await flushProvisioningLog(h.t.database.db);
-  const log = await h.t.database.db.selectFrom('provisioning_log').select('summary').where('resource_id', '=', gid).where('method', '=', 'PATCH').orderBy('id').execute();
+  const log = await provisioningLogDbOf(h.t.database.db).selectFrom('provisioning_log').select('summary').where('resource_id', '=', gid).where('method', '=', 'PATCH').orderBy('id').execute();
   assert.deepEqual(log.map((l) => l.summary), steps.map(([, words]) => words));
   const audit = await h.t.database.db.selectFrom('audit_log').select(['summary', 'target_name', 'source']).where('target_id', '=', gid).where('action', '=', 'group.update').orderBy('id').execute();
   assert.deepEqual(audit.map((a) => a.summary), steps.map(([, words]) => words));

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import SQLite from 'better-sqlite3';
 import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
-import { migrate, openDatabase, parseDatabaseUrl, provisioningLogFile } from '../../src/db/database.ts';
+import { migrate, openDatabase, parseDatabaseUrl, provisioningLogDbOf, provisioningLogFile } from '../../src/db/database.ts';
 import { migrations } from '../../src/db/migrations/index.ts';
 import { freshDatabaseUrl } from '../helpers/app.ts';
 
@@ -30,19 +30,20 @@ test('provisioning-log rows written before migration 015 are kept, in order, and
     assert.ifError(error);
     await database.db.insertInto('provisioning_log').values(Array.from({ length: 30 }, (_, i) => row(i + 1))).execute();
     // As a crash between the copy and the drop would leave it: some rows in both files already.
-    if (parsed.dialect === 'sqlite') await sql`insert into plog.provisioning_log select * from main.provisioning_log where id <= 10`.execute(database.db);
+    const log = provisioningLogDbOf(database.db);
+    if (parsed.dialect === 'sqlite') await log.insertInto('provisioning_log').values(Array.from({ length: 10 }, (_, i) => ({ id: i + 1, ...row(i + 1) }))).execute();
 
     await migrate(database);
-    const kept = await database.db.selectFrom('provisioning_log').select(['id', 'user_name', 'status', 'error']).orderBy('id').execute();
+    const kept = await log.selectFrom('provisioning_log').select(['id', 'user_name', 'status', 'error']).orderBy('id').execute();
     assert.equal(kept.length, 30);
     assert.deepEqual(kept.map((r) => r.user_name), Array.from({ length: 30 }, (_, i) => `u${i + 1}@acme.example`));
     assert.equal(kept.filter((r) => r.status >= 400).length, 6);
-    const [added] = await database.db.insertInto('provisioning_log').values(row(31)).returning('id').execute();
+    const [added] = await log.insertInto('provisioning_log').values(row(31)).returning('id').execute();
     assert.ok(added.id > kept[29].id, 'a new row gets an id after the copied ones');
 
     if (parsed.dialect === 'sqlite') {
       // The failures filter reads the log file's partial index.
-      const plan = await sql<{ detail: string }>`explain query plan select id from provisioning_log where status >= 400 order by id desc limit 50`.execute(database.db);
+      const plan = await sql<{ detail: string }>`explain query plan select id from provisioning_log where status >= 400 order by id desc limit 50`.execute(log);
       assert.match(plan.rows.map((r) => r.detail).join('\n'), /provisioning_log_failures/);
       await database.close();
       const main = new SQLite(parsed.file!, { readonly: true });
@@ -59,9 +60,10 @@ test('provisioning-log rows written before migration 015 are kept, in order, and
       const restored = openDatabase(scratch.url);
       try {
         assert.deepEqual(await migrate(restored), []);
-        assert.equal((await restored.db.selectFrom('provisioning_log').select('id').execute()).length, 0);
-        await restored.db.insertInto('provisioning_log').values(row(32)).execute();
-        assert.equal((await restored.db.selectFrom('provisioning_log').select('user_name').execute())[0].user_name, 'u32@acme.example');
+        const restoredLog = provisioningLogDbOf(restored.db);
+        assert.equal((await restoredLog.selectFrom('provisioning_log').select('id').execute()).length, 0);
+        await restoredLog.insertInto('provisioning_log').values(row(32)).execute();
+        assert.equal((await restoredLog.selectFrom('provisioning_log').select('user_name').execute())[0].user_name, 'u32@acme.example');
       } finally {
         await restored.close();
       }

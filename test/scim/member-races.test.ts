@@ -4,6 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { provisioningLogDbOf } from '../../src/db/database.ts';
 import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
 import { PATCH_OP, startScim, type ScimHarness } from './scim-client.ts';
 import { otherConnectionInTransaction } from '../helpers/other-connection.ts';
@@ -50,7 +51,7 @@ test('a user deleted by another connection while a PATCH adds them is not added 
   assert.deepEqual((await membershipsOf('group_id', group)).sort(), [users[0], users[1], users[3], users[4]].sort());
   assert.deepEqual(await membershipsOf('user_id', users[2]), []);
   await flushProvisioningLog(h.t.database.db);
-  const log = await h.t.database.db.selectFrom('provisioning_log').select('summary').where('resource_id', '=', group).where('method', '=', 'PATCH').execute();
+  const log = await provisioningLogDbOf(h.t.database.db).selectFrom('provisioning_log').select('summary').where('resource_id', '=', group).where('method', '=', 'PATCH').execute();
   assert.ok(log.some((l) => /added 4 members.*ignored 1 unknown member/.test(l.summary ?? '')), JSON.stringify(log));
 });
 

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSession } from '../../src/identity/sessions.service.ts';
 import { effectivePermissionsOf } from '../../src/identity/permissions.repo.ts';
+import { provisioningLogDbOf } from '../../src/db/database.ts';
 import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
 import { PATCH_OP, oktaUser, startScim, type ScimHarness } from './scim-client.ts';
 
@@ -141,7 +142,7 @@ describe('Okta custom app (PUT for every update)', () => {
     assert.deepEqual(audit.map((a) => a.summary), expected);
     assert.equal(changedProfile.status, 200);
     await flushProvisioningLog(h.t.database.db);
-    const log = await h.t.database.db.selectFrom('provisioning_log').select('summary').where('resource_id', '=', id).where('method', '!=', 'GET').orderBy('id').execute();
+    const log = await provisioningLogDbOf(h.t.database.db).selectFrom('provisioning_log').select('summary').where('resource_id', '=', id).where('method', '!=', 'GET').orderBy('id').execute();
     assert.deepEqual(log.map((l) => l.summary), expected);
   });
 

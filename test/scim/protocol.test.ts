@@ -12,7 +12,7 @@ import { PATCH_OP, oktaUser, startScim, type ScimHarness } from './scim-client.t
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { nestedDeeperThan } from '../../src/scim/scim.plugin.ts';
-import { parseDatabaseUrl } from '../../src/db/database.ts';
+import { openDatabase, parseDatabaseUrl, provisioningLogDbOf } from '../../src/db/database.ts';
 import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
 
 const run = promisify(execFile);
@@ -436,7 +436,7 @@ describe('access tokens', () => {
     assert.deepEqual((await h.scim('GET', `/Groups/${group.body.id}`)).body.members ?? [], []);
     assert.equal((await h.scim('GET', `/Users?filter=${encodeURIComponent('userName eq "never.created@acme.com"')}`)).body.totalResults, 0);
     await flushProvisioningLog(h.t.database.db);
-    const rejected = await h.t.database.db.selectFrom('provisioning_log').select('summary').where('status', '=', 401).where('summary', '=', 'rejected: invalid access token').execute();
+    const rejected = await provisioningLogDbOf(h.t.database.db).selectFrom('provisioning_log').select('summary').where('status', '=', 401).where('summary', '=', 'rejected: invalid access token').execute();
     assert.ok(rejected.length >= kinds.length, `every refusal is in the provisioning log (${rejected.length})`);
   });
 
@@ -561,7 +561,7 @@ describe('provisioning log', () => {
 
   test('the failures are read through their own index: a few among thousands of successes come back newest first, page by page', async () => {
     const { provisioningLogQuery } = await import('../../src/scim/provisioning-log.service.ts');
-    const db = h.t.database.db;
+    const db = provisioningLogDbOf(h.t.database.db);
     const row = (i: number, status: number) => ({ at: new Date(Date.UTC(2001, 0, 1, 0, 0, i)).toISOString(), client: 'index test', method: 'GET', path: `/index-test/${i}`, status, duration_ms: 1, summary: `index test ${i}`, resource_type: 'User', resource_id: null, user_name: null, error: status >= 400 ? 'failed' : null, request_body: null, response_body: null });
     const rows = Array.from({ length: 3000 }, (_, i) => row(i, i === 100 ? 409 : i === 1500 ? 500 : i === 2900 ? 404 : 200));
     for (let i = 0; i < rows.length; i += 500) await db.insertInto('provisioning_log').values(rows.slice(i, i + 500)).execute();
@@ -595,10 +595,10 @@ describe('provisioning log', () => {
 
   test('a text search reads the log in windows: it answers within its time budget with how far back it got, and goes on from there', async () => {
     const { searchLimits } = await import('../../src/scim/provisioning-log.service.ts');
-    const db = h.t.database.db;
+    const db = provisioningLogDbOf(h.t.database.db);
     const row = (i: number, summary: string) => ({ at: new Date(Date.UTC(2002, 0, 1, 0, 0, i)).toISOString(), client: 'window test', method: 'GET', path: `/window-test/${i}`, status: 200, duration_ms: 1, summary, resource_type: 'User', resource_id: null, user_name: null, error: null, request_body: null, response_body: null });
     const rows = Array.from({ length: 1000 }, (_, i) => row(i, [50, 420, 430, 990].includes(i) ? `window needle ${i}` : `window hay ${i}`));
-    await flushProvisioningLog(db); // no queued rows land after these
+    await flushProvisioningLog(h.t.database.db); // no queued rows land after these
     await db.insertInto('provisioning_log').values(rows).execute();
     const saved = { ...searchLimits };
     try {
@@ -674,15 +674,55 @@ describe('provisioning log', () => {
     writer.add(row('lone \ud800 surrogate'));
     writer.add(row('after'));
     await writer.drain();
-    const rows = await h.t.database.db.selectFrom('provisioning_log').select('summary').where('path', '=', '/nul-test').orderBy('id').execute();
+    const rows = await provisioningLogDbOf(h.t.database.db).selectFrom('provisioning_log').select('summary').where('path', '=', '/nul-test').orderBy('id').execute();
     assert.deepEqual(rows.map((r) => r.summary), ['before', 'with \u2400 inside', 'lone \ufffd surrogate', 'after']);
   });
 
   test('rows older than the retention are pruned', async () => {
     const { pruneProvisioningLog } = await import('../../src/scim/provisioning-log.service.ts');
-    await h.t.database.db.insertInto('provisioning_log').values({ at: '2000-01-01T00:00:00.000Z', client: null, method: 'GET', path: '/old', status: 200, duration_ms: 1, summary: 'old', resource_type: null, resource_id: null, user_name: null, error: null, request_body: null, response_body: null }).execute();
+    await provisioningLogDbOf(h.t.database.db).insertInto('provisioning_log').values({ at: '2000-01-01T00:00:00.000Z', client: null, method: 'GET', path: '/old', status: 200, duration_ms: 1, summary: 'old', resource_type: null, resource_id: null, user_name: null, error: null, request_body: null, response_body: null }).execute();
     assert.ok((await pruneProvisioningLog(h.t.database.db, h.t.config.provisioningLogDays)) >= 1);
-    const left = await h.t.database.db.selectFrom('provisioning_log').select('id').where('path', '=', '/old').execute();
+    const left = await provisioningLogDbOf(h.t.database.db).selectFrom('provisioning_log').select('id').where('path', '=', '/old').execute();
     assert.equal(left.length, 0);
+  });
+
+  test('the log writer prunes past retention as it writes, reports a batch it cannot store without losing the next one, and writes its last batch when closed', async () => {
+    // A second handle on the same database gets a writer of its own (on SQLite, its own writer thread),
+    // which prunes with its first batch.
+    const { logWriter } = await import('../../src/scim/provisioning-log.service.ts');
+    const database = openDatabase(h.t.databaseUrl, { poolSize: 2 });
+    const log = provisioningLogDbOf(database.db);
+    const writer = logWriter(database.db, () => 30);
+    const row = (path: string, at = new Date().toISOString()) => ({ at, client: 'writer test', method: 'GET', path, status: 200, duration_ms: 1, summary: path, resource_type: null, resource_id: null, user_name: null, error: null, request_body: null, response_body: null });
+    const paths = async () => (await log.selectFrom('provisioning_log').select('path').where('client', '=', 'writer test').orderBy('id').execute()).map((r) => r.path);
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      await log.insertInto('provisioning_log').values(row('/expired', '2001-06-01T00:00:00.000Z')).execute();
+      writer.add(row('/first'));
+      await writer.drain();
+      assert.deepEqual(await paths(), ['/first'], 'the expired row went with the first batch');
+
+      // A batch the database refuses (here a row that breaks a NOT NULL column) is reported and
+      // dropped; provisioning goes on, and the next batch is stored.
+      writer.add({ ...row('/refused'), summary: null as unknown as string });
+      await writer.drain();
+      await new Promise((r) => setImmediate(r));
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+      assert.match(warnings[0], /provisioning log: could not write 1 row\(s\): .*(NOT NULL|not-null)/i);
+      writer.add(row('/after'));
+      // Closing writes what is queued before the writer stops.
+      await writer.close();
+      assert.deepEqual(await paths(), ['/first', '/after']);
+      // A writer closed and used again starts over.
+      writer.add(row('/reopened'));
+      await writer.close();
+      assert.deepEqual(await paths(), ['/first', '/after', '/reopened']);
+    } finally {
+      process.off('warning', onWarning);
+      await log.deleteFrom('provisioning_log').where('client', '=', 'writer test').execute();
+      await database.close();
+    }
   });
 });
