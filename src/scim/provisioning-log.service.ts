@@ -59,105 +59,77 @@ const PRUNE_EVERY_MS = 5 * 60_000;
 const BUSY_RETRY_MS = 50;
 /** …for up to 30 s; after that the batch is reported and dropped. */
 const MAX_BUSY_RETRIES = 600;
+/**
+ * SQLite: rows go to the writer thread this soon after they are logged, which commits them every
+ * 200 ms. Held here for the 200 ms instead, a busy server's rows (with up to 8 KB of bodies each) outlived
+ * several of V8's young-generation collections and were moved to the old generation, whose collections
+ * then paused every request for 8-14 ms every 4-5 s (docs/performance.md, session 18).
+ */
+const SEND_MS = 20;
 
-/** Where a batch of log rows goes; `ran: false` when SQLite's write lock was taken (try again later). */
-interface LogSink {
-  write(rows: LogRow[], pruneBefore: string | null): Promise<{ ran: boolean }>;
+/** What a request's log row goes through (the SCIM plugin's `add`), and when it is stored. */
+export interface ProvisioningLogWriter {
+  add(row: LogRow): void;
+  /** Stores every row added so far. */
+  flush(): Promise<void>;
+  /** Stores every row added so far, waiting for another process's lock for up to `ms`. */
+  drain(ms?: number): Promise<void>;
+  /** Stores every row added so far and lets go of the writer thread (started again if more comes). */
   close(): Promise<void>;
 }
 
-/** PostgreSQL, and an in-memory SQLite database: one transaction from this thread. */
-class TransactionSink implements LogSink {
-  constructor(private readonly db: Kysely<DB>) {}
+/**
+ * A U+0000 in any text (a rejected request can carry one into the summary) would fail the whole batch
+ * on PostgreSQL; it is shown as ␀ instead. A lone UTF-16 surrogate (a JSON body can carry one escaped)
+ * becomes U+FFFD, as PostgreSQL's driver makes it, rather than the three bytes of invalid UTF-8 SQLite
+ * would store (read back as three U+FFFD).
+ */
+function storable(row: LogRow): LogRow {
+  for (const c of LOG_COLUMNS) {
+    const v = row[c];
+    if (typeof v !== 'string') continue;
+    let text = v as WellFormable;
+    if (!text.isWellFormed()) text = text.toWellFormed() as WellFormable;
+    if (text.includes('\u0000')) text = text.replaceAll('\u0000', '\u2400') as WellFormable;
+    if (text !== v) (row[c] as string) = text;
+  }
+  return row;
+}
 
-  async write(rows: LogRow[], pruneBefore: string | null): Promise<{ ran: boolean }> {
-    return tryWriteTransaction(this.db, async (trx) => {
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) await insertRows(trx, rows.slice(i, i + INSERT_CHUNK));
-      if (pruneBefore) await trx.deleteFrom('provisioning_log').where('at', '<', pruneBefore).execute();
-    });
+/** The time before which rows are past retention, when a prune is due (every few minutes); else null. */
+class PruneClock {
+  private last = 0;
+  constructor(private readonly retentionDays: () => number) {}
+
+  due(): string | null {
+    if (Date.now() - this.last <= PRUNE_EVERY_MS) return null;
+    this.last = Date.now();
+    return new Date(Date.now() - this.retentionDays() * 86_400_000).toISOString();
   }
 
-  async close(): Promise<void> {}
+  /** The prune did not happen: due again at the next batch. */
+  missed(): void {
+    this.last = 0;
+  }
 }
 
 /**
- * SQLite: the writer thread (provisioning-log.worker.ts), started on the first batch and again after
- * it stopped. It waits for another process's lock itself, as long as the retries here would have.
- * While a batch is on its way it keeps the process alive, so a shutdown's last batch is written.
+ * PostgreSQL, and an in-memory SQLite database: batches of rows, one transaction each from this
+ * thread, every 200 ms or 500 rows. While another process holds SQLite's write lock the rows stay
+ * queued and are retried on a timer.
  */
-class ThreadSink implements LogSink {
-  private worker: Worker | null = null;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
-  private nextId = 1;
-  constructor(private readonly file: string) {}
-
-  private start(): Worker {
-    const config: LogWriterConfig = { file: this.file, columns: LOG_COLUMNS, synchronous: process.env.SQLITE_SYNCHRONOUS || 'FULL', busyTimeoutMs: MAX_BUSY_RETRIES * BUSY_RETRY_MS };
-    const worker = new Worker(new URL('./provisioning-log.worker.mjs', import.meta.url), { workerData: config });
-    const stopped = (err: Error) => {
-      if (this.worker === worker) this.worker = null;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-    };
-    worker.on('message', (result: LogBatchResult) => {
-      const p = this.pending.get(result.id);
-      if (!p) return;
-      this.pending.delete(result.id);
-      if (!this.pending.size) worker.unref();
-      if (result.ok) p.resolve();
-      else p.reject(new Error(result.error));
-    });
-    worker.on('error', stopped);
-    worker.on('exit', (code) => stopped(new Error(`the log's writer thread stopped (exit code ${code})`)));
-    return worker;
-  }
-
-  async write(rows: LogRow[], pruneBefore: string | null): Promise<{ ran: boolean }> {
-    const values: unknown[] = [];
-    for (const r of rows) for (const c of LOG_COLUMNS) values.push(r[c]);
-    const worker = (this.worker ??= this.start());
-    const batch: LogBatch = { id: this.nextId++, values, pruneBefore };
-    await new Promise<void>((resolve, reject) => {
-      this.pending.set(batch.id, { resolve, reject });
-      worker.ref();
-      worker.postMessage(batch);
-    });
-    return { ran: true };
-  }
-
-  async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = null;
-    await worker?.terminate();
-  }
-}
-
-class LogWriter {
+class TransactionWriter implements ProvisioningLogWriter {
   private queue: LogRow[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
-  private lastPrune = 0;
   private busyRetries = 0;
-  private readonly sink: LogSink;
-  constructor(db: Kysely<DB>, private readonly retentionDays: () => number) {
-    const file = provisioningLogFileOf(db);
-    this.sink = file ? new ThreadSink(file) : new TransactionSink(provisioningLogDbOf(db));
+  private readonly prune: PruneClock;
+  constructor(private readonly db: Kysely<DB>, retentionDays: () => number) {
+    this.prune = new PruneClock(retentionDays);
   }
 
   add(row: LogRow): void {
-    // A U+0000 in any text (a rejected request can carry one into the summary) would fail the whole
-    // batch on PostgreSQL; show it as ␀ instead. A lone UTF-16 surrogate (a JSON body can carry one
-    // escaped) becomes U+FFFD here, as PostgreSQL's driver makes it, rather than the three bytes of
-    // invalid UTF-8 SQLite would store (read back as three U+FFFD).
-    for (const c of LOG_COLUMNS) {
-      const v = row[c];
-      if (typeof v !== 'string') continue;
-      let text = v as WellFormable;
-      if (!text.isWellFormed()) text = text.toWellFormed() as WellFormable;
-      if (text.includes('\u0000')) text = text.replaceAll('\u0000', '\u2400') as WellFormable;
-      if (text !== v) (row[c] as string) = text;
-    }
-    this.queue.push(row);
+    this.queue.push(storable(row));
     if (this.queue.length >= MAX_QUEUE && !this.busyRetries) void this.flush();
     else this.schedule(FLUSH_MS);
   }
@@ -168,7 +140,6 @@ class LogWriter {
     this.timer.unref();
   }
 
-  /** Flushes, retrying while another process holds the write lock (for shutdown); gives up after `ms`. */
   async drain(ms = 5_000): Promise<void> {
     const until = Date.now() + ms;
     await this.flush();
@@ -176,6 +147,10 @@ class LogWriter {
       await new Promise((r) => setTimeout(r, BUSY_RETRY_MS));
       await this.flush();
     }
+  }
+
+  async close(): Promise<void> {
+    await this.drain();
   }
 
   async flush(): Promise<void> {
@@ -188,15 +163,17 @@ class LogWriter {
     const rows = this.queue;
     this.queue = [];
     this.flushing = (async () => {
+      const pruneBefore = this.prune.due();
       try {
-        const prune = Date.now() - this.lastPrune > PRUNE_EVERY_MS;
-        const pruneBefore = prune ? new Date(Date.now() - this.retentionDays() * 86_400_000).toISOString() : null;
-        const attempt = await this.sink.write(rows, pruneBefore);
+        const attempt = await tryWriteTransaction(this.db, async (trx) => {
+          for (let i = 0; i < rows.length; i += INSERT_CHUNK) await insertRows(trx, rows.slice(i, i + INSERT_CHUNK));
+          if (pruneBefore) await trx.deleteFrom('provisioning_log').where('at', '<', pruneBefore).execute();
+        });
         if (attempt.ran) {
           this.busyRetries = 0;
-          if (prune) this.lastPrune = Date.now();
           return;
         }
+        if (pruneBefore) this.prune.missed();
         if (++this.busyRetries > MAX_BUSY_RETRIES) throw new Error(`the database stayed locked for ${Math.round((MAX_BUSY_RETRIES * BUSY_RETRY_MS) / 1000)} s`);
         // Another process is writing: keep the rows (oldest first) and try again shortly.
         this.queue = rows.concat(this.queue);
@@ -213,20 +190,108 @@ class LogWriter {
       this.flushing = null;
     }
   }
+}
 
-  /** Writes what is queued, then stops the writer thread (started again if more comes). */
+/**
+ * SQLite: rows are sent within SEND_MS to the writer thread (provisioning-log.worker.ts), which
+ * commits them every 200 ms, or at once when a flush asks. The thread is started on the first rows and
+ * again after it stopped; it waits for another process's lock itself, as long as the retries of
+ * TransactionWriter would. While rows it has not committed are on their way, it keeps the process
+ * alive, so the last rows of a shutdown are stored.
+ */
+class ThreadWriter implements ProvisioningLogWriter {
+  private queue: LogRow[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private worker: Worker | null = null;
+  /** Messages sent and not yet committed (or refused): how many rows each, and who waits. */
+  private readonly pending = new Map<number, { rows: number; done: () => void }>();
+  private nextId = 1;
+  private readonly prune: PruneClock;
+  constructor(private readonly file: string, retentionDays: () => number) {
+    this.prune = new PruneClock(retentionDays);
+  }
+
+  add(row: LogRow): void {
+    this.queue.push(storable(row));
+    if (this.timer) return;
+    this.timer = setTimeout(() => void this.send(false), SEND_MS);
+    this.timer.unref();
+  }
+
+  flush(): Promise<void> {
+    return this.send(true);
+  }
+
+  drain(): Promise<void> {
+    return this.send(true);
+  }
+
   async close(): Promise<void> {
-    await this.drain();
-    await this.sink.close();
+    await this.send(true);
+    const worker = this.worker;
+    this.worker = null;
+    await worker?.terminate();
+  }
+
+  /** Sends the queued rows; with `commit`, resolves once they and every row sent before are committed (or reported). */
+  private send(commit: boolean): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (!this.queue.length && !(commit && this.pending.size)) return Promise.resolve();
+    const values: unknown[] = [];
+    for (const r of this.queue) for (const c of LOG_COLUMNS) values.push(r[c]);
+    const batch: LogBatch = { id: this.nextId++, values, pruneBefore: this.prune.due(), commit };
+    const rows = this.queue.length;
+    this.queue = [];
+    const worker = (this.worker ??= this.start());
+    return new Promise<void>((done) => {
+      this.pending.set(batch.id, { rows, done });
+      worker.ref();
+      worker.postMessage(batch);
+    });
+  }
+
+  private start(): Worker {
+    const config: LogWriterConfig = { file: this.file, columns: LOG_COLUMNS, synchronous: process.env.SQLITE_SYNCHRONOUS || 'FULL', busyTimeoutMs: MAX_BUSY_RETRIES * BUSY_RETRY_MS };
+    const worker = new Worker(new URL('./provisioning-log.worker.mjs', import.meta.url), { workerData: config });
+    const settle = (ids: Iterable<number>) => {
+      for (const id of [...ids]) {
+        this.pending.get(id)?.done();
+        this.pending.delete(id);
+      }
+      if (!this.pending.size) worker.unref();
+    };
+    worker.on('message', (result: LogBatchResult) => {
+      // The log must never break provisioning; a refused commit is reported and its rows dropped.
+      if (!result.ok) {
+        process.emitWarning(`provisioning log: could not write ${result.rows} row(s): ${result.error}`);
+        this.prune.missed();
+      }
+      settle(result.ids);
+    });
+    const stopped = (err: Error) => {
+      if (this.worker === worker) this.worker = null;
+      let rows = 0;
+      for (const p of this.pending.values()) rows += p.rows;
+      if (rows) process.emitWarning(`provisioning log: could not write ${rows} row(s): ${err.message}`);
+      this.prune.missed();
+      settle(this.pending.keys());
+    };
+    worker.on('error', stopped);
+    worker.on('exit', (code) => stopped(new Error(`the log's writer thread stopped (exit code ${code})`)));
+    return worker;
   }
 }
 
-const writers = new WeakMap<object, LogWriter>();
+const writers = new WeakMap<object, ProvisioningLogWriter>();
 
-export function logWriter(db: Kysely<DB>, retentionDays: () => number): LogWriter {
+export function logWriter(db: Kysely<DB>, retentionDays: () => number): ProvisioningLogWriter {
   let w = writers.get(db);
   if (!w) {
-    w = new LogWriter(db, retentionDays);
+    const file = provisioningLogFileOf(db);
+    w = file ? new ThreadWriter(file, retentionDays) : new TransactionWriter(provisioningLogDbOf(db), retentionDays);
     writers.set(db, w);
   }
   return w;

@@ -1,10 +1,11 @@
-// The SQLite provisioning log's writer, on a thread of its own: it inserts the batches of log rows the
-// request thread sends it (src/scim/provisioning-log.service.ts) into the log's file through a
-// connection of its own, and prunes what is past retention in the same transaction. On the request
-// thread, inserting a batch (a few hundred rows of up to 8 KB of bodies every 200 ms) and the WAL
-// checkpoints that follow stalled every request in flight for 5-30 ms; here they take the other core
-// (docs/performance.md, session 18). Waiting for a lock held by another process (busy_timeout) only
-// sleeps this thread. The log is written apart from the changes it describes, as before.
+// The SQLite provisioning log's writer, on a thread of its own: it stores the rows the request thread
+// sends it (src/scim/provisioning-log.service.ts, ThreadWriter) in the log's file through a connection
+// of its own, one transaction every 200 ms (or at once when the request thread flushes), and prunes
+// what is past retention in the same transaction. On the request thread, inserting a batch (a few
+// hundred rows with up to 8 KB of bodies each every 200 ms) and the checkpoints that follow paused
+// every request in flight for 5-30 ms; here they take the other core (docs/performance.md, session
+// 18). Waiting for a lock held by another process (busy_timeout) only sleeps this thread. The log is
+// written apart from the changes it describes, as before.
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 
@@ -12,11 +13,14 @@ import SQLite from 'better-sqlite3';
 export interface LogBatch {
   id: number;
   values: unknown[];
-  /** Rows logged before this time are deleted in the same transaction; null: no pruning this time. */
+  /** Rows logged before this time are deleted in the next commit; null: no pruning this time. */
   pruneBefore: string | null;
+  /** Commit now, with everything received before. */
+  commit: boolean;
 }
 
-export type LogBatchResult = { id: number; ok: true; pruned: number } | { id: number; ok: false; error: string };
+/** A commit, or its failure (its rows are dropped): the batches it held. */
+export type LogBatchResult = { ids: number[]; ok: true } | { ids: number[]; ok: false; rows: number; error: string };
 
 export interface LogWriterConfig {
   file: string;
@@ -27,6 +31,10 @@ export interface LogWriterConfig {
 
 /** Rows per INSERT statement: one statement per row costs about as much as storing the row. */
 const INSERT_CHUNK = 64;
+/** Batches received are committed this long after the first of them… */
+const COMMIT_MS = 200;
+/** …or once this many rows are waiting. */
+const COMMIT_ROWS = 2_000;
 
 function start(config: LogWriterConfig): void {
   const conn = new SQLite(config.file);
@@ -45,23 +53,44 @@ function start(config: LogWriterConfig): void {
     return stmt;
   };
   const prune = conn.prepare('delete from provisioning_log where at < ?');
-  const write = conn.transaction((batch: LogBatch): number => {
-    const rows = batch.values.length / width;
-    for (let r = 0; r < rows; r += INSERT_CHUNK) {
-      const n = Math.min(INSERT_CHUNK, rows - r);
-      insert(n).run(batch.values.slice(r * width, (r + n) * width));
+  const write = conn.transaction((batches: LogBatch[], pruneBefore: string | null) => {
+    for (const { values } of batches) {
+      const rows = values.length / width;
+      for (let r = 0; r < rows; r += INSERT_CHUNK) {
+        const n = Math.min(INSERT_CHUNK, rows - r);
+        insert(n).run(values.slice(r * width, (r + n) * width));
+      }
     }
-    return batch.pruneBefore ? prune.run(batch.pruneBefore).changes : 0;
+    if (pruneBefore) prune.run(pruneBefore);
   });
-  parentPort!.on('message', (batch: LogBatch) => {
+
+  let waiting: LogBatch[] = [];
+  let waitingRows = 0;
+  let timer: NodeJS.Timeout | null = null;
+  const commit = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    const batches = waiting;
+    const rows = waitingRows;
+    waiting = [];
+    waitingRows = 0;
+    const ids = batches.map((b) => b.id);
+    const pruneBefore = batches.reduce<string | null>((at, b) => b.pruneBefore ?? at, null);
     let result: LogBatchResult;
     try {
       // BEGIN IMMEDIATE: the write lock is taken (or waited for) before anything is read.
-      result = { id: batch.id, ok: true, pruned: write.immediate(batch) };
+      write.immediate(batches, pruneBefore);
+      result = { ids, ok: true };
     } catch (err) {
-      result = { id: batch.id, ok: false, error: (err as Error).message };
+      result = { ids, ok: false, rows, error: (err as Error).message };
     }
     parentPort!.postMessage(result);
+  };
+  parentPort!.on('message', (batch: LogBatch) => {
+    waiting.push(batch);
+    waitingRows += batch.values.length / width;
+    if (batch.commit || waitingRows >= COMMIT_ROWS) commit();
+    else timer ??= setTimeout(commit, COMMIT_MS);
   });
 }
 

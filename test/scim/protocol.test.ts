@@ -686,7 +686,7 @@ describe('provisioning log', () => {
     assert.equal(left.length, 0);
   });
 
-  test('the log writer prunes past retention as it writes, reports a batch it cannot store without losing the next one, and writes its last batch when closed', async () => {
+  test('the log writer prunes past retention as it writes, stores rows within moments without a flush, reports a batch it cannot store without losing the next one, and writes its last batch when closed', async () => {
     // A second handle on the same database gets a writer of its own (on SQLite, its own writer thread),
     // which prunes with its first batch.
     const { logWriter } = await import('../../src/scim/provisioning-log.service.ts');
@@ -703,6 +703,13 @@ describe('provisioning log', () => {
       writer.add(row('/first'));
       await writer.drain();
       assert.deepEqual(await paths(), ['/first'], 'the expired row went with the first batch');
+      // Without a flush, a row is stored within a fraction of a second (its batch's timers).
+      writer.add(row('/unflushed'));
+      for (let waited = 0; !(await paths()).includes('/unflushed'); waited += 20) {
+        assert.ok(waited < 5_000, 'stored within 5 s without a flush');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.deepEqual(await paths(), ['/first', '/unflushed']);
 
       // A batch the database refuses (here a row that breaks a NOT NULL column) is reported and
       // dropped; provisioning goes on, and the next batch is stored.
@@ -714,11 +721,11 @@ describe('provisioning log', () => {
       writer.add(row('/after'));
       // Closing writes what is queued before the writer stops.
       await writer.close();
-      assert.deepEqual(await paths(), ['/first', '/after']);
+      assert.deepEqual(await paths(), ['/first', '/unflushed', '/after']);
       // A writer closed and used again starts over.
       writer.add(row('/reopened'));
       await writer.close();
-      assert.deepEqual(await paths(), ['/first', '/after', '/reopened']);
+      assert.deepEqual(await paths(), ['/first', '/unflushed', '/after', '/reopened']);
     } finally {
       process.off('warning', onWarning);
       await log.deleteFrom('provisioning_log').where('client', '=', 'writer test').execute();
