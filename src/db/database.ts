@@ -144,9 +144,7 @@ function openProvisioningLog(file: string): SQLite.Database {
   conn.pragma('journal_mode = WAL');
   conn.pragma(`synchronous = ${process.env.SQLITE_SYNCHRONOUS || 'FULL'}`);
   conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-  conn.exec(`create table if not exists provisioning_log (${PROVISIONING_LOG_COLUMNS_SQLITE});
-    create index if not exists provisioning_log_at on provisioning_log (at);
-    create index if not exists provisioning_log_failures on provisioning_log (id) where status >= 400;`);
+  conn.exec(PROVISIONING_LOG_SCHEMA_SQLITE);
   return conn;
 }
 
@@ -155,6 +153,11 @@ const PROVISIONING_LOG_COLUMNS_SQLITE =
   '"id" integer primary key autoincrement, "at" text not null, "client" text, "method" text not null, "path" text not null, ' +
   '"status" integer not null, "duration_ms" real not null, "summary" text not null, "resource_type" text, "resource_id" text, ' +
   '"user_name" text, "error" text, "request_body" text, "response_body" text';
+
+/** The log's table and indexes in the log's own file, created where missing (also by its writer thread). */
+export const PROVISIONING_LOG_SCHEMA_SQLITE = `create table if not exists provisioning_log (${PROVISIONING_LOG_COLUMNS_SQLITE});
+  create index if not exists provisioning_log_at on provisioning_log (at);
+  create index if not exists provisioning_log_failures on provisioning_log (id) where status >= 400;`;
 
 const sqliteConnections = new WeakMap<object, SQLite.Database>();
 const provisioningLogs = new WeakMap<object, { db: Kysely<DB>; file: string | null }>();

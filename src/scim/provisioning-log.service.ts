@@ -11,7 +11,7 @@ import type { DB } from '../db/schema.ts';
 import type { ProvisioningLogTable } from '../db/schema.scim.ts';
 import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
 import { tryWriteTransaction } from '../db/write-lock.ts';
-import { preparedPgStatement, provisioningLogDbOf, provisioningLogFileOf, SQLITE_BUSY_TIMEOUT_MS } from '../db/database.ts';
+import { preparedPgStatement, PROVISIONING_LOG_SCHEMA_SQLITE, provisioningLogDbOf, provisioningLogFileOf } from '../db/database.ts';
 import type { LogBatch, LogBatchResult, LogWriterConfig } from './provisioning-log.worker.ts';
 import { clampLimit, decodeCursor, encodeCursor } from '../platform/paging.ts';
 import { Invalid } from '../platform/errors.ts';
@@ -72,7 +72,10 @@ export interface ProvisioningLogWriter {
   add(row: LogRow): void;
   /** Stores every row added so far. */
   flush(): Promise<void>;
-  /** Stores every row added so far, waiting for another process's lock for up to `ms`. */
+  /**
+   * Stores every row added so far (at shutdown). PostgreSQL and in-memory SQLite: retries while another
+   * process holds the lock for up to `ms`; the SQLite writer thread waits for the lock itself (30 s at most).
+   */
   drain(ms?: number): Promise<void>;
   /** Stores every row added so far and lets go of the writer thread (started again if more comes). */
   close(): Promise<void>;
@@ -203,8 +206,8 @@ class ThreadWriter implements ProvisioningLogWriter {
   private queue: LogRow[] = [];
   private timer: NodeJS.Timeout | null = null;
   private worker: Worker | null = null;
-  /** Messages sent and not yet committed (or refused): how many rows each, and who waits. */
-  private readonly pending = new Map<number, { rows: number; done: () => void }>();
+  /** Messages sent and not yet committed (or refused): to which thread, how many rows, and who waits. */
+  private readonly pending = new Map<number, { worker: Worker; rows: number; done: () => void }>();
   private nextId = 1;
   private readonly prune: PruneClock;
   constructor(private readonly file: string, retentionDays: () => number) {
@@ -247,21 +250,22 @@ class ThreadWriter implements ProvisioningLogWriter {
     this.queue = [];
     const worker = (this.worker ??= this.start());
     return new Promise<void>((done) => {
-      this.pending.set(batch.id, { rows, done });
+      this.pending.set(batch.id, { worker, rows, done });
       worker.ref();
       worker.postMessage(batch);
     });
   }
 
   private start(): Worker {
-    const config: LogWriterConfig = { file: this.file, columns: LOG_COLUMNS, synchronous: process.env.SQLITE_SYNCHRONOUS || 'FULL', busyTimeoutMs: MAX_BUSY_RETRIES * BUSY_RETRY_MS };
+    const config: LogWriterConfig = { file: this.file, schema: PROVISIONING_LOG_SCHEMA_SQLITE, columns: LOG_COLUMNS, synchronous: process.env.SQLITE_SYNCHRONOUS || 'FULL', busyTimeoutMs: MAX_BUSY_RETRIES * BUSY_RETRY_MS };
     const worker = new Worker(new URL('./provisioning-log.worker.mjs', import.meta.url), { workerData: config });
-    const settle = (ids: Iterable<number>) => {
-      for (const id of [...ids]) {
+    const mine = () => [...this.pending].filter(([, p]) => p.worker === worker);
+    const settle = (ids: number[]) => {
+      for (const id of ids) {
         this.pending.get(id)?.done();
         this.pending.delete(id);
       }
-      if (!this.pending.size) worker.unref();
+      if (!mine().length) worker.unref();
     };
     worker.on('message', (result: LogBatchResult) => {
       // The log must never break provisioning; a refused commit is reported and its rows dropped.
@@ -271,13 +275,17 @@ class ThreadWriter implements ProvisioningLogWriter {
       }
       settle(result.ids);
     });
-    const stopped = (err: Error) => {
+    // Stopped (an error, or close()): what it had not committed is lost; a thread started since keeps its own.
+    const stopped = (err: unknown) => {
       if (this.worker === worker) this.worker = null;
-      let rows = 0;
-      for (const p of this.pending.values()) rows += p.rows;
-      if (rows) process.emitWarning(`provisioning log: could not write ${rows} row(s): ${err.message}`);
-      this.prune.missed();
-      settle(this.pending.keys());
+      const lost = mine();
+      const rows = lost.reduce((n, [, p]) => n + p.rows, 0);
+      if (rows) {
+        const message = err instanceof Error ? err.message : String(err);
+        process.emitWarning(`provisioning log: could not write ${rows} row(s): ${message}`);
+        this.prune.missed();
+      }
+      settle(lost.map(([id]) => id));
     };
     worker.on('error', stopped);
     worker.on('exit', (code) => stopped(new Error(`the log's writer thread stopped (exit code ${code})`)));

@@ -24,6 +24,8 @@ export type LogBatchResult = { ids: number[]; ok: true } | { ids: number[]; ok: 
 
 export interface LogWriterConfig {
   file: string;
+  /** The log's table and indexes, created if the file lacks them (a log file lost since the server started). */
+  schema: string;
   columns: readonly string[];
   synchronous: string;
   busyTimeoutMs: number;
@@ -41,6 +43,7 @@ function start(config: LogWriterConfig): void {
   conn.pragma('journal_mode = WAL');
   conn.pragma(`synchronous = ${config.synchronous}`);
   conn.pragma(`busy_timeout = ${config.busyTimeoutMs}`);
+  conn.exec(config.schema);
   const width = config.columns.length;
   const inserts = new Map<number, SQLite.Statement>();
   const insert = (rows: number) => {
@@ -82,7 +85,7 @@ function start(config: LogWriterConfig): void {
       write.immediate(batches, pruneBefore);
       result = { ids, ok: true };
     } catch (err) {
-      result = { ids, ok: false, rows, error: (err as Error).message };
+      result = { ids, ok: false, rows, error: err instanceof Error ? err.message : String(err) };
     }
     parentPort!.postMessage(result);
   };
@@ -94,5 +97,13 @@ function start(config: LogWriterConfig): void {
   });
 }
 
-// Only when run as the writer thread: the request thread imports this module's types alone.
-if (!isMainThread && parentPort) start(workerData as LogWriterConfig);
+// Only when run as the writer thread: the request thread imports this module's types alone. An error
+// that stops the thread reaches the request thread as a copy, which keeps the message of a plain Error
+// only (better-sqlite3's arrive as their code alone).
+if (!isMainThread && parentPort) {
+  try {
+    start(workerData as LogWriterConfig);
+  } catch (err) {
+    throw new Error(err instanceof Error ? err.message : String(err));
+  }
+}

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -12,7 +13,8 @@ import { PATCH_OP, oktaUser, startScim, type ScimHarness } from './scim-client.t
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { nestedDeeperThan } from '../../src/scim/scim.plugin.ts';
-import { openDatabase, parseDatabaseUrl, provisioningLogDbOf } from '../../src/db/database.ts';
+import { migrate, openDatabase, parseDatabaseUrl, provisioningLogDbOf, provisioningLogFile } from '../../src/db/database.ts';
+import { freshDatabaseUrl, usePostgres } from '../helpers/app.ts';
 import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
 
 const run = promisify(execFile);
@@ -732,4 +734,47 @@ describe('provisioning log', () => {
       await database.close();
     }
   });
+
+  // SQLite only: PostgreSQL's log is written from the server's own thread.
+  if (!usePostgres()) {
+    test("SQLite: when the log's writer thread cannot start, its rows are reported, provisioning is not held up, and the next rows start a new thread", async () => {
+      const { logWriter } = await import('../../src/scim/provisioning-log.service.ts');
+      const scratch = await freshDatabaseUrl();
+      const database = openDatabase(scratch.url);
+      const warnings: string[] = [];
+      const onWarning = (w: Error) => warnings.push(w.message);
+      process.on('warning', onWarning);
+      try {
+        await migrate(database);
+        const writer = logWriter(database.db, () => 30);
+        const row = (p: string) => ({ at: new Date().toISOString(), client: 'thread test', method: 'GET', path: p, status: 200, duration_ms: 1, summary: p, resource_type: null, resource_id: null, user_name: null, error: null, request_body: null, response_body: null });
+        writer.add(row('/stored'));
+        await writer.close();
+        assert.equal((await provisioningLogDbOf(database.db).selectFrom('provisioning_log').select('path').execute()).length, 1);
+        // The log's folder is gone (a volume unmounted, say): a new thread cannot open the file.
+        await scratch.drop();
+        writer.add(row('/lost-1'));
+        writer.add(row('/lost-2'));
+        await writer.drain();
+        await new Promise((r) => setImmediate(r));
+        assert.equal(warnings.length, 1, warnings.join('\n'));
+        assert.match(warnings[0], /provisioning log: could not write 2 row\(s\): .*(unable to open|cannot open)/i);
+        // The folder is back: the next rows start a thread that stores them.
+        fs.mkdirSync(path.dirname(parseDatabaseUrl(scratch.url).file!), { recursive: true });
+        writer.add(row('/later'));
+        await writer.close();
+        assert.equal(warnings.length, 1, warnings.join('\n'));
+        const fresh = new SQLite(provisioningLogFile(parseDatabaseUrl(scratch.url).file!), { readonly: true });
+        try {
+          assert.deepEqual(fresh.prepare('select path from provisioning_log').all(), [{ path: '/later' }]);
+        } finally {
+          fresh.close();
+        }
+      } finally {
+        process.off('warning', onWarning);
+        await database.close();
+        await scratch.drop();
+      }
+    });
+  }
 });
