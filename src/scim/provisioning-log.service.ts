@@ -13,6 +13,7 @@ import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
 import { tryWriteTransaction } from '../db/write-lock.ts';
 import { preparedPgStatement, PROVISIONING_LOG_SCHEMA_SQLITE, provisioningLogDbOf, provisioningLogFileOf } from '../db/database.ts';
 import type { LogBatch, LogBatchResult, LogWriterConfig } from './provisioning-log.worker.ts';
+import { INSERT_CHUNK, insertLogSql, LOG_COLUMNS } from './provisioning-log.insert.ts';
 import { clampLimit, decodeCursor, encodeCursor } from '../platform/paging.ts';
 import { Invalid } from '../platform/errors.ts';
 
@@ -27,9 +28,6 @@ export function boundedBody(text: string | null | undefined, length = text?.leng
   return length > BODY_LIMIT ? `${text.slice(0, BODY_LIMIT)}… [${length - BODY_LIMIT} more characters not kept]` : text;
 }
 
-const LOG_COLUMNS = ['at', 'client', 'method', 'path', 'status', 'duration_ms', 'summary', 'resource_type', 'resource_id', 'user_name', 'error', 'request_body', 'response_body'] as const;
-/** Rows per INSERT statement: one statement per row costs about as much as storing the row. */
-const INSERT_CHUNK = 64;
 const insertSql = new Map<string, string>();
 
 /** One multi-row INSERT, its text built once per row count and dialect (not by the query builder, which costs more per row than the insert). */
@@ -38,9 +36,7 @@ async function insertRows(trx: Transaction<DB>, rows: LogRow[]): Promise<void> {
   const key = `${pg ? 'pg' : 'sqlite'}:${rows.length}`;
   let text = insertSql.get(key);
   if (!text) {
-    let n = 0;
-    const tuple = () => `(${LOG_COLUMNS.map(() => (pg ? `$${++n}` : '?')).join(', ')})`;
-    text = `insert into provisioning_log (${LOG_COLUMNS.join(', ')}) values ${rows.map(tuple).join(', ')}`;
+    text = insertLogSql(rows.length, pg ? 'postgres' : 'sqlite');
     insertSql.set(key, text);
     if (pg) preparedPgStatement(text);
   }
@@ -257,7 +253,7 @@ class ThreadWriter implements ProvisioningLogWriter {
   }
 
   private start(): Worker {
-    const config: LogWriterConfig = { file: this.file, schema: PROVISIONING_LOG_SCHEMA_SQLITE, columns: LOG_COLUMNS, synchronous: process.env.SQLITE_SYNCHRONOUS || 'FULL', busyTimeoutMs: MAX_BUSY_RETRIES * BUSY_RETRY_MS };
+    const config: LogWriterConfig = { file: this.file, schema: PROVISIONING_LOG_SCHEMA_SQLITE, synchronous: process.env.SQLITE_SYNCHRONOUS || 'FULL', busyTimeoutMs: MAX_BUSY_RETRIES * BUSY_RETRY_MS };
     const worker = new Worker(new URL('./provisioning-log.worker.mjs', import.meta.url), { workerData: config });
     const mine = () => [...this.pending].filter(([, p]) => p.worker === worker);
     const settle = (ids: number[]) => {

@@ -8,8 +8,9 @@
 // written apart from the changes it describes, as before.
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
+import { INSERT_CHUNK, insertLogSql, LOG_COLUMNS } from './provisioning-log.insert.ts';
 
-/** What the request thread sends: rows as one flat array of `columns.length` values each. */
+/** What the request thread sends: rows as one flat array of values, LOG_COLUMNS of each row in turn. */
 export interface LogBatch {
   id: number;
   values: unknown[];
@@ -26,13 +27,10 @@ export interface LogWriterConfig {
   file: string;
   /** The log's table and indexes, created if the file lacks them (a log file lost since the server started). */
   schema: string;
-  columns: readonly string[];
   synchronous: string;
   busyTimeoutMs: number;
 }
 
-/** Rows per INSERT statement: one statement per row costs about as much as storing the row. */
-const INSERT_CHUNK = 64;
 /** Batches received are committed this long after the first of them… */
 const COMMIT_MS = 200;
 /** …or once this many rows are waiting. */
@@ -44,13 +42,12 @@ function start(config: LogWriterConfig): void {
   conn.pragma(`synchronous = ${config.synchronous}`);
   conn.pragma(`busy_timeout = ${config.busyTimeoutMs}`);
   conn.exec(config.schema);
-  const width = config.columns.length;
+  const width = LOG_COLUMNS.length;
   const inserts = new Map<number, SQLite.Statement>();
   const insert = (rows: number) => {
     let stmt = inserts.get(rows);
     if (!stmt) {
-      const tuple = `(${config.columns.map(() => '?').join(', ')})`;
-      stmt = conn.prepare(`insert into provisioning_log (${config.columns.join(', ')}) values ${Array(rows).fill(tuple).join(', ')}`);
+      stmt = conn.prepare(insertLogSql(rows, 'sqlite'));
       inserts.set(rows, stmt);
     }
     return stmt;
