@@ -95,6 +95,9 @@ function storable(row: LogRow): LogRow {
   return row;
 }
 
+/** The time before which rows are past a retention of `days`. */
+const retentionCutoff = (days: number): string => new Date(Date.now() - days * 86_400_000).toISOString();
+
 /** The time before which rows are past retention, when a prune is due (every few minutes); else null. */
 class PruneClock {
   private last = 0;
@@ -103,7 +106,7 @@ class PruneClock {
   due(): string | null {
     if (Date.now() - this.last <= PRUNE_EVERY_MS) return null;
     this.last = Date.now();
-    return new Date(Date.now() - this.retentionDays() * 86_400_000).toISOString();
+    return retentionCutoff(this.retentionDays());
   }
 
   /** The prune did not happen: due again at the next batch. */
@@ -307,8 +310,7 @@ export async function flushProvisioningLog(db: Kysely<DB>): Promise<void> {
 
 /** Deletes rows older than `days`; returns how many. */
 export async function pruneProvisioningLog(db: Kysely<DB>, days: number): Promise<number> {
-  const cutoff = new Date(Date.now() - days * 86_400_000).toISOString();
-  const res = await provisioningLogDbOf(db).deleteFrom('provisioning_log').where('at', '<', cutoff).executeTakeFirst();
+  const res = await provisioningLogDbOf(db).deleteFrom('provisioning_log').where('at', '<', retentionCutoff(days)).executeTakeFirst();
   return Number(res.numDeletedRows ?? 0);
 }
 

@@ -1,5 +1,5 @@
 // Migration 015: on SQLite the provisioning log moves out of the database's file into a file of its
-// own (src/db/database.ts, attachProvisioningLog). Rows logged before it are still there after it, in
+// own (src/db/database.ts, openProvisioningLog). Rows logged before it are still there after it, in
 // that file, with their ids and once each (also when some were copied already, as a crash between
 // the copy and the drop leaves them), and new rows follow them; the database's file no longer holds the log. A
 // database file whose log file is missing (restored alone) starts an empty log instead of failing.

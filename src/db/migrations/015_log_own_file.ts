@@ -1,13 +1,13 @@
-// SQLite: the provisioning log moves out of the database's file into its own, attached as `plog`
-// (src/db/database.ts, attachProvisioningLog, which creates the table there). A commit that writes
-// both files is atomic in each file but not across them, and SQLite commits the database's file
-// first: a crash between the two could record this migration and drop the old table while the
-// copied rows never reached the log's file. So migrate() first copies the rows in a transaction that
-// writes the log's file alone (copyLogIntoItsFile, below), and this migration drops the old table
-// after copying whatever came in since (another process still logging there). Ids are kept, and a
-// copy run twice skips the ids already there. The space the log held in the database's file is
-// reused by later writes (VACUUM gives it back to the file system). PostgreSQL: nothing to do, each
-// table is stored apart there already.
+// SQLite: the provisioning log moves out of the database's file into its own (src/db/database.ts,
+// openProvisioningLog, which creates the table there), which migrate() attaches as `plog` while the
+// migrations run. A commit that writes both files is atomic in each file but not across them, and
+// SQLite commits the database's file first: a crash between the two could record this migration and
+// drop the old table while the copied rows never reached the log's file. So migrate() first copies the
+// rows in a transaction that writes the log's file alone (copyLogIntoItsFile, below), and this
+// migration drops the old table after copying whatever came in since (another process still logging
+// there). Ids are kept, and a copy run twice skips the ids already there. The space the log held in the
+// database's file is reused by later writes (VACUUM gives it back to the file system). PostgreSQL:
+// nothing to do, each table is stored apart there already.
 import { sql, type Kysely } from 'kysely';
 import type SQLite from 'better-sqlite3';
 import { isPostgres } from '../dialect.ts';
