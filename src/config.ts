@@ -18,7 +18,14 @@ export interface Config {
   secureCookies: boolean;
   /** Server processes sharing the port (1 = this process serves). */
   workers: number;
+  /** Largest SCIM request body, in MB (SCIM_MAX_BODY_MB). */
+  scimMaxBodyMb: number;
 }
+
+/** SCIM_MAX_BODY_MB's default: room for an Okta-managed group of about 100,000 members (src/scim/scim.errors.ts). */
+export const DEFAULT_SCIM_MAX_BODY_MB = 10;
+/** The most SCIM_MAX_BODY_MB may be: a body is read whole into memory and parsed at once. */
+export const MAX_SCIM_MAX_BODY_MB = 256;
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -34,6 +41,12 @@ function workers(env: NodeJS.ProcessEnv): number {
   if (raw.toLowerCase() === 'auto') return Math.max(1, os.availableParallelism());
   const n = int(env, 'WORKERS', 1);
   if (n < 1 || n > 64) throw new Error(`WORKERS must be between 1 and 64 (or "auto"), got "${raw}"`);
+  return n;
+}
+
+function scimMaxBodyMb(env: NodeJS.ProcessEnv): number {
+  const n = int(env, 'SCIM_MAX_BODY_MB', DEFAULT_SCIM_MAX_BODY_MB);
+  if (n < 1 || n > MAX_SCIM_MAX_BODY_MB) throw new Error(`SCIM_MAX_BODY_MB must be between 1 and ${MAX_SCIM_MAX_BODY_MB}, got "${env.SCIM_MAX_BODY_MB}"`);
   return n;
 }
 
@@ -57,5 +70,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     provisioningLogDays: int(env, 'PROVISIONING_LOG_DAYS', 30),
     secureCookies: publicUrl.startsWith('https:'),
     workers: workers(env),
+    scimMaxBodyMb: scimMaxBodyMb(env),
   };
 }

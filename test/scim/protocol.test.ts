@@ -27,6 +27,7 @@ before(async () => {
 after(() => h.t.close());
 
 const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 
 describe('errors', () => {
   test('values for searchable attributes longer than 256 characters are a 400 naming the attribute, on both databases (PostgreSQL cannot index them)', async () => {
@@ -192,6 +193,32 @@ describe('errors', () => {
     assert.equal(r.status, 413);
     assert.deepEqual(r.body.schemas, [ERROR]);
     assert.equal(r.body.detail, 'Request body is too large (10 MB at most)', 'the detail says what the limit is');
+  });
+
+  test('SCIM_MAX_BODY_MB sets the limit: a group PUT over it is a 413 naming it and changes nothing, one under it is applied', async () => {
+    const small = await startScim({ env: { SCIM_MAX_BODY_MB: '1' } });
+    try {
+      const users: { id: string; userName: string }[] = [];
+      for (const n of [1, 2, 3]) users.push((await small.scim('POST', '/Users', oktaUser(`limit${n}@acme.example`))).body);
+      const group = await small.scim('POST', '/Groups', { schemas: [GROUP], displayName: 'Limit', members: [{ value: users[0].id }] });
+      assert.equal(group.status, 201);
+      // Okta's PUT of the whole group; what it echoes back that the server does not keep pads the body.
+      const put = (padding: number) => ({
+        schemas: [GROUP],
+        displayName: 'Limit',
+        members: users.map((u) => ({ value: u.id, display: u.userName })),
+        echoed: 'x'.repeat(padding),
+      });
+      const over = await small.scim('PUT', `/Groups/${group.body.id}`, put(1024 * 1024));
+      assert.equal(over.status, 413);
+      assert.equal(over.body.detail, 'Request body is too large (1 MB at most)');
+      assert.deepEqual((await small.scim('GET', `/Groups/${group.body.id}`)).body.members.map((m: { value: string }) => m.value), [users[0].id], 'nothing changed');
+      const under = await small.scim('PUT', `/Groups/${group.body.id}`, put(1024 * 1024 - 2048));
+      assert.equal(under.status, 200, JSON.stringify(under.body).slice(0, 300));
+      assert.deepEqual(under.body.members.map((m: { value: string }) => m.value).sort(), users.map((u) => u.id).sort());
+    } finally {
+      await small.t.close();
+    }
   });
 });
 

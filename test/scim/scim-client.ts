@@ -1,6 +1,6 @@
 // Test helpers for SCIM over HTTP: a started app with a SCIM access token, and a tiny client that
 // sends what Okta and Entra send (bearer token, application/scim+json).
-import { createLocalAdmin, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
+import { createLocalAdmin, signIn, startTestApp, type Client, type TestApp, type TestAppOptions } from '../helpers/app.ts';
 import { createToken } from '../../src/scim/scim-tokens.service.ts';
 import { systemActor } from '../../src/platform/actor.ts';
 
@@ -21,8 +21,8 @@ export interface ScimHarness {
 export const OKTA_UA = 'Okta SCIM Client 1.0.0';
 export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
-export async function startScim(): Promise<ScimHarness> {
-  const t = await startTestApp();
+export async function startScim(opts: TestAppOptions = {}): Promise<ScimHarness> {
+  const t = await startTestApp(opts);
   const { token } = await createToken(t.database.db, systemActor('test'), 'test');
   const base = `${t.baseUrl}/ResourceServer/api/SCIM`;
   const a = await createLocalAdmin(t.database);
