@@ -8,6 +8,7 @@ import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, Sqlite
 import type { DB } from './schema.ts';
 import { migrations } from './migrations/index.ts';
 import { copyLogIntoItsFile } from './migrations/015_log_own_file.ts';
+import { openProvisioningLogFile, sqliteSynchronous } from './provisioning-log-file.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -59,7 +60,7 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     const conn = new SQLite(file);
     conn.pragma('journal_mode = WAL');
-    conn.pragma(`synchronous = ${process.env.SQLITE_SYNCHRONOUS || 'FULL'}`);
+    conn.pragma(`synchronous = ${sqliteSynchronous()}`);
     conn.pragma('foreign_keys = ON');
     conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     // 64 MB page cache (default 2 MB): index pages of large membership/user tables stay in memory.
@@ -133,31 +134,15 @@ export function provisioningLogFile(file: string): string {
  * 10,000 (docs/performance.md, session 16). Since session 18 the database's connection no longer
  * attaches it: a transaction there (BEGIN IMMEDIATE) took both files' write locks, so the log could
  * only be written on the request thread, between requests. Now a writer thread inserts the log's
- * batches (src/scim/provisioning-log.worker.ts) and this connection reads them for the admin's screen.
- * The log's table and indexes are created here if missing, so a database file restored without its
- * log file starts an empty log. The log was always written apart from the changes it describes
- * (batches every 200 ms); nothing needs the two files committed together.
+ * batches (src/scim/provisioning-log.worker.ts) and this connection reads them for the admin's screen;
+ * both open the file with openProvisioningLogFile (which creates the log's table where missing). The
+ * log was always written apart from the changes it describes (batches every 200 ms); nothing needs the
+ * two files committed together.
  */
 function openProvisioningLog(file: string): SQLite.Database {
   // Beside the database: its folder was made before the database was opened.
-  const conn = new SQLite(provisioningLogFile(file));
-  conn.pragma('journal_mode = WAL');
-  conn.pragma(`synchronous = ${process.env.SQLITE_SYNCHRONOUS || 'FULL'}`);
-  conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-  conn.exec(PROVISIONING_LOG_SCHEMA_SQLITE);
-  return conn;
+  return openProvisioningLogFile(provisioningLogFile(file), SQLITE_BUSY_TIMEOUT_MS);
 }
-
-/** The provisioning log's columns on SQLite, as migration 002 created them in the database's own file. */
-const PROVISIONING_LOG_COLUMNS_SQLITE =
-  '"id" integer primary key autoincrement, "at" text not null, "client" text, "method" text not null, "path" text not null, ' +
-  '"status" integer not null, "duration_ms" real not null, "summary" text not null, "resource_type" text, "resource_id" text, ' +
-  '"user_name" text, "error" text, "request_body" text, "response_body" text';
-
-/** The log's table and indexes in the log's own file, created where missing (also by its writer thread). */
-export const PROVISIONING_LOG_SCHEMA_SQLITE = `create table if not exists provisioning_log (${PROVISIONING_LOG_COLUMNS_SQLITE});
-  create index if not exists provisioning_log_at on provisioning_log (at);
-  create index if not exists provisioning_log_failures on provisioning_log (id) where status >= 400;`;
 
 const sqliteConnections = new WeakMap<object, SQLite.Database>();
 const provisioningLogs = new WeakMap<object, { db: Kysely<DB>; file: string | null }>();

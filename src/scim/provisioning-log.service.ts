@@ -11,7 +11,7 @@ import type { DB } from '../db/schema.ts';
 import type { ProvisioningLogTable } from '../db/schema.scim.ts';
 import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
 import { tryWriteTransaction } from '../db/write-lock.ts';
-import { preparedPgStatement, PROVISIONING_LOG_SCHEMA_SQLITE, provisioningLogDbOf, provisioningLogFileOf } from '../db/database.ts';
+import { preparedPgStatement, provisioningLogDbOf, provisioningLogFileOf } from '../db/database.ts';
 import type { LogBatch, LogBatchResult, LogWriterConfig } from './provisioning-log.worker.ts';
 import { INSERT_CHUNK, insertLogSql, LOG_COLUMNS } from './provisioning-log.insert.ts';
 import { clampLimit, decodeCursor, encodeCursor } from '../platform/paging.ts';
@@ -256,7 +256,7 @@ class ThreadWriter implements ProvisioningLogWriter {
   }
 
   private start(): Worker {
-    const config: LogWriterConfig = { file: this.file, schema: PROVISIONING_LOG_SCHEMA_SQLITE, synchronous: process.env.SQLITE_SYNCHRONOUS || 'FULL', busyTimeoutMs: MAX_BUSY_RETRIES * BUSY_RETRY_MS };
+    const config: LogWriterConfig = { file: this.file, busyTimeoutMs: MAX_BUSY_RETRIES * BUSY_RETRY_MS };
     const worker = new Worker(new URL('./provisioning-log.worker.mjs', import.meta.url), { workerData: config });
     const mine = () => [...this.pending].filter(([, p]) => p.worker === worker);
     const settle = (ids: number[]) => {

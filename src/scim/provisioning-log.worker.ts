@@ -7,7 +7,8 @@
 // (docs/performance.md, session 18). Waiting for a lock held by another process (busy_timeout) only
 // sleeps this thread. The log is written apart from the changes it describes, as before.
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import SQLite from 'better-sqlite3';
+import type SQLite from 'better-sqlite3';
+import { openProvisioningLogFile } from '../db/provisioning-log-file.ts';
 import { INSERT_CHUNK, insertLogSql, LOG_COLUMNS } from './provisioning-log.insert.ts';
 
 /** What the request thread sends: rows as one flat array of values, LOG_COLUMNS of each row in turn. */
@@ -25,9 +26,6 @@ export type LogBatchResult = { ids: number[]; ok: true } | { ids: number[]; ok: 
 
 export interface LogWriterConfig {
   file: string;
-  /** The log's table and indexes, created if the file lacks them (a log file lost since the server started). */
-  schema: string;
-  synchronous: string;
   busyTimeoutMs: number;
 }
 
@@ -37,11 +35,7 @@ const COMMIT_MS = 200;
 const COMMIT_ROWS = 2_000;
 
 function start(config: LogWriterConfig): void {
-  const conn = new SQLite(config.file);
-  conn.pragma('journal_mode = WAL');
-  conn.pragma(`synchronous = ${config.synchronous}`);
-  conn.pragma(`busy_timeout = ${config.busyTimeoutMs}`);
-  conn.exec(config.schema);
+  const conn = openProvisioningLogFile(config.file, config.busyTimeoutMs);
   const width = LOG_COLUMNS.length;
   const inserts = new Map<number, SQLite.Statement>();
   const insert = (rows: number) => {

@@ -1,0 +1,30 @@
+// SQLite: the provisioning log's own file (migration 015), opened alike by the database's handle
+// (src/db/database.ts, which reads it for the admin's screen) and by the log's writer thread
+// (src/scim/provisioning-log.worker.ts). It imports better-sqlite3 alone, so the thread loads
+// nothing more.
+import SQLite from 'better-sqlite3';
+
+/** SQLITE_SYNCHRONOUS, for every SQLite file the process opens (a worker thread sees the same environment). */
+export const sqliteSynchronous = (): string => process.env.SQLITE_SYNCHRONOUS || 'FULL';
+
+/** The provisioning log's columns on SQLite, as migration 002 created them in the database's own file. */
+const COLUMNS =
+  '"id" integer primary key autoincrement, "at" text not null, "client" text, "method" text not null, "path" text not null, ' +
+  '"status" integer not null, "duration_ms" real not null, "summary" text not null, "resource_type" text, "resource_id" text, ' +
+  '"user_name" text, "error" text, "request_body" text, "response_body" text';
+
+/**
+ * The log's file, its table and indexes created where missing: a database file restored without its
+ * log file starts an empty log, and a writer thread whose file was lost since the server started
+ * stores its rows in a new one.
+ */
+export function openProvisioningLogFile(logFile: string, busyTimeoutMs: number): SQLite.Database {
+  const conn = new SQLite(logFile);
+  conn.pragma('journal_mode = WAL');
+  conn.pragma(`synchronous = ${sqliteSynchronous()}`);
+  conn.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  conn.exec(`create table if not exists provisioning_log (${COLUMNS});
+    create index if not exists provisioning_log_at on provisioning_log (at);
+    create index if not exists provisioning_log_failures on provisioning_log (id) where status >= 400;`);
+  return conn;
+}
