@@ -1,7 +1,7 @@
 // Environment → typed configuration. The only place that reads process.env for the server, except
 // the SQLite connection settings (SQLITE_SYNCHRONOUS, SQLITE_MMAP_SIZE): they apply wherever a SQLite
 // file is opened (server, CLI, test and benchmark scripts) and are read in src/db/ (database.ts,
-// provisioning-log-file.ts).
+// provisioning-log-file.mjs).
 import os from 'node:os';
 export interface Config {
   port: number;

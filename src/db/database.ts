@@ -8,7 +8,7 @@ import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, Sqlite
 import type { DB } from './schema.ts';
 import { migrations } from './migrations/index.ts';
 import { copyLogIntoItsFile } from './migrations/015_log_own_file.ts';
-import { openProvisioningLogFile, sqliteSynchronous } from './provisioning-log-file.ts';
+import { openProvisioningLogFile, sqliteSynchronous } from './provisioning-log-file.mjs';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -134,7 +134,7 @@ export function provisioningLogFile(file: string): string {
  * 10,000 (docs/performance.md, session 16). Since session 18 the database's connection no longer
  * attaches it: a transaction there (BEGIN IMMEDIATE) took both files' write locks, so the log could
  * only be written on the request thread, between requests. Now a writer thread inserts the log's
- * batches (src/scim/provisioning-log.worker.ts) and this connection reads them for the admin's screen;
+ * batches (src/scim/provisioning-log.worker.mjs) and this connection reads them for the admin's screen;
  * both open the file with openProvisioningLogFile (which creates the log's table where missing). The
  * log was always written apart from the changes it describes (batches every 200 ms); nothing needs the
  * two files committed together.

@@ -1,7 +1,7 @@
 // The provisioning log: one row per SCIM request, what an admin reads when the IdP shows an error.
 // Rows are queued and written in batches (one transaction per ~200 ms) so logging a lookup does not
 // cost a durable commit per request; a crash can lose the last batch of log rows, never provisioning
-// data. On SQLite a writer thread inserts the batches into the log's own file (provisioning-log.worker.ts),
+// data. On SQLite a writer thread inserts the batches into the log's own file (provisioning-log.worker.mjs),
 // off the thread that answers requests; on PostgreSQL (and an in-memory SQLite database) they are
 // inserted from here. The list API flushes this process's queue first, so a single node reads its own
 // writes. Retention: rows older than config.provisioningLogDays are pruned every few minutes, by index.
@@ -12,8 +12,8 @@ import type { ProvisioningLogTable } from '../db/schema.scim.ts';
 import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
 import { tryWriteTransaction } from '../db/write-lock.ts';
 import { preparedPgStatement, provisioningLogDbOf, provisioningLogFileOf } from '../db/database.ts';
-import type { LogBatch, LogBatchResult, LogWriterConfig } from './provisioning-log.worker.ts';
-import { INSERT_CHUNK, insertLogSql, LOG_COLUMNS } from './provisioning-log.insert.ts';
+import type { LogBatch, LogBatchResult, LogWriterConfig } from './provisioning-log.worker.mjs';
+import { INSERT_CHUNK, insertLogSql, LOG_COLUMNS } from './provisioning-log.insert.mjs';
 import { clampLimit, decodeCursor, encodeCursor } from '../platform/paging.ts';
 import { Invalid } from '../platform/errors.ts';
 
@@ -195,7 +195,7 @@ class TransactionWriter implements ProvisioningLogWriter {
 }
 
 /**
- * SQLite: rows are sent within SEND_MS to the writer thread (provisioning-log.worker.ts), which
+ * SQLite: rows are sent within SEND_MS to the writer thread (provisioning-log.worker.mjs), which
  * commits them every 200 ms, or at once when a flush asks. The thread is started on the first rows and
  * again after it stopped; it waits for another process's lock itself, as long as the retries of
  * TransactionWriter would. While rows it has not committed are on their way, it keeps the process
@@ -257,7 +257,8 @@ class ThreadWriter implements ProvisioningLogWriter {
 
   private start(): Worker {
     const config: LogWriterConfig = { file: this.file, busyTimeoutMs: MAX_BUSY_RETRIES * BUSY_RETRY_MS };
-    const worker = new Worker(new URL('./provisioning-log.worker.mjs', import.meta.url), { workerData: config });
+    // Without the process's `--import tsx` and other flags: the thread's code is JavaScript (see the worker).
+    const worker = new Worker(new URL('./provisioning-log.worker.mjs', import.meta.url), { workerData: config, execArgv: [] });
     const mine = () => [...this.pending].filter(([, p]) => p.worker === worker);
     const settle = (ids: number[]) => {
       for (const id of ids) {

@@ -1,11 +1,15 @@
+// @ts-check
 // SQLite: the provisioning log's own file (migration 015), opened alike by the database's handle
 // (src/db/database.ts, which reads it for the admin's screen) and by the log's writer thread
-// (src/scim/provisioning-log.worker.ts). It imports better-sqlite3 alone, so the thread loads
-// nothing more.
+// (src/scim/provisioning-log.worker.mjs). JavaScript, checked by the compiler from its JSDoc types,
+// because the thread runs without tsx (see the worker); it imports better-sqlite3 alone.
 import SQLite from 'better-sqlite3';
 
-/** SQLITE_SYNCHRONOUS, for every SQLite file the process opens (a worker thread sees the same environment). */
-export const sqliteSynchronous = (): string => process.env.SQLITE_SYNCHRONOUS || 'FULL';
+/**
+ * SQLITE_SYNCHRONOUS, for every SQLite file the process opens (a worker thread sees the same environment).
+ * @returns {string}
+ */
+export const sqliteSynchronous = () => process.env.SQLITE_SYNCHRONOUS || 'FULL';
 
 /** The provisioning log's columns on SQLite, as migration 002 created them in the database's own file. */
 const COLUMNS =
@@ -17,8 +21,11 @@ const COLUMNS =
  * The log's file, its table and indexes created where missing: a database file restored without its
  * log file starts an empty log, and a writer thread whose file was lost since the server started
  * stores its rows in a new one.
+ * @param {string} logFile
+ * @param {number} busyTimeoutMs
+ * @returns {SQLite.Database}
  */
-export function openProvisioningLogFile(logFile: string, busyTimeoutMs: number): SQLite.Database {
+export function openProvisioningLogFile(logFile, busyTimeoutMs) {
   const conn = new SQLite(logFile);
   conn.pragma('journal_mode = WAL');
   conn.pragma(`synchronous = ${sqliteSynchronous()}`);
