@@ -4,10 +4,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { parseDatabaseUrl } from '../../src/db/database.ts';
+import { parseDatabaseUrl, sqliteConnectionOf } from '../../src/db/database.ts';
+import { runWrite } from '../../src/scim/scim.writes.ts';
 import { PATCH_OP, oktaUser, startScim, type ScimHarness } from './scim-client.ts';
 import { otherConnectionInTransaction } from '../helpers/other-connection.ts';
-import { startTestApp } from '../helpers/app.ts';
+import { startTestApp, usePostgres } from '../helpers/app.ts';
 
 let h: ScimHarness;
 before(async () => {
@@ -195,3 +196,37 @@ test('a PUT that renames a user to a taken userName is a 409 and changes nothing
   const rows = await h.t.database.db.selectFrom('scim_user_emails').select('value_norm').where('user_id', '=', u.body.id).execute();
   assert.deepEqual(rows.map((r) => r.value_norm), ['renamer@acme.example']);
 });
+
+// SQLite only: PostgreSQL has no temp_store.
+if (!usePostgres()) {
+  test("SQLite: a batch of SCIM writes keeps its temporary storage in memory, and the connection gets the default back after it, whether the write succeeded, failed or waited for the lock", async () => {
+    const db = h.t.database.db;
+    const conn = sqliteConnectionOf(db)!;
+    const tempStore = () => conn.pragma('temp_store', { simple: true });
+    assert.equal(tempStore(), 0, 'the default before');
+
+    // Inside a batch: MEMORY (2), so the batch's savepoint sub-journal is not a file in /var/tmp.
+    const inside = await runWrite(db, async (trx) => (await sql<{ temp_store: number }>`pragma temp_store`.execute(trx)).rows[0].temp_store);
+    assert.equal(inside, 2);
+    assert.equal(tempStore(), 0, 'the default after a write that succeeded');
+
+    await assert.rejects(
+      runWrite(db, async () => {
+        throw new Error('refused by the test');
+      }),
+      /refused by the test/,
+    );
+    assert.equal(tempStore(), 0, 'the default after a write that failed');
+
+    const lock = await otherWriter(h.t.databaseUrl);
+    const waited = h.scim('POST', '/Users', oktaUser('temp.store.waits@acme.example'));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(tempStore(), 0, 'the default while the write waits for the lock');
+    await lock.release();
+    assert.equal((await waited).status, 201);
+    assert.equal(tempStore(), 0, 'the default after it');
+
+    // Other queries still sort on disk past the cache: the default is FILE in this build (TEMP_STORE=1).
+    assert.ok((conn.pragma('compile_options') as { compile_options: string }[]).some((o) => o.compile_options === 'TEMP_STORE=1'));
+  });
+}
