@@ -23,10 +23,10 @@ export interface Config {
   scimMaxBodyMb: number;
 }
 
-/** SCIM_MAX_BODY_MB's default: room for an Okta-managed group of about 100,000 members (src/scim/scim.errors.ts). */
-export const DEFAULT_SCIM_MAX_BODY_MB = 10;
+/** SCIM_MAX_BODY_MB's default: room for an Okta-managed group of about 100,000 members (bodyTooLarge, src/scim/scim.errors.ts). */
+const DEFAULT_SCIM_MAX_BODY_MB = 10;
 /** The most SCIM_MAX_BODY_MB may be: a body is read whole into memory and parsed at once. */
-export const MAX_SCIM_MAX_BODY_MB = 256;
+const MAX_SCIM_MAX_BODY_MB = 256;
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];

@@ -1,7 +1,6 @@
 // SCIM error documents (RFC 7644 §3.12). Thrown by the SCIM engine; the SCIM plugin's error handler
 // and the engine's `handle()` turn them (and the app's typed errors) into the SCIM error format.
 import { AppError } from '../platform/errors.ts';
-import { DEFAULT_SCIM_MAX_BODY_MB } from '../config.ts';
 import { URN } from './scim.schemas.ts';
 
 export type ScimType =
@@ -47,24 +46,24 @@ export function errorBody(status: number, detail: string, scimType?: ScimType): 
 }
 
 /**
- * Bytes in the largest SCIM request body, SCIM_MAX_BODY_MB (default 10). Okta's PUT of a group carries
- * the whole member list, 80–115 bytes a member with their display names: 10 MB holds about 100,000
- * members (docs/scim.md); a tenant with larger groups raises it.
+ * The 413 for a body over SCIM_MAX_BODY_MB (config.scimMaxBodyMb), which the SCIM plugin passes to
+ * the body parser. Okta's PUT of a group carries the whole member list, 80–115 bytes a member with
+ * their display names: the default 10 MB holds about 100,000 members (docs/scim.md); a tenant with
+ * larger groups raises it. Only the plugin meets this error: the body is read before the engine runs.
  */
-export const scimBodyLimit = (maxBodyMb: number): number => maxBodyMb * 1024 * 1024;
+export function bodyTooLarge(err: unknown, maxBodyMb: number): ScimError | null {
+  const e = err as { statusCode?: number; code?: string } | null;
+  return e?.statusCode === 413 || e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? new ScimError(413, `Request body is too large (${maxBodyMb} MB at most)`) : null;
+}
 
-/**
- * Any thrown value → status and SCIM error body. Internal errors keep their details out of the
- * response. `maxBodyMb` is the body limit a 413 names.
- */
-export function toScimError(err: unknown, maxBodyMb = DEFAULT_SCIM_MAX_BODY_MB): { status: number; body: ScimErrorBody; internal: boolean } {
+/** Any thrown value → status and SCIM error body. Internal errors keep their details out of the response. */
+export function toScimError(err: unknown): { status: number; body: ScimErrorBody; internal: boolean } {
   if (err instanceof ScimError) return { status: err.status, body: errorBody(err.status, err.message, err.scimType), internal: false };
   if (err instanceof AppError) {
     const scimType: ScimType | undefined = err.status === 409 ? 'uniqueness' : err.status === 400 ? 'invalidValue' : undefined;
     return { status: err.status, body: errorBody(err.status, err.message, scimType), internal: err.status >= 500 };
   }
   const e = err as { statusCode?: number; code?: string; message?: string };
-  if (e?.statusCode === 413 || e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: errorBody(413, `Request body is too large (${maxBodyMb} MB at most)`), internal: false };
   if (e?.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
     return { status: e.statusCode, body: errorBody(e.statusCode, e.message || 'Bad request', e.statusCode === 400 ? 'invalidSyntax' : undefined), internal: false };
   }

@@ -12,7 +12,7 @@ import { nowIso } from '../platform/time.ts';
 import { maskedJson, type Json } from './scim.attributes.ts';
 import { stringifyResponse as stringify } from './json-text.ts';
 import { handleScim, type ScimResponse } from './scim.engine.ts';
-import { badRequest, errorBody, notFound, scimBodyLimit, toScimError } from './scim.errors.ts';
+import { badRequest, bodyTooLarge, errorBody, notFound, toScimError } from './scim.errors.ts';
 import { MAX_FILTER_LENGTH } from './filter.parser.ts';
 import { BODY_LIMIT, boundedBody, logWriter } from './provisioning-log.service.ts';
 import { confirmToken, TokenRejected, verifyToken, type PresentedToken } from './scim-tokens.service.ts';
@@ -132,7 +132,7 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
     }
     done(null, parsed);
   };
-  const bodyLimit = scimBodyLimit(app.config.scimMaxBodyMb);
+  const bodyLimit = app.config.scimMaxBodyMb * 1024 * 1024;
   app.addContentTypeParser(['application/scim+json', 'application/json'], { parseAs: 'string', bodyLimit }, parseJson);
   // Some clients send JSON with another (or no) content type; read it as JSON all the same.
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, parseJson);
@@ -169,7 +169,7 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
   };
 
   const sendError = (request: FastifyRequest, reply: FastifyReply, err: unknown, summary?: string) => {
-    const e = toScimError(err, app.config.scimMaxBodyMb);
+    const e = toScimError(bodyTooLarge(err, app.config.scimMaxBodyMb) ?? err);
     if (e.internal) request.log.error({ err }, 'SCIM request failed');
     const text = stringify(e.body);
     record(request, { status: e.status, summary: summary ?? `rejected: ${e.body.detail}`, resourceType: null, resourceId: null, userName: null, error: e.body.scimType ? `${e.body.scimType}: ${e.body.detail}` : e.body.detail }, text);
