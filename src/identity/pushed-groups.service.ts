@@ -173,16 +173,30 @@ export async function removeMembers(db: Db, groupId: string, userIds: string[]):
   return Number((await db.executeQuery(query)).numAffectedRows ?? 0);
 }
 
+// SQLite: a group's member ids as one JSON array, parsed in one call, instead of a row object per
+// member (for 102,100 members 19-25 ms against 63-85 ms).
+const MEMBER_IDS_SQLITE = "select json_group_array(user_id) as ids from pushed_group_members where group_id = ?";
+
+/** The ids of a group's members. */
+async function memberIds(db: Db, groupId: string): Promise<string[]> {
+  if (isPostgres(db)) return (await db.selectFrom('pushed_group_members').select('user_id').where('group_id', '=', groupId).execute()).map((r) => r.user_id);
+  const [row] = (await db.executeQuery<{ ids: string }>(CompiledQuery.raw(MEMBER_IDS_SQLITE, [groupId]))).rows;
+  return JSON.parse(row.ids) as string[];
+}
+
 /**
- * Makes the member list exactly the users among `ids`, touching only the difference; returns how many
- * of `ids` are users. Only the ids that are not members yet are looked up: members are users.
+ * Makes the member list exactly the users among `want`, touching only the difference; returns how
+ * many of them are users. Only the ids that are not members yet are looked up: members are users.
+ * For Okta, which sends a group's whole member list with every change, a group of 100,000 members is
+ * read and compared in full on each one (docs/performance.md, session 21).
  */
-export async function replaceMembers(db: Db, groupId: string, ids: string[]): Promise<{ known: number; added: number; removed: number }> {
-  const want = new Set(ids);
-  const current = await db.selectFrom('pushed_group_members').select('user_id').where('group_id', '=', groupId).execute();
-  const have = new Set(current.map((r) => r.user_id));
-  const toRemove = [...have].filter((id) => !want.has(id));
-  const toAdd = [...want].filter((id) => !have.has(id));
+export async function replaceMembers(db: Db, groupId: string, want: ReadonlySet<string>): Promise<{ known: number; added: number; removed: number }> {
+  const current = await memberIds(db, groupId);
+  const have = new Set(current);
+  const toRemove: string[] = [];
+  for (const id of current) if (!want.has(id)) toRemove.push(id);
+  const toAdd: string[] = [];
+  for (const id of want) if (!have.has(id)) toAdd.push(id);
   const removed = toRemove.length ? await removeMembers(db, groupId, toRemove) : 0;
   const { known, added } = await addKnownMembers(db, groupId, toAdd);
   return { known: want.size - toAdd.length + known, added, removed };

@@ -215,17 +215,16 @@ async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resourc
     parts.push(`renamed group ${row.display_name} to ${name}`);
   }
   if (change) {
-    const wantedAdds = [...change.add];
     let known = 0;
     let added = 0;
     let removed = 0;
-    if (change.replaceAll) ({ known, added, removed } = await replaceMembers(trx, row.id, wantedAdds));
+    if (change.replaceAll) ({ known, added, removed } = await replaceMembers(trx, row.id, change.add));
     else {
       if (change.remove.size) removed = await removeMembers(trx, row.id, [...change.remove]);
-      if (wantedAdds.length) ({ known, added } = await addKnownMembers(trx, row.id, wantedAdds));
+      if (change.add.size) ({ known, added } = await addKnownMembers(trx, row.id, [...change.add]));
       noteRowsWritten(ctx.db, 'pushed_group_members', added);
     }
-    const unknown = wantedAdds.length - known;
+    const unknown = change.add.size - known;
     if (added) parts.push(`added ${plural(added, 'member')} to ${name}`);
     if (removed) parts.push(`removed ${plural(removed, 'member')} from ${name}`);
     if (unknown) parts.push(`ignored ${plural(unknown, 'unknown member')}`);
