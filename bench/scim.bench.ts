@@ -101,6 +101,12 @@ function cpuSeconds(pid: number): { server: number; postgres: number } | null {
   }
 }
 
+/** The value at fraction `p` (0.5: the median) of `t`, which is left as it is. */
+function quantile(t: number[], p: number): number {
+  const sorted = t.slice().sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
 /** Runs `n` jobs with `conc` workers; returns latencies and elapsed seconds. Throws on a failed check. */
 async function drive(n: number, conc: number, job: (i: number) => Promise<number>): Promise<{ endedAt: number; rate: number; p50: number; p99: number; seconds: number }> {
   const lat: number[] = new Array(n);
@@ -117,8 +123,7 @@ async function drive(n: number, conc: number, job: (i: number) => Promise<number
   );
   const endedAt = performance.now();
   const seconds = (endedAt - t0) / 1000;
-  const sorted = lat.slice().sort((a, b) => a - b);
-  return { endedAt, rate: n / seconds, p50: sorted[Math.floor(n * 0.5)], p99: sorted[Math.min(n - 1, Math.floor(n * 0.99))], seconds };
+  return { endedAt, rate: n / seconds, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), seconds };
 }
 
 function check(cond: unknown, what: string, res?: Res): asserts cond {
@@ -173,8 +178,8 @@ async function main() {
     for (let tries = 0; tries < 50; tries++) {
       const rows = await log.selectFrom('provisioning_log').select('duration_ms').where('path', 'like', '%&cursor=%').orderBy('id', 'desc').limit(n).execute();
       if (rows.length === n) {
-        const t = rows.map((r) => Number(r.duration_ms)).sort((a, b) => a - b);
-        return `p50 ${fmt(t[Math.floor(n / 2)], 2)} ms, p99 ${fmt(t[Math.min(n - 1, Math.floor(n * 0.99))], 2)} ms, max ${fmt(t[n - 1], 2)} ms, ${fmt(t.filter((x) => x > 5).length)} over 5 ms`;
+        const t = rows.map((r) => Number(r.duration_ms));
+        return `p50 ${fmt(quantile(t, 0.5), 2)} ms, p99 ${fmt(quantile(t, 0.99), 2)} ms, max ${fmt(Math.max(...t), 2)} ms, ${fmt(t.filter((x) => x > 5).length)} over 5 ms`;
       }
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -354,7 +359,7 @@ async function main() {
       }
       return t;
     };
-    const median = (t: number[]) => t.slice().sort((a, b) => a - b)[Math.floor(t.length / 2)];
+    const median = (t: number[]) => quantile(t, 0.5);
     const jumpAndWalk = async (from: number) => {
       const t = await pageTimes([0, 1, 2, 3, 4, 5].map((k) => from + 100 * k).filter((s) => s <= USERS));
       return `jump ${fmt(t[0], 2)} ms, walking on ${t.length > 1 ? fmt(median(t.slice(1)), 2) : '-'} ms`;
@@ -379,7 +384,6 @@ async function main() {
       cursor = res.body.nextCursor;
     }
     check(seen.size === USERS, `cursor walk saw ${seen.size} of ${USERS} users`);
-    const quantile = (t: number[], p: number) => t.slice().sort((a, b) => a - b)[Math.min(t.length - 1, Math.floor(t.length * p))];
     console.log(`page of 100 by cursor (full walk of ${fmt(cursorTimes.length)} pages in ${fmt((performance.now() - walk0) / 1000, 1)} s): first pages ${fmt(median(cursorTimes.slice(0, 5)), 2)} ms, last pages ${fmt(median(cursorTimes.slice(-5)), 2)} ms, p99 ${fmt(quantile(cursorTimes, 0.99), 2)} ms, max ${fmt(Math.max(...cursorTimes), 2)} ms, ${fmt(cursorTimes.filter((t) => t > 5).length)} over 5 ms`);
     // The same pages as the server timed them (its provisioning log: from the request's arrival to its
     // answer being handed to Node), which leaves out the client, the network and whatever ran on either
