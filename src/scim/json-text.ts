@@ -1,6 +1,7 @@
 // JSON text written elsewhere (by the database) carried inside a resource until the response is
 // serialised. A group of 100,000 members is then one string that SQLite wrote, not 100,000 rows
-// turned into objects here and serialised again (see membersOf in scim.groups.ts).
+// turned into objects here and serialised again (see membersOf in scim.groups.ts); a user's stored
+// attributes go out as the text they were stored as (toResource in scim.users.ts).
 // JSON.stringify calls toJSON, which leaves a marker in the text; stringifyResponse puts the text
 // in its place. The marker holds a random part chosen at start-up, so no client-supplied string can
 // be taken for one (and U+0001 in a client's string is written escaped, as `\u0001`, anyway).
@@ -9,6 +10,11 @@ import type { Json } from './scim.attributes.ts';
 
 const MARK = `\u0001json-text:${randomBytes(12).toString('hex')}`;
 const MARK_IN_TEXT = JSON.stringify(MARK);
+
+/** The property a JsonMembers is put under; never the first one of its object. */
+export const MEMBERS_KEY = `\u0001json-members:${randomBytes(12).toString('hex')}`;
+/** How that property reads in JSON.stringify's text, up to its value's marker. */
+const MEMBERS_IN_TEXT = `,${JSON.stringify(MEMBERS_KEY)}:`;
 
 /** The texts whose markers the JSON.stringify under way has written, in the order written. */
 let written: string[] = [];
@@ -27,6 +33,13 @@ export class JsonText {
   }
 }
 
+/**
+ * The members of a JSON object's text (`{"a":1,"b":2}`), written into the object that holds this
+ * under MEMBERS_KEY, in its place: `{"x":0,[MEMBERS_KEY]: new JsonMembers('{"a":1}')}` is written as
+ * `{"x":0,"a":1}`. Their names must not be the holder's other names.
+ */
+export class JsonMembers extends JsonText {}
+
 /** JSON.stringify(value), with each JsonText inside it written as its text. */
 export function stringifyResponse(value: unknown): string {
   if (written.length) written = [];
@@ -34,8 +47,56 @@ export function stringifyResponse(value: unknown): string {
   if (!written.length) return text;
   const parts = text.split(MARK_IN_TEXT);
   if (parts.length !== written.length + 1) throw new Error(`${written.length} JSON texts but ${parts.length - 1} markers`);
-  let out = parts[0];
-  for (let i = 0; i < written.length; i++) out += written[i] + parts[i + 1];
+  let out = '';
+  for (let i = 0; i < written.length; i++) {
+    const part = parts[i];
+    if (part.endsWith(MEMBERS_IN_TEXT)) {
+      // `,"<key>":<marker>` becomes `,<members>`, or nothing for an object without any.
+      const members = written[i].slice(written[i].indexOf('{') + 1, written[i].lastIndexOf('}'));
+      out += part.slice(0, -MEMBERS_IN_TEXT.length) + (members.trim() ? `,${members}` : '');
+    } else out += part + written[i];
+  }
   written = [];
-  return out;
+  return out + parts[parts.length - 1];
+}
+
+/** `obj` with a JsonMembers under MEMBERS_KEY parsed into its members, in its place (for a projection to pick from). */
+export function withMembersParsed<T extends object>(obj: T): T {
+  const spliced = (obj as Record<string, unknown>)[MEMBERS_KEY];
+  if (!(spliced instanceof JsonMembers)) return obj;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === MEMBERS_KEY) Object.assign(out, spliced.parse());
+    else out[k] = v;
+  }
+  return out as T;
+}
+
+/**
+ * Whether the JSON object `text` has a member named `key` at its top level (not in a nested object,
+ * and not inside a string), found without parsing it. `text` must be valid JSON.
+ */
+export function hasTopLevelKey(text: string, key: string): boolean {
+  const quoted = JSON.stringify(key);
+  // The common case: not anywhere in the text.
+  if (!text.includes(quoted)) return false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      // A name at the top level follows `{` or `,` (the scan stops only at those, at depth 1).
+      if (depth === 1 && text.startsWith(quoted, i) && isNameStart(text, i)) return true;
+      // Skip the string, escapes included.
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) depth++;
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
+  }
+  return false;
+}
+
+/** Whether the string starting at `i` is a member's name: the last character before it (blanks aside) is `{` or `,`. */
+function isNameStart(text: string, i: number): boolean {
+  let j = i - 1;
+  while (j >= 0 && (text[j] === ' ' || text[j] === '\n' || text[j] === '\r' || text[j] === '\t')) j--;
+  return j >= 0 && (text[j] === '{' || text[j] === ',');
 }

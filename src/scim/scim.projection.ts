@@ -1,6 +1,7 @@
 // `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9) applied to an outgoing resource.
 // Also tells the services whether an expensive attribute (group members, user groups) is wanted,
 // so `excludedAttributes=members` never touches the membership table.
+import { withMembersParsed } from './json-text.ts';
 import { getProp, matches } from './filter.eval.ts';
 import { parsePatchPath, type Filter } from './filter.parser.ts';
 import type { Json, Resource } from './scim.attributes.ts';
@@ -73,6 +74,8 @@ const ALWAYS = new Set(['id', 'schemas']);
 
 export function project(res: Resource, p: Projection): Resource {
   if (!p.include && p.exclude.length === 0) return res;
+  // Attributes still in their stored text (toResource in scim.users.ts) are picked from as objects.
+  res = withMembersParsed(res);
   let out: Resource;
   if (p.include) {
     out = {};

@@ -20,6 +20,7 @@ import { badRequest, conflict, notFound, ScimError } from './scim.errors.ts';
 import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
 import { listPositionsOf, type ListKey } from './list-positions.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
+import { hasTopLevelKey, JsonMembers, MEMBERS_KEY } from './json-text.ts';
 import { URN } from './scim.schemas.ts';
 import { placeholders, precompiled, runPgStatement } from '../db/precompiled.ts';
 import { byKeyList, Coalescer, SerialBatcher, type Outcome as OutcomeOf } from '../db/coalesce.ts';
@@ -50,13 +51,33 @@ type Row = { id: string; user_name: string; external_id: string | null; status: 
 
 export const etagOf = (version: number) => `W/"${version}"`;
 
-function toResource(ctx: ScimCtx, row: Row, groups: { value: string; display: string }[] | undefined): Resource {
-  const attrs = storedAttributes(row.scim_attributes);
-  const hasExt = URN.enterprise in attrs;
+/** Top-level attributes of a User that its row's columns give, not its stored attributes. */
+const FROM_COLUMNS = new Set(['schemas', 'id', 'externalid', 'username', 'active', 'groups', 'meta']);
+
+/**
+ * The resource of a row. Its stored attributes are parsed only for a projection that names one of
+ * them: otherwise they go out as the text they are stored as (JsonMembers), or not at all. Parsing
+ * them cost more than the rest of a read, and JSON.parse keeps every string value of 10 characters
+ * or fewer ("Given1234", "Smith", a phone extension) in V8's table of internalised strings, in the
+ * old generation: a walk through a million users grew it by 5-10 KB a page, and a full collection
+ * paused the server every 3-4 s (docs/performance.md, session 22).
+ */
+function toResource(ctx: ScimCtx, row: Row, groups: { value: string; display: string }[] | undefined, projection?: Projection): Resource {
+  const text = row.scim_attributes || '{}';
+  // A text cut short (edited outside Ledgerline) is read as no attributes, as storedAttributes reads it.
+  const whole = text.startsWith('{') && text.endsWith('}');
+  const hasExt = whole && hasTopLevelKey(text, URN.enterprise);
   const res: Resource = { schemas: hasExt ? [URN.user, URN.enterprise] : [URN.user], id: row.id };
-  if (row.external_id !== null) res.externalId = row.external_id;
-  res.userName = row.user_name;
-  for (const [k, v] of Object.entries(attrs)) if (k !== 'externalId') res[k] = v;
+  if (whole && (!projection || (!projection.include && !projection.exclude.length))) {
+    // The stored attributes hold externalId as its column does (both are written from the same value).
+    res.userName = row.user_name;
+    (res as Record<string, unknown>)[MEMBERS_KEY] = new JsonMembers(text);
+  } else {
+    if (row.external_id !== null) res.externalId = row.external_id;
+    res.userName = row.user_name;
+    const fromColumnsOnly = projection?.include && !projection.exclude.length && projection.include.every((s) => !s.uri && FROM_COLUMNS.has(s.name.toLowerCase()));
+    if (!fromColumnsOnly) for (const [k, v] of Object.entries(storedAttributes(text))) if (k !== 'externalId') res[k] = v;
+  }
   res.active = row.status === 'active';
   if (groups) res.groups = groups.map((g) => ({ value: g.value, display: g.display, $ref: `${ctx.baseUrl}/Groups/${g.value}`, type: 'direct' }));
   res.meta = { resourceType: 'User', created: row.created_at, lastModified: row.updated_at, location: `${ctx.baseUrl}/Users/${row.id}`, version: etagOf(row.version) };
@@ -197,11 +218,11 @@ export async function getUser(ctx: ScimCtx, id: string, projection: Projection):
     const [found] = await readWithGroups(ctx, 'id', id);
     if (!found) throw notFound(`User ${id} not found`);
     const { row, groups } = splitGroups(found);
-    return { resource: project(toResource(ctx, row, groups), projection), etag: etagOf(row.version), userName: row.user_name };
+    return { resource: project(toResource(ctx, row, groups, projection), projection), etag: etagOf(row.version), userName: row.user_name };
   }
   const row = await loadRow(ctx.db, id);
   const groups = wants(projection, 'groups') ? (await groupsOf(ctx.db, [id])).get(id) ?? [] : undefined;
-  return { resource: project(toResource(ctx, row, groups), projection), etag: etagOf(row.version), userName: row.user_name };
+  return { resource: project(toResource(ctx, row, groups, projection), projection), etag: etagOf(row.version), userName: row.user_name };
 }
 
 /** `userName eq "x"`: the IdPs' look-up before every create; one indexed row at most. */
@@ -267,13 +288,13 @@ export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Re
   const eqName = userNameEq(p);
   if (eqName !== null && wants(p.projection, 'groups')) {
     const found = (await readWithGroups(ctx, 'user_name_norm', eqName)).map(splitGroups);
-    const resources = found.map(({ row, groups }) => project(toResource(ctx, row, groups), p.projection));
+    const resources = found.map(({ row, groups }) => project(toResource(ctx, row, groups, p.projection), p.projection));
     return { body: listResponse(resources, p, found.length, null), found: found.length };
   }
   if (eqName !== null) {
     const rows = await userByUserName(db, eqName);
     const groups = wants(p.projection, 'groups') && rows.length ? await groupsOf(db, rows.map((r) => r.id)) : null;
-    const resources = rows.map((r) => project(toResource(ctx, r, groups ? groups.get(r.id) ?? [] : undefined), p.projection));
+    const resources = rows.map((r) => project(toResource(ctx, r, groups ? groups.get(r.id) ?? [] : undefined, p.projection), p.projection));
     return { body: listResponse(resources, p, rows.length, null), found: rows.length };
   }
   const where = p.filter ? compileUserFilter(db, p.filter) : null;
@@ -302,7 +323,7 @@ export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Re
     return Number((await cq.executeTakeFirstOrThrow()).n);
   });
   const groups = wants(p.projection, 'groups') && rows.length ? await groupsOf(db, rows.map((r) => r.id)) : null;
-  const resources = rows.map((r) => project(toResource(ctx, r, groups ? groups.get(r.id) ?? [] : undefined), p.projection));
+  const resources = rows.map((r) => project(toResource(ctx, r, groups ? groups.get(r.id) ?? [] : undefined, p.projection), p.projection));
   return { body: listResponse(resources, p, total, next), found: rows.length };
 }
 

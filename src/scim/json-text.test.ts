@@ -1,0 +1,63 @@
+// JSON text carried into a response as it is: a value (JsonText) or an object's members (JsonMembers).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hasTopLevelKey, JsonMembers, JsonText, MEMBERS_KEY, stringifyResponse, withMembersParsed } from './json-text.ts';
+
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+
+test('an object\'s members are written in the place of its JsonMembers, with the commas JSON needs', () => {
+  const user = (stored: string) => ({ schemas: ['s'], id: '1', [MEMBERS_KEY]: new JsonMembers(stored), active: true });
+  assert.equal(stringifyResponse(user('{"name":{"givenName":"A"},"emails":[{"value":"a@x"}]}')), '{"schemas":["s"],"id":"1","name":{"givenName":"A"},"emails":[{"value":"a@x"}],"active":true}');
+  assert.equal(stringifyResponse(user('{}')), '{"schemas":["s"],"id":"1","active":true}');
+  // PostgreSQL writes blanks into JSON it renders; they are kept, and an object of blanks has no members.
+  assert.equal(stringifyResponse(user('{ "a": 1 }')), '{"schemas":["s"],"id":"1", "a": 1 ,"active":true}');
+  assert.equal(stringifyResponse(user('{ }')), '{"schemas":["s"],"id":"1","active":true}');
+  // Last in its object.
+  assert.equal(stringifyResponse({ id: '1', [MEMBERS_KEY]: new JsonMembers('{"a":"}"}') }), '{"id":"1","a":"}"}');
+});
+
+test('a page mixes JsonMembers and JsonText values, each written where it was; everything written is valid JSON', () => {
+  const page = {
+    Resources: [
+      { id: '1', [MEMBERS_KEY]: new JsonMembers('{"displayName":"Quote \\" and , comma"}'), members: new JsonText('[{"value":"m1"}]') },
+      { id: '2', [MEMBERS_KEY]: new JsonMembers('{}'), members: new JsonText('[]') },
+      { id: '3', [MEMBERS_KEY]: new JsonMembers('{"x":[1,{"y":null}]}') },
+    ],
+  };
+  const text = stringifyResponse(page);
+  assert.deepEqual(JSON.parse(text), {
+    Resources: [
+      { id: '1', displayName: 'Quote " and , comma', members: [{ value: 'm1' }] },
+      { id: '2', members: [] },
+      { id: '3', x: [1, { y: null }] },
+    ],
+  });
+  // The next response starts afresh.
+  assert.equal(stringifyResponse({ a: 1 }), '{"a":1}');
+});
+
+test('withMembersParsed puts the members in the JsonMembers\' place, for a projection to pick from', () => {
+  const obj = { schemas: ['s'], id: '1', [MEMBERS_KEY]: new JsonMembers('{"name":{"givenName":"A"},"title":"T"}'), active: false };
+  const parsed = withMembersParsed(obj);
+  assert.deepEqual(parsed, { schemas: ['s'], id: '1', name: { givenName: 'A' }, title: 'T', active: false });
+  assert.deepEqual(Object.keys(parsed), ['schemas', 'id', 'name', 'title', 'active']);
+  const plain = { id: '2' };
+  assert.equal(withMembersParsed(plain), plain, 'an object without one is returned as it is');
+});
+
+test('hasTopLevelKey finds a name of the object itself, not one nested deeper or a string value', () => {
+  const q = JSON.stringify;
+  assert.equal(hasTopLevelKey(q({ [ENTERPRISE]: { department: 'D' } }), ENTERPRISE), true);
+  assert.equal(hasTopLevelKey(q({ name: { givenName: 'A' }, [ENTERPRISE]: {} }), ENTERPRISE), true);
+  assert.equal(hasTopLevelKey('{ "a": 1,\n  "' + ENTERPRISE + '" : {} }', ENTERPRISE), true);
+  assert.equal(hasTopLevelKey(q({ name: { givenName: 'A' } }), ENTERPRISE), false);
+  // Nested in another extension's object, or in an array.
+  assert.equal(hasTopLevelKey(q({ 'urn:example:extension:custom:1.0:User': { [ENTERPRISE]: 'x' } }), ENTERPRISE), false);
+  assert.equal(hasTopLevelKey(q({ list: [{ [ENTERPRISE]: 1 }] }), ENTERPRISE), false);
+  // A string value that is the name, alone or in an array, and names inside string values.
+  assert.equal(hasTopLevelKey(q({ title: ENTERPRISE }), ENTERPRISE), false);
+  assert.equal(hasTopLevelKey(q({ tags: ['a', ENTERPRISE] }), ENTERPRISE), false);
+  assert.equal(hasTopLevelKey(q({ note: `{"${ENTERPRISE}":1}`, b: 2 }), ENTERPRISE), false);
+  assert.equal(hasTopLevelKey(q({ note: 'a \\" { [ , ', [ENTERPRISE]: {} }), ENTERPRISE), true);
+  assert.equal(hasTopLevelKey('{}', ENTERPRISE), false);
+});
