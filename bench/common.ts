@@ -2,6 +2,7 @@
 // the server and waiting for it, a filled database with a signed-in admin, and timing rounds of a request.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../src/db/database.ts';
 import { createLocalAdminUser, signIn, type Client } from '../test/helpers/app.ts';
@@ -51,17 +52,19 @@ export interface StartedServer {
 /**
  * Starts Ledgerline (`src/main.ts`) on `databaseUrl` and a free loopback port, with `env` added to
  * its environment and `nodeArgs` before the script (`--cpu-prof`, say), and waits for it; its
- * stderr is passed on, each chunk marked `[server]`.
+ * stderr is passed on, each chunk marked `[server]`, and its stdout given to `onStdout` line by line
+ * (dropped without one).
  */
-export async function startServer(databaseUrl: string, o: { env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<StartedServer> {
+export async function startServer(databaseUrl: string, o: { env?: Record<string, string>; nodeArgs?: string[]; onStdout?: (line: string) => void } = {}): Promise<StartedServer> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const server = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base, DATABASE_URL: databaseUrl, LOG_LEVEL: 'error', ...o.env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', o.onStdout ? 'pipe' : 'ignore', 'pipe'],
   });
   server.stderr?.on('data', (d) => process.stderr.write(`[server] ${d}`));
+  if (o.onStdout) readline.createInterface({ input: server.stdout! }).on('line', o.onStdout);
   const exited = new Promise((r) => server.once('exit', r));
   const stop = async () => {
     server.kill('SIGTERM');

@@ -189,7 +189,19 @@ async function main() {
   let server: StartedServer | null = null;
   let reference: { scratch: Awaited<ReturnType<typeof scratchDatabase>>; server: StartedServer | null } | null = null;
   try {
-    server = await startServer(databaseUrl, { env: { WORKERS: String(WORKERS) }, nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
+    // With one server process, it runs under --trace-gc and its collections are kept with the time each
+    // was reported, so the walk below can say which of them fell while it ran.
+    const serverGc: { at: number; full: boolean; ms: number }[] = [];
+    let mainIsolate = '';
+    const onStdout = (line: string) => {
+      const m = /^\[\d+:(0x[0-9a-f]+)\]\s+[\d.]+ ms: (Scavenge|Minor Mark-Compact|Mark-Compact|Mark-sweep)[^,]*, (?:pooled: [\d.]+ MB, )?([\d.]+) \//.exec(line);
+      if (!m) return;
+      // The first isolate to collect is the main thread's (the log's writer thread starts with the first request).
+      mainIsolate ||= m[1];
+      if (m[1] === mainIsolate) serverGc.push({ at: performance.now(), full: !/^(Scavenge|Minor)/.test(m[2]), ms: Number(m[3]) });
+    };
+    const gcArgs = WORKERS === 1 ? ['--trace-gc'] : [];
+    server = await startServer(databaseUrl, { env: { WORKERS: String(WORKERS) }, nodeArgs: [...gcArgs, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])], onStdout: WORKERS === 1 ? onStdout : undefined });
     const { pid } = server;
     const base = `${server.base}/ResourceServer/api/SCIM`;
     // Server CPU per request (all server processes), and with --pg that of every `postgres` process on
@@ -394,13 +406,23 @@ async function main() {
       if (!res.body.nextCursor) break;
       cursor = res.body.nextCursor;
     }
+    const walkEnd = performance.now();
     check(seenCount === USERS, `cursor walk saw ${seenCount} of ${USERS} users`);
-    console.log(`page of 100 by cursor (full walk of ${fmt(cursorTimes.length)} pages in ${fmt((performance.now() - walk0) / 1000, 1)} s): first pages ${fmt(median(cursorTimes.slice(0, 5)), 2)} ms, last pages ${fmt(median(cursorTimes.slice(-5)), 2)} ms, p99 ${fmt(quantile(cursorTimes, 0.99), 2)} ms, max ${fmt(Math.max(...cursorTimes), 2)} ms, ${fmt(cursorTimes.filter((t) => t > 5).length)} over 5 ms`);
+    console.log(`page of 100 by cursor (full walk of ${fmt(cursorTimes.length)} pages in ${fmt((walkEnd - walk0) / 1000, 1)} s): first pages ${fmt(median(cursorTimes.slice(0, 5)), 2)} ms, last pages ${fmt(median(cursorTimes.slice(-5)), 2)} ms, p99 ${fmt(quantile(cursorTimes, 0.99), 2)} ms, max ${fmt(Math.max(...cursorTimes), 2)} ms, ${fmt(cursorTimes.filter((t) => t > 5).length)} over 5 ms`);
     // The same pages as the server timed them (its provisioning log: from the request's arrival to its
     // answer being handed to Node), which leaves out the client, the network and whatever ran on either
     // side between two pages (collections of either heap, other threads): where a page over 5 ms above
     // took its time.
     console.log(`  the same pages in the server (provisioning log): ${await serverPageTimes(cursorTimes.length)}`);
+    if (WORKERS === 1) {
+      // Reported within a few ms of happening (a pipe); the log's wait above has let the last ones in.
+      const during = serverGc.filter((g) => g.at >= walk0 && g.at <= walkEnd + 50);
+      const kind = (full: boolean) => {
+        const t = during.filter((g) => g.full === full).map((g) => g.ms);
+        return `${fmt(t.length)} ${full ? 'full' : 'young'}${t.length ? ` (longest ${fmt(Math.max(...t), 1)} ms)` : ''}`;
+      };
+      console.log(`  the server's garbage collections during the walk: ${kind(false)}, ${kind(true)}`);
+    }
 
     // 4. deactivate
     const nDeact = Math.min(USERS, 5000);
