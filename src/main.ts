@@ -3,7 +3,6 @@
 // first administrator once, then starts N worker processes that each run the whole app and share the
 // listening port (node:cluster). All shared state lives in the database, so the workers behave as
 // one server, as several app nodes behind a load balancer do.
-import './platform/v8-flags.ts';
 import cluster from 'node:cluster';
 import { buildApp } from './app.ts';
 import { loadConfig, type Config } from './config.ts';
