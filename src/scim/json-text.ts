@@ -84,7 +84,7 @@ export function hasTopLevelKey(text: string, key: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
-      // A name at the top level follows `{` or `,` (the scan stops only at those, at depth 1).
+      // At depth 1 a string is one of the object's names when `{` or `,` comes before it (a value follows `:`).
       if (depth === 1 && text.startsWith(quoted, i) && isNameStart(text, i)) return true;
       // Skip the string, escapes included.
       for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
