@@ -77,9 +77,9 @@ export function withMembersParsed<T extends object>(obj: T): T {
  * and not inside a string), found without parsing it. `text` must be valid JSON.
  */
 export function hasTopLevelKey(text: string, key: string): boolean {
-  const quoted = JSON.stringify(key);
   // The common case: not anywhere in the text.
-  if (!text.includes(quoted)) return false;
+  if (!text.includes(key)) return false;
+  const quoted = JSON.stringify(key);
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

@@ -54,6 +54,9 @@ export const etagOf = (version: number) => `W/"${version}"`;
 /** Top-level attributes of a User that its row's columns give, not its stored attributes. */
 const FROM_COLUMNS = new Set(['schemas', 'id', 'externalid', 'username', 'active', 'groups', 'meta']);
 
+/** Whether a projection keeps only attributes that the columns give (`attributes=userName`, say). */
+const columnsOnly = (p: Projection) => p.include !== null && !p.exclude.length && p.include.every((s) => !s.uri && FROM_COLUMNS.has(s.name.toLowerCase()));
+
 /**
  * The resource of a row. Its stored attributes are parsed only for a projection that names one of
  * them: otherwise they go out as the text they are stored as (JsonMembers), or not at all. Parsing
@@ -68,16 +71,13 @@ function toResource(ctx: ScimCtx, row: Row, groups: { value: string; display: st
   const whole = text.startsWith('{') && text.endsWith('}');
   const hasExt = whole && hasTopLevelKey(text, URN.enterprise);
   const res: Resource = { schemas: hasExt ? [URN.user, URN.enterprise] : [URN.user], id: row.id };
-  if (whole && (!projection || (!projection.include && !projection.exclude.length))) {
-    // The stored attributes hold externalId as its column does (both are written from the same value).
-    res.userName = row.user_name;
-    (res as Record<string, unknown>)[MEMBERS_KEY] = new JsonMembers(text);
-  } else {
-    if (row.external_id !== null) res.externalId = row.external_id;
-    res.userName = row.user_name;
-    const fromColumnsOnly = projection?.include && !projection.exclude.length && projection.include.every((s) => !s.uri && FROM_COLUMNS.has(s.name.toLowerCase()));
-    if (!fromColumnsOnly) for (const [k, v] of Object.entries(storedAttributes(text))) if (k !== 'externalId') res[k] = v;
-  }
+  const asText = whole && (!projection || (!projection.include && !projection.exclude.length));
+  // As text, the stored attributes bring externalId, which they hold as its column does (both are
+  // written from the same value).
+  if (!asText && row.external_id !== null) res.externalId = row.external_id;
+  res.userName = row.user_name;
+  if (asText) (res as Record<string, unknown>)[MEMBERS_KEY] = new JsonMembers(text);
+  else if (!projection || !columnsOnly(projection)) for (const [k, v] of Object.entries(storedAttributes(text))) if (k !== 'externalId') res[k] = v;
   res.active = row.status === 'active';
   if (groups) res.groups = groups.map((g) => ({ value: g.value, display: g.display, $ref: `${ctx.baseUrl}/Groups/${g.value}`, type: 'direct' }));
   res.meta = { resourceType: 'User', created: row.created_at, lastModified: row.updated_at, location: `${ctx.baseUrl}/Users/${row.id}`, version: etagOf(row.version) };
