@@ -191,14 +191,10 @@ async function main() {
   try {
     // With one server process, it runs under --trace-gc and its collections are kept with the time each
     // was reported, so the walk below can say which of them fell while it ran.
-    const serverGc: { at: number; full: boolean; ms: number }[] = [];
-    let mainIsolate = '';
+    const serverGc: { at: number; isolate: string; full: boolean; ms: number }[] = [];
     const onStdout = (line: string) => {
       const m = /^\[\d+:(0x[0-9a-f]+)\]\s+[\d.]+ ms: (Scavenge|Minor Mark-Compact|Mark-Compact|Mark-sweep)[^,]*, (?:pooled: [\d.]+ MB, )?([\d.]+) \//.exec(line);
-      if (!m) return;
-      // The first isolate to collect is the main thread's (the log's writer thread starts with the first request).
-      mainIsolate ||= m[1];
-      if (m[1] === mainIsolate) serverGc.push({ at: performance.now(), full: !/^(Scavenge|Minor)/.test(m[2]), ms: Number(m[3]) });
+      if (m) serverGc.push({ at: performance.now(), isolate: m[1], full: !/^(Scavenge|Minor)/.test(m[2]), ms: Number(m[3]) });
     };
     const gcArgs = WORKERS === 1 ? ['--trace-gc'] : [];
     server = await startServer(databaseUrl, { env: { WORKERS: String(WORKERS) }, nodeArgs: [...gcArgs, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])], onStdout: WORKERS === 1 ? onStdout : undefined });
@@ -416,7 +412,11 @@ async function main() {
     console.log(`  the same pages in the server (provisioning log): ${await serverPageTimes(cursorTimes.length)}`);
     if (WORKERS === 1) {
       // Reported within a few ms of happening (a pipe); the log's wait above has let the last ones in.
-      const during = serverGc.filter((g) => g.at >= walk0 && g.at <= walkEnd + 50);
+      // The request thread's heap is the one that collected most (the log's writer thread has its own).
+      const counts = new Map<string, number>();
+      for (const g of serverGc) counts.set(g.isolate, (counts.get(g.isolate) ?? 0) + 1);
+      const main = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
+      const during = serverGc.filter((g) => g.isolate === main && g.at >= walk0 && g.at <= walkEnd + 50);
       const kind = (full: boolean) => {
         const t = during.filter((g) => g.full === full).map((g) => g.ms);
         return `${fmt(t.length)} ${full ? 'full' : 'young'}${t.length ? ` (longest ${fmt(Math.max(...t), 1)} ms)` : ''}`;

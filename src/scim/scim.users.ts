@@ -58,12 +58,13 @@ const FROM_COLUMNS = new Set(['schemas', 'id', 'externalid', 'username', 'active
 const columnsOnly = (p: Projection) => p.include !== null && !p.exclude.length && p.include.every((s) => !s.uri && FROM_COLUMNS.has(s.name.toLowerCase()));
 
 /**
- * The resource of a row. Its stored attributes are parsed only for a projection that names one of
- * them: otherwise they go out as the text they are stored as (JsonMembers), or not at all. Parsing
- * them cost more than the rest of a read, and JSON.parse keeps every string value of 10 characters
- * or fewer ("Given1234", "Smith", a phone extension) in V8's table of internalised strings, in the
- * old generation: a walk through a million users grew it by 5-10 KB a page, and a full collection
- * paused the server every 3-4 s (docs/performance.md, session 22).
+ * The resource of a row, with `projection` applied. Its stored attributes are parsed only for a
+ * projection that names one of them: otherwise they go out as the text they are stored as
+ * (JsonMembers), or not at all. JSON.parse keeps every string value of 10 characters or fewer
+ * ("Given1234", "Smith", a phone extension) in V8's table of internalised strings, in the old
+ * generation: parsing on every read grew it by 5-10 KB a page of a walk through a million users, and a
+ * full collection paused the server every 3-4 s; a GET by id also cost 83-86 µs of server CPU against
+ * 77-78 without the parse (docs/performance.md, session 22).
  */
 function toResource(ctx: ScimCtx, row: Row, groups: { value: string; display: string }[] | undefined, projection?: Projection): Resource {
   const text = row.scim_attributes || '{}';
@@ -81,7 +82,7 @@ function toResource(ctx: ScimCtx, row: Row, groups: { value: string; display: st
   res.active = row.status === 'active';
   if (groups) res.groups = groups.map((g) => ({ value: g.value, display: g.display, $ref: `${ctx.baseUrl}/Groups/${g.value}`, type: 'direct' }));
   res.meta = { resourceType: 'User', created: row.created_at, lastModified: row.updated_at, location: `${ctx.baseUrl}/Users/${row.id}`, version: etagOf(row.version) };
-  return res;
+  return projection ? project(res, projection) : res;
 }
 
 async function groupsOf(db: Db, ids: string[]): Promise<Map<string, { value: string; display: string }[]>> {
@@ -218,11 +219,11 @@ export async function getUser(ctx: ScimCtx, id: string, projection: Projection):
     const [found] = await readWithGroups(ctx, 'id', id);
     if (!found) throw notFound(`User ${id} not found`);
     const { row, groups } = splitGroups(found);
-    return { resource: project(toResource(ctx, row, groups, projection), projection), etag: etagOf(row.version), userName: row.user_name };
+    return { resource: toResource(ctx, row, groups, projection), etag: etagOf(row.version), userName: row.user_name };
   }
   const row = await loadRow(ctx.db, id);
   const groups = wants(projection, 'groups') ? (await groupsOf(ctx.db, [id])).get(id) ?? [] : undefined;
-  return { resource: project(toResource(ctx, row, groups, projection), projection), etag: etagOf(row.version), userName: row.user_name };
+  return { resource: toResource(ctx, row, groups, projection), etag: etagOf(row.version), userName: row.user_name };
 }
 
 /** `userName eq "x"`: the IdPs' look-up before every create; one indexed row at most. */
@@ -288,13 +289,13 @@ export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Re
   const eqName = userNameEq(p);
   if (eqName !== null && wants(p.projection, 'groups')) {
     const found = (await readWithGroups(ctx, 'user_name_norm', eqName)).map(splitGroups);
-    const resources = found.map(({ row, groups }) => project(toResource(ctx, row, groups, p.projection), p.projection));
+    const resources = found.map(({ row, groups }) => toResource(ctx, row, groups, p.projection));
     return { body: listResponse(resources, p, found.length, null), found: found.length };
   }
   if (eqName !== null) {
     const rows = await userByUserName(db, eqName);
     const groups = wants(p.projection, 'groups') && rows.length ? await groupsOf(db, rows.map((r) => r.id)) : null;
-    const resources = rows.map((r) => project(toResource(ctx, r, groups ? groups.get(r.id) ?? [] : undefined, p.projection), p.projection));
+    const resources = rows.map((r) => toResource(ctx, r, groups ? groups.get(r.id) ?? [] : undefined, p.projection));
     return { body: listResponse(resources, p, rows.length, null), found: rows.length };
   }
   const where = p.filter ? compileUserFilter(db, p.filter) : null;
@@ -323,7 +324,7 @@ export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Re
     return Number((await cq.executeTakeFirstOrThrow()).n);
   });
   const groups = wants(p.projection, 'groups') && rows.length ? await groupsOf(db, rows.map((r) => r.id)) : null;
-  const resources = rows.map((r) => project(toResource(ctx, r, groups ? groups.get(r.id) ?? [] : undefined, p.projection), p.projection));
+  const resources = rows.map((r) => toResource(ctx, r, groups ? groups.get(r.id) ?? [] : undefined, p.projection));
   return { body: listResponse(resources, p, total, next), found: rows.length };
 }
 
