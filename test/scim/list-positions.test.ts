@@ -78,6 +78,47 @@ test('startIndex walks see every user once and in order, again after users are d
   assert.equal(past.body.totalResults, all.length);
 });
 
+test('deep startIndex pages past the middle of a long list are the same read from its end, including the last, partial page and past it, before and after a change', async () => {
+  // Users inserted straight into the database (the counters' triggers count them), seven to a
+  // creation time, so that ties are ordered by id in both directions.
+  const base = Date.parse('2001-01-01T00:00:00.000Z');
+  for (let batch = 0; batch < 5; batch++) {
+    const rows = Array.from({ length: 500 }, (_, i) => {
+      const n = batch * 500 + i;
+      const at = new Date(base + Math.floor(n / 7) * 1000).toISOString();
+      const name = `deep${n}@acme.example`;
+      return { id: randomUUID(), user_name: name, user_name_norm: name, display_name: null, given_name: null, family_name: null, email: null, email_norm: null, external_id: null, role_id: null, status: 'active' as const, source: 'idp' as const, time_zone: 'UTC', locale: 'en-US', password_hash: null, scim_attributes: '{}', version: 1, created_at: at, updated_at: at };
+    });
+    await h.t.database.db.insertInto('users').values(rows).execute();
+  }
+  const page = async (startIndex: number, count: number) => {
+    const r = await h.scim('GET', `/Users?startIndex=${startIndex}&count=${count}&attributes=userName`);
+    assert.equal(r.status, 200);
+    return { ids: r.body.Resources.map((u: { id: string }) => u.id) as string[], total: r.body.totalResults as number, perPage: r.body.itemsPerPage as number };
+  };
+  const check = async (all: string[], startIndex: number, count: number) => {
+    const got = await page(startIndex, count);
+    assert.deepEqual(got.ids, all.slice(startIndex - 1, startIndex - 1 + count), `the page at ${startIndex} (count ${count}) of ${all.length}`);
+    assert.equal(got.total, all.length, `totalResults at ${startIndex}`);
+    assert.equal(got.perPage, got.ids.length);
+  };
+  let all = await truth();
+  const n = all.length;
+  assert.ok(n > 2500);
+  for (const [startIndex, count] of [[n - 150, 100], [n - 50, 100], [n - 9, 10], [n - 3, 10], [n, 10], [1500, 100], [n - 1300, 7]]) await check(all, startIndex, count);
+  const past = await page(n + 1, 10);
+  assert.deepEqual(past.ids, []);
+  assert.equal(past.total, n);
+
+  // A user removed and one added at the end: every position after the first moves by one.
+  const gone = all[n - 120];
+  assert.equal((await h.scim('DELETE', `/Users/${gone}`)).status, 204);
+  assert.equal((await h.scim('POST', '/Users', oktaUser('deep-last@acme.example'))).status, 201);
+  all = await truth();
+  assert.equal(all.length, n);
+  for (const [startIndex, count] of [[n - 150, 100], [n - 2, 10], [n - 118, 4]]) await check(all, startIndex, count);
+});
+
 test('remembered positions: the nearest at or before an offset, only for the version they were read at, and a bounded number of them', () => {
   const p = new ListPositions(3);
   const key = (i: number) => ({ created: `2026-01-01T00:00:0${i}.000Z`, id: `id${i}` });
