@@ -73,19 +73,19 @@ async function request(base: string, method: string, p: string, token: string | 
 }
 
 /**
- * CPU seconds used so far (Linux /proc; null elsewhere) by a process and its children, and by every
- * process named `postgres` on this machine (0 when PostgreSQL runs elsewhere).
+ * CPU seconds used so far (Linux /proc; null elsewhere) by a process and its children, by the process's
+ * main thread alone, and by every process named `postgres` on this machine (0 when PostgreSQL runs
+ * elsewhere).
  */
-function cpuSeconds(pid: number): { server: number; postgres: number } | null {
+function cpuSeconds(pid: number): { server: number; postgres: number; thread: number } | null {
   try {
     const tick = 100;
-    const total = { server: 0, postgres: 0 };
+    const total = { server: 0, postgres: 0, thread: 0 };
+    const parse = (stat: string) => ({ comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), f: stat.slice(stat.lastIndexOf(')') + 2).split(' ') });
     for (const d of fs.readdirSync('/proc')) {
       if (!/^\d+$/.test(d)) continue;
       try {
-        const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const { comm, f } = parse(fs.readFileSync(`/proc/${d}/stat`, 'utf8'));
         const cpu = (Number(f[11]) + Number(f[12])) / tick;
         if (Number(d) === pid || Number(f[1]) === pid) total.server += cpu;
         // PostgreSQL's postmaster also carries the CPU of the backends it has reaped (the pool closes
@@ -95,11 +95,22 @@ function cpuSeconds(pid: number): { server: number; postgres: number } | null {
         /* gone */
       }
     }
+    // The process's main thread alone: with one server process, the thread that handles every request
+    // (the others: V8's compiler and collector helpers, the provisioning log's writer, libuv's pool).
+    try {
+      const { f } = parse(fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
+      total.thread = (Number(f[11]) + Number(f[12])) / tick;
+    } catch {
+      /* gone */
+    }
     return total;
   } catch {
     return null;
   }
 }
+
+/** CPU seconds used while a phase ran (see cpuSeconds), and how long it ran. */
+type CpuUsed = { server: number; postgres: number; thread: number; seconds: number };
 
 /** The value at fraction `p` (0.5: the median) of `t`, which is left as it is. */
 function quantile(t: number[], p: number): number {
@@ -206,17 +217,21 @@ async function main() {
       const c0 = cpuSeconds(of);
       const r = await fn();
       const c1 = cpuSeconds(of);
-      const used = c0 && c1 ? { server: c1.server - c0.server, postgres: c1.postgres - c0.postgres } : null;
+      const used: CpuUsed | null = c0 && c1 ? { server: c1.server - c0.server, postgres: c1.postgres - c0.postgres, thread: c1.thread - c0.thread, seconds: r.seconds } : null;
       return { r, used, n: r.rate * r.seconds };
     };
-    const describeCpu = (used: { server: number; postgres: number } | null, n: number) => {
+    const describeCpu = (used: CpuUsed | null, n: number) => {
       if (!used) return '';
+      // With one server process: how much of the time its request thread was on a CPU. Near 100%, that
+      // thread is what limits the rate; well under it, the rate waits on something else (syncs, the
+      // client, the other threads' turns on the two cores).
+      const busy = WORKERS === 1 && used.seconds > 0 ? `, its request thread on CPU ${fmt((100 * used.thread) / used.seconds)}% of the time` : '';
       const us = (s: number) => fmt((s * 1e6) / n);
       const pgCpu = USE_PG && used.postgres > 0 ? `, PostgreSQL ${us(used.postgres)} µs/request` : '';
       // The same CPU as a multiple of the trivial server's: steadier from one day to the next than µs,
       // which follow the machine's speed (2-5 times apart between sessions on this VM).
       const times = ceil.cpuUs ? ` (${fmt((used.server * 1e6) / n / ceil.cpuUs, 1)}× the trivial server's)` : '';
-      return `, server CPU ${us(used.server)} µs/request${times}${pgCpu}`;
+      return `, server CPU ${us(used.server)} µs/request${times}${pgCpu}${busy}`;
     };
     const serverCpu = async <T extends { rate: number; seconds: number }>(fn: () => Promise<T>): Promise<T & { cpuUs: string }> => {
       const { r, used, n } = await cpuOf(fn);
@@ -282,7 +297,7 @@ async function main() {
       ids: string[];
       label: string;
     }
-    type Pass = { r: Awaited<ReturnType<typeof drive>>; used: { server: number; postgres: number } | null };
+    type Pass = { r: Awaited<ReturnType<typeof drive>>; used: CpuUsed | null };
     const readJobs = (t: ReadTarget) => {
       const pick = () => Math.floor(Math.random() * t.ids.length);
       const lookupOne = async () => {
@@ -312,7 +327,8 @@ async function main() {
         kinds.map((k) => {
           const byRate = k.passes.slice().sort((a, b) => a.r.rate - b.r.rate);
           const mid = byRate[Math.floor(ROUNDS / 2)].r;
-          const used = k.passes.every((p) => p.used) ? { server: k.passes.reduce((n, p) => n + p.used!.server, 0), postgres: k.passes.reduce((n, p) => n + p.used!.postgres, 0) } : null;
+          const sum = (part: 'server' | 'postgres' | 'thread' | 'seconds') => k.passes.reduce((n, p) => n + p.used![part], 0);
+          const used = k.passes.every((p) => p.used) ? { server: sum('server'), postgres: sum('postgres'), thread: sum('thread'), seconds: sum('seconds') } : null;
           const range = `${fmt(byRate[0].r.rate)}–${fmt(byRate[ROUNDS - 1].r.rate)}`;
           console.log(`${k.name}${t.label}: ${fmt(mid.rate)} req/s (median of ${ROUNDS} passes of ${fmt(samples)}, ${range}; its p50 ${fmt(mid.p50, 2)} ms, p99 ${fmt(mid.p99, 2)} ms) — ${pct(mid.rate)}${describeCpu(used, ROUNDS * samples)} (${k.warm})`);
           return k.passes;
