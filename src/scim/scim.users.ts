@@ -837,9 +837,26 @@ export async function patchUserInOneStatement(ctx: ScimCtx, id: string, ops: Pat
   return updateUserInOneStatement(ctx, id, ifMatch, 'updated', patched(ops));
 }
 
+/**
+ * Moves the version and lastModified of pushed groups, as a change of their members does. On
+ * PostgreSQL the rows are locked in the order of their ids, so two such writes cannot deadlock.
+ */
+async function touchGroups(trx: Transaction<DB>, groupIds: string[]): Promise<void> {
+  if (!groupIds.length) return;
+  const ids = [...groupIds].sort();
+  if (isPostgres(trx)) await trx.selectFrom('pushed_groups').select('id').where('id', 'in', ids).orderBy('id').forUpdate().execute();
+  await trx.updateTable('pushed_groups').set({ version: sql<number>`version + 1`, updated_at: nowIso() }).where('id', 'in', ids).execute();
+}
+
 export async function deleteUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, ifMatch?: string): Promise<Outcome> {
   const row = await loadRow(trx, id, true);
   checkIfMatch(ifMatch, row.version);
+  // The user leaves its pushed groups, and each of them changes: their versions (ETags) and
+  // lastModified move, as for any other change of their members. The memberships are removed here
+  // (the user's delete would take them anyway), so that their groups are known, and the locks come in
+  // the order a member PATCH takes them: the membership rows, then the group's row.
+  const left = await trx.deleteFrom('pushed_group_members').where('user_id', '=', id).returning('group_id').execute();
+  await touchGroups(trx, [...new Set(left.map((m) => m.group_id))]);
   await endSessionsForUser(trx, id);
   await trx.deleteFrom('users').where('id', '=', id).execute();
   const summary = `deleted user ${row.user_name}`;

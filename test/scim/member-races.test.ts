@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { provisioningLogDbOf } from '../../src/db/database.ts';
 import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
 import { PATCH_OP, startScim, type ScimHarness } from './scim-client.ts';
-import { otherConnectionInTransaction } from '../helpers/other-connection.ts';
+import { otherConnectionInTransaction, type OtherConnection } from '../helpers/other-connection.ts';
 
 let h: ScimHarness;
 before(async () => {
@@ -16,7 +16,7 @@ before(async () => {
 after(() => h.t.close());
 
 /** Another connection that runs `statement` in a transaction it commits only when told. */
-async function uncommitted(statement: string, param: string): Promise<{ commit(): Promise<void> }> {
+async function uncommitted(statement: string, param: string): Promise<OtherConnection> {
   const other = await otherConnectionInTransaction(h.t.databaseUrl);
   await other.run(statement, param);
   return other;
@@ -66,4 +66,23 @@ test('a group deleted by another connection while a PATCH adds members to it: th
   assert.equal(res.body.schemas[0], 'urn:ietf:params:scim:api:messages:2.0:Error');
   assert.deepEqual(await membershipsOf('group_id', group), []);
   for (const u of users) assert.deepEqual(await membershipsOf('user_id', u), []);
+});
+
+test("a user deleted through SCIM while another connection removes them from a group (the membership row, then the group's row, as a member PATCH does) waits for it, and neither is stuck", async () => {
+  const { group, users } = await seed(2);
+  assert.equal((await addMembers(group, users)).status, 204);
+  const version = async () => Number((await h.t.database.db.selectFrom('pushed_groups').select('version').where('id', '=', group).executeTakeFirstOrThrow()).version);
+  const before = await version();
+  const other = await uncommitted('delete from pushed_group_members where user_id = $1', users[0]);
+  const del = h.scim('DELETE', `/Users/${users[0]}`);
+  await new Promise((r) => setTimeout(r, 300));
+  // Had the DELETE locked the group's row before the membership rows, this would wait for it while it
+  // waits for the membership row: a deadlock.
+  await other.run('update pushed_groups set version = version + 1 where id = $1', group);
+  await other.commit();
+  const res = await del;
+  assert.equal(res.status, 204, JSON.stringify(res.body));
+  assert.deepEqual(await membershipsOf('group_id', group), [users[1]]);
+  // The other connection moved the version for the membership it removed; the DELETE found none left.
+  assert.equal(await version(), before + 1);
 });

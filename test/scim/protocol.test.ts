@@ -187,6 +187,36 @@ describe('errors', () => {
     assert.equal((await h.scim('GET', `/Users/${u.body.id}`, undefined, { 'if-none-match': fresh.headers.get('etag')! })).status, 304);
   });
 
+  test("deleting a user changes the version and lastModified of its groups: a client holding a group's old ETag reads it anew and cannot write over it", async () => {
+    const gone = await h.scim('POST', '/Users', oktaUser('etag.gone@acme.com'));
+    const stays = await h.scim('POST', '/Users', oktaUser('etag.stays@acme.com'));
+    const members = [{ value: gone.body.id }, { value: stays.body.id }];
+    const g = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'ETag Group', members });
+    const other = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'ETag Bystander', members: [{ value: stays.body.id }] });
+    assert.equal(g.status, 201);
+    const before = await h.scim('GET', `/Groups/${g.body.id}`);
+    const etag = before.headers.get('etag')!;
+    const bystander = (await h.scim('GET', `/Groups/${other.body.id}`)).headers.get('etag')!;
+    await new Promise((r) => setTimeout(r, 5)); // a later millisecond for lastModified
+    assert.equal((await h.scim('DELETE', `/Users/${gone.body.id}`)).status, 204);
+
+    const cached = await h.scim('GET', `/Groups/${g.body.id}`, undefined, { 'if-none-match': etag });
+    assert.equal(cached.status, 200, 'the old ETag no longer matches');
+    assert.notEqual(cached.headers.get('etag'), etag);
+    assert.deepEqual(cached.body.members.map((m: { value: string }) => m.value), [stays.body.id]);
+    assert.ok(cached.body.meta.lastModified > before.body.meta.lastModified, `${cached.body.meta.lastModified} after ${before.body.meta.lastModified}`);
+    const overwrite = await h.scim('PUT', `/Groups/${g.body.id}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'ETag Group', members: [{ value: stays.body.id }] }, { 'if-match': etag });
+    assert.equal(overwrite.status, 412);
+    // A group the user was not in keeps its version.
+    assert.equal((await h.scim('GET', `/Groups/${other.body.id}`, undefined, { 'if-none-match': bystander })).status, 304);
+    // A stale If-Match on the user's delete changes no group.
+    const third = await h.scim('POST', '/Users', oktaUser('etag.third@acme.com'));
+    assert.equal((await h.scim('PATCH', `/Groups/${other.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: third.body.id }] }] })).status, 204);
+    const current = (await h.scim('GET', `/Groups/${other.body.id}`)).headers.get('etag')!;
+    assert.equal((await h.scim('DELETE', `/Users/${third.body.id}`, undefined, { 'if-match': 'W/"99"' })).status, 412);
+    assert.equal((await h.scim('GET', `/Groups/${other.body.id}`, undefined, { 'if-none-match': current })).status, 304);
+  });
+
   test('a body over the limit is a 413 in the SCIM error format', async () => {
     const big = JSON.stringify({ userName: 'big@acme.com', title: 'x'.repeat(11 * 1024 * 1024) });
     const r = await h.scim('POST', '/Users', big);
