@@ -17,6 +17,7 @@ import { CompiledQuery, type Compilable, type Kysely, type Transaction } from 'k
 import type { DB } from './schema.ts';
 import { isPostgres } from './dialect.ts';
 import { isSqliteBusy, pgPoolOf, preparedPgStatement, sqliteConnectionOf } from './database.ts';
+import { retryingConflicts } from './pg-retry.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 type Slot = { arg: number } | { value: unknown };
@@ -68,7 +69,9 @@ export function precompiled<Row>(build: (db: Kysely<DB>, arg: (i: number) => str
 export async function runPgStatement<Row>(db: Db, text: string, values: unknown[]): Promise<Row[]> {
   const name = preparedPgStatement(text);
   const pool = pgPoolOf(db);
-  if (pool) return (await pool.query<Row & object>({ name, text, values })).rows;
+  // Outside a transaction the statement is one: run again if PostgreSQL aborted it for a deadlock.
+  // Inside one, the whole transaction is what runs again (runWrite).
+  if (pool) return retryingConflicts(async () => (await pool.query<Row & object>({ name, text, values })).rows);
   return (await db.executeQuery<Row>(CompiledQuery.raw(text, values))).rows;
 }
 

@@ -9,7 +9,8 @@
 // instead of forming one of their own (16 clients: 13.8 writes a COMMIT instead of 8.6).
 // On PostgreSQL each request is its own transaction (PostgreSQL groups commits
 // itself and runs transactions in parallel), except user creates, which arriving together share one
-// statement (createUserInOneStatement in scim.users.ts).
+// statement (createUserInOneStatement in scim.users.ts). One that PostgreSQL aborts for a deadlock
+// with another is run again (src/db/pg-retry.ts).
 //
 // When another process holds SQLite's write lock (a second app worker or node on the same file, the
 // CLI), the batch does not wait inside SQLite's busy handler, which would stall this process's event
@@ -20,6 +21,7 @@ import type { DB } from '../db/schema.ts';
 import { isPostgres } from '../db/dialect.ts';
 import { tryWriteTransaction } from '../db/write-lock.ts';
 import { SerialBatcher, type Outcome } from '../db/coalesce.ts';
+import { retryingConflicts } from '../db/pg-retry.ts';
 import { ScimError } from './scim.errors.ts';
 
 type Job = (trx: Transaction<DB>) => Promise<unknown>;
@@ -59,7 +61,7 @@ const committers = new WeakMap<object, SerialBatcher<Job, unknown>>();
 
 /** Runs `fn` as one transaction (group-committed on SQLite). */
 export function runWrite<T>(db: Kysely<DB>, fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
-  if (isPostgres(db)) return db.transaction().execute(fn);
+  if (isPostgres(db)) return retryingConflicts(() => db.transaction().execute(fn));
   let gc = committers.get(db);
   if (!gc) {
     gc = new SerialBatcher<Job, unknown>((jobs) => commitTogether(db, jobs), {

@@ -8,6 +8,7 @@ import { provisioningLogDbOf } from '../../src/db/database.ts';
 import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
 import { PATCH_OP, startScim, type ScimHarness } from './scim-client.ts';
 import { otherConnectionInTransaction, type OtherConnection } from '../helpers/other-connection.ts';
+import { usePostgres } from '../helpers/app.ts';
 
 let h: ScimHarness;
 before(async () => {
@@ -86,3 +87,24 @@ test("a user deleted through SCIM while another connection removes them from a g
   // The other connection moved the version for the membership it removed; the DELETE found none left.
   assert.equal(await version(), before + 1);
 });
+
+// PostgreSQL only: SQLite has one writer at a time, so two of its transactions never wait for each other.
+if (usePostgres()) {
+  test('a group PUT that PostgreSQL aborts in a deadlock with another connection is run again: the client gets its 200 and the member, not a 500', async () => {
+    const { group, users } = await seed(2);
+    assert.equal((await addMembers(group, [users[0]])).status, 204);
+    // The other connection holds the user the PUT adds; the PUT locks the group, then waits for that
+    // user; the other then asks for the group. PostgreSQL aborts the PUT's transaction (it waited
+    // first, so it looks for the deadlock first, after deadlock_timeout).
+    const other = await otherConnectionInTransaction(h.t.databaseUrl);
+    await other.run('select id from users where id = $1 for update', users[1]);
+    const put = h.scim('PUT', `/Groups/${group}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Deadlocked', members: users.map((value) => ({ value })) });
+    await new Promise((r) => setTimeout(r, 300));
+    await other.run('update pushed_groups set version = version where id = $1', group);
+    await other.commit();
+    const res = await put;
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body.members.map((m: { value: string }) => m.value), users);
+    assert.deepEqual((await membershipsOf('group_id', group)).sort(), [...users].sort());
+  });
+}
