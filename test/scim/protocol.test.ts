@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -431,6 +431,55 @@ describe('queries', () => {
     const emptied = await h.scim('PUT', `/Groups/${g.body.id}?attributes=members`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Members as text', members: [] });
     assert.deepEqual(emptied.body.members, [], JSON.stringify(emptied.body));
     assert.deepEqual(Object.keys(emptied.body).sort(), ['id', 'members', 'schemas']);
+  });
+
+  test('a group of more members than one read takes (5,000) comes whole and in order, and reads made while members are added each show the members of the version they name', async () => {
+    const db = h.t.database.db;
+    const now = new Date().toISOString();
+    const user = (i: number, id: string) => ({ id, user_name: `chunked${i}@acme.example`, user_name_norm: `chunked${i}@acme.example`, display_name: i % 3 ? null : `Chunked ${i}`, given_name: null, family_name: null, email: null, email_norm: null, external_id: null, role_id: null, status: 'active' as const, source: 'idp' as const, time_zone: 'UTC', locale: 'en-US', password_hash: null, scim_attributes: '{}', version: 1, created_at: now, updated_at: now });
+    const n = 12_345;
+    const ids: string[] = Array.from({ length: n + 8 }, () => randomUUID());
+    for (let i = 0; i < ids.length; i += 1000) await db.insertInto('users').values(ids.slice(i, i + 1000).map((id, j) => user(i + j, id))).execute();
+    const g = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Chunked' });
+    // Members in an order that is not the ids': the memberships are inserted straight into the table.
+    const members = ids.slice(0, n).reverse();
+    for (let i = 0; i < n; i += 1000) await db.insertInto('pushed_group_members').values(members.slice(i, i + 1000).map((user_id) => ({ group_id: g.body.id, user_id }))).execute();
+    const display = (id: string) => {
+      const i = ids.indexOf(id);
+      return i % 3 ? `chunked${i}@acme.example` : `Chunked ${i}`;
+    };
+    const whole = await h.scim('GET', `/Groups/${g.body.id}`);
+    assert.equal(whole.status, 200);
+    assert.equal(whole.body.members.length, n);
+    assert.deepEqual(whole.body.members.map((m: { value: string }) => m.value), members);
+    for (const k of [0, 4999, 5000, 5001, n - 1]) {
+      const id = members[k];
+      assert.deepEqual(whole.body.members[k], { value: id, display: display(id), $ref: `${h.base}/Users/${id}`, type: 'User' });
+    }
+
+    // Reads while 8 PATCHes add one member each: every answer holds the members of the version it
+    // names, whether it was read in chunks or read again after a change.
+    const versionOf = (etag: string) => Number(/"(\d+)"/.exec(etag)![1]);
+    const base = versionOf(whole.body.meta.version);
+    const added = ids.slice(n);
+    let adding = true;
+    const reads: { version: number; values: string[] }[] = [];
+    const readers = Array.from({ length: 3 }, async () => {
+      while (adding) {
+        const r = await h.scim('GET', `/Groups/${g.body.id}`);
+        assert.equal(r.status, 200);
+        assert.equal(r.headers.get('etag'), r.body.meta.version);
+        reads.push({ version: versionOf(r.body.meta.version), values: r.body.members.map((m: { value: string }) => m.value) });
+      }
+    });
+    for (const id of added) {
+      const p = await h.scim('PATCH', `/Groups/${g.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: id }] }] });
+      assert.equal(p.status, 204);
+    }
+    adding = false;
+    await Promise.all(readers);
+    assert.ok(reads.length >= 3);
+    for (const r of reads) assert.deepEqual(r.values, [...members, ...added.slice(0, r.version - base)], `the read at version ${r.version}`);
   });
 
   test('POST /.search takes the same parameters in a body', async () => {
