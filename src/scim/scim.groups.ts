@@ -66,6 +66,13 @@ async function shaped(ctx: ScimCtx, db: Db, row: Row, projection?: Projection): 
  * such text more slowly than it sends the rows (string_agg 340–460 ms, json_agg 520 ms, the rows
  * 165 ms for 100,000 members), so there the rows are read and become the values directly.
  */
+/** SQLite: the columns a members' JSON is written from (memberArrayJson), from `pushed_group_members m join users u`. */
+const MEMBER_COLUMNS = sql`m.id, m.group_id, m.user_id, coalesce(u.display_name, u.user_name) as display`;
+
+/** SQLite: the aggregate that writes rows of MEMBER_COLUMNS as a group's `members` JSON array. */
+const memberArrayJson = (baseUrl: string) =>
+  sql`json_group_array(json_object('value', user_id, 'display', display, '$ref', ${`${baseUrl}/Users/`} || user_id, 'type', 'User'))`;
+
 async function membersOf(db: Db, baseUrl: string, groupIds: string[]): Promise<Map<string, Members>> {
   const map = new Map<string, Members>(groupIds.map((id) => [id, []]));
   if (!groupIds.length) return map;
@@ -85,9 +92,8 @@ async function membersOf(db: Db, baseUrl: string, groupIds: string[]): Promise<M
   // Aggregated from a subquery in the members' order, which SQLite keeps (it does not flatten an
   // ordered subquery into an aggregate) and reads without sorting again; an ORDER BY inside the
   // aggregate would sort each group's members in a temporary B-tree (240 against 170 ms for 100,000).
-  const { rows } = await sql<{ group_id: string; members: string }>`select group_id,
-      json_group_array(json_object('value', user_id, 'display', display, '$ref', ${ref} || user_id, 'type', 'User')) as members
-    from (select m.group_id, m.user_id, coalesce(u.display_name, u.user_name) as display from pushed_group_members m join users u on u.id = m.user_id
+  const { rows } = await sql<{ group_id: string; members: string }>`select group_id, ${memberArrayJson(baseUrl)} as members
+    from (select ${MEMBER_COLUMNS} from pushed_group_members m join users u on u.id = m.user_id
       where m.group_id in (${sql.join(groupIds)}) order by m.group_id, m.id)
     group by group_id`.execute(db);
   for (const r of rows) map.set(r.group_id, new JsonText(r.members));
@@ -120,13 +126,11 @@ const groupVersion = precompiled<{ version: number }>((db, arg) => db.selectFrom
  * of fewer than MEMBER_CHUNK members is one statement, as before.
  */
 async function membersInChunks(db: Kysely<DB>, baseUrl: string, groupId: string): Promise<JsonText> {
-  const ref = `${baseUrl}/Users/`;
   const parts: string[] = [];
   for (let after = 0; ; ) {
     const { rows } = await sql<{ members: string; last: number | null; n: number }>`select
-        json_group_array(json_object('value', user_id, 'display', display, '$ref', ${ref} || user_id, 'type', 'User')) as members,
-        max(id) as last, count(*) as n
-      from (select m.id, m.user_id, coalesce(u.display_name, u.user_name) as display from pushed_group_members m join users u on u.id = m.user_id
+        ${memberArrayJson(baseUrl)} as members, max(id) as last, count(*) as n
+      from (select ${MEMBER_COLUMNS} from pushed_group_members m join users u on u.id = m.user_id
         where m.group_id = ${groupId} and m.id > ${after} order by m.id limit ${MEMBER_CHUNK})`.execute(db);
     const chunk = rows[0];
     if (chunk.n > 0) parts.push(chunk.members.slice(1, -1));

@@ -119,13 +119,17 @@ const groupsOfOne = precompiled<{ id: string; display_name: string }>((db, arg) 
   db.selectFrom('pushed_group_members as m').innerJoin('pushed_groups as g', 'g.id', 'm.group_id').select(['g.id', 'g.display_name']).where('m.user_id', '=', arg(0)),
 );
 
-const idpUserCount = precompiled<{ n: number | null }>((db) =>
-  db.selectFrom('scim_counters').select((eb) => eb.fn.sum<number>('n').as('n')).where('key', 'like', 'idp_users:%'),
+/** The number of provisioned users and the list's version, from the trigger-maintained counter shards (migrations 009, 010). */
+const idpUserCountAndVersion = precompiled<{ n: number | null; version: number | null }>((db) =>
+  db
+    .selectFrom('scim_counters')
+    .select((eb) => [eb.fn.sum<number>('n').as('n'), eb.fn.sum<number>('version').as('version')])
+    .where('key', 'like', 'idp_users:%'),
 );
 
 /** Number of provisioned users, from the trigger-maintained counters (O(1), exact). */
 export async function countIdpUsers(db: Db): Promise<number> {
-  const [r] = await idpUserCount(db);
+  const [r] = await idpUserCountAndVersion(db);
   return Number(r?.n ?? 0);
 }
 
@@ -233,13 +237,6 @@ function userNameEq(p: ListParams): string | null {
   if (p.sortBy || p.cursor || p.startIndex !== 1 || p.count < 1) return null;
   return f.value.toLowerCase();
 }
-
-const idpUserCountAndVersion = precompiled<{ n: number | null; version: number | null }>((db) =>
-  db
-    .selectFrom('scim_counters')
-    .select((eb) => [eb.fn.sum<number>('n').as('n'), eb.fn.sum<number>('version').as('version')])
-    .where('key', 'like', 'idp_users:%'),
-);
 
 /**
  * A deep startIndex page of the unfiltered, unsorted list (one extra row tells whether a next page
