@@ -11,9 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const ABORTED_FOR_A_CONFLICT = new Set(['40P01', '40001']);
 
 /** Most attempts in all (the first and two more). */
-export const PG_ATTEMPTS = 3;
+const PG_ATTEMPTS = 3;
 
-export function isAbortedForAConflict(err: unknown): boolean {
+function isAbortedForAConflict(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'string' && ABORTED_FOR_A_CONFLICT.has(code);
 }

@@ -7,7 +7,7 @@ import type { Actor } from '../platform/actor.ts';
 import { isUniqueViolation } from '../platform/errors.ts';
 import { resourceTypesResponse, schemasResponse, serviceProviderConfig } from './scim.discovery.ts';
 import { conflict, notFound, ScimError, toScimError } from './scim.errors.ts';
-import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, patchGroupMembersInOneStatement, renderGroup, replaceGroup } from './scim.groups.ts';
+import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, patchGroupMembersInOneStatement, replaceGroup } from './scim.groups.ts';
 import { listParams } from './scim.list.ts';
 import { parsePatchRequest } from './patch.engine.ts';
 import { runWrite } from './scim.writes.ts';
@@ -235,8 +235,12 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
     const r = (isPostgres(ctx.db) && (await patchGroupMembersInOneStatement(ctx, id, ops, req.ifMatch))) || (await inTrx(ctx, (trx) => patchGroup(ctx, trx, id, ops, req.ifMatch)));
     out.summary = r.outcome.summary;
     out.headers = { etag: r.etag };
-    if (wantsBody) out.body = await renderGroup(ctx, ctx.db, id, projection);
-    else out.status = 204;
+    if (wantsBody) {
+      // Read after the commit as a GET reads it (one state of the group), with that state's ETag.
+      const g = await getGroup(ctx, id, projection);
+      out.body = g.resource;
+      out.headers = { etag: g.etag };
+    } else out.status = 204;
   }
 }
 

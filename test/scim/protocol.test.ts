@@ -217,6 +217,18 @@ describe('errors', () => {
     assert.equal((await h.scim('GET', `/Groups/${other.body.id}`, undefined, { 'if-none-match': current })).status, 304);
   });
 
+  test('a group PATCH that asks for attributes answers with the group after it and the ETag of that state', async () => {
+    const a = await h.scim('POST', '/Users', oktaUser('patch.body.a@acme.com'));
+    const b = await h.scim('POST', '/Users', oktaUser('patch.body.b@acme.com'));
+    const g = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Patch Body', members: [{ value: a.body.id }] });
+    const r = await h.scim('PATCH', `/Groups/${g.body.id}?attributes=members,meta`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: b.body.id }] }] });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(r.body.members.map((m: { value: string }) => m.value), [a.body.id, b.body.id]);
+    assert.equal(r.headers.get('etag'), r.body.meta.version);
+    assert.notEqual(r.headers.get('etag'), g.body.meta.version);
+    assert.equal((await h.scim('GET', `/Groups/${g.body.id}`, undefined, { 'if-none-match': r.headers.get('etag')! })).status, 304);
+  });
+
   test('a body over the limit is a 413 in the SCIM error format', async () => {
     const big = JSON.stringify({ userName: 'big@acme.com', title: 'x'.repeat(11 * 1024 * 1024) });
     const r = await h.scim('POST', '/Users', big);
