@@ -53,6 +53,18 @@ function describeFilter(q: Record<string, unknown>): string {
 
 const WRITE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/**
+ * Whether an If-None-Match header stops a GET of the resource whose entity tag is `etag` (RFC 9110
+ * §13.1.2): "*" (the resource exists), or one of its tags equal to `etag` by the weak comparison,
+ * which ignores the W/ prefix.
+ */
+function noneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  const opaque = (tag: string) => (tag.startsWith('W/') ? tag.slice(2) : tag);
+  return header.split(',').some((tag) => opaque(tag.trim()) === opaque(etag));
+}
+
 export async function handleScim(deps: EngineDeps, req: ScimRequest): Promise<ScimResponse> {
   const method = req.method.toUpperCase();
   const segs = req.path.split('?')[0].split('/').filter(Boolean).map((s) => {
@@ -166,30 +178,20 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
   const id = b;
   const projection = parseProjection(kind, query.attributes as string | undefined, query.excludedAttributes as string | undefined);
   if (method === 'GET') {
-    if (kind === 'User') {
-      const r = await getUser(ctx, id, projection);
+    const r = kind === 'User' ? await getUser(ctx, id, projection) : await getGroup(ctx, id, projection);
+    let what: string;
+    if ('userName' in r) {
       out.userName = r.userName;
-      if (req.ifNoneMatch && req.ifNoneMatch.split(',').map((s) => s.trim()).includes(r.etag)) {
-        out.status = 304;
-        out.headers = { etag: r.etag };
-        out.summary = `read user ${r.userName} (not modified)`;
-        return;
-      }
-      out.body = r.resource;
-      out.headers = { etag: r.etag };
-      out.summary = `read user ${r.userName}`;
-    } else {
-      const r = await getGroup(ctx, id, projection);
-      if (req.ifNoneMatch && req.ifNoneMatch.split(',').map((s) => s.trim()).includes(r.etag)) {
-        out.status = 304;
-        out.headers = { etag: r.etag };
-        out.summary = `read group ${r.name} (not modified)`;
-        return;
-      }
-      out.body = r.resource;
-      out.headers = { etag: r.etag };
-      out.summary = `read group ${r.name}`;
+      what = `user ${r.userName}`;
+    } else what = `group ${r.name}`;
+    out.headers = { etag: r.etag };
+    if (noneMatch(req.ifNoneMatch, r.etag)) {
+      out.status = 304;
+      out.summary = `read ${what} (not modified)`;
+      return;
     }
+    out.body = r.resource;
+    out.summary = `read ${what}`;
     return;
   }
   if (!WRITE.has(method)) throw new ScimError(405, `${method} is not allowed`);

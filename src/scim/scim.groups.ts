@@ -348,7 +348,7 @@ async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resourc
 export async function replaceGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, body: unknown, ifMatch?: string, projection?: Projection) {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The body must be a Group object', 'invalidSyntax');
   const row = await loadRow(trx, id, true);
-  checkIfMatch(ifMatch, row.version);
+  checkIfMatch(ifMatch, etagOf(row.version));
   const attrs = canonicalize('Group', body as Record<string, unknown>);
   // PUT replaces membership too; a body without "members" means no members (RFC 7644 §3.5.1).
   const members = memberValues(getProp(body, 'members'));
@@ -374,7 +374,7 @@ export async function patchGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string,
   // at a time: the lock is moot there.)
   const lockFirst = Boolean(ifMatch) || !isPostgres(trx);
   let row = await loadRow(trx, id, lockFirst);
-  checkIfMatch(ifMatch, row.version);
+  checkIfMatch(ifMatch, etagOf(row.version));
   let result = apply(row);
   let locked = lockFirst;
   if (!locked && !sameAttributes(row, result.attributes)) {
@@ -449,7 +449,7 @@ export async function patchGroupMembersInOneStatement(ctx: ScimCtx, id: string, 
 
 export async function deleteGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, ifMatch?: string): Promise<Outcome> {
   const row = await loadRow(trx, id, true);
-  checkIfMatch(ifMatch, row.version);
+  checkIfMatch(ifMatch, etagOf(row.version));
   const memberCount = await countMembers(trx, id);
   await deletePushedGroupRoles(trx, ctx.actor, { id, displayName: row.display_name, memberCount });
   await trx.deleteFrom('pushed_groups').where('id', '=', id).execute();

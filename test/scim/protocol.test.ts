@@ -217,6 +217,82 @@ describe('errors', () => {
     assert.equal((await h.scim('GET', `/Groups/${other.body.id}`, undefined, { 'if-none-match': current })).status, 304);
   });
 
+  test("a user's ETag moves with their groups (joining, leaving, a group renamed or deleted) and a group's with its members' names; If-Match takes the current one; If-None-Match: * and a tag without W/ are 304s", async () => {
+    const a = await h.scim('POST', '/Users', oktaUser('etag.member.a@acme.com', { displayName: 'Member A' }));
+    const b = await h.scim('POST', '/Users', oktaUser('etag.member.b@acme.com', { displayName: 'Member B' }));
+    const g = await h.scim('POST', '/Groups', { schemas: [GROUP], displayName: 'ETag Members', members: [{ value: a.body.id }] });
+    const user = async (id: string) => {
+      const r = await h.scim('GET', `/Users/${id}`);
+      return { etag: r.headers.get('etag')!, body: r.body };
+    };
+    const changed = async (id: string, etag: string) => (await h.scim('GET', `/Users/${id}`, undefined, { 'if-none-match': etag })).status === 200;
+    const groupsOf = (body: { groups?: { value: string; display: string }[] }) => (body.groups ?? []).map((x) => `${x.value} ${x.display}`);
+
+    // b joins (a PATCH add, as Entra sends): b's version moves, a's does not.
+    const a0 = await user(a.body.id);
+    assert.deepEqual(groupsOf(a0.body), [`${g.body.id} ETag Members`]);
+    assert.notEqual(a0.etag, a.body.meta.version, 'joining the group at its creation moved the version');
+    const b0 = await user(b.body.id);
+    assert.equal((await h.scim('PATCH', `/Groups/${g.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: b.body.id }] }] })).status, 204);
+    assert.ok(await changed(b.body.id, b0.etag));
+    const b1 = await user(b.body.id);
+    assert.equal(b1.etag, b1.body.meta.version);
+    assert.deepEqual(groupsOf(b1.body), [`${g.body.id} ETag Members`]);
+    assert.equal(await changed(a.body.id, a0.etag), false, 'a member left alone keeps its version');
+
+    // a leaves (a PATCH remove with a value filter): a's old ETag is stale for reads and writes.
+    assert.equal((await h.scim('PATCH', `/Groups/${g.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: `members[value eq "${a.body.id}"]` }] })).status, 204);
+    assert.ok(await changed(a.body.id, a0.etag));
+    assert.deepEqual(groupsOf((await user(a.body.id)).body), []);
+    assert.equal((await h.scim('PUT', `/Users/${a.body.id}`, oktaUser('etag.member.a@acme.com'), { 'if-match': a0.etag })).status, 412);
+    assert.equal((await h.scim('DELETE', `/Users/${a.body.id}`, undefined, { 'if-match': a0.etag })).status, 412);
+    // b's current ETag, which names the group, is the one If-Match takes (on a PUT, Okta's way, and a PATCH).
+    const put = await h.scim('PUT', `/Users/${b.body.id}`, oktaUser('etag.member.b@acme.com', { displayName: 'Member B' }), { 'if-match': b1.etag });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    assert.deepEqual(groupsOf(put.body), [`${g.body.id} ETag Members`]);
+    assert.equal(put.headers.get('etag'), put.body.meta.version);
+    assert.notEqual(put.body.meta.version, b1.etag);
+    assert.equal((await h.scim('GET', `/Users/${b.body.id}`, undefined, { 'if-none-match': put.body.meta.version })).status, 304);
+    const patched = await h.scim('PATCH', `/Users/${b.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'nickName', value: 'Bee' }] }, { 'if-match': put.body.meta.version.replace(/^W\//, '') });
+    assert.equal(patched.status, 204);
+    assert.equal((await h.scim('GET', `/Users/${b.body.id}?attributes=userName`, undefined, { 'if-none-match': patched.headers.get('etag')! })).status, 304, 'a projection has the same ETag');
+
+    // Okta's PUT of the group renames it and sends the same members: b's groups show the new name.
+    const b2 = await user(b.body.id);
+    const a2 = await user(a.body.id);
+    assert.equal((await h.scim('PUT', `/Groups/${g.body.id}`, { schemas: [GROUP], displayName: 'ETag Members Renamed', members: [{ value: b.body.id }] })).status, 200);
+    assert.ok(await changed(b.body.id, b2.etag));
+    assert.deepEqual(groupsOf((await user(b.body.id)).body), [`${g.body.id} ETag Members Renamed`]);
+    assert.equal(await changed(a.body.id, a2.etag), false, 'a user outside the group keeps its version');
+
+    // The group lists b by displayName: a new one moves the group's version (PATCH as Entra, PUT as Okta).
+    const groupEtag = async () => (await h.scim('GET', `/Groups/${g.body.id}`)).headers.get('etag')!;
+    const groupChanged = async (etag: string) => (await h.scim('GET', `/Groups/${g.body.id}`, undefined, { 'if-none-match': etag })).status === 200;
+    const g0 = await groupEtag();
+    assert.equal((await h.scim('PATCH', `/Users/${b.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'Controller' }] })).status, 204);
+    assert.equal(await groupChanged(g0), false, 'a change the group does not show leaves its version');
+    assert.equal((await h.scim('PATCH', `/Users/${b.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'Member B Renamed' }] })).status, 204);
+    assert.ok(await groupChanged(g0));
+    const g1 = await h.scim('GET', `/Groups/${g.body.id}`);
+    assert.deepEqual(g1.body.members.map((m: { display: string }) => m.display), ['Member B Renamed']);
+    const g1Etag = g1.headers.get('etag')!;
+    assert.equal((await h.scim('PUT', `/Users/${b.body.id}`, oktaUser('etag.member.b@acme.com', { displayName: 'Member B Again' }))).status, 200);
+    assert.ok(await groupChanged(g1Etag));
+    assert.deepEqual((await h.scim('GET', `/Groups/${g.body.id}`)).body.members.map((m: { display: string }) => m.display), ['Member B Again']);
+
+    // The group's deletion leaves b in no group, at a new version.
+    const b3 = await user(b.body.id);
+    assert.equal((await h.scim('DELETE', `/Groups/${g.body.id}`)).status, 204);
+    assert.ok(await changed(b.body.id, b3.etag));
+    assert.deepEqual(groupsOf((await user(b.body.id)).body), []);
+
+    // If-None-Match compares weakly (RFC 9110 §13.1.2), and "*" matches any current representation.
+    const b4 = await user(b.body.id);
+    assert.equal((await h.scim('GET', `/Users/${b.body.id}`, undefined, { 'if-none-match': b4.etag.replace(/^W\//, '') })).status, 304);
+    assert.equal((await h.scim('GET', `/Users/${b.body.id}`, undefined, { 'if-none-match': '*' })).status, 304);
+    assert.equal((await h.scim('GET', `/Users/${b.body.id}`, undefined, { 'if-none-match': 'W/"0", W/"999999"' })).status, 200);
+  });
+
   test('a group PATCH that asks for attributes answers with the group after it and the ETag of that state', async () => {
     const a = await h.scim('POST', '/Users', oktaUser('patch.body.a@acme.com'));
     const b = await h.scim('POST', '/Users', oktaUser('patch.body.b@acme.com'));
