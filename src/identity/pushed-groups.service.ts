@@ -99,10 +99,11 @@ export async function deletePushedGroupRoles(db: Db, actor: Actor, group: { id: 
 // Many ids go to the database as one array parameter (an Okta group PUT sends the whole member list),
 // not in chunks of 500 `in (…)` parameters that each had to be parsed and planned: measured on
 // PostgreSQL, a PUT of a 10,000-member group spent 70 of its 170 ms in 22 such look-ups. SQLite
-// reads the array as JSON.
-const KNOWN_USERS_SQLITE = 'select id from users where id in (select value from json_each(?))';
+// reads the array as JSON. Only provisioned users (source 'idp') can be members: the SCIM client cannot
+// see local users (GET /Users/{id} is a 404 for them), so their ids are unknown members here too.
+const KNOWN_USERS_SQLITE = "select id from users where id in (select value from json_each(?)) and source = 'idp'";
 
-/** SQLite: of `ids` (distinct), those that are users, in the order given. */
+/** SQLite: of `ids` (distinct), those that are provisioned users, in the order given. */
 async function knownUserIds(db: Db, ids: string[]): Promise<string[]> {
   const found = new Set((await db.executeQuery<{ id: string }>(CompiledQuery.raw(KNOWN_USERS_SQLITE, [JSON.stringify(ids)]))).rows.map((r) => r.id));
   return ids.filter((id) => found.has(id));
@@ -134,7 +135,7 @@ async function insertMembers(db: Db, groupId: string, userIds: string[]): Promis
 // adds and removes members); `group` and `ids` are that statement's placeholders.
 export const addKnownMembersPg = (group: string, ids: string) => `wanted as (
   select w.user_id, w.ord from unnest(${ids}::text[]) with ordinality as w(user_id, ord)
-  join users u on u.id = w.user_id
+  join users u on u.id = w.user_id and u.source = 'idp'
   for key share of u
 ), added as (
   insert into pushed_group_members (group_id, user_id)
@@ -146,7 +147,7 @@ const ADD_KNOWN_MEMBERS_PG = `with ${addKnownMembersPg('$1', '$2')}
 select (select count(*) from wanted) as known, (select count(*) from added) as added`;
 
 /**
- * Adds those of `ids` that are users, in the order given; returns how many of them are users and how
+ * Adds those of `ids` that are provisioned users, in the order given; returns how many of them are and how
  * many were not members before. Cost: O(ids).
  */
 export async function addKnownMembers(db: Db, groupId: string, ids: string[]): Promise<{ known: number; added: number }> {
@@ -186,7 +187,7 @@ async function memberIds(db: Db, groupId: string): Promise<string[]> {
 
 /**
  * Makes the member list exactly the users among `want`, touching only the difference; returns how
- * many of them are users. Only the ids that are not members yet are looked up: members are users.
+ * many of them are provisioned users. Only the ids that are not members yet are looked up: members are.
  * For Okta, which sends a group's whole member list with every change, a group of 100,000 members is
  * read and compared in full on each one (docs/performance.md, session 21).
  */

@@ -192,6 +192,28 @@ test("Okta's group PUT with the full member list: members kept in order, newcome
   assert.deepEqual(again.body.members.map((m: any) => m.value), [u2, u3]);
 });
 
+test('a local user (the first admin) cannot be made a member of a pushed group: SCIM does not show them, so their id is an unknown member whichever way it comes', async () => {
+  const local = await h.t.database.db.selectFrom('users').select('id').where('source', '=', 'local').executeTakeFirstOrThrow();
+  assert.equal((await h.scim('GET', `/Users/${local.id}`)).status, 404);
+  const u = await newUser('local.peer@acme.com');
+  const created = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'No Locals', members: [{ value: local.id }, { value: u }] });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const gid = created.body.id as string;
+  assert.equal((await patch(gid, [{ op: 'add', path: 'members', value: [{ value: local.id }] }])).status, 204);
+  const put = await h.scim('PUT', `/Groups/${gid}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'No Locals', members: [{ value: u }, { value: local.id }] });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  assert.deepEqual(put.body.members.map((m: any) => m.value), [u]);
+  const rows = await h.t.database.db.selectFrom('pushed_group_members').select('user_id').where('group_id', '=', gid).execute();
+  assert.deepEqual(rows.map((r) => r.user_id), [u]);
+  await flushProvisioningLog(h.t.database.db);
+  const log = await provisioningLogDbOf(h.t.database.db).selectFrom('provisioning_log').select('summary').where('resource_id', '=', gid).orderBy('id').execute();
+  assert.deepEqual(log.map((l) => l.summary), [
+    'created group No Locals with 1 member (ignored 1 unknown member)',
+    'ignored 1 unknown member',
+    'ignored 1 unknown member',
+  ]);
+});
+
 test("Entra's membership PATCHes: each says in words what it changed, in the provisioning log and the audit log, and moves the version by one", async () => {
   const [u1, u2, u3] = await Promise.all(['words.1@acme.com', 'words.2@acme.com', 'words.3@acme.com'].map(newUser));
   const gid = await newGroup("Words 'n Co", [u1]);
