@@ -303,6 +303,17 @@ describe('errors', () => {
     assert.equal(r.headers.get('etag'), r.body.meta.version);
     assert.notEqual(r.headers.get('etag'), g.body.meta.version);
     assert.equal((await h.scim('GET', `/Groups/${g.body.id}`, undefined, { 'if-none-match': r.headers.get('etag')! })).status, 304);
+    // A PUT (read after its COMMIT on SQLite) answers likewise: the group it left, with that state's ETag.
+    const put = await h.scim('PUT', `/Groups/${g.body.id}`, { schemas: [GROUP], displayName: 'Patch Body', members: [{ value: b.body.id }] });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    assert.deepEqual(put.body.members.map((m: { value: string }) => m.value), [b.body.id]);
+    assert.equal(put.headers.get('etag'), put.body.meta.version);
+    assert.notEqual(put.headers.get('etag'), r.headers.get('etag'));
+    assert.equal((await h.scim('GET', `/Groups/${g.body.id}`, undefined, { 'if-none-match': put.headers.get('etag')! })).status, 304);
+    const projected = await h.scim('PUT', `/Groups/${g.body.id}?excludedAttributes=members`, { schemas: [GROUP], displayName: 'Patch Body', members: [{ value: a.body.id }] });
+    assert.equal(projected.status, 200);
+    assert.equal(projected.body.members, undefined);
+    assert.equal(projected.headers.get('etag'), projected.body.meta.version);
   });
 
   test('a body over the limit is a 413 in the SCIM error format', async () => {
