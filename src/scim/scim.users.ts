@@ -703,7 +703,7 @@ function planChange(row: Row, attrs: Resource, verb: 'replaced' | 'updated'): Ch
   return { x, status, stored: JSON.stringify(x.stored), version: row.version + 1, now: nowIso(), action, deactivating, head, tail, emailsChanged, memberDisplayChanged };
 }
 
-function changed(ctx: ScimCtx, row: Row, c: Change, ended: number, groups: { value: string; display: string }[]): { resource: Resource; outcome: Outcome } {
+function changed(ctx: ScimCtx, row: Row, c: Change, ended: number, groups: Groups): { resource: Resource; outcome: Outcome } {
   const next: Row = { ...row, user_name: c.x.userName, external_id: c.x.cols.external_id, status: c.status, scim_attributes: c.stored, version: c.version, updated_at: c.now };
   const summary = c.head + endedText(ended) + c.tail;
   return { resource: toResource(ctx, next, groups), outcome: { summary, resourceId: row.id, userName: c.x.userName } };
@@ -714,7 +714,7 @@ function changed(ctx: ScimCtx, row: Row, c: Change, ended: number, groups: { val
  * sessions on deactivation), and the audit entry. `groups` are the user's groups if already read.
  * No look-up of the new userName first: the unique index decides, as in a create.
  */
-async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resource, verb: 'replaced' | 'updated', groups?: { value: string; display: string }[]): Promise<{ resource: Resource; outcome: Outcome }> {
+async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resource, verb: 'replaced' | 'updated', groups?: Groups): Promise<{ resource: Resource; outcome: Outcome }> {
   const c = planChange(row, attrs, verb);
   const theirGroups = async () => (groups ??= await groupsOfUser(trx, row.id));
   // A group lists its members by name: when the user's changes, so do the groups they are in (the
