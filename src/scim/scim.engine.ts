@@ -14,7 +14,7 @@ import { runWrite } from './scim.writes.ts';
 import { confirmToken, TokenRejected, type PresentedToken } from './scim-tokens.service.ts';
 import { isPostgres } from '../db/dialect.ts';
 import { parseProjection, project, type Projection } from './scim.projection.ts';
-import { createUser, createUserInOneStatement, deleteUser, getUser, listUsers, patchUser, patchUserInOneStatement, replaceUser, replaceUserInOneStatement, type ScimCtx } from './scim.users.ts';
+import { createUser, createUserInOneStatement, deleteUser, getUser, listUsers, patchUser, patchUserInOneStatement, replaceUser, replaceUserInOneStatement, tagListHas, type ScimCtx } from './scim.users.ts';
 
 export interface ScimRequest {
   method: string;
@@ -53,16 +53,10 @@ function describeFilter(q: Record<string, unknown>): string {
 
 const WRITE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/**
- * Whether an If-None-Match header stops a GET of the resource whose entity tag is `etag` (RFC 9110
- * §13.1.2): "*" (the resource exists), or one of its tags equal to `etag` by the weak comparison,
- * which ignores the W/ prefix.
- */
+/** Whether an If-None-Match header stops a GET of the resource whose entity tag is `etag` (RFC 9110 §13.1.2): "*" (it exists), or a tag naming `etag`. */
 function noneMatch(header: string | undefined, etag: string): boolean {
   if (!header) return false;
-  if (header.trim() === '*') return true;
-  const opaque = (tag: string) => (tag.startsWith('W/') ? tag.slice(2) : tag);
-  return header.split(',').some((tag) => opaque(tag.trim()) === opaque(etag));
+  return header.trim() === '*' || tagListHas(header, etag);
 }
 
 export async function handleScim(deps: EngineDeps, req: ScimRequest): Promise<ScimResponse> {

@@ -164,13 +164,20 @@ async function loadRowForUpdate(db: Db, id: string): Promise<Row> {
   return row;
 }
 
-/** If-Match against the resource's current entity tag `etag`: a 412 unless one of its tags is it (with or without W/), or it is "*". */
+/**
+ * Whether the list of entity tags in an If-Match or If-None-Match header names `etag`, by the weak
+ * comparison (RFC 9110 §8.8.3.2), which ignores the W/ prefix on either side: the ETags here are
+ * weak, and clients send them back with or without it.
+ */
+export function tagListHas(header: string, etag: string): boolean {
+  const opaque = (tag: string) => (tag.startsWith('W/') ? tag.slice(2) : tag);
+  return header.split(',').some((tag) => opaque(tag.trim()) === opaque(etag));
+}
+
+/** If-Match against the resource's current entity tag `etag`: a 412 unless it is "*" or names `etag`. */
 export function checkIfMatch(ifMatch: string | undefined, etag: string): void {
   if (!ifMatch || ifMatch.trim() === '*') return;
-  const tags = ifMatch.split(',').map((t) => t.trim());
-  if (!tags.includes(etag) && !tags.includes(etag.replace(/^W\//, ''))) {
-    throw new ScimError(412, `The resource has changed (current version ${etag})`, 'invalidVers');
-  }
+  if (!tagListHas(ifMatch, etag)) throw new ScimError(412, `The resource has changed (current version ${etag})`, 'invalidVers');
 }
 
 // A user and their groups in one statement, for a GET by id and the IdPs' `userName eq` look-up, and
