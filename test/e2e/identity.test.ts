@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { provisioningLogDbOf } from '../../src/db/database.ts';
 import { createLocalAdmin, createUserWithLevels, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
-import { captureOnFailure, launchBrowser, menuScreens, newSession, signInThroughUi } from '../helpers/browser.ts';
+import { captureOnFailure, gotoSignedOut, launchBrowser, menuScreens, newSession, signInThroughUi } from '../helpers/browser.ts';
 
 const ALL_SCREENS = ['Home', 'Accounts', 'Products', 'Usage', 'Invoices', 'Payments', 'Reports', 'Users', 'Roles', 'Role Groups', 'SAML Settings', 'Provisioning Log', 'Audit Log'];
 
@@ -170,7 +170,7 @@ describe('admin UI in the browser', () => {
       await signInThroughUi(page, admin.username, admin.password, '/setup/users');
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.waitForURL((url) => url.pathname === '/login');
-      await page.goto('/setup/users');
+      await gotoSignedOut(page, '/setup/users');
       await page.waitForURL((url) => url.pathname === '/login' && url.searchParams.get('returnTo') === '/setup/users');
       await page.getByRole('button', { name: 'Sign in' }).waitFor();
       const me = await page.request.get('/api/me');

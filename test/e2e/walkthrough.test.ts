@@ -16,7 +16,7 @@ import { CATALOGUE, SCREENS, type ScreenKey } from '../../src/identity/catalogue
 import { startDemoIdp, type DemoIdp } from '../../demo/idp/idp.app.ts';
 import type { ClientStyle } from '../../demo/idp/idp.state.ts';
 import { createLocalAdmin, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
-import { captureOnFailure, launchBrowser, menuScreens, newSession, signInThroughUi } from '../helpers/browser.ts';
+import { captureOnFailure, gotoSignedOut, launchBrowser, menuScreens, newSession, signInThroughUi } from '../helpers/browser.ts';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const DOCS_SCREENSHOTS = path.join(ROOT, process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'test-results/screenshots');
@@ -312,14 +312,9 @@ for (const style of ['okta', 'entra'] as ClientStyle[]) {
       assert.ok(r.ok, r.text);
       assert.equal((await me(fiona)).status, 401, 'the open session is refused on the next request');
       await fiona.bringToFront();
-      // The app sends a signed-out visitor on to the login page, often before '/' has finished
-      // loading: wait only for the navigation to start, then for where it ends. Bringing the tab to
-      // the front also makes the open page re-check its session (on focus), and its own move to the
-      // login page can supersede this navigation (Chromium reports net::ERR_ABORTED, or Playwright
-      // "interrupted by another navigation"); where it ends is what counts.
-      await fiona.goto('/', { waitUntil: 'commit' }).catch((err: unknown) => {
-        if (!/net::ERR_ABORTED|interrupted by another navigation/.test(String(err))) throw err;
-      });
+      // Bringing the tab to the front also makes the open page re-check its session (on focus), and
+      // its own move to the login page can supersede this navigation: gotoSignedOut allows for it.
+      await gotoSignedOut(fiona, '/');
       await fiona.waitForURL(/\/login/);
 
       await fiona.getByRole('link', { name: 'Log in with SSO' }).click();

@@ -93,6 +93,18 @@ export async function captureOnFailure(name: string, pages: Page[], fn: () => Pr
 }
 
 /** Signs in through the real login page and waits for the signed-in shell. */
+/**
+ * Opens `path` in a tab whose session has ended, where the app moves on to the login page, often
+ * before `path` has finished loading: waits only for the navigation to start, then for where it
+ * ends (the caller's waitForURL). The app's own move can supersede this navigation (Chromium reports
+ * net::ERR_ABORTED, or Playwright "interrupted by another navigation"); that is not an error here.
+ */
+export async function gotoSignedOut(page: Page, path: string): Promise<void> {
+  await page.goto(path, { waitUntil: 'commit' }).catch((err: unknown) => {
+    if (!/net::ERR_ABORTED|interrupted by another navigation/.test(String(err))) throw err;
+  });
+}
+
 export async function signInThroughUi(page: Page, username: string, password: string, returnTo?: string): Promise<void> {
   await page.goto(returnTo ? `/login?returnTo=${encodeURIComponent(returnTo)}` : '/login');
   await page.getByLabel('User name').fill(username);
