@@ -367,9 +367,9 @@ export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Re
     return { body: listResponse(resources, p, found.length, null), found: found.length };
   }
   if (eqName !== null) {
+    // A projection that keeps neither groups nor meta (the branch above reads them with the user).
     const rows = await userByUserName(db, eqName);
-    const groups = needsGroups(p.projection) && rows.length ? await groupsOf(db, rows.map((r) => r.id)) : null;
-    const resources = rows.map((r) => toResource(ctx, r, groups ? groups.get(r.id) ?? [] : undefined, p.projection));
+    const resources = rows.map((r) => toResource(ctx, r, undefined, p.projection));
     return { body: listResponse(resources, p, rows.length, null), found: rows.length };
   }
   const where = p.filter ? compileUserFilter(db, p.filter) : null;
