@@ -101,7 +101,10 @@ export async function deletePushedGroupRoles(db: Db, actor: Actor, group: { id: 
 // PostgreSQL, a PUT of a 10,000-member group spent 70 of its 170 ms in 22 such look-ups. SQLite
 // reads the array as JSON. Only provisioned users (source 'idp') can be members: the SCIM client cannot
 // see local users (GET /Users/{id} is a 404 for them), so their ids are unknown members here too.
-const KNOWN_USERS_SQLITE = "select id from users where id in (select value from json_each(?)) and source = 'idp'";
+// The unary + keeps SQLite off the index that starts with `source` (users_source_created_id): without
+// it SQLite, which has no statistics here, read every provisioned user to check each against the ids
+// (bench:scim at 10,000 users: +100 members to an empty group 3.83 -> 48 ms, 16-way p99 30 -> 482 ms).
+export const KNOWN_USERS_SQLITE = "select id from users where id in (select value from json_each(?)) and +source = 'idp'";
 
 /** SQLite: of `ids` (distinct), those that are provisioned users, in the order given. */
 async function knownUserIds(db: Db, ids: string[]): Promise<string[]> {
@@ -143,7 +146,7 @@ export const addKnownMembersPg = (group: string, ids: string) => `wanted as (
   on conflict (user_id, group_id) do nothing
   returning 1
 )`;
-const ADD_KNOWN_MEMBERS_PG = `with ${addKnownMembersPg('$1', '$2')}
+export const ADD_KNOWN_MEMBERS_PG = `with ${addKnownMembersPg('$1', '$2')}
 select (select count(*) from wanted) as known, (select count(*) from added) as added`;
 
 /**

@@ -4,7 +4,7 @@
 // members changed, with nothing lost under 16-way contention.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { isPostgres } from '../../src/db/dialect.ts';
 import { effectivePermissionsOf } from '../../src/identity/permissions.repo.ts';
 import { provisioningLogDbOf } from '../../src/db/database.ts';
@@ -277,4 +277,24 @@ test('adding members to a large group keeps every existing member and the log sa
   assert.equal(Number(n.n), 3010);
   const log = await h.admin.json('/api/provisioning-log?resource=Group&q=Big');
   assert.ok(log.body.items.some((i: any) => i.summary === 'added 10 members to Big'), JSON.stringify(log.body.items.map((i: any) => i.summary)));
+});
+
+test("a membership change looks its new members up by id, not by reading every provisioned user (the plan of the look-up)", async () => {
+  const { KNOWN_USERS_SQLITE, ADD_KNOWN_MEMBERS_PG } = await import('../../src/identity/pushed-groups.service.ts');
+  const db = h.t.database.db;
+  const ids = ['no-such-user-1', 'no-such-user-2'];
+  let plan: string;
+  if (isPostgres(db)) {
+    // PostgreSQL would rightly scan a few rows; forbid that to see which index the statement uses.
+    plan = await db.transaction().execute(async (trx) => {
+      await sql`set local enable_seqscan = off`.execute(trx);
+      const gid = (await trx.selectFrom('pushed_groups').select('id').executeTakeFirstOrThrow()).id;
+      return JSON.stringify((await trx.executeQuery(CompiledQuery.raw(`explain ${ADD_KNOWN_MEMBERS_PG}`, [gid, ids]))).rows);
+    });
+    assert.match(plan, /users_pkey/, plan);
+  } else {
+    plan = JSON.stringify((await db.executeQuery(CompiledQuery.raw(`explain query plan ${KNOWN_USERS_SQLITE}`, [JSON.stringify(ids)]))).rows);
+    assert.match(plan, /SEARCH users USING (COVERING )?INDEX sqlite_autoindex_users_1 \(id=\?\)/, plan);
+  }
+  assert.doesNotMatch(plan, /users_source_created_id/, plan);
 });
