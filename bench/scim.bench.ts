@@ -237,6 +237,11 @@ async function main() {
       const { r, used, n } = await cpuOf(fn);
       return { ...r, cpuUs: describeCpu(used, n) };
     };
+    // The issue's targets, each with what this run measured, printed together at the end: a figure
+    // that falls short (or a regression: session 24 left +100 members at 48 ms unnoticed among the
+    // other lines) stands out there.
+    const scorecard: { what: string; got: string; met: boolean }[] = [];
+    const score = (what: string, got: string, met: boolean) => scorecard.push({ what, got, met });
     const run = randomBytes(3).toString('hex');
     const userName = (i: number) => `user${i}.${run}@bench.example.com`;
     const ids: string[] = new Array(USERS);
@@ -262,6 +267,7 @@ async function main() {
       return res.ms;
     }));
     const afterWarm = warmAt ? ` (after the first ${fmt(Math.floor(USERS / 5))}: ${fmt((USERS - Math.floor(USERS / 5)) / ((created.endedAt - warmAt) / 1000))} users/s)` : '';
+    score('create ≥ 5,000 users/s', `${fmt(created.rate)} users/s`, created.rate >= 5000);
     console.log(`create: ${fmt(created.rate)} users/s (p50 ${fmt(created.p50, 2)} ms, p99 ${fmt(created.p99, 2)} ms) — ${pct(created.rate)}${created.cpuUs}${afterWarm}`);
 
     // 2. lookups and GETs by id of random users.
@@ -330,6 +336,7 @@ async function main() {
           const sum = (part: 'server' | 'postgres' | 'thread' | 'seconds') => k.passes.reduce((n, p) => n + p.used![part], 0);
           const used = k.passes.every((p) => p.used) ? { server: sum('server'), postgres: sum('postgres'), thread: sum('thread'), seconds: sum('seconds') } : null;
           const range = `${fmt(byRate[0].r.rate)}–${fmt(byRate[ROUNDS - 1].r.rate)}`;
+          if (t === underTest) score(`${k.name} ≥ 12,000 req/s`, `${fmt(mid.rate)} req/s (median pass)`, mid.rate >= 12000);
           console.log(`${k.name}${t.label}: ${fmt(mid.rate)} req/s (median of ${ROUNDS} passes of ${fmt(samples)}, ${range}; its p50 ${fmt(mid.p50, 2)} ms, p99 ${fmt(mid.p99, 2)} ms) — ${pct(mid.rate)}${describeCpu(used, ROUNDS * samples)} (${k.warm})`);
           return k.passes;
         }),
@@ -358,14 +365,21 @@ async function main() {
       const ref: ReadTarget = { base: refBase, pid: reference.server.pid, ids: refIds, label: ` (reference server, ${fmt(READS_AT)} users)` };
       const [atRef, atFull] = await reads([ref, underTest]);
       // Pass by pass: each pass of the server under test against the reference's pass just before it.
+      const ratioList = (kind: number, of: (p: Pass) => number) => atFull[kind].map((p, i) => of(p) / of(atRef[kind][i])).sort((a, b) => a - b);
       const ratios = (kind: number, of: (p: Pass) => number) => {
-        const r = atFull[kind].map((p, i) => of(p) / of(atRef[kind][i])).sort((a, b) => a - b);
+        const r = ratioList(kind, of);
         return `${fmt(100 * r[Math.floor(ROUNDS / 2)])}% (${r.map((x) => fmt(100 * x)).join(', ')})`;
       };
       const rateOf = (p: Pass) => p.r.rate;
       const cpuAPass = (p: Pass) => (p.used ? p.used.server : NaN);
       const both = (kind: number) => `rate ${ratios(kind, rateOf)}, server CPU a request ${ratios(kind, cpuAPass)}`;
       console.log(`reads at ${fmt(USERS)} users against ${fmt(READS_AT)}, pass by pass: userName eq ${both(0)}; GET by id ${both(1)}`);
+      // "Flat": the median pass at USERS users reads at least 90% of the rate at READS_AT users read
+      // just before it (one pass swings 10-20% on this VM).
+      for (const [kind, name] of ['userName eq lookup', 'GET by id'].entries()) {
+        const mid = ratioList(kind, rateOf)[Math.floor(ROUNDS / 2)];
+        score(`${name} flat from ${fmt(READS_AT)} to ${fmt(USERS)} users (≥ 90%)`, `${fmt(100 * mid)}% of the rate at ${fmt(READS_AT)}`, mid >= 0.9);
+      }
       await reference.server.stop();
       reference.server = null;
     } else await reads([underTest]);
@@ -386,14 +400,18 @@ async function main() {
     const median = (t: number[]) => quantile(t, 0.5);
     const jumpAndWalk = async (from: number) => {
       const t = await pageTimes([0, 1, 2, 3, 4, 5].map((k) => from + 100 * k).filter((s) => s <= USERS));
-      return `jump ${fmt(t[0], 2)} ms, walking on ${t.length > 1 ? fmt(median(t.slice(1)), 2) : '-'} ms`;
+      return { text: `jump ${fmt(t[0], 2)} ms, walking on ${t.length > 1 ? fmt(median(t.slice(1)), 2) : '-'} ms`, longest: Math.max(...t) };
     };
     const first = median(await pageTimes([1, 101, 201, 301, 401].filter((s) => s <= USERS)));
     const lastStart = Math.max(1, USERS - 599);
     const last = await jumpAndWalk(lastStart);
     let at100k = '';
-    if (USERS >= 100600) at100k = `; at startIndex 100,001: ${await jumpAndWalk(100001)}`;
-    console.log(`page of 100 by startIndex: first pages ${fmt(first, 2)} ms; last pages (from startIndex ${fmt(lastStart)}): ${last}${at100k}`);
+    if (USERS >= 100600) {
+      const deep = await jumpAndWalk(100001);
+      at100k = `; at startIndex 100,001: ${deep.text}`;
+      score('page of 100 at startIndex 100,001 ≤ 20 ms', `longest of 6: ${fmt(deep.longest, 2)} ms`, deep.longest <= 20);
+    }
+    console.log(`page of 100 by startIndex: first pages ${fmt(first, 2)} ms; last pages (from startIndex ${fmt(lastStart)}): ${last.text}${at100k}`);
     // cursor: a full walk, every user exactly once. What was seen is kept as one flag per created user,
     // not as a set of the ids read: a set keeps every id of every page, so the client's own young
     // collections copied them and paused 2-12 ms every ~20 pages at 1,000,000 users, which the pages
@@ -420,6 +438,7 @@ async function main() {
     }
     const walkEnd = performance.now();
     check(seenCount === USERS, `cursor walk saw ${seenCount} of ${USERS} users`);
+    score('page of 100 by cursor ≤ 5 ms at any depth', `longest of ${fmt(cursorTimes.length)}: ${fmt(Math.max(...cursorTimes), 2)} ms`, Math.max(...cursorTimes) <= 5);
     console.log(`page of 100 by cursor (full walk of ${fmt(cursorTimes.length)} pages in ${fmt((walkEnd - walk0) / 1000, 1)} s): first pages ${fmt(median(cursorTimes.slice(0, 5)), 2)} ms, last pages ${fmt(median(cursorTimes.slice(-5)), 2)} ms, p99 ${fmt(quantile(cursorTimes, 0.99), 2)} ms, max ${fmt(Math.max(...cursorTimes), 2)} ms, ${fmt(cursorTimes.filter((t) => t > 5).length)} over 5 ms`);
     // The same pages as the server timed them (its provisioning log: from the request's arrival to its
     // answer being handed to Node), which leaves out the client, the network and whatever ran on either
@@ -514,6 +533,7 @@ async function main() {
     const g0 = await groupAt(0);
     const g10 = await groupAt(10_000);
     const g100 = await groupAt(100_000);
+    score('group PATCH +100 members ≤ 10 ms at 0 / 10k / 100k members', `medians ${[g0, g10, g100].map((g) => fmt(g.p50, 2)).join(' / ')} ms`, [g0, g10, g100].every((g) => g.p50 <= 10));
     console.log(`group PATCH +100 members: at 0 members ${fmt(g0.p50, 2)} ms (max ${fmt(g0.p99, 2)}), at 10k ${fmt(g10.p50, 2)} ms (max ${fmt(g10.p99, 2)}), at 100k ${fmt(g100.p50, 2)} ms (max ${fmt(g100.p99, 2)})`);
 
     // 5b. Okta's way with that large group (a custom app never sends PATCH): GET the group, then PUT
@@ -584,6 +604,10 @@ async function main() {
     const have = new Set((final.body.members as any[]).map((m) => m.value));
     const lost = [...wanted].filter((x) => !have.has(x)).length;
     console.log(`16 concurrent group PATCHes (${reqs} requests, ${wanted.size} members): ${lost} members lost, p50 ${fmt(cont.p50, 2)} ms, p99 ${fmt(cont.p99, 2)} ms`);
+    score('0 members lost under 16 concurrent PATCHes', `${fmt(lost)} lost`, lost === 0);
+    score('p99 under 16-way contention ≤ 100 ms', `${fmt(cont.p99, 2)} ms`, cont.p99 <= 100);
+    console.log(`targets (issue 3), this run: ${scorecard.filter((s) => s.met).length} of ${scorecard.length} met`);
+    for (const s of scorecard) console.log(`  ${s.met ? 'met   ' : 'MISSED'} ${s.what}: ${s.got}`);
   } finally {
     await server?.stop();
     await reference?.server?.stop();
