@@ -2,7 +2,7 @@
 // SCIM role groups are created by pushed groups and only their levels may change here.
 // Exactly one role group carries the SCIM Default flag (a partial unique index enforces it).
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { Actor } from '../platform/actor.ts';
 import { Conflict, Invalid, NotFound, isUniqueViolation } from '../platform/errors.ts';
@@ -138,11 +138,17 @@ export async function updateRoleGroup(db: Kysely<DB>, actor: Actor, id: string, 
         await recordAudit(trx, actor, { action: 'role_group.scim_default', targetType: 'role_group', targetId: id, targetName: rg.name, summary: `made ${rg.name} the SCIM Default role group` });
       }
       if (wantsChange) {
-        await trx.updateTable('role_groups').set({ name, name_norm: name.toLowerCase(), version: rg.version + 1, updated_at: nowIso() }).where('id', '=', id).execute();
+        // The name is written only when it changes, and the version moves from the row's current one:
+        // `rg` was read before the transaction, and a SCIM rename of the group committed since then
+        // (Okta re-sends the name with every membership change) would otherwise be undone by an edit of
+        // the levels alone.
+        const renamed = name !== rg.name ? { name, name_norm: name.toLowerCase() } : {};
+        const now = await trx.updateTable('role_groups').set({ ...renamed, version: sql<number>`version + 1`, updated_at: nowIso() }).where('id', '=', id).returning('name').executeTakeFirst();
+        if (!now) throw NotFound('No such role group');
         await writeLevels(trx, id, levels);
         const changed = Object.fromEntries(Object.entries(levels).filter(([k, l]) => before?.[k as keyof Permissions] !== l));
         const parts = [name !== rg.name ? `renamed to ${name}` : '', Object.keys(changed).length ? describeLevels(changed) : ''].filter(Boolean);
-        if (parts.length) await recordAudit(trx, actor, { action: 'role_group.update', targetType: 'role_group', targetId: id, targetName: name, summary: `updated role group ${rg.name}: ${parts.join('; ')}`, details: { name, levels: changed } });
+        if (parts.length) await recordAudit(trx, actor, { action: 'role_group.update', targetType: 'role_group', targetId: id, targetName: now.name, summary: `updated role group ${name !== rg.name ? rg.name : now.name}: ${parts.join('; ')}`, details: { name: now.name, levels: changed } });
       }
     });
   } catch (err) {

@@ -1,7 +1,7 @@
 // Users: local users (password) managed here, provisioned users (source 'idp') whose profile the
 // identity provider owns. A status other than Active ends every session at once.
 import { randomUUID } from 'node:crypto';
-import type { Kysely, SelectQueryBuilder, Transaction } from 'kysely';
+import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { UserStatus } from '../db/schema.identity.ts';
 import { ilike, likeEscape, likeLowered, unindexed } from '../db/dialect.ts';
@@ -277,7 +277,9 @@ export async function updateUser(db: Kysely<DB>, actor: Actor, id: string, input
   if (!Object.keys(set).length) return (await getUserDetail(db, id, opts))!;
   try {
     await db.transaction().execute(async (trx) => {
-      await trx.updateTable('users').set({ ...set, version: existing.version + 1, updated_at: nowIso() }).where('id', '=', id).execute();
+      // The version moves from the row's current one, not from `existing` (read before the transaction):
+      // a SCIM PUT committed meanwhile moved it already, and both changes would have named one ETag.
+      await trx.updateTable('users').set({ ...set, version: sql<number>`version + 1`, updated_at: nowIso() }).where('id', '=', id).execute();
       let ended = 0;
       if (set.status && set.status !== 'active') ended = await endSessionsForUser(trx, id);
       await recordAudit(trx, actor, {

@@ -298,3 +298,20 @@ test("a membership change looks its new members up by id, not by reading every p
   }
   assert.doesNotMatch(plan, /users_source_created_id/, plan);
 });
+
+test("an admin's edit of a SCIM role group's permissions racing Okta's renames of the group keeps the group's name (the edit of the levels alone writes no name)", async () => {
+  const gid = await newGroup('Race Finance');
+  const rg = await h.t.database.db.selectFrom('role_groups').select('id').where('pushed_group_id', '=', gid).executeTakeFirstOrThrow();
+  for (let i = 0; i < 20; i++) {
+    const [edit, rename] = await Promise.all([
+      h.admin.json(`/api/role-groups/${rg.id}`, { method: 'PATCH', body: { levels: { accounts: i % 2 ? 'read' : 'full' } } }),
+      h.scim('PUT', `/Groups/${gid}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], id: gid, displayName: `Race Finance ${i}`, members: [] }),
+    ]);
+    assert.equal(edit.status, 200, JSON.stringify(edit.body));
+    assert.equal(rename.status, 200, JSON.stringify(rename.body));
+    const now = await h.t.database.db.selectFrom('role_groups').select(['name']).where('id', '=', rg.id).executeTakeFirstOrThrow();
+    assert.equal(now.name, `Race Finance ${i}`, `round ${i}: the role group is named as the group is`);
+  }
+  const levels = await h.admin.json(`/api/role-groups/${rg.id}`);
+  assert.equal(levels.body.levels.accounts, 'read', 'the last edit of the levels is kept');
+});

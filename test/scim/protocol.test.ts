@@ -187,6 +187,28 @@ describe('errors', () => {
     assert.equal((await h.scim('GET', `/Users/${u.body.id}`, undefined, { 'if-none-match': fresh.headers.get('etag')! })).status, 304);
   });
 
+  test("an admin's change to a provisioned user (their time zone, on Setup › Users) racing SCIM PUTs of that user: every change moves the version by one, so no two states share an ETag", async () => {
+    const u = await h.scim('POST', '/Users', oktaUser('etag.race@acme.com'));
+    assert.equal(u.status, 201);
+    const versionOf = (etag: string) => Number(/^W\/"(\d+)"$/.exec(etag)![1]);
+    const first = versionOf(u.body.meta.version);
+    const rounds = 20;
+    const etags = new Set<string>([u.body.meta.version]);
+    for (let i = 0; i < rounds; i++) {
+      const [admin, scim] = await Promise.all([
+        h.admin.json(`/api/users/${u.body.id}`, { method: 'PATCH', body: { timeZone: i % 2 ? 'UTC' : 'Europe/Paris' } }),
+        h.scim('PUT', `/Users/${u.body.id}`, { ...oktaUser('etag.race@acme.com'), displayName: `Round ${i}` }),
+        h.scim('PUT', `/Users/${u.body.id}`, { ...oktaUser('etag.race@acme.com'), displayName: `Round ${i}b` }),
+      ]);
+      assert.equal(admin.status, 200, JSON.stringify(admin.body));
+      assert.equal(scim.status, 200, JSON.stringify(scim.body));
+      etags.add(scim.body.meta.version);
+    }
+    const now = await h.scim('GET', `/Users/${u.body.id}`);
+    assert.equal(versionOf(now.body.meta.version), first + 3 * rounds, `each of the ${3 * rounds} changes moved the version by one`);
+    assert.equal(etags.size, rounds + 1, 'every PUT answered a tag of its own');
+  });
+
   test("deleting a user changes the version and lastModified of its groups: a client holding a group's old ETag reads it anew and cannot write over it", async () => {
     const gone = await h.scim('POST', '/Users', oktaUser('etag.gone@acme.com'));
     const stays = await h.scim('POST', '/Users', oktaUser('etag.stays@acme.com'));
