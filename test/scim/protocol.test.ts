@@ -603,6 +603,49 @@ describe('queries', () => {
     for (const r of reads) assert.deepEqual(r.values, [...members, ...added.slice(0, r.version - base)], `the read at version ${r.version}`);
   });
 
+  test('a list of groups with their members, read while members are added, shows each group with the members of the version it names', async () => {
+    // The page's rows and their members are two statements. PostgreSQL reads them in one snapshot;
+    // on SQLite no event-loop turn comes between them, so no write can commit in between (a group's
+    // GET, which reads a large group in chunks with turns between them, checks the version instead).
+    const users: string[] = [];
+    for (let i = 0; i < 24; i++) {
+      const u = await h.scim('POST', '/Users', oktaUser(`listed.member${i}@acme.com`));
+      assert.equal(u.status, 201);
+      users.push(u.body.id);
+    }
+    const groups: string[] = [];
+    for (const name of ['Listed A', 'Listed B']) {
+      const g = await h.scim('POST', '/Groups', { schemas: [GROUP], displayName: name });
+      assert.equal(g.status, 201);
+      groups.push(g.body.id);
+    }
+    const versionOf = (etag: string) => Number(/"(\d+)"/.exec(etag)![1]);
+    const first = await h.scim('GET', `/Groups?filter=${encodeURIComponent('displayName sw "Listed "')}`);
+    const base = new Map<string, number>(first.body.Resources.map((g: any) => [g.id, versionOf(g.meta.version)]));
+    let adding = true;
+    const reads: { id: string; version: number; values: string[] }[] = [];
+    const readers = Array.from({ length: 3 }, async () => {
+      while (adding) {
+        const r = await h.scim('GET', `/Groups?filter=${encodeURIComponent('displayName sw "Listed "')}&sortBy=displayName`);
+        assert.equal(r.status, 200);
+        for (const g of r.body.Resources) reads.push({ id: g.id, version: versionOf(g.meta.version), values: (g.members ?? []).map((m: { value: string }) => m.value) });
+      }
+    });
+    // Each group gets the users in turn, one PATCH a member, two PATCHes at a time (one per group).
+    for (let i = 0; i < users.length / 2; i++) {
+      const patched = await Promise.all(groups.map((gid, k) => h.scim('PATCH', `/Groups/${gid}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: users[2 * i + k] }] }] })));
+      for (const p of patched) assert.equal(p.status, 204);
+    }
+    adding = false;
+    await Promise.all(readers);
+    assert.ok(reads.length >= 6);
+    for (const r of reads) {
+      const k = groups.indexOf(r.id);
+      const n = r.version - base.get(r.id)!;
+      assert.deepEqual(r.values, Array.from({ length: n }, (_, i) => users[2 * i + k]), `group ${k} read at version ${r.version}`);
+    }
+  });
+
   test('POST /.search takes the same parameters in a body', async () => {
     const r = await h.scim('POST', '/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName ew "@paging.test"', startIndex: 2, count: 2, attributes: ['userName'] });
     assert.equal(r.status, 200);
