@@ -10,6 +10,7 @@ import { jsonText } from '../db/dialect.ts';
 import { recordAudit } from '../identity/audit.service.ts';
 import { createSession, endSession } from '../identity/sessions.service.ts';
 import type { Actor } from '../platform/actor.ts';
+import { isUniqueViolation } from '../platform/errors.ts';
 import { nowIso } from '../platform/time.ts';
 import { assertionSeen, consumeRequest, discardRequest, markAssertionConsumed, requestCache } from './saml.cache.repo.ts';
 import { attributeValue, checkVerifiedAssertion, decodeSamlResponse, inspectDecryptedAssertion, inspectResponse, parseOrRefuse, type CheckContext, type ResponseFacts } from './saml.checks.ts';
@@ -156,11 +157,15 @@ async function consume(db: Kysely<DB>, config: Config, input: AcsInput, ctx: Ref
   const userName = s.userNameSource === 'nameId' ? verified.nameId : attributeValue(assertionXml, s.userNameSource);
   if (!userName) throw new SamlRefusal('no_name_id', `the assertion has no attribute "${s.userNameSource}" to match to a user name`);
   ctx.nameId = userName;
-  let user = await db.selectFrom('users').select(['id', 'user_name', 'status']).where('user_name_norm', '=', userName.toLowerCase()).executeTakeFirst();
+  const findUser = () => db.selectFrom('users').select(['id', 'user_name', 'status']).where('user_name_norm', '=', userName.toLowerCase()).executeTakeFirst();
+  let user = await findUser();
   const actor: Actor = { id: user?.id ?? null, name: userName, source: 'saml', ip: input.ip, requestId: input.requestId };
   if (!user) {
     if (!s.jitProvisioning) throw new SamlRefusal('unknown_user', `no user has the user name "${userName}"`);
-    user = await createJitUser(db, actor, userName, assertionXml);
+    // Another sign-in of the same new user (a second tab, a double post) or the IdP's SCIM create may
+    // have created them since the read above: then this sign-in is theirs.
+    user = (await createJitUser(db, actor, userName, assertionXml)) ?? (await findUser());
+    if (!user) throw new Error(`user ${userName} was created meanwhile and is gone again`);
   }
   ctx.userId = user.id;
   if (user.status === 'disabled') throw new SamlRefusal('user_disabled', `user ${user.user_name} is disabled`);
@@ -188,7 +193,8 @@ async function consume(db: Kysely<DB>, config: Config, input: AcsInput, ctx: Ref
   return { sessionValue, returnTo, userId: user.id, userName: user.user_name };
 }
 
-async function createJitUser(db: Kysely<DB>, actor: Actor, userName: string, assertionXml: string): Promise<{ id: string; user_name: string; status: 'active' | 'suspended' | 'disabled' }> {
+/** Creates the user an assertion names; null when a user of that name exists already (created since it was looked for). */
+async function createJitUser(db: Kysely<DB>, actor: Actor, userName: string, assertionXml: string): Promise<{ id: string; user_name: string; status: 'active' | 'suspended' | 'disabled' } | null> {
   const attr = (n: string) => {
     try {
       return attributeValue(assertionXml, n);
@@ -202,24 +208,29 @@ async function createJitUser(db: Kysely<DB>, actor: Actor, userName: string, ass
   const display = attr('displayName') ?? ([given, family].filter(Boolean).join(' ') || null);
   const now = nowIso();
   const id = randomUUID();
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('users')
-      .values({
-        id, user_name: userName, user_name_norm: userName.toLowerCase(), display_name: display, given_name: given, family_name: family,
-        email, email_norm: email?.toLowerCase() ?? null, external_id: null, role_id: null, status: 'active', source: 'idp',
-        time_zone: 'UTC', locale: 'en-US', password_hash: null, scim_attributes: null, version: 1, created_at: now, updated_at: now,
-      })
-      .execute();
-    await recordAudit(trx, { ...actor, id }, {
-      action: 'user.create',
-      targetType: 'user',
-      targetId: id,
-      targetName: userName,
-      summary: `created user ${userName} just in time from an SSO assertion`,
-      details: { userName, email, displayName: display },
+  try {
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('users')
+        .values({
+          id, user_name: userName, user_name_norm: userName.toLowerCase(), display_name: display, given_name: given, family_name: family,
+          email, email_norm: email?.toLowerCase() ?? null, external_id: null, role_id: null, status: 'active', source: 'idp',
+          time_zone: 'UTC', locale: 'en-US', password_hash: null, scim_attributes: null, version: 1, created_at: now, updated_at: now,
+        })
+        .execute();
+      await recordAudit(trx, { ...actor, id }, {
+        action: 'user.create',
+        targetType: 'user',
+        targetId: id,
+        targetName: userName,
+        summary: `created user ${userName} just in time from an SSO assertion`,
+        details: { userName, email, displayName: display },
+      });
     });
-  });
+  } catch (err) {
+    if (isUniqueViolation(err)) return null;
+    throw err;
+  }
   return { id, user_name: userName, status: 'active' };
 }
 

@@ -77,6 +77,23 @@ describe('just-in-time creation', () => {
   });
 });
 
+describe('just-in-time creation, racing', () => {
+  test('four sign-ins of one new user at once (two tabs, a double post) create the user once and sign in all four', async () => {
+    await set({ jitProvisioning: true });
+    try {
+      const responses = await Promise.all(Array.from({ length: 4 }, () => t.post(t.signed({ nameId: 'twice@example.com' }))));
+      assert.deepEqual(responses.map((r) => r.status), [302, 302, 302, 302]);
+      assert.ok(responses.every((r) => sessionCookie(r)), 'each got a session');
+      const users = await t.database.db.selectFrom('users').select('id').where('user_name_norm', '=', 'twice@example.com').execute();
+      assert.equal(users.length, 1);
+      const created = await t.database.db.selectFrom('audit_log').select('id').where('action', '=', 'user.create').where('target_name', '=', 'twice@example.com').execute();
+      assert.equal(created.length, 1, 'one creation in the audit log');
+    } finally {
+      await set({ jitProvisioning: false });
+    }
+  });
+});
+
 describe('when SSO is disabled', () => {
   test('the login page is told so and the Login endpoint refuses with a page', async () => {
     await set({ enabled: false });
