@@ -143,12 +143,12 @@ export async function updateRoleGroup(db: Kysely<DB>, actor: Actor, id: string, 
         // (Okta re-sends the name with every membership change) would otherwise be undone by an edit of
         // the levels alone.
         const renamed = name !== rg.name ? { name, name_norm: name.toLowerCase() } : {};
-        const now = await trx.updateTable('role_groups').set({ ...renamed, version: sql<number>`version + 1`, updated_at: nowIso() }).where('id', '=', id).returning('name').executeTakeFirst();
-        if (!now) throw NotFound('No such role group');
+        const row = await trx.updateTable('role_groups').set({ ...renamed, version: sql<number>`version + 1`, updated_at: nowIso() }).where('id', '=', id).returning('name').executeTakeFirst();
+        if (!row) throw NotFound('No such role group');
         await writeLevels(trx, id, levels);
         const changed = Object.fromEntries(Object.entries(levels).filter(([k, l]) => before?.[k as keyof Permissions] !== l));
         const parts = [name !== rg.name ? `renamed to ${name}` : '', Object.keys(changed).length ? describeLevels(changed) : ''].filter(Boolean);
-        if (parts.length) await recordAudit(trx, actor, { action: 'role_group.update', targetType: 'role_group', targetId: id, targetName: now.name, summary: `updated role group ${name !== rg.name ? rg.name : now.name}: ${parts.join('; ')}`, details: { name: now.name, levels: changed } });
+        if (parts.length) await recordAudit(trx, actor, { action: 'role_group.update', targetType: 'role_group', targetId: id, targetName: row.name, summary: `updated role group ${name !== rg.name ? rg.name : row.name}: ${parts.join('; ')}`, details: { name: row.name, levels: changed } });
       }
     });
   } catch (err) {
