@@ -119,37 +119,11 @@ function quantile(t: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
-// The small requests sent while the large group is read or written, on a thread of their own. On the
-// benchmark's thread (until session 25) they also waited while this client parsed the group's 21.4 MB
-// answer or wrote its 8 MB body, and that wait was printed as the server's.
-const PROBE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { Pool } = require('undici');
-const pool = new Pool(workerData.origin, { connections: 1 });
-let on = true;
-let longest = 0;
-let answered = 0;
-parentPort.on('message', () => { on = false; });
-(async () => {
-  while (on) {
-    const t0 = performance.now();
-    const res = await pool.request({ method: 'GET', path: workerData.path, headers: { authorization: 'Bearer ' + workerData.token, accept: 'application/scim+json' } });
-    const text = await res.body.text();
-    if (res.statusCode !== 200) throw new Error('probe: ' + res.statusCode + ' ' + text.slice(0, 200));
-    // The first answer opens the connection and says the probe is running; it is not counted.
-    if (answered++ === 0) parentPort.postMessage({ ready: true });
-    else longest = Math.max(longest, performance.now() - t0);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  await pool.close();
-  parentPort.postMessage({ longest, answered: answered - 1 });
-})();
-`;
-
 /** Starts asking `url` for something small, one request a millisecond after the last; stop() gives the longest wait (ms). */
 async function startProbe(url: string, token: string): Promise<{ stop: () => Promise<number> }> {
   const u = new URL(url);
-  const worker = new Worker(PROBE, { eval: true, workerData: { origin: u.origin, path: u.pathname, token } });
+  // The probe's own thread (bench/scim-probe.worker.mjs), without the process's `--import tsx`.
+  const worker = new Worker(new URL('./scim-probe.worker.mjs', import.meta.url), { workerData: { origin: u.origin, path: u.pathname, token }, execArgv: [] });
   const messages: { ready?: boolean; longest?: number; answered?: number }[] = [];
   let waiting: (() => void) | null = null;
   let failed: Error | null = null;
@@ -364,6 +338,7 @@ async function main() {
       label: string;
     }
     type Pass = { r: Awaited<ReturnType<typeof drive>>; used: CpuUsed | null };
+    const underTest: ReadTarget = { base, pid, ids, label: '' };
     const readJobs = (t: ReadTarget) => {
       const pick = () => Math.floor(Math.random() * t.ids.length);
       const lookupOne = async () => {
@@ -402,7 +377,6 @@ async function main() {
         }),
       );
     };
-    const underTest: ReadTarget = { base, pid, ids, label: '' };
     if (USERS > READS_AT) {
       const refScratch = await scratchDatabase({ postgres: USE_PG, prefix: 'll_bench_scim_ref', adminUrl: PG_URL });
       reference = { scratch: refScratch, server: null };

@@ -9,7 +9,7 @@ import { isPostgres } from '../../src/db/dialect.ts';
 import { effectivePermissionsOf } from '../../src/identity/permissions.repo.ts';
 import { provisioningLogDbOf } from '../../src/db/database.ts';
 import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
-import { PATCH_OP, oktaUser, startScim, type ScimHarness } from './scim-client.ts';
+import { PATCH_OP, oktaUser, startScim, versionOf, type ScimHarness } from './scim-client.ts';
 
 let h: ScimHarness;
 before(async () => {
@@ -113,11 +113,10 @@ test('16 concurrent PATCHes adding members to one group lose none, each commits 
   assert.equal(g.body.members.length, 32);
   assert.deepEqual(g.body.members.map((m: any) => m.value).sort(), [...users].sort());
   // On PostgreSQL each of these PATCHes is one statement that bumps the version last (migration 012).
-  const version = (etag: string | null) => Number(/"(\d+)"/.exec(etag ?? '')![1]);
-  const versions = results.map((r) => version(r.headers.get('etag')));
+  const versions = results.map((r) => versionOf(r.headers.get('etag')));
   assert.equal(new Set(versions).size, 16, `every PATCH answers with a version of its own: ${versions}`);
-  assert.equal(version(g.body.meta.version), version(before.body.meta.version) + 16);
-  assert.equal(Math.max(...versions), version(g.body.meta.version));
+  assert.equal(versionOf(g.body.meta.version), versionOf(before.body.meta.version) + 16);
+  assert.equal(Math.max(...versions), versionOf(g.body.meta.version));
   if (isPostgres(h.t.database.db)) {
     // A session left inside a transaction stays there; the provisioning log's writer (a transaction
     // every 200 ms) and a token's last-used stamp are inside one for a moment. So: none in one of 10
@@ -146,8 +145,7 @@ test('a rename and an externalId change racing membership PATCHes of the same gr
   assert.equal(g.body.displayName, 'Racing Renamed');
   assert.equal(g.body.externalId, 'okta-00g-racing');
   assert.deepEqual(g.body.members.map((m: any) => m.value).sort(), [...users].sort());
-  const version = (etag: string) => Number(/"(\d+)"/.exec(etag)![1]);
-  assert.equal(version(g.body.meta.version), version(before.body.meta.version) + 14);
+  assert.equal(versionOf(g.body.meta.version), versionOf(before.body.meta.version) + 14);
 });
 
 test('a group lists its members in the order they were added; adding a member again keeps their place', async () => {
@@ -225,7 +223,7 @@ test("Entra's membership PATCHes: each says in words what it changed, in the pro
     [[{ op: 'Remove', path: 'members', value: [{ value: u1 }, { value: u2 }] }, { op: 'Add', path: 'members', value: [{ value: u2 }] }], "removed 1 member from Words 'n Co"],
     [[{ op: 'Add', path: 'members', value: [{ value: u1 }] }, { op: 'Remove', path: 'members', value: [{ value: u3 }] }], "added 1 member to Words 'n Co; removed 1 member from Words 'n Co"],
   ];
-  let version = Number(/"(\d+)"/.exec((await h.scim('GET', `/Groups/${gid}`)).body.meta.version)![1]);
+  let version = versionOf((await h.scim('GET', `/Groups/${gid}`)).body.meta.version);
   for (const [ops, words] of steps) {
     const r = await patch(gid, ops);
     assert.equal(r.status, 204, JSON.stringify(r.body));

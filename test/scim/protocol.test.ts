@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { PATCH_OP, oktaUser, startScim, type ScimHarness } from './scim-client.ts';
+import { PATCH_OP, oktaUser, startScim, versionOf, type ScimHarness } from './scim-client.ts';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { nestedDeeperThan } from '../../src/scim/scim.plugin.ts';
@@ -190,7 +190,6 @@ describe('errors', () => {
   test("an admin's change to a provisioned user (their time zone, on Setup › Users) racing SCIM PUTs of that user: every change moves the version by one, so no two states share an ETag", async () => {
     const u = await h.scim('POST', '/Users', oktaUser('etag.race@acme.com'));
     assert.equal(u.status, 201);
-    const versionOf = (etag: string) => Number(/^W\/"(\d+)"$/.exec(etag)![1]);
     const first = versionOf(u.body.meta.version);
     const rounds = 20;
     const etags = new Set<string>([u.body.meta.version]);
@@ -580,7 +579,6 @@ describe('queries', () => {
 
     // Reads while 8 PATCHes add one member each: every answer holds the members of the version it
     // names, whether it was read in chunks or read again after a change.
-    const versionOf = (etag: string) => Number(/"(\d+)"/.exec(etag)![1]);
     const base = versionOf(whole.body.meta.version);
     const added = ids.slice(n);
     let adding = true;
@@ -619,7 +617,6 @@ describe('queries', () => {
       assert.equal(g.status, 201);
       groups.push(g.body.id);
     }
-    const versionOf = (etag: string) => Number(/"(\d+)"/.exec(etag)![1]);
     const first = await h.scim('GET', `/Groups?filter=${encodeURIComponent('displayName sw "Listed "')}`);
     const base = new Map<string, number>(first.body.Resources.map((g: any) => [g.id, versionOf(g.meta.version)]));
     let adding = true;

@@ -21,6 +21,13 @@ export interface ScimHarness {
 export const OKTA_UA = 'Okta SCIM Client 1.0.0';
 export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
+/** The version an ETag (or meta.version) names: W/"<version>", or W/"<version>-<digest>" for a user in groups. */
+export function versionOf(etag: string | null): number {
+  const m = /^W\/"(\d+)(?:-[\w-]+)?"$/.exec(etag ?? '');
+  if (!m) throw new Error(`not an ETag of ours: ${etag}`);
+  return Number(m[1]);
+}
+
 export async function startScim(opts: TestAppOptions = {}): Promise<ScimHarness> {
   const t = await startTestApp(opts);
   const { token } = await createToken(t.database.db, systemActor('test'), 'test');
