@@ -14,7 +14,8 @@ import { runWrite } from './scim.writes.ts';
 import { confirmToken, TokenRejected, type PresentedToken } from './scim-tokens.service.ts';
 import { isPostgres } from '../db/dialect.ts';
 import { parseProjection, project, type Projection } from './scim.projection.ts';
-import { createUser, createUserInOneStatement, deleteUser, getUser, listUsers, patchUser, patchUserInOneStatement, replaceUser, replaceUserInOneStatement, tagListHas, type ScimCtx } from './scim.users.ts';
+import { createUser, createUserInOneStatement, deleteUser, getUser, listUsers, patchUser, patchUserInOneStatement, replaceUser, replaceUserInOneStatement, type ScimCtx } from './scim.users.ts';
+import { noneMatch } from './scim.etags.ts';
 
 export interface ScimRequest {
   method: string;
@@ -52,12 +53,6 @@ function describeFilter(q: Record<string, unknown>): string {
 }
 
 const WRITE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
-/** Whether an If-None-Match header stops a GET of the resource whose entity tag is `etag` (RFC 9110 §13.1.2): "*" (it exists), or a tag naming `etag`. */
-function noneMatch(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  return header.trim() === '*' || tagListHas(header, etag);
-}
 
 export async function handleScim(deps: EngineDeps, req: ScimRequest): Promise<ScimResponse> {
   const method = req.method.toUpperCase();

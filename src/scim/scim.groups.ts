@@ -23,7 +23,8 @@ import { afterKey, finishPage, pageStart, listResponse, type ListParams } from '
 import { project, wants, wantsPart, type Projection } from './scim.projection.ts';
 import { JsonText } from './json-text.ts';
 import { URN } from './scim.schemas.ts';
-import { checkIfMatch, etagOf, type Outcome, type ScimCtx } from './scim.users.ts';
+import { checkIfMatch, etagOf } from './scim.etags.ts';
+import type { Outcome, ScimCtx } from './scim.users.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 

@@ -17,7 +17,8 @@ import { nowIso } from '../platform/time.ts';
 import { compileUserFilter, sortExpression } from './filter.sql.ts';
 import { applyPatch, type PatchOperation } from './patch.engine.ts';
 import { canonicalize, MAX_SEARCHABLE_LENGTH, primaryValue, searchableStr, storedAttributes, str, type Json, type Resource } from './scim.attributes.ts';
-import { badRequest, conflict, notFound, ScimError } from './scim.errors.ts';
+import { badRequest, conflict, notFound } from './scim.errors.ts';
+import { checkIfMatch, etagOf } from './scim.etags.ts';
 import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
 import { listPositionsOf, type ListKey } from './list-positions.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
@@ -49,8 +50,6 @@ export interface Outcome {
 
 const COLS = ['id', 'user_name', 'external_id', 'status', 'scim_attributes', 'version', 'created_at', 'updated_at'] as const;
 type Row = { id: string; user_name: string; external_id: string | null; status: UserStatus; scim_attributes: string | null; version: number; created_at: string; updated_at: string };
-
-export const etagOf = (version: number) => `W/"${version}"`;
 
 type Groups = { value: string; display: string }[];
 
@@ -162,22 +161,6 @@ async function loadRowForUpdate(db: Db, id: string): Promise<Row> {
   const [row] = await userByIdForUpdate(db, id);
   if (!row) throw notFound(`User ${id} not found`);
   return row;
-}
-
-/**
- * Whether the list of entity tags in an If-Match or If-None-Match header names `etag`, by the weak
- * comparison (RFC 9110 §8.8.3.2), which ignores the W/ prefix on either side: the ETags here are
- * weak, and clients send them back with or without it.
- */
-export function tagListHas(header: string, etag: string): boolean {
-  const opaque = (tag: string) => (tag.startsWith('W/') ? tag.slice(2) : tag);
-  return header.split(',').some((tag) => opaque(tag.trim()) === opaque(etag));
-}
-
-/** If-Match against the resource's current entity tag `etag`: a 412 unless it is "*" or names `etag`. */
-export function checkIfMatch(ifMatch: string | undefined, etag: string): void {
-  if (!ifMatch || ifMatch.trim() === '*') return;
-  if (!tagListHas(ifMatch, etag)) throw new ScimError(412, `The resource has changed (current version ${etag})`, 'invalidVers');
 }
 
 // A user and their groups in one statement, for a GET by id and the IdPs' `userName eq` look-up, and
