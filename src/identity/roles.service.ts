@@ -110,13 +110,18 @@ export async function updateRole(db: Kysely<DB>, actor: Actor, id: string, input
   const ids = input.roleGroupIds !== undefined ? await checkRoleGroups(db, input.roleGroupIds) : null;
   try {
     await db.transaction().execute(async (trx) => {
-      await trx.updateTable('roles').set({ name, name_norm: name.toLowerCase(), updated_at: nowIso() }).where('id', '=', id).execute();
+      // `role` was read before the transaction: the name is written only when this edit renames, so an
+      // edit of the role groups alone does not undo another admin's rename committed since. The update
+      // comes first so that it holds the role's row until the commit, and edits of one role take turns.
+      const renamed = name !== role.name ? { name, name_norm: name.toLowerCase() } : {};
+      const row = await trx.updateTable('roles').set({ ...renamed, updated_at: nowIso() }).where('id', '=', id).returning('name').executeTakeFirst();
+      if (!row) throw NotFound('No such role');
       if (ids) {
         await trx.deleteFrom('role_role_groups').where('role_id', '=', id).execute();
         await trx.insertInto('role_role_groups').values(ids.map((rg) => ({ role_id: id, role_group_id: rg }))).execute();
       }
       const parts = [name !== role.name ? `renamed to ${name}` : '', ids ? 'role groups changed' : ''].filter(Boolean);
-      await recordAudit(trx, actor, { action: 'role.update', targetType: 'role', targetId: id, targetName: name, summary: `updated role ${role.name}${parts.length ? ': ' + parts.join('; ') : ''}`, details: { name, roleGroupIds: ids } });
+      await recordAudit(trx, actor, { action: 'role.update', targetType: 'role', targetId: id, targetName: row.name, summary: `updated role ${name !== role.name ? role.name : row.name}${parts.length ? ': ' + parts.join('; ') : ''}`, details: { name: row.name, roleGroupIds: ids } });
     });
   } catch (err) {
     if (isUniqueViolation(err)) throw Conflict(`A role named ${name} already exists`, { name: 'This name is taken' });

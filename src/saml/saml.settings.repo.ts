@@ -1,5 +1,5 @@
 // The one saml_settings row. Missing row = nothing configured (defaults below).
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { SamlSettingsTable } from '../db/schema.saml.ts';
 import { nowIso } from '../platform/time.ts';
@@ -72,33 +72,44 @@ export async function readSettings(db: Db): Promise<SamlSettings> {
   return row ? fromRow(row) : { ...DEFAULT_SETTINGS };
 }
 
-export async function writeSettings(db: Db, s: SamlSettings): Promise<void> {
-  const values = {
+/**
+ * Writes what the admin configures. The metadata and the last refresh's outcome are written only
+ * with `metadata: true` (this save loaded metadata): otherwise they stay as they are in the row, so a
+ * save does not put back the copy it read before a refresh committed (a certificate rollover, say).
+ * The version moves from the row's current one.
+ */
+export async function writeSettings(db: Db, s: SamlSettings, o: { metadata: boolean }): Promise<void> {
+  const configured = {
     idp_entity_id: s.idpEntityId,
     metadata_url: s.metadataUrl,
-    metadata_xml: s.metadataXml,
-    metadata_parsed: s.metadata ? JSON.stringify(s.metadata) : null,
     enabled: s.enabled ? 1 : 0,
     allow_idp_initiated: s.allowIdpInitiated ? 1 : 0,
     jit_provisioning: s.jitProvisioning ? 1 : 0,
     user_name_source: s.userNameSource,
     clock_skew_seconds: s.clockSkewSeconds,
     sign_requests: s.signRequests === null ? null : s.signRequests ? 1 : 0,
+    updated_at: nowIso(),
+  };
+  const metadata = {
+    metadata_xml: s.metadataXml,
+    metadata_parsed: s.metadata ? JSON.stringify(s.metadata) : null,
     last_refresh_at: s.lastRefreshAt,
     last_refresh_error: s.lastRefreshError,
-    version: s.version + 1,
-    updated_at: nowIso(),
   };
   await db
     .insertInto('saml_settings')
-    .values({ id: ROW_ID, ...values })
-    .onConflict((oc) => oc.column('id').doUpdateSet(values))
+    .values({ id: ROW_ID, ...configured, ...metadata, version: 1 })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ ...configured, ...(o.metadata ? metadata : {}), version: sql<number>`saml_settings.version + 1` }))
     .execute();
 }
 
-/** Records the outcome of a metadata refresh without touching what the admin configured. */
-export async function writeRefreshOutcome(db: Db, o: { metadataXml?: string; metadata?: ParsedIdpMetadata; at: string; error: string | null }): Promise<void> {
-  await db
+/**
+ * Records the outcome of a metadata refresh without touching what the admin configured, and only while
+ * the settings still name the URL it read (`fromUrl`): an admin who saved another URL (and its
+ * metadata) while the old one was being read keeps theirs. False when nothing was written.
+ */
+export async function writeRefreshOutcome(db: Db, o: { fromUrl: string; metadataXml?: string; metadata?: ParsedIdpMetadata; at: string; error: string | null }): Promise<boolean> {
+  const r = await db
     .updateTable('saml_settings')
     .set({
       ...(o.metadataXml !== undefined && o.metadata ? { metadata_xml: o.metadataXml, metadata_parsed: JSON.stringify(o.metadata) } : {}),
@@ -106,5 +117,7 @@ export async function writeRefreshOutcome(db: Db, o: { metadataXml?: string; met
       last_refresh_error: o.error,
     })
     .where('id', '=', ROW_ID)
-    .execute();
+    .where('metadata_url', '=', o.fromUrl)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
 }

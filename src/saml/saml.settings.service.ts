@@ -216,7 +216,7 @@ export async function updateSettings(db: Kysely<DB>, config: Config, actor: Acto
   const changed = (Object.keys(input) as (keyof SettingsInput)[]).filter((k) => k !== 'metadataXml' && input[k] !== undefined && (current as any)[k] !== (next as any)[k]);
   if (pasted) changed.push('metadataXml');
   await db.transaction().execute(async (trx) => {
-    await writeSettings(trx, next);
+    await writeSettings(trx, next, { metadata: next.metadata !== current.metadata });
     await recordAudit(trx, actor, {
       action: 'saml.settings_update',
       targetType: 'saml_settings',
@@ -340,9 +340,11 @@ export async function refreshMetadata(db: Kysely<DB>, actor: Actor): Promise<Ref
   } catch (err) {
     error = err instanceof MetadataError ? err.message : 'the metadata could not be fetched';
   }
+  let written = false;
   await db.transaction().execute(async (trx) => {
     if (error || !loaded) {
-      await writeRefreshOutcome(trx, { at, error });
+      written = await writeRefreshOutcome(trx, { fromUrl: s.metadataUrl!, at, error });
+      if (!written) return;
       await recordAudit(trx, actor, {
         action: 'saml.metadata_refresh_failed',
         targetType: 'saml_settings',
@@ -352,7 +354,8 @@ export async function refreshMetadata(db: Kysely<DB>, actor: Actor): Promise<Ref
         details: { metadataUrl: s.metadataUrl, error },
       });
     } else {
-      await writeRefreshOutcome(trx, { metadataXml: loaded.xml, metadata: loaded.parsed, at, error: null });
+      written = await writeRefreshOutcome(trx, { fromUrl: s.metadataUrl!, metadataXml: loaded.xml, metadata: loaded.parsed, at, error: null });
+      if (!written) return;
       await recordAudit(trx, actor, {
         action: 'saml.metadata_refresh',
         targetType: 'saml_settings',
@@ -363,6 +366,8 @@ export async function refreshMetadata(db: Kysely<DB>, actor: Actor): Promise<Ref
       });
     }
   });
+  // The admin saved another metadata source while this one was being read: what they saved stands.
+  if (!written) return { refreshed: false, error: 'the Provider Metadata URL was changed while the old one was being read, so nothing was refreshed; refresh again to read the new one' };
   return { refreshed: !error, error };
 }
 

@@ -276,3 +276,20 @@ test('IdP-owned fields of a provisioned user are refused with 400 naming the fie
   const row = await t.database.db.selectFrom('users').select(['display_name', 'email', 'status']).where('id', '=', p.id).executeTakeFirstOrThrow();
   assert.deepEqual(row, { display_name: 'Ada From IdP', email: p.userName, status: 'active' });
 });
+
+test("two admins editing one role at once keep both edits: a rename racing a change of its role groups is not undone by it", async () => {
+  const a = await roleGroup({ accounts: 'read' });
+  const b = await roleGroup({ invoices: 'read' });
+  const r = await role([a.id]);
+  for (let i = 0; i < 20; i++) {
+    const [rename, regroup] = await Promise.all([
+      admin.json(`/api/roles/${r.id}`, { method: 'PATCH', body: { name: `${r.name} ${i}` } }),
+      admin.json(`/api/roles/${r.id}`, { method: 'PATCH', body: { roleGroupIds: [i % 2 ? a.id : b.id] } }),
+    ]);
+    assert.equal(rename.status, 200, JSON.stringify(rename.body));
+    assert.equal(regroup.status, 200, JSON.stringify(regroup.body));
+    const now = await admin.json(`/api/roles/${r.id}`);
+    assert.equal(now.body.name, `${r.name} ${i}`, `round ${i}: the rename is kept`);
+    assert.deepEqual(now.body.roleGroups.map((g: { id: string }) => g.id), [i % 2 ? a.id : b.id], `round ${i}: the role groups are kept`);
+  }
+});

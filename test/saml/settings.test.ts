@@ -15,16 +15,20 @@ let admin: Client;
 let keys: { idp: KeyPair; attacker: KeyPair };
 let server: http.Server;
 let metadataUrl: string;
-/** What the fake IdP metadata endpoint answers next. */
-let serve: { status: number; body: string } = { status: 200, body: '' };
+/** What the fake IdP metadata endpoint answers next (after `delayMs`); `/other/` paths answer `serveOther` at once. */
+let serve: { status: number; body: string; delayMs?: number } = { status: 200, body: '' };
+let serveOther: { status: number; body: string } = { status: 200, body: '' };
 
 const metadata = (certs: string[], entityId = IDP_ENTITY_ID) => idpMetadataXml({ entityId, ssoUrl: IDP_SSO_URL, sloUrl: IDP_SLO_URL, certs });
 
 before(async () => {
   keys = await testKeys();
-  server = http.createServer((_req, res) => {
-    res.writeHead(serve.status, { 'content-type': 'application/xml' });
-    res.end(serve.body);
+  server = http.createServer((req, res) => {
+    const answer = req.url?.startsWith('/other/') ? serveOther : serve;
+    setTimeout(() => {
+      res.writeHead(answer.status, { 'content-type': 'application/xml' });
+      res.end(answer.body);
+    }, answer === serve ? (serve.delayMs ?? 0) : 0);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   metadataUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/app/exk123/sso/saml/metadata`;
@@ -246,6 +250,50 @@ describe('Test Settings', () => {
     assert.equal(r.reachable.ok, true);
     assert.equal(r.parses.ok, false);
     assert.match(r.parses.message, /not SAML metadata/);
+  });
+});
+
+describe('a save and a metadata refresh at the same time', () => {
+  before(freshApp);
+  after(async () => t?.close());
+  const certsOf = async () => (await admin.json('/api/saml/settings')).body.metadata.certificates.map((c: { subject: string }) => c.subject).sort();
+
+  test('a save that changes options only keeps the certificates a refresh committed while it ran', async () => {
+    const first = await admin.json('/api/saml/settings', { method: 'PUT', body: { idpEntityId: IDP_ENTITY_ID, metadataUrl, enabled: true } });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    // Okta rolls its certificate over; the refresh reads the new metadata while the admin's save (which
+    // turns request signing on and so generates the SP key first) is still on its way.
+    const next = await generateKeyPair({ cn: 'Okta Rolled IdP' });
+    serve = { status: 200, body: metadata([keys.idp.cert, next.cert]) };
+    const [save, refresh] = await Promise.all([
+      admin.json('/api/saml/settings', { method: 'PUT', body: { signRequests: true, clockSkewSeconds: 90 } }),
+      admin.json('/api/saml/settings/refresh', { method: 'POST' }),
+    ]);
+    assert.equal(save.status, 200, JSON.stringify(save.body));
+    assert.equal(refresh.body.refreshed, true, JSON.stringify(refresh.body));
+    const subjects = await certsOf();
+    assert.equal(subjects.length, 2, `both certificates of the rolled-over metadata are trusted: ${subjects.join('; ')}`);
+    assert.ok(subjects.some((x: string) => /Okta Rolled IdP/.test(x)), subjects.join('; '));
+    assert.equal((await admin.json('/api/saml/settings')).body.clockSkewSeconds, 90, 'and the save is kept');
+  });
+
+  test('a refresh that read the old URL does not overwrite the metadata of the URL saved meanwhile', async () => {
+    const moved = await generateKeyPair({ cn: 'Okta Moved IdP' });
+    serveOther = { status: 200, body: metadata([moved.cert]) };
+    const otherUrl = metadataUrl.replace(/\/app\//, '/other/');
+    serve = { status: 200, body: metadata([keys.idp.cert]), delayMs: 600 };
+    const refresh = admin.json('/api/saml/settings/refresh', { method: 'POST' });
+    await new Promise((r) => setTimeout(r, 150));
+    const save = await admin.json('/api/saml/settings', { method: 'PUT', body: { metadataUrl: otherUrl } });
+    assert.equal(save.status, 200, JSON.stringify(save.body));
+    const late = await refresh;
+    assert.equal(late.status, 200);
+    assert.equal(late.body.refreshed, false);
+    assert.match(late.body.error, /changed while the old one was being read/);
+    assert.equal(late.body.settings.metadataUrl, otherUrl);
+    const subjects = await certsOf();
+    assert.equal(subjects.length, 1, subjects.join('; '));
+    assert.match(subjects[0], /Okta Moved IdP/, 'the certificate of the URL the admin saved');
   });
 });
 
