@@ -289,6 +289,48 @@ describe('billing rules over HTTP', () => {
     assert.equal((await ok(full, `/api/accounts/${a.id}`)).subscriptions[0].quantity, 5);
   });
 
+  test('two edits of one product at once keep both: a rename and a new description', async () => {
+    const p = await ok(full, '/api/products', 'POST', { code: `RACE${++seq}`, name: 'Race', currency: 'USD', charges: [{ name: 'Platform', kind: 'recurring', interval: 'month', amount: 1000 }] });
+    for (let i = 0; i < 20; i++) {
+      const [renamed, described] = await Promise.all([
+        full.json(`/api/products/${p.id}`, { method: 'PATCH', body: { name: `Race ${i}` } }),
+        full.json(`/api/products/${p.id}`, { method: 'PATCH', body: { description: `Round ${i}` } }),
+      ]);
+      assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+      assert.equal(described.status, 200, JSON.stringify(described.body));
+      const now = await ok(full, `/api/products/${p.id}`);
+      assert.deepEqual([now.name, now.description], [`Race ${i}`, `Round ${i}`], `round ${i}: both edits are kept`);
+      assert.equal(now.version, p.version + 2 * (i + 1), `round ${i}: each edit moved the version once`);
+    }
+  });
+
+  test('a quantity change at the moment of a cancellation does not undo the cancellation', async () => {
+    const a = await newAccount();
+    for (let i = 0; i < 20; i++) {
+      const sub = await ok(full, '/api/subscriptions', 'POST', { accountId: a.id, productId: ctx.product.id, startDate: '2026-01-01', quantity: 1 });
+      const [changed, cancelled] = await Promise.all([
+        full.json(`/api/subscriptions/${sub.id}`, { method: 'PATCH', body: { quantity: 3 } }),
+        full.json(`/api/subscriptions/${sub.id}/cancel`, { method: 'POST', body: { endDate: '2026-06-30' } }),
+      ]);
+      assert.equal(changed.status, 200, JSON.stringify(changed.body));
+      assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+      const now = await ok(full, `/api/subscriptions/${sub.id}`);
+      assert.deepEqual([now.status, now.endDate, now.quantity], ['cancelled', '2026-06-30', 3], `round ${i}: cancelled, with the new quantity`);
+    }
+  });
+
+  test('of two changes sent with the same version at once, one is applied and the other refused as stale', async () => {
+    const a = await newAccount();
+    for (let i = 0; i < 10; i++) {
+      const sub = await ok(full, '/api/subscriptions', 'POST', { accountId: a.id, productId: ctx.product.id, startDate: '2026-01-01', quantity: 1 });
+      const answers = await Promise.all([4, 6].map((quantity) => full.json(`/api/subscriptions/${sub.id}`, { method: 'PATCH', body: { quantity, version: sub.version } })));
+      assert.deepEqual(answers.map((r) => r.status).sort(), [200, 409], `round ${i}: ${JSON.stringify(answers.map((r) => r.body))}`);
+      const now = await ok(full, `/api/subscriptions/${sub.id}`);
+      assert.equal(now.quantity, answers.find((r) => r.status === 200)!.body.quantity, `round ${i}: the applied change is the one kept`);
+      assert.equal(now.version, sub.version + 1);
+    }
+  });
+
   async function waitForRun(id: string, client: Client = full) {
     for (let i = 0; i < 200; i++) {
       const r = await ok(client, `/api/bill-runs/${id}`);
