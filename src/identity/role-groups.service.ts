@@ -6,7 +6,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { Actor } from '../platform/actor.ts';
 import { Conflict, Invalid, NotFound, isUniqueViolation } from '../platform/errors.ts';
-import { ilike, likeEscape } from '../db/dialect.ts';
+import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
 import { clampLimit, decodeCursor, page } from '../platform/paging.ts';
 import { nowIso } from '../platform/time.ts';
 import { recordAudit } from './audit.service.ts';
@@ -165,6 +165,10 @@ export async function deleteRoleGroup(db: Kysely<DB>, actor: Actor, id: string) 
   if (rg.pushed_group_id) throw Conflict(`${rg.name} belongs to a pushed group; unlink the group in your identity provider to remove it`);
   if (rg.is_scim_default) throw Conflict(`${rg.name} is the SCIM Default role group; mark another one as SCIM Default first`);
   await db.transaction().execute(async (trx) => {
+    // Locked first (PostgreSQL), so a role given this role group at this moment (it share-locks the
+    // role groups it is given) either committed before, and shows in `refs`, or waits and then finds
+    // it gone.
+    if (isPostgres(trx)) await trx.selectFrom('role_groups').select('id').where('id', '=', id).forUpdate().execute();
     const refs = await trx.selectFrom('role_role_groups as rrg').innerJoin('roles as r', 'r.id', 'rrg.role_id').select('r.name').where('rrg.role_group_id', '=', id).execute();
     if (refs.length) throw Conflict(`${rg.name} is used by ${refs.map((r) => r.name).join(', ')}; remove it from those roles first`);
     await trx.deleteFrom('role_groups').where('id', '=', id).execute();

@@ -5,7 +5,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { Actor } from '../platform/actor.ts';
 import { Conflict, Invalid, NotFound, isUniqueViolation } from '../platform/errors.ts';
-import { ilike, likeEscape } from '../db/dialect.ts';
+import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
 import { clampLimit, decodeCursor, page } from '../platform/paging.ts';
 import { nowIso } from '../platform/time.ts';
 import { recordAudit } from './audit.service.ts';
@@ -71,10 +71,17 @@ function checkName(name: string | undefined): string {
   return n;
 }
 
-async function checkRoleGroups(db: Db, ids: string[]) {
+/**
+ * The role groups a role is given, checked in the transaction that gives them. On PostgreSQL they are
+ * share-locked until the commit, so a role group deleted at that moment (deleteRoleGroup locks it
+ * first) is either gone here, and refused, or still here and given, and its delete then refused.
+ */
+async function checkRoleGroups(trx: Transaction<DB>, ids: string[]) {
   const unique = [...new Set(ids)];
   if (!unique.length) throw Invalid('A role needs at least one role group', { roleGroupIds: 'Choose at least one role group' });
-  const found = await db.selectFrom('role_groups').select(['id', 'pushed_group_id']).where('id', 'in', unique).execute();
+  let q = trx.selectFrom('role_groups').select(['id', 'pushed_group_id']).where('id', 'in', unique);
+  if (isPostgres(trx)) q = q.forShare();
+  const found = await q.execute();
   if (found.length !== unique.length) throw Invalid('Unknown role group', { roleGroupIds: 'One of these role groups does not exist' });
   if (found.some((r) => r.pushed_group_id)) throw Invalid('SCIM role groups belong to their SCIM role', { roleGroupIds: 'SCIM role groups cannot be attached to other roles' });
   return unique;
@@ -82,11 +89,11 @@ async function checkRoleGroups(db: Db, ids: string[]) {
 
 export async function createRole(db: Kysely<DB>, actor: Actor, input: { name: string; roleGroupIds: string[] }) {
   const name = checkName(input.name);
-  const ids = await checkRoleGroups(db, input.roleGroupIds ?? []);
   const id = randomUUID();
   const now = nowIso();
   try {
     await db.transaction().execute(async (trx) => {
+      const ids = await checkRoleGroups(trx, input.roleGroupIds ?? []);
       await trx.insertInto('roles').values({ id, name, name_norm: name.toLowerCase(), is_core: 0, pushed_group_id: null, created_at: now, updated_at: now }).execute();
       await trx.insertInto('role_role_groups').values(ids.map((rg) => ({ role_id: id, role_group_id: rg }))).execute();
       await recordAudit(trx, actor, { action: 'role.create', targetType: 'role', targetId: id, targetName: name, summary: `created role ${name}`, details: { roleGroupIds: ids } });
@@ -107,12 +114,13 @@ export async function updateRole(db: Kysely<DB>, actor: Actor, id: string, input
     if (input.name !== undefined) throw Invalid('SCIM roles are renamed by renaming the group in your identity provider', { name: 'Managed by your identity provider' });
   }
   const name = input.name !== undefined ? checkName(input.name) : role.name;
-  const ids = input.roleGroupIds !== undefined ? await checkRoleGroups(db, input.roleGroupIds) : null;
   try {
     await db.transaction().execute(async (trx) => {
+      const ids = input.roleGroupIds !== undefined ? await checkRoleGroups(trx, input.roleGroupIds) : null;
       // `role` was read before the transaction: the name is written only when this edit renames, so an
       // edit of the role groups alone does not undo another admin's rename committed since. The update
-      // comes first so that it holds the role's row until the commit, and edits of one role take turns.
+      // comes before the role groups are replaced and holds the role's row until the commit, so edits
+      // of one role take turns.
       const renamed = name !== role.name ? { name, name_norm: name.toLowerCase() } : {};
       const row = await trx.updateTable('roles').set({ ...renamed, updated_at: nowIso() }).where('id', '=', id).returning('name').executeTakeFirst();
       if (!row) throw NotFound('No such role');
@@ -136,6 +144,9 @@ export async function deleteRole(db: Kysely<DB>, actor: Actor, id: string) {
   if (role.is_core) throw Conflict(`${role.name} is a core role and cannot be deleted`);
   if (role.pushed_group_id) throw Conflict(`${role.name} is a SCIM role; unlink the group in your identity provider to remove it`);
   await db.transaction().execute(async (trx) => {
+    // Locked first (PostgreSQL): a user given this role at this moment (holdRole share-locks it) either
+    // committed before, and is counted, or waits and then finds the role gone.
+    if (isPostgres(trx)) await trx.selectFrom('roles').select('id').where('id', '=', id).forUpdate().execute();
     const users = await trx.selectFrom('users').select((e) => e.fn.countAll<number>().as('n')).where('role_id', '=', id).executeTakeFirstOrThrow();
     if (Number(users.n)) throw Conflict(`${role.name} is assigned to ${users.n} user${Number(users.n) === 1 ? '' : 's'}; give them another role first`);
     await trx.deleteFrom('roles').where('id', '=', id).execute();

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { UserStatus } from '../db/schema.identity.ts';
-import { ilike, likeEscape, likeLowered, unindexed } from '../db/dialect.ts';
+import { ilike, isPostgres, likeEscape, likeLowered, unindexed } from '../db/dialect.ts';
 import type { Actor } from '../platform/actor.ts';
 import { Conflict, Invalid, NotFound, isUniqueViolation } from '../platform/errors.ts';
 import { clampLimit, decodeCursor, page } from '../platform/paging.ts';
@@ -205,6 +205,17 @@ async function checkRole(db: Db, roleId: string | null | undefined, fields: Reco
   else if (role.pushed_group_id) fields.roleId = 'SCIM roles are given by group membership in your identity provider';
 }
 
+/**
+ * In the transaction that gives a user `roleId`: the role still exists (a field error if it was deleted
+ * since the fields were checked), share-locked on PostgreSQL until the commit, so that deleteRole, which
+ * locks the role before it counts its users, either sees this user or is seen to have deleted it.
+ */
+async function holdRole(trx: Transaction<DB>, roleId: string): Promise<void> {
+  let q = trx.selectFrom('roles').select('id').where('id', '=', roleId);
+  if (isPostgres(trx)) q = q.forShare();
+  if (!(await q.executeTakeFirst())) throw Invalid('Some fields need attention', { roleId: 'No such role' });
+}
+
 export async function createLocalUser(db: Kysely<DB>, actor: Actor, input: UserInput & { userName: string }, opts: DetailOptions = NEW_USER) {
   const fields = checkFields(input);
   await checkRole(db, input.roleId, fields);
@@ -217,6 +228,7 @@ export async function createLocalUser(db: Kysely<DB>, actor: Actor, input: UserI
   const userName = input.userName.trim();
   try {
     await db.transaction().execute(async (trx) => {
+      if (input.roleId) await holdRole(trx, input.roleId);
       await trx
         .insertInto('users')
         .values({
@@ -277,6 +289,7 @@ export async function updateUser(db: Kysely<DB>, actor: Actor, id: string, input
   if (!Object.keys(set).length) return (await getUserDetail(db, id, opts))!;
   try {
     await db.transaction().execute(async (trx) => {
+      if (set.role_id) await holdRole(trx, set.role_id);
       // The version moves from the row's current one, not from `existing` (read before the transaction):
       // a SCIM PUT committed meanwhile moved it already, and both changes would have named one ETag.
       await trx.updateTable('users').set({ ...set, version: sql<number>`version + 1`, updated_at: nowIso() }).where('id', '=', id).execute();

@@ -293,3 +293,52 @@ test("two admins editing one role at once keep both edits: a rename racing a cha
     assert.deepEqual(now.body.roleGroups.map((g: { id: string }) => g.id), [i % 2 ? a.id : b.id], `round ${i}: the role groups are kept`);
   }
 });
+
+test('a role group deleted at the moment it is given to a role is either deleted (and the role refused) or kept (and the delete refused), never both', async () => {
+  const keep = await roleGroup({ accounts: 'read' });
+  const r = await role([keep.id]);
+  for (let i = 0; i < 20; i++) {
+    const x = await roleGroup({ invoices: 'read' });
+    const [given, deleted] = await Promise.all([
+      admin.json(`/api/roles/${r.id}`, { method: 'PATCH', body: { roleGroupIds: [x.id] } }),
+      admin.json(`/api/role-groups/${x.id}`, { method: 'DELETE' }),
+    ]);
+    const now = await admin.json(`/api/roles/${r.id}`);
+    const groups = now.body.roleGroups.map((g: { id: string }) => g.id);
+    if (given.status === 200) {
+      assert.equal(deleted.status, 409, `round ${i}: the role has it, so the delete is refused: ${JSON.stringify(deleted.body)}`);
+      assert.deepEqual(groups, [x.id], `round ${i}`);
+    } else {
+      assert.equal(given.status, 400, `round ${i}: ${JSON.stringify(given.body)}`);
+      assert.match(given.body.error.fields.roleGroupIds, /does not exist/);
+      assert.equal(deleted.status, 204, `round ${i}`);
+      assert.ok(groups.length > 0, `round ${i}: the role keeps a role group`);
+      // Back to a role group that stays, for the next round.
+      assert.equal((await admin.json(`/api/roles/${r.id}`, { method: 'PATCH', body: { roleGroupIds: [keep.id] } })).status, 200);
+    }
+  }
+});
+
+test('a role deleted at the moment it is given to a user is either deleted (and the user refused) or kept (and the delete refused), never both', async () => {
+  const keep = await roleGroup({ accounts: 'read' });
+  const stays = await role([keep.id]);
+  const u = await localUser(stays.id);
+  for (let i = 0; i < 20; i++) {
+    const x = await role([keep.id]);
+    const [given, deleted] = await Promise.all([
+      admin.json(`/api/users/${u.id}`, { method: 'PATCH', body: { roleId: x.id } }),
+      admin.json(`/api/roles/${x.id}`, { method: 'DELETE' }),
+    ]);
+    const now = await admin.json(`/api/users/${u.id}`);
+    if (given.status === 200) {
+      assert.equal(deleted.status, 409, `round ${i}: the user has it, so the delete is refused: ${JSON.stringify(deleted.body)}`);
+      assert.equal(now.body.role.id, x.id, `round ${i}`);
+      assert.equal((await admin.json(`/api/users/${u.id}`, { method: 'PATCH', body: { roleId: stays.id } })).status, 200);
+    } else {
+      assert.equal(given.status, 400, `round ${i}: ${JSON.stringify(given.body)}`);
+      assert.equal(given.body.error.fields.roleId, 'No such role');
+      assert.equal(deleted.status, 204, `round ${i}`);
+      assert.equal(now.body.role.id, stays.id, `round ${i}: the user keeps their role`);
+    }
+  }
+});
