@@ -133,6 +133,10 @@ export async function updateRoleGroup(db: Kysely<DB>, actor: Actor, id: string, 
   try {
     await db.transaction().execute(async (trx) => {
       if (input.isScimDefault && !rg.is_scim_default) {
+        // PostgreSQL: waits for another admin's move of the flag, committed or not, so that the clearing
+        // below, a statement later, sees where the flag is now (otherwise both moves set it and the one
+        // index that allows a single SCIM Default refuses the second).
+        if (isPostgres(trx)) await trx.selectFrom('role_groups').select('id').where('is_scim_default', '=', 1).forUpdate().execute();
         await trx.updateTable('role_groups').set({ is_scim_default: 0 }).where('is_scim_default', '=', 1).execute();
         await trx.updateTable('role_groups').set({ is_scim_default: 1 }).where('id', '=', id).execute();
         await recordAudit(trx, actor, { action: 'role_group.scim_default', targetType: 'role_group', targetId: id, targetName: rg.name, summary: `made ${rg.name} the SCIM Default role group` });

@@ -342,3 +342,15 @@ test('a role deleted at the moment it is given to a user is either deleted (and 
     }
   }
 });
+
+test('two admins marking different role groups SCIM Default at once both succeed, and one role group carries the flag', async () => {
+  for (let i = 0; i < 10; i++) {
+    const [a, b] = [await roleGroup({ accounts: 'read' }), await roleGroup({ invoices: 'read' })];
+    const answers = await Promise.all([a, b].map((rg) => admin.json(`/api/role-groups/${rg.id}`, { method: 'PATCH', body: { isScimDefault: true } })));
+    assert.deepEqual(answers.map((r) => r.status), [200, 200], `round ${i}: ${JSON.stringify(answers.map((r) => r.body))}`);
+    const flagged = (await scimDefaults()).map((x: { id: string }) => x.id);
+    assert.equal(flagged.length, 1, `round ${i}: ${flagged.join(', ')}`);
+    assert.ok([a.id, b.id].includes(flagged[0]), `round ${i}`);
+  }
+  assert.equal((await admin.json('/api/role-groups/rg-readonly', { method: 'PATCH', body: { isScimDefault: true } })).status, 200);
+});
