@@ -15,20 +15,24 @@ let admin: Client;
 let keys: { idp: KeyPair; attacker: KeyPair };
 let server: http.Server;
 let metadataUrl: string;
-/** What the fake IdP metadata endpoint answers next (after `delayMs`); `/other/` paths answer `serveOther` at once. */
-let serve: { status: number; body: string; delayMs?: number } = { status: 200, body: '' };
+/** What the fake IdP metadata endpoint answers next; `/other/` paths answer `serveOther`. */
+let serve: { status: number; body: string } = { status: 200, body: '' };
 let serveOther: { status: number; body: string } = { status: 200, body: '' };
+/** When set, a request for `serve` is reported to `held.arrived` and answered only once `held.release` resolves. */
+let held: { arrived: () => void; release: Promise<void> } | null = null;
 
 const metadata = (certs: string[], entityId = IDP_ENTITY_ID) => idpMetadataXml({ entityId, ssoUrl: IDP_SSO_URL, sloUrl: IDP_SLO_URL, certs });
 
 before(async () => {
   keys = await testKeys();
-  server = http.createServer((req, res) => {
+  server = http.createServer(async (req, res) => {
     const answer = req.url?.startsWith('/other/') ? serveOther : serve;
-    setTimeout(() => {
-      res.writeHead(answer.status, { 'content-type': 'application/xml' });
-      res.end(answer.body);
-    }, answer === serve ? (serve.delayMs ?? 0) : 0);
+    if (answer === serve && held) {
+      held.arrived();
+      await held.release;
+    }
+    res.writeHead(answer.status, { 'content-type': 'application/xml' });
+    res.end(answer.body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   metadataUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/app/exk123/sso/saml/metadata`;
@@ -38,6 +42,7 @@ after(async () => {
 });
 beforeEach(async () => {
   serve = { status: 200, body: metadata([keys.idp.cert]) };
+  held = null;
 });
 
 async function freshApp() {
@@ -281,11 +286,16 @@ describe('a save and a metadata refresh at the same time', () => {
     const moved = await generateKeyPair({ cn: 'Okta Moved IdP' });
     serveOther = { status: 200, body: metadata([moved.cert]) };
     const otherUrl = metadataUrl.replace(/\/app\//, '/other/');
-    serve = { status: 200, body: metadata([keys.idp.cert]), delayMs: 600 };
+    serve = { status: 200, body: metadata([keys.idp.cert]) };
+    // The refresh reads the old URL, whose answer is held until the admin has saved the new one.
+    let release!: () => void;
+    const arrived = new Promise<void>((r) => (held = { arrived: r, release: new Promise<void>((done) => (release = done)) }));
     const refresh = admin.json('/api/saml/settings/refresh', { method: 'POST' });
-    await new Promise((r) => setTimeout(r, 150));
+    await arrived;
     const save = await admin.json('/api/saml/settings', { method: 'PUT', body: { metadataUrl: otherUrl } });
     assert.equal(save.status, 200, JSON.stringify(save.body));
+    held = null;
+    release();
     const late = await refresh;
     assert.equal(late.status, 200);
     assert.equal(late.body.refreshed, false);
