@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { AccountsTable, AccountStatus } from '../db/schema.billing.ts';
-import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
+import { ilike, likeEscape } from '../db/dialect.ts';
 import { recordAudit } from '../identity/audit.service.ts';
 import type { Actor } from '../platform/actor.ts';
 import { Conflict, Invalid, NotFound } from '../platform/errors.ts';
@@ -13,6 +13,7 @@ import { clampLimit, decodeCursor, page } from '../platform/paging.ts';
 import { nowIso } from '../platform/time.ts';
 import { formatAccountNumber, nextValue } from './counters.repo.ts';
 import { after } from './keyset.ts';
+import { lockRow } from './row-lock.ts';
 import { isCurrency, isDecimal } from './money.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
@@ -134,14 +135,8 @@ export async function getAccountRow(db: Db, id: string): Promise<AccountsTable> 
   return row;
 }
 
-/** Locks the account row for the rest of the transaction (PostgreSQL); SQLite has one writer anyway. */
-export async function lockAccount(trx: Transaction<DB>, id: string): Promise<AccountsTable> {
-  let q = trx.selectFrom('accounts').selectAll().where('id', '=', id);
-  if (isPostgres(trx)) q = q.forUpdate();
-  const row = await q.executeTakeFirst();
-  if (!row) throw NotFound('No such account');
-  return row;
-}
+/** Locks the account row for the rest of the transaction (PostgreSQL; src/billing/row-lock.ts). */
+export const lockAccount = (trx: Transaction<DB>, id: string): Promise<AccountsTable> => lockRow(trx, 'accounts', id, 'No such account');
 
 export async function updateAccount(db: Kysely<DB>, actor: Actor, id: string, input: Partial<AccountInput> & { version?: number }): Promise<Account> {
   check(input);

@@ -7,7 +7,6 @@ import type { Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { InvoiceLinesTable, InvoicesTable, InvoiceStatus } from '../db/schema.billing.ts';
-import { isPostgres } from '../db/dialect.ts';
 import { recordAudit } from '../identity/audit.service.ts';
 import type { Actor } from '../platform/actor.ts';
 import { Conflict, Invalid, NotFound } from '../platform/errors.ts';
@@ -17,6 +16,7 @@ import { formatInvoiceNumber, nextValue } from './counters.repo.ts';
 import { after } from './keyset.ts';
 import { percentOf } from './money.ts';
 import { addDays, isDate } from './period.ts';
+import { lockRow } from './row-lock.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
@@ -66,13 +66,7 @@ const toLine = (l: InvoiceLinesTable) => ({
   detail: l.detail ? JSON.parse(l.detail) : null,
 });
 
-async function lockInvoice(trx: Transaction<DB>, id: string): Promise<InvoicesTable> {
-  let q = trx.selectFrom('invoices').selectAll().where('id', '=', id);
-  if (isPostgres(trx)) q = q.forUpdate();
-  const row = await q.executeTakeFirst();
-  if (!row) throw NotFound('No such invoice');
-  return row;
-}
+const lockInvoice = (trx: Transaction<DB>, id: string): Promise<InvoicesTable> => lockRow(trx, 'invoices', id, 'No such invoice');
 
 const immutable = (inv: InvoicesTable) => Conflict(`Invoice ${inv.number ?? inv.id} is ${inv.status}; only drafts can be changed`);
 

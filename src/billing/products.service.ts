@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { ChargesTable, ProductsTable } from '../db/schema.billing.ts';
-import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
+import { ilike, likeEscape } from '../db/dialect.ts';
 import { recordAudit } from '../identity/audit.service.ts';
 import type { Actor } from '../platform/actor.ts';
 import { Conflict, Invalid, NotFound, isUniqueViolation } from '../platform/errors.ts';
@@ -15,6 +15,7 @@ import { nowIso } from '../platform/time.ts';
 import { after } from './keyset.ts';
 import { isCurrency } from './money.ts';
 import { pricingProblems, type Pricing } from './rating.ts';
+import { lockRow } from './row-lock.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
@@ -136,12 +137,8 @@ export async function updateProduct(db: Kysely<DB>, actor: Actor, id: string, in
   check(input);
   try {
     return await db.transaction().execute(async (trx) => {
-      // Locked (PostgreSQL) until the commit: the whole row is written back from `before`, and the
-      // version check must see the edit that commits first.
-      let q = trx.selectFrom('products').selectAll().where('id', '=', id);
-      if (isPostgres(trx)) q = q.forUpdate();
-      const before = await q.executeTakeFirst();
-      if (!before) throw NotFound('No such product');
+      // Locked: the whole row is written back from `before` (src/billing/row-lock.ts).
+      const before = await lockRow(trx, 'products', id, 'No such product');
       if (input.version !== undefined && input.version !== before.version) throw Conflict('Someone else changed this product; reload and try again');
       if (input.currency !== undefined && input.currency !== before.currency) {
         const used = await trx.selectFrom('subscriptions').select('id').where('product_id', '=', id).executeTakeFirst();

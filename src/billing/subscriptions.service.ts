@@ -4,7 +4,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
-import { isPostgres } from '../db/dialect.ts';
 import type { SubscriptionsTable } from '../db/schema.billing.ts';
 import { recordAudit } from '../identity/audit.service.ts';
 import type { Actor } from '../platform/actor.ts';
@@ -12,6 +11,7 @@ import { Conflict, Invalid, NotFound } from '../platform/errors.ts';
 import { clampLimit, decodeCursor, page } from '../platform/paging.ts';
 import { nowIso } from '../platform/time.ts';
 import { lockAccount } from './accounts.service.ts';
+import { lockRow } from './row-lock.ts';
 import { after } from './keyset.ts';
 import { isDate } from './period.ts';
 
@@ -82,22 +82,10 @@ export async function createSubscription(db: Kysely<DB>, actor: Actor, input: Su
   return fetchOne(db, id);
 }
 
-/**
- * The subscription's row, locked (PostgreSQL) until the commit: an edit writes back what it read
- * (status, dates), so a cancellation committed meanwhile would be undone, and the version check must
- * see the edit that commits first. SQLite runs one writer at a time.
- */
-async function lockSubscription(trx: Transaction<DB>, id: string): Promise<SubscriptionsTable> {
-  let q = trx.selectFrom('subscriptions').selectAll().where('id', '=', id);
-  if (isPostgres(trx)) q = q.forUpdate();
-  const row = await q.executeTakeFirst();
-  if (!row) throw NotFound('No such subscription');
-  return row;
-}
-
 export async function updateSubscription(db: Kysely<DB>, actor: Actor, id: string, input: { quantity?: number; endDate?: string | null; startDate?: string; version?: number }): Promise<Subscription> {
   await db.transaction().execute(async (trx) => {
-    const before = await lockSubscription(trx, id);
+    // Locked: a cancellation committed meanwhile is seen, not undone (src/billing/row-lock.ts).
+    const before = await lockRow(trx, 'subscriptions', id, 'No such subscription');
     if (input.version !== undefined && input.version !== before.version) throw Conflict('Someone else changed this subscription; reload and try again');
     const start = input.startDate ?? before.start_date;
     const end = input.endDate === undefined ? before.end_date : input.endDate;
@@ -111,7 +99,7 @@ export async function updateSubscription(db: Kysely<DB>, actor: Actor, id: strin
 
 export async function cancelSubscription(db: Kysely<DB>, actor: Actor, id: string, endDate: string): Promise<Subscription> {
   await db.transaction().execute(async (trx) => {
-    const before = await lockSubscription(trx, id);
+    const before = await lockRow(trx, 'subscriptions', id, 'No such subscription');
     if (before.status === 'cancelled') throw Conflict('The subscription is already cancelled');
     checkDates(before.start_date, endDate, undefined);
     await trx.updateTable('subscriptions').set({ end_date: endDate, status: 'cancelled', version: before.version + 1, updated_at: nowIso() }).where('id', '=', id).execute();
