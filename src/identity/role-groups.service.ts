@@ -138,7 +138,9 @@ export async function updateRoleGroup(db: Kysely<DB>, actor: Actor, id: string, 
         // index that allows a single SCIM Default refuses the second).
         if (isPostgres(trx)) await trx.selectFrom('role_groups').select('id').where('is_scim_default', '=', 1).forUpdate().execute();
         await trx.updateTable('role_groups').set({ is_scim_default: 0 }).where('is_scim_default', '=', 1).execute();
-        await trx.updateTable('role_groups').set({ is_scim_default: 1 }).where('id', '=', id).execute();
+        const moved = await trx.updateTable('role_groups').set({ is_scim_default: 1 }).where('id', '=', id).executeTakeFirst();
+        // Deleted since it was read: the flag it cleared above comes back with the rollback.
+        if (!Number(moved.numUpdatedRows)) throw NotFound('No such role group');
         await recordAudit(trx, actor, { action: 'role_group.scim_default', targetType: 'role_group', targetId: id, targetName: rg.name, summary: `made ${rg.name} the SCIM Default role group` });
       }
       if (wantsChange) {
@@ -169,10 +171,15 @@ export async function deleteRoleGroup(db: Kysely<DB>, actor: Actor, id: string) 
   if (rg.pushed_group_id) throw Conflict(`${rg.name} belongs to a pushed group; unlink the group in your identity provider to remove it`);
   if (rg.is_scim_default) throw Conflict(`${rg.name} is the SCIM Default role group; mark another one as SCIM Default first`);
   await db.transaction().execute(async (trx) => {
-    // Locked first (PostgreSQL), so a role given this role group at this moment (it share-locks the
-    // role groups it is given) either committed before, and shows in `refs`, or waits and then finds
-    // it gone.
-    if (isPostgres(trx)) await trx.selectFrom('role_groups').select('id').where('id', '=', id).forUpdate().execute();
+    // Read again and locked (PostgreSQL) in the transaction: a role given this role group at this moment
+    // (it share-locks the role groups it is given) either committed before, and shows in `refs`, or
+    // waits and then finds it gone; a move of the SCIM Default flag to it either committed before, and
+    // is seen here, or finds it gone.
+    let q = trx.selectFrom('role_groups').select('is_scim_default').where('id', '=', id);
+    if (isPostgres(trx)) q = q.forUpdate();
+    const now = await q.executeTakeFirst();
+    if (!now) throw NotFound('No such role group');
+    if (now.is_scim_default) throw Conflict(`${rg.name} is the SCIM Default role group; mark another one as SCIM Default first`);
     const refs = await trx.selectFrom('role_role_groups as rrg').innerJoin('roles as r', 'r.id', 'rrg.role_id').select('r.name').where('rrg.role_group_id', '=', id).execute();
     if (refs.length) throw Conflict(`${rg.name} is used by ${refs.map((r) => r.name).join(', ')}; remove it from those roles first`);
     await trx.deleteFrom('role_groups').where('id', '=', id).execute();

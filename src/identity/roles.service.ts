@@ -144,9 +144,12 @@ export async function deleteRole(db: Kysely<DB>, actor: Actor, id: string) {
   if (role.is_core) throw Conflict(`${role.name} is a core role and cannot be deleted`);
   if (role.pushed_group_id) throw Conflict(`${role.name} is a SCIM role; unlink the group in your identity provider to remove it`);
   await db.transaction().execute(async (trx) => {
-    // Locked first (PostgreSQL): a user given this role at this moment (holdRole share-locks it) either
-    // committed before, and is counted, or waits and then finds the role gone.
-    if (isPostgres(trx)) await trx.selectFrom('roles').select('id').where('id', '=', id).forUpdate().execute();
+    // Read again and locked (PostgreSQL) in the transaction: a user given this role at this moment
+    // (holdRole share-locks it) either committed before, and is counted, or waits and then finds the
+    // role gone; a second delete finds it gone too.
+    let q = trx.selectFrom('roles').select('id').where('id', '=', id);
+    if (isPostgres(trx)) q = q.forUpdate();
+    if (!(await q.executeTakeFirst())) throw NotFound('No such role');
     const users = await trx.selectFrom('users').select((e) => e.fn.countAll<number>().as('n')).where('role_id', '=', id).executeTakeFirstOrThrow();
     if (Number(users.n)) throw Conflict(`${role.name} is assigned to ${users.n} user${Number(users.n) === 1 ? '' : 's'}; give them another role first`);
     await trx.deleteFrom('roles').where('id', '=', id).execute();

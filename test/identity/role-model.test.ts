@@ -312,10 +312,10 @@ test('a role group deleted at the moment it is given to a role is either deleted
       assert.equal(given.status, 400, `round ${i}: ${JSON.stringify(given.body)}`);
       assert.match(given.body.error.fields.roleGroupIds, /does not exist/);
       assert.equal(deleted.status, 204, `round ${i}`);
-      assert.ok(groups.length > 0, `round ${i}: the role keeps a role group`);
-      // Back to a role group that stays, for the next round.
-      assert.equal((await admin.json(`/api/roles/${r.id}`, { method: 'PATCH', body: { roleGroupIds: [keep.id] } })).status, 200);
+      assert.deepEqual(groups, [keep.id], `round ${i}: the role keeps the role group it had`);
     }
+    // Back to the role group that stays, for the next round.
+    assert.equal((await admin.json(`/api/roles/${r.id}`, { method: 'PATCH', body: { roleGroupIds: [keep.id] } })).status, 200);
   }
 });
 
@@ -353,4 +353,35 @@ test('two admins marking different role groups SCIM Default at once both succeed
     assert.ok([a.id, b.id].includes(flagged[0]), `round ${i}`);
   }
   assert.equal((await admin.json('/api/role-groups/rg-readonly', { method: 'PATCH', body: { isScimDefault: true } })).status, 200);
+});
+
+test('a role group marked SCIM Default at the moment it is deleted is either flagged (and the delete refused) or deleted (and the flag stays where it was)', async () => {
+  for (let i = 0; i < 10; i++) {
+    const x = await roleGroup({ accounts: 'read' });
+    const [flagged, deleted] = await Promise.all([
+      admin.json(`/api/role-groups/${x.id}`, { method: 'PATCH', body: { isScimDefault: true } }),
+      admin.json(`/api/role-groups/${x.id}`, { method: 'DELETE' }),
+    ]);
+    const defaults = (await scimDefaults()).map((d: { id: string }) => d.id);
+    if (flagged.status === 200) {
+      assert.equal(deleted.status, 409, `round ${i}: the SCIM Default role group is not deleted: ${JSON.stringify(deleted.body)}`);
+      assert.deepEqual(defaults, [x.id], `round ${i}`);
+      assert.equal((await admin.json('/api/role-groups/rg-readonly', { method: 'PATCH', body: { isScimDefault: true } })).status, 200);
+    } else {
+      assert.equal(flagged.status, 404, `round ${i}: ${JSON.stringify(flagged.body)}`);
+      assert.equal(deleted.status, 204, `round ${i}`);
+      assert.deepEqual(defaults, ['rg-readonly'], `round ${i}: the flag stays where it was`);
+    }
+  }
+});
+
+test('two deletes of one role at once: one deletes it, the other answers 404, and the audit log says so once', async () => {
+  const keep = await roleGroup({ accounts: 'read' });
+  for (let i = 0; i < 10; i++) {
+    const x = await role([keep.id]);
+    const answers = await Promise.all([0, 1].map(() => admin.json(`/api/roles/${x.id}`, { method: 'DELETE' })));
+    assert.deepEqual(answers.map((r) => r.status).sort(), [204, 404], `round ${i}: ${JSON.stringify(answers.map((r) => r.body))}`);
+    const lines = await t.database.db.selectFrom('audit_log').select('id').where('action', '=', 'role.delete').where('target_id', '=', x.id).execute();
+    assert.equal(lines.length, 1, `round ${i}`);
+  }
 });
