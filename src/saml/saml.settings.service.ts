@@ -183,7 +183,8 @@ export async function updateSettings(db: Kysely<DB>, config: Config, actor: Acto
   // (Re)load metadata when pasted, when the URL changed, or when none is loaded yet.
   const pasted = blankToNull(input.metadataXml);
   const urlChanged = url !== undefined && url !== current.metadataUrl;
-  if (pasted || (next.metadataUrl && (urlChanged || !current.metadata))) {
+  const loadsMetadata = Boolean(pasted || (next.metadataUrl && (urlChanged || !current.metadata)));
+  if (loadsMetadata) {
     try {
       const loaded = await loadMetadata(pasted ? { xml: pasted } : { url: next.metadataUrl }, next.idpEntityId);
       next.metadataXml = loaded.xml;
@@ -216,7 +217,7 @@ export async function updateSettings(db: Kysely<DB>, config: Config, actor: Acto
   const changed = (Object.keys(input) as (keyof SettingsInput)[]).filter((k) => k !== 'metadataXml' && input[k] !== undefined && (current as any)[k] !== (next as any)[k]);
   if (pasted) changed.push('metadataXml');
   await db.transaction().execute(async (trx) => {
-    await writeSettings(trx, next, { metadata: next.metadata !== current.metadata });
+    await writeSettings(trx, next, { metadata: loadsMetadata });
     await recordAudit(trx, actor, {
       action: 'saml.settings_update',
       targetType: 'saml_settings',

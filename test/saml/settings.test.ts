@@ -267,7 +267,9 @@ describe('a save and a metadata refresh at the same time', () => {
     const first = await admin.json('/api/saml/settings', { method: 'PUT', body: { idpEntityId: IDP_ENTITY_ID, metadataUrl, enabled: true } });
     assert.equal(first.status, 200, JSON.stringify(first.body));
     // Okta rolls its certificate over; the refresh reads the new metadata while the admin's save (which
-    // turns request signing on and so generates the SP key first) is still on its way.
+    // turns request signing on and so generates the SP key first) is still on its way. That order comes
+    // from timing, not from a hold: the key's generation outlasted the refresh when this test failed on
+    // the code before 2e20396 (both databases). With the fix, either order keeps both certificates.
     const next = await generateKeyPair({ cn: 'Okta Rolled IdP' });
     serve = { status: 200, body: metadata([keys.idp.cert, next.cert]) };
     const [save, refresh] = await Promise.all([
