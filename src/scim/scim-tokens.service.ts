@@ -2,13 +2,14 @@
 // active at once, so a token can be rotated without downtime: refresh issues a new token and gives
 // the old ones a grace period (expires_at) instead of cutting them off.
 import { hash, randomBytes, randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { recordAudit } from '../identity/audit.service.ts';
 import type { Actor } from '../platform/actor.ts';
 import { Invalid, NotFound } from '../platform/errors.ts';
 import { addSeconds, nowIso } from '../platform/time.ts';
 import { tryWriteTransaction } from '../db/write-lock.ts';
+import { isPostgres } from '../db/dialect.ts';
 import { precompiled } from '../db/precompiled.ts';
 import { byKeyList, Coalescer } from '../db/coalesce.ts';
 
@@ -24,6 +25,8 @@ export const hashToken = (token: string) => hash('sha256', token);
 // entry counted while `pragma data_version` and `total_changes()` were unchanged since it was read; that
 // pragma is a read transaction of its own, 5.5% of a GET's CPU in a profile.)
 const MAX_VERIFIED = 64;
+/** The advisory lock (PostgreSQL) that issuing, refreshing and clearing tokens take in turn (the migrations use 726354). */
+const TOKEN_SET_LOCK = 726355;
 const verified = new WeakMap<object, Map<string, TokenRow>>();
 function verifiedTokens(db: object) {
   let m = verified.get(db);
@@ -54,6 +57,15 @@ function toItem(r: Row, now = nowIso()): TokenItem {
   return { id: r.id, name: r.name, prefix: r.prefix, createdAt: r.created_at, lastUsedAt: r.last_used_at, expiresAt: r.expires_at, revokedAt: r.revoked_at, state };
 }
 
+/**
+ * Issuing, refreshing and clearing tokens take turns (PostgreSQL; SQLite runs one writer at a time).
+ * A refresh expires every token it can see, and a token issued by a transaction still under way is not
+ * one of them: two refreshes at once each left their own token without an expiry.
+ */
+async function takeTurns(trx: Transaction<DB>): Promise<void> {
+  if (isPostgres(trx)) await sql`select pg_advisory_xact_lock(${TOKEN_SET_LOCK})`.execute(trx);
+}
+
 function checkName(name: string | undefined): string {
   const n = (name ?? '').trim() || 'SCIM access token';
   if (n.length > 100) throw Invalid('The name is too long', { name: '100 characters at most' });
@@ -64,6 +76,7 @@ export async function createToken(db: Kysely<DB>, actor: Actor, name?: string): 
   const token = 'scim_' + randomBytes(32).toString('base64url');
   const row: Row = { id: randomUUID(), name: checkName(name), prefix: token.slice(0, 10), created_at: nowIso(), last_used_at: null, expires_at: null, revoked_at: null };
   await db.transaction().execute(async (trx) => {
+    await takeTurns(trx);
     await trx.insertInto('scim_tokens').values({ ...row, token_hash: hashToken(token) }).execute();
     await recordAudit(trx, actor, { action: 'scim_token.create', targetType: 'scim_token', targetId: row.id, targetName: row.name, summary: `created SCIM access token ${row.name} (${row.prefix}…)` });
   });
@@ -78,7 +91,10 @@ export async function listTokens(db: Kysely<DB>): Promise<TokenItem[]> {
 
 export async function revokeToken(db: Kysely<DB>, actor: Actor, id: string): Promise<TokenItem> {
   return db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom('scim_tokens').select(COLS).where('id', '=', id).executeTakeFirst();
+    // Locked (PostgreSQL): of two revocations at once, the second sees the first and records nothing.
+    let q = trx.selectFrom('scim_tokens').select(COLS).where('id', '=', id);
+    if (isPostgres(trx)) q = q.forUpdate();
+    const row = await q.executeTakeFirst();
     if (!row) throw NotFound('No such SCIM access token');
     if (!row.revoked_at) {
       row.revoked_at = nowIso();
@@ -96,6 +112,7 @@ export async function refreshTokens(db: Kysely<DB>, actor: Actor, graceHours: nu
   const now = nowIso();
   const row: Row = { id: randomUUID(), name: checkName(name), prefix: token.slice(0, 10), created_at: now, last_used_at: null, expires_at: null, revoked_at: null };
   await db.transaction().execute(async (trx) => {
+    await takeTurns(trx);
     const until = addSeconds(now, graceHours * 3600);
     const others = await trx.selectFrom('scim_tokens').select(['id', 'expires_at']).where('revoked_at', 'is', null).execute();
     for (const o of others) {
@@ -117,6 +134,7 @@ export async function refreshTokens(db: Kysely<DB>, actor: Actor, graceHours: nu
 /** Revokes every token: SCIM provisioning stops until a new token is created and entered in the IdP. */
 export async function clearTokens(db: Kysely<DB>, actor: Actor): Promise<number> {
   return db.transaction().execute(async (trx) => {
+    await takeTurns(trx);
     const now = nowIso();
     const res = await trx.updateTable('scim_tokens').set({ revoked_at: now }).where('revoked_at', 'is', null).executeTakeFirst();
     const n = Number(res.numUpdatedRows ?? 0);

@@ -717,6 +717,30 @@ describe('access tokens', () => {
     h.token = again.body.token;
   });
 
+  test('two refreshes at the same moment leave one token without an expiry: the one issued last', async () => {
+    for (let round = 0; round < 10; round++) {
+      const answers = await Promise.all([0, 1].map(() => h.admin.json('/api/scim/tokens/refresh', { method: 'POST', body: { graceHours: 1 } })));
+      assert.deepEqual(answers.map((a) => a.status), [201, 201], `round ${round}`);
+      const items: { id: string; state: string }[] = (await h.admin.json('/api/scim/tokens')).body.items;
+      const unexpiring = items.filter((i) => i.state === 'active');
+      assert.equal(unexpiring.length, 1, `round ${round}: one token without an expiry, found ${unexpiring.length}`);
+      assert.ok(answers.some((a) => a.body.item.id === unexpiring[0].id), `round ${round}: it is one of the two just issued`);
+      // Both new tokens work: the one issued first until its grace period ends.
+      for (const a of answers) assert.equal((await h.scim('GET', '/Users?count=1', undefined, { authorization: `Bearer ${a.body.token}` })).status, 200, `round ${round}`);
+    }
+  });
+
+  test('two revocations of one token at the same moment both answer 200 and write one audit entry', async () => {
+    for (let round = 0; round < 10; round++) {
+      const created = await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name: `revoked twice ${round}` } });
+      const answers = await Promise.all([0, 1].map(() => h.admin.json(`/api/scim/tokens/${created.body.item.id}`, { method: 'DELETE' })));
+      assert.deepEqual(answers.map((a) => [a.status, a.body.item?.state]), [[200, 'revoked'], [200, 'revoked']], `round ${round}`);
+      assert.equal(answers[0].body.item.revokedAt, answers[1].body.item.revokedAt, `round ${round}: both name the one revocation`);
+      const audit = await h.t.database.db.selectFrom('audit_log').select('id').where('action', '=', 'scim_token.revoke').where('target_id', '=', created.body.item.id).execute();
+      assert.equal(audit.length, 1, `round ${round}: audit entries`);
+    }
+  });
+
   test('a token revoked by another process (a second worker, a script on the database) is refused on the very next request, whatever it asks', async () => {
     const created = await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name: 'elsewhere' } });
     const tok = created.body.token as string;
