@@ -188,19 +188,72 @@ async function memberIds(db: Db, groupId: string): Promise<string[]> {
   return JSON.parse(row.ids) as string[];
 }
 
+/** How a group's members are to change for a PUT: worked out from the group as it was at `version`. */
+export interface MemberDiff {
+  version: number;
+  toAdd: string[];
+  toRemove: string[];
+}
+
+/** Ids compared between two turns of the event loop while a PUT's difference is worked out. */
+const COMPARE_SLICE = 10_000;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+// SQLite: the group's version and its member ids in one statement, so the two are of one state.
+const VERSION_AND_MEMBERS_SQLITE = 'select g.version, (select json_group_array(m.user_id) from pushed_group_members m where m.group_id = g.id) as ids from pushed_groups g where g.id = ?';
+
+/**
+ * SQLite: the difference between a group's members and `want`, worked out before the PUT's write
+ * transaction begins, `COMPARE_SLICE` ids at a time with a turn of the event loop between slices; null
+ * when there is no such group (the transaction then answers 404). The process has one SQLite connection
+ * and a write transaction holds it: worked out inside, a group of 102,100 members kept every other request
+ * waiting for its read and its comparison, in one piece (docs/performance.md, session 27).
+ * replaceMembers uses it only if the group's version is still `version` in the transaction: every change
+ * of a group's members moves its version.
+ */
+export async function planReplacement(db: Kysely<DB>, groupId: string, want: ReadonlySet<string>): Promise<MemberDiff | null> {
+  // A turn before each long step: reading the body into `want` came just before, and the read is one
+  // piece too.
+  await nextTurn();
+  const [row] = (await db.executeQuery<{ version: number; ids: string }>(CompiledQuery.raw(VERSION_AND_MEMBERS_SQLITE, [groupId]))).rows;
+  if (!row) return null;
+  await nextTurn();
+  const current = JSON.parse(row.ids) as string[];
+  const have = new Set<string>();
+  const toRemove: string[] = [];
+  for (let i = 0; i < current.length; i++) {
+    if (i && i % COMPARE_SLICE === 0) await nextTurn();
+    have.add(current[i]);
+    if (!want.has(current[i])) toRemove.push(current[i]);
+  }
+  const toAdd: string[] = [];
+  let n = 0;
+  for (const id of want) {
+    if (++n % COMPARE_SLICE === 0) await nextTurn();
+    if (!have.has(id)) toAdd.push(id);
+  }
+  return { version: Number(row.version), toAdd, toRemove };
+}
+
 /**
  * Makes the member list exactly the users among `want`, touching only the difference; returns how
  * many of them are provisioned users. Only the ids that are not members yet are looked up: members are.
  * For Okta, which sends a group's whole member list with every change, a group of 100,000 members is
- * read and compared in full on each one (docs/performance.md, session 21).
+ * read and compared in full on each one (docs/performance.md, session 21), here unless `planned` (the
+ * difference as planReplacement worked it out for the group's current version) is given.
  */
-export async function replaceMembers(db: Db, groupId: string, want: ReadonlySet<string>): Promise<{ known: number; added: number; removed: number }> {
-  const current = await memberIds(db, groupId);
-  const have = new Set(current);
-  const toRemove: string[] = [];
-  for (const id of current) if (!want.has(id)) toRemove.push(id);
-  const toAdd: string[] = [];
-  for (const id of want) if (!have.has(id)) toAdd.push(id);
+export async function replaceMembers(db: Db, groupId: string, want: ReadonlySet<string>, planned?: MemberDiff): Promise<{ known: number; added: number; removed: number }> {
+  let toAdd: string[];
+  let toRemove: string[];
+  if (planned) ({ toAdd, toRemove } = planned);
+  else {
+    const current = await memberIds(db, groupId);
+    const have = new Set(current);
+    toRemove = [];
+    for (const id of current) if (!want.has(id)) toRemove.push(id);
+    toAdd = [];
+    for (const id of want) if (!have.has(id)) toAdd.push(id);
+  }
   const removed = toRemove.length ? await removeMembers(db, groupId, toRemove) : 0;
   const { known, added } = await addKnownMembers(db, groupId, toAdd);
   return { known: want.size - toAdd.length + known, added, removed };

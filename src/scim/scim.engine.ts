@@ -7,7 +7,7 @@ import type { Actor } from '../platform/actor.ts';
 import { isUniqueViolation } from '../platform/errors.ts';
 import { resourceTypesResponse, schemasResponse, serviceProviderConfig } from './scim.discovery.ts';
 import { conflict, notFound, ScimError, toScimError } from './scim.errors.ts';
-import { createGroup, deleteGroup, getGroup, groupReplacement, listGroups, patchGroup, patchGroupMembersInOneStatement, replaceGroup } from './scim.groups.ts';
+import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, patchGroupMembersInOneStatement, readGroupReplacement, replaceGroup } from './scim.groups.ts';
 import { listParams } from './scim.list.ts';
 import { parsePatchRequest } from './patch.engine.ts';
 import { runWrite } from './scim.writes.ts';
@@ -198,7 +198,7 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
       // Comes back projected already (its members are read only when wanted), its ETag beside it:
       // `attributes` may leave meta out. On SQLite it is read after the COMMIT, as a GET reads it
       // (one state of the group, with that state's ETag).
-      const put = groupReplacement(req.body);
+      const put = await readGroupReplacement(ctx.db, id, req.body);
       const r = await inTrx(ctx, (trx) => replaceGroup(ctx, trx, id, put, req.ifMatch, projection));
       const answer = r.resource ? { resource: r.resource, etag: r.etag } : await getGroup(ctx, id, projection);
       out.body = answer.resource;

@@ -7,7 +7,8 @@ import type { DB } from '../db/schema.ts';
 import { isPostgres } from '../db/dialect.ts';
 import { noteRowsWritten } from '../db/fresh-statistics.ts';
 import {
-  addKnownMembers, addKnownMembersPg, createPushedGroupRoles, deletePushedGroupRoles, removeMembers, removeMembersPg, renamePushedGroupRoles, replaceMembers,
+  addKnownMembers, addKnownMembersPg, createPushedGroupRoles, deletePushedGroupRoles, planReplacement, removeMembers, removeMembersPg, renamePushedGroupRoles, replaceMembers,
+  type MemberDiff,
 } from '../identity/pushed-groups.service.ts';
 import { AUDIT_COLUMNS, auditValues, recordAudit } from '../identity/audit.service.ts';
 import { placeholders, precompiled, runPgStatement } from '../db/precompiled.ts';
@@ -282,7 +283,7 @@ function sameAttributes(row: Row, attrs: Resource): boolean {
 }
 
 /** Applies new attributes and a membership change to a group; returns the words for the log. */
-async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resource, change: MemberChange | null, attributesChanged: boolean, locked = true): Promise<{ row: Row; outcome: Outcome }> {
+async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resource, change: PlannedChange | null, attributesChanged: boolean, locked = true): Promise<{ row: Row; outcome: Outcome }> {
   const name = displayNameOf(attrs);
   const parts: string[] = [];
   if (name !== row.display_name) {
@@ -294,7 +295,11 @@ async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resourc
     let known = 0;
     let added = 0;
     let removed = 0;
-    if (change.replaceAll) ({ known, added, removed } = await replaceMembers(trx, row.id, change.add));
+    if (change.replaceAll) {
+      // A difference worked out before the transaction holds only for the version it was worked out from.
+      const planned = change.planned?.version === row.version ? change.planned : undefined;
+      ({ known, added, removed } = await replaceMembers(trx, row.id, change.add, planned));
+    }
     else {
       if (change.remove.size) removed = await removeMembers(trx, row.id, [...change.remove]);
       if (change.add.size) ({ known, added } = await addKnownMembers(trx, row.id, [...change.add]));
@@ -346,14 +351,30 @@ async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resourc
   return { row: next, outcome: { summary, resourceId: row.id } };
 }
 
+/** A membership change, and for a PUT on SQLite the difference it makes as worked out before the transaction. */
+type PlannedChange = MemberChange & { planned?: MemberDiff };
+
 /** A group PUT's body as replaceGroup applies it: read and checked before its transaction begins. */
 export interface GroupReplacement {
   attrs: Resource;
-  change: MemberChange;
+  change: PlannedChange;
+}
+
+/**
+ * A group PUT's body as replaceGroup applies it (groupReplacement), after a turn of the event loop: the
+ * body was parsed just before, and the steps of a request follow one another as promises, with no turn
+ * between them. On SQLite it also works out what the PUT changes in the group's members
+ * (planReplacement), so that the transaction, which holds the process's one connection, only applies it.
+ */
+export async function readGroupReplacement(db: Kysely<DB>, id: string, body: unknown): Promise<GroupReplacement> {
+  await new Promise((resolve) => setImmediate(resolve));
+  const put = groupReplacement(body);
+  if (!isPostgres(db)) put.change.planned = (await planReplacement(db, id, put.change.add)) ?? undefined;
+  return put;
 }
 
 /** Reads a group PUT's body (for 102,100 members, 45 ms of the request thread, outside the transaction). */
-export function groupReplacement(body: unknown): GroupReplacement {
+function groupReplacement(body: unknown): GroupReplacement {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The body must be a Group object', 'invalidSyntax');
   const attrs = canonicalize('Group', body as Record<string, unknown>);
   // PUT replaces membership too; a body without "members" means no members (RFC 7644 §3.5.1).

@@ -26,9 +26,10 @@ async function uncommitted(statement: string, param: string): Promise<OtherConne
 async function seed(n: number): Promise<{ group: string; users: string[] }> {
   const now = new Date().toISOString();
   const users = Array.from({ length: n }, () => randomUUID());
-  await h.t.database.db
+  // In parts: one statement may carry 32,766 values on SQLite and 65,535 on PostgreSQL.
+  for (let i = 0; i < n; i += 1000) await h.t.database.db
     .insertInto('users')
-    .values(users.map((id) => ({ id, user_name: `${id}@race.example`, user_name_norm: `${id}@race.example`, display_name: null, given_name: null, family_name: null, email: null, email_norm: null, external_id: null, role_id: null, status: 'active' as const, source: 'idp' as const, time_zone: 'UTC', locale: 'en-US', password_hash: null, scim_attributes: '{}', version: 1, created_at: now, updated_at: now })))
+    .values(users.slice(i, i + 1000).map((id) => ({ id, user_name: `${id}@race.example`, user_name_norm: `${id}@race.example`, display_name: null, given_name: null, family_name: null, email: null, email_norm: null, external_id: null, role_id: null, status: 'active' as const, source: 'idp' as const, time_zone: 'UTC', locale: 'en-US', password_hash: null, scim_attributes: '{}', version: 1, created_at: now, updated_at: now })))
     .execute();
   const g = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: `Race ${randomUUID().slice(0, 8)}` });
   assert.equal(g.status, 201);
@@ -108,3 +109,43 @@ if (usePostgres()) {
     assert.deepEqual((await membershipsOf('group_id', group)).sort(), [...users].sort());
   });
 }
+
+test("Okta's PUT of a large group's whole member list, with member PATCHes arriving while it runs: the group ends as the last of them to commit left it", async () => {
+  // 25,000 users: the PUT's difference is worked out over several turns of the event loop on SQLite
+  // (src/identity/pushed-groups.service.ts, planReplacement), and PATCHes commit in between.
+  const { group, users } = await seed(25_000);
+  const listed = users.slice(0, 20_000);
+  const listedSet = new Set(listed);
+  const put = (extra: string) => h.scim('PUT', `/Groups/${group}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Race Everyone', members: [...listed, extra].map((value) => ({ value })) });
+  assert.equal((await put(users[20_000])).status, 200);
+  const auditOf = async () =>
+    (await h.t.database.db.selectFrom('audit_log').select(['id', 'request_id']).where('target_id', '=', group).where('action', '=', 'group.update').execute());
+  for (let round = 0; round < 5; round++) {
+    const extra = users[20_001 + round];
+    const patched = users.slice(21_000 + round * 10, 21_000 + round * 10 + 6);
+    const seen = new Set((await auditOf()).map((a) => a.id));
+    const putDone = put(extra);
+    // Six PATCHes, one member each, sent while the PUT is under way.
+    const patches: ReturnType<typeof addMembers>[] = [];
+    for (const [i, user] of patched.entries()) {
+      await new Promise((r) => setTimeout(r, i * 3));
+      patches.push(addMembers(group, [user]));
+    }
+    const [putAnswer, ...patchAnswers] = await Promise.all([putDone, ...patches]);
+    assert.deepEqual([putAnswer, ...patchAnswers].map((a) => a.status), [200, 204, 204, 204, 204, 204, 204], `round ${round}`);
+    const members = new Set(await membershipsOf('group_id', group));
+    for (const id of [...listed, extra]) assert.ok(members.has(id), `round ${round}: every member the PUT listed`);
+    const others = [...members].filter((id) => id !== extra && !listedSet.has(id));
+    assert.ok(others.every((id) => patched.includes(id)), `round ${round}: nobody else (${others.length})`);
+    if (!usePostgres()) {
+      // SQLite writes one transaction at a time, so the audit entries' order is the order of commits:
+      // exactly the PATCHes that committed after the PUT have their member in the group.
+      const order = (await auditOf()).filter((a) => !seen.has(a.id)).sort((a, b) => a.id - b.id).map((a) => a.request_id);
+      assert.equal(order.length, 7, `round ${round}: one audit entry each`);
+      const putAt = order.indexOf(putAnswer.headers.get('x-request-id'));
+      assert.ok(putAt >= 0, `round ${round}: the PUT's audit entry`);
+      const after = patched.filter((_, i) => order.indexOf(patchAnswers[i].headers.get('x-request-id')) > putAt);
+      assert.deepEqual(others.sort(), after.sort(), `round ${round}: the PATCHes after the PUT (at ${putAt} of 7)`);
+    }
+  }
+});
