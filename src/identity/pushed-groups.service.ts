@@ -11,6 +11,7 @@ import { runPgStatement } from '../db/precompiled.ts';
 import { isPostgres } from '../db/dialect.ts';
 import type { DB } from '../db/schema.ts';
 import type { Actor } from '../platform/actor.ts';
+import { nextTurn } from '../platform/next-turn.ts';
 import { nowIso } from '../platform/time.ts';
 import { recordAudit } from './audit.service.ts';
 import { levelsOfRoleGroup } from './permissions.repo.ts';
@@ -197,7 +198,6 @@ export interface MemberDiff {
 
 /** Ids compared between two turns of the event loop while a PUT's difference is worked out. */
 const COMPARE_SLICE = 10_000;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 // SQLite: the group's version and its member ids in one statement, so the two are of one state.
 const VERSION_AND_MEMBERS_SQLITE = 'select g.version, (select json_group_array(m.user_id) from pushed_group_members m where m.group_id = g.id) as ids from pushed_groups g where g.id = ?';

@@ -14,6 +14,7 @@ import { AUDIT_COLUMNS, auditValues, recordAudit } from '../identity/audit.servi
 import { placeholders, precompiled, runPgStatement } from '../db/precompiled.ts';
 import { isUniqueViolation } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
+import { nextTurn } from '../platform/next-turn.ts';
 import { nowIso } from '../platform/time.ts';
 import { getProp } from './filter.eval.ts';
 import { compileGroupFilter, sortExpression } from './filter.sql.ts';
@@ -138,7 +139,7 @@ async function membersInChunks(db: Kysely<DB>, baseUrl: string, groupId: string)
     if (chunk.n > 0) parts.push(chunk.members.slice(1, -1));
     if (chunk.n < MEMBER_CHUNK || chunk.last === null) break;
     after = chunk.last;
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
   }
   return new JsonText(`[${parts.join(',')}]`);
 }
@@ -367,7 +368,7 @@ export interface GroupReplacement {
  * (planReplacement), so that the transaction, which holds the process's one connection, only applies it.
  */
 export async function readGroupReplacement(db: Kysely<DB>, id: string, body: unknown): Promise<GroupReplacement> {
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   const put = groupReplacement(body);
   if (!isPostgres(db)) put.change.planned = (await planReplacement(db, id, put.change.add)) ?? undefined;
   return put;
