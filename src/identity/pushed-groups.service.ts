@@ -189,11 +189,33 @@ async function memberIds(db: Db, groupId: string): Promise<string[]> {
   return JSON.parse(row.ids) as string[];
 }
 
-/** How a group's members are to change for a PUT: worked out from the group as it was at `version`. */
-export interface MemberDiff {
-  version: number;
+/** What turns a group's member list into another: the ids to add and those to remove. */
+interface Difference {
   toAdd: string[];
   toRemove: string[];
+}
+
+/** How a group's members are to change for a PUT: worked out from the group as it was at `version`. */
+export interface MemberDiff extends Difference {
+  version: number;
+}
+
+/** What turns `current` into `want`; with `slice`, a turn of the event loop after every `slice` ids compared. */
+async function difference(current: string[], want: ReadonlySet<string>, slice = Infinity): Promise<Difference> {
+  const have = new Set<string>();
+  const toRemove: string[] = [];
+  let n = 0;
+  for (const id of current) {
+    if (++n % slice === 0) await nextTurn();
+    have.add(id);
+    if (!want.has(id)) toRemove.push(id);
+  }
+  const toAdd: string[] = [];
+  for (const id of want) {
+    if (++n % slice === 0) await nextTurn();
+    if (!have.has(id)) toAdd.push(id);
+  }
+  return { toAdd, toRemove };
 }
 
 /** Ids compared between two turns of the event loop while a PUT's difference is worked out. */
@@ -218,21 +240,7 @@ export async function planReplacement(db: Kysely<DB>, groupId: string, want: Rea
   const [row] = (await db.executeQuery<{ version: number; ids: string }>(CompiledQuery.raw(VERSION_AND_MEMBERS_SQLITE, [groupId]))).rows;
   if (!row) return null;
   await nextTurn();
-  const current = JSON.parse(row.ids) as string[];
-  const have = new Set<string>();
-  const toRemove: string[] = [];
-  for (let i = 0; i < current.length; i++) {
-    if (i && i % COMPARE_SLICE === 0) await nextTurn();
-    have.add(current[i]);
-    if (!want.has(current[i])) toRemove.push(current[i]);
-  }
-  const toAdd: string[] = [];
-  let n = 0;
-  for (const id of want) {
-    if (++n % COMPARE_SLICE === 0) await nextTurn();
-    if (!have.has(id)) toAdd.push(id);
-  }
-  return { version: Number(row.version), toAdd, toRemove };
+  return { version: Number(row.version), ...(await difference(JSON.parse(row.ids) as string[], want, COMPARE_SLICE)) };
 }
 
 /**
@@ -243,17 +251,7 @@ export async function planReplacement(db: Kysely<DB>, groupId: string, want: Rea
  * difference as planReplacement worked it out for the group's current version) is given.
  */
 export async function replaceMembers(db: Db, groupId: string, want: ReadonlySet<string>, planned?: MemberDiff): Promise<{ known: number; added: number; removed: number }> {
-  let toAdd: string[];
-  let toRemove: string[];
-  if (planned) ({ toAdd, toRemove } = planned);
-  else {
-    const current = await memberIds(db, groupId);
-    const have = new Set(current);
-    toRemove = [];
-    for (const id of current) if (!want.has(id)) toRemove.push(id);
-    toAdd = [];
-    for (const id of want) if (!have.has(id)) toAdd.push(id);
-  }
+  const { toAdd, toRemove } = planned ?? (await difference(await memberIds(db, groupId), want));
   const removed = toRemove.length ? await removeMembers(db, groupId, toRemove) : 0;
   const { known, added } = await addKnownMembers(db, groupId, toAdd);
   return { known: want.size - toAdd.length + known, added, removed };
