@@ -16,11 +16,20 @@ export const MEMBERS_KEY = `\u0001json-members:${randomBytes(12).toString('hex')
 /** How that property reads in JSON.stringify's text, up to its value's marker. */
 const MEMBERS_IN_TEXT = `,${JSON.stringify(MEMBERS_KEY)}:`;
 
-/** The texts whose markers the JSON.stringify under way has written, in the order written. */
-let written: string[] = [];
+/** The JsonTexts whose markers the JSON.stringify under way has written, in the order written. */
+let written: JsonText[] = [];
 
 export class JsonText {
-  constructor(readonly text: string) {}
+  /** The text in the pieces it was made of (a large group's members: one piece per chunk read), in order. */
+  readonly pieces: readonly string[];
+
+  constructor(text: string | readonly string[]) {
+    this.pieces = typeof text === 'string' ? [text] : text;
+  }
+
+  get text(): string {
+    return this.pieces.length === 1 ? this.pieces[0] : this.pieces.join('');
+  }
 
   /** The value itself, for the rare projection that picks sub-attributes out of it. */
   parse(): Json {
@@ -28,7 +37,7 @@ export class JsonText {
   }
 
   toJSON(): string {
-    written.push(this.text);
+    written.push(this);
     return MARK;
   }
 }
@@ -40,24 +49,35 @@ export class JsonText {
  */
 export class JsonMembers extends JsonText {}
 
-/** JSON.stringify(value), with each JsonText inside it written as its text. */
-export function stringifyResponse(value: unknown): string {
+/**
+ * JSON.stringify(value), with each JsonText inside it written as its text, in pieces: the text is
+ * their concatenation. A JsonText's pieces stay pieces, so a large answer can be sent a piece at a
+ * time without ever being one string.
+ */
+export function responsePieces(value: unknown): string[] {
   if (written.length) written = [];
   const text = JSON.stringify(value);
-  if (!written.length) return text;
+  if (!written.length) return [text];
   const parts = text.split(MARK_IN_TEXT);
   if (parts.length !== written.length + 1) throw new Error(`${written.length} JSON texts but ${parts.length - 1} markers`);
-  let out = '';
+  const out: string[] = [];
   for (let i = 0; i < written.length; i++) {
     const part = parts[i];
     if (part.endsWith(MEMBERS_IN_TEXT)) {
       // `,"<key>":<marker>` becomes `,<members>`, or nothing for an object without any.
-      const members = written[i].slice(written[i].indexOf('{') + 1, written[i].lastIndexOf('}'));
-      out += part.slice(0, -MEMBERS_IN_TEXT.length) + (members.trim() ? `,${members}` : '');
-    } else out += part + written[i];
+      const t = written[i].text;
+      const members = t.slice(t.indexOf('{') + 1, t.lastIndexOf('}'));
+      out.push(part.slice(0, -MEMBERS_IN_TEXT.length) + (members.trim() ? `,${members}` : ''));
+    } else out.push(part, ...written[i].pieces);
   }
   written = [];
-  return out + parts[parts.length - 1];
+  out.push(parts[parts.length - 1]);
+  return out;
+}
+
+/** JSON.stringify(value), with each JsonText inside it written as its text. */
+export function stringifyResponse(value: unknown): string {
+  return responsePieces(value).join('');
 }
 
 /** `obj` with a JsonMembers under MEMBERS_KEY parsed into its members, in its place (for a projection to pick from). */

@@ -129,19 +129,24 @@ const groupVersion = precompiled<{ version: number }>((db, arg) => db.selectFrom
  * of fewer than MEMBER_CHUNK members is one statement, as before.
  */
 async function membersInChunks(db: Kysely<DB>, baseUrl: string, groupId: string): Promise<JsonText> {
-  const parts: string[] = [];
+  // The array's text in pieces, one a chunk (see JsonText): ['[', chunk, ',', chunk, …, ']'].
+  const pieces: string[] = ['['];
   for (let after = 0; ; ) {
     const { rows } = await sql<{ members: string; last: number | null; n: number }>`select
         ${memberArrayJson(baseUrl)} as members, max(id) as last, count(*) as n
       from (select ${MEMBER_COLUMNS} from pushed_group_members m join users u on u.id = m.user_id
         where m.group_id = ${groupId} and m.id > ${after} order by m.id limit ${MEMBER_CHUNK})`.execute(db);
     const chunk = rows[0];
-    if (chunk.n > 0) parts.push(chunk.members.slice(1, -1));
+    if (chunk.n > 0) {
+      if (pieces.length > 1) pieces.push(',');
+      pieces.push(chunk.members.slice(1, -1));
+    }
     if (chunk.n < MEMBER_CHUNK || chunk.last === null) break;
     after = chunk.last;
     await nextTurn();
   }
-  return new JsonText(`[${parts.join(',')}]`);
+  pieces.push(']');
+  return new JsonText(pieces);
 }
 
 /**

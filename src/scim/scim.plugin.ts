@@ -4,13 +4,15 @@
 // written for every request. The protocol itself is scim.engine.ts.
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../platform/actor.ts';
 import { writeRawError } from '../platform/http-errors.ts';
 import { hasEncodedNul, nulPath } from '../platform/nul-guard.ts';
 import { nowIso } from '../platform/time.ts';
 import { maskedJson, type Json } from './scim.attributes.ts';
-import { stringifyResponse as stringify } from './json-text.ts';
+import { responsePieces, stringifyResponse as stringify } from './json-text.ts';
+import { nextTurn } from '../platform/next-turn.ts';
 import { handleScim, type ScimResponse } from './scim.engine.ts';
 import { badRequest, bodyTooLarge, errorBody, notFound, toScimError } from './scim.errors.ts';
 import { MAX_FILTER_LENGTH } from './filter.parser.ts';
@@ -67,8 +69,21 @@ export function nestedDeeperThan(text: string, max: number): boolean {
 }
 
 const NUL_DETAIL = 'SCIM values may not contain the NUL character (U+0000)';
-/** Characters above which a body's depth scan and its parse are done in two turns of the event loop. */
+/**
+ * Characters above which a request body's depth scan and its parse are done in two turns of the event
+ * loop, and an answer is sent in pieces.
+ */
 const LARGE_BODY = 1024 * 1024;
+
+/** The first `n` characters of the text made of `pieces` (all of it when shorter), without joining them all. */
+function beginning(pieces: readonly string[], n: number): string {
+  let out = '';
+  for (const p of pieces) {
+    if (out.length >= n) break;
+    out += p.length > n - out.length ? p.slice(0, n - out.length) : p;
+  }
+  return out;
+}
 
 /** Where the SCIM service lives (and /v2 below it). */
 export const SCIM_PREFIX = '/ResourceServer/api/SCIM';
@@ -146,7 +161,8 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
   // Some clients send JSON with another (or no) content type; read it as JSON all the same.
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, parseJson);
 
-  const record = (request: FastifyRequest, res: Pick<ScimResponse, 'status' | 'summary' | 'resourceType' | 'resourceId' | 'userName' | 'error'>, responseText: string | null) => {
+  /** `responseLength`: the answer's length in characters when `responseText` is only its beginning. */
+  const record = (request: FastifyRequest, res: Pick<ScimResponse, 'status' | 'summary' | 'resourceType' | 'resourceId' | 'userName' | 'error'>, responseText: string | null, responseLength?: number) => {
     const st = request.scim;
     let requestText: string | null = null;
     // A body cut short is said to be as long as it was sent.
@@ -173,7 +189,7 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
       user_name: res.userName,
       error: res.error,
       request_body: boundedBody(requestText, requestLength),
-      response_body: boundedBody(responseText),
+      response_body: boundedBody(responseText, responseLength),
     });
   };
 
@@ -242,14 +258,34 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
       const partial = (err as { scimResponse?: ScimResponse }).scimResponse;
       return sendError(request, reply, (err as { cause?: unknown }).cause ?? err, partial?.summary);
     }
-    const text = res.body === undefined ? null : stringify(res.body);
-    record(request, res, text);
     reply.code(res.status).headers(API_HEADERS).headers(res.headers);
-    if (text === null) {
+    if (res.body === undefined) {
+      record(request, res, null);
       reply.removeHeader('content-type');
       return reply.send();
     }
-    return reply.send(text);
+    const pieces = responsePieces(res.body);
+    let length = 0;
+    for (const p of pieces) length += p.length;
+    if (length <= LARGE_BODY) {
+      const text = pieces.join('');
+      record(request, res, text);
+      return reply.send(text);
+    }
+    // A large answer (a group of 100,000 members: 21 MB in about 40 pieces) is never one string: each
+    // piece is encoded with a turn of the event loop after it, and the socket takes the pieces as the
+    // client reads them, so other requests are answered in between.
+    record(request, res, beginning(pieces, BODY_LIMIT + 1), length);
+    const bytes: Buffer[] = [];
+    let size = 0;
+    for (const p of pieces) {
+      const b = Buffer.from(p, 'utf8');
+      bytes.push(b);
+      size += b.length;
+      if (b.length > 64 * 1024) await nextTurn();
+    }
+    reply.header('content-length', size);
+    return reply.send(Readable.from(bytes, { objectMode: false }));
   };
 
   // SCIM answers machines with JSON: the browser-oriented security headers (CSP and friends) are

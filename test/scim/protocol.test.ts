@@ -618,6 +618,50 @@ describe('queries', () => {
     for (const r of reads) assert.deepEqual(r.values, [...members, ...added.slice(0, r.version - base)], `the read at version ${r.version}`);
   });
 
+  test('an answer over 1 MB (a large group, GET and PUT) is sent in pieces: its Content-Length counts bytes (names beyond ASCII too), it parses whole, and the log keeps its beginning and its length', async () => {
+    const db = h.t.database.db;
+    const now = new Date().toISOString();
+    const n = 7_000;
+    const ids = Array.from({ length: n }, () => randomUUID());
+    // Every seventh display name has letters beyond ASCII: two and three bytes each in UTF-8.
+    const name = (i: number) => (i % 7 ? `Piece ${i}` : `Zoë 日本 ${i}`);
+    for (let i = 0; i < n; i += 1000) {
+      await db
+        .insertInto('users')
+        .values(ids.slice(i, i + 1000).map((id, j) => ({ id, user_name: `piece${i + j}@acme.example`, user_name_norm: `piece${i + j}@acme.example`, display_name: name(i + j), given_name: null, family_name: null, email: null, email_norm: null, external_id: null, role_id: null, status: 'active' as const, source: 'idp' as const, time_zone: 'UTC', locale: 'en-US', password_hash: null, scim_attributes: '{}', version: 1, created_at: now, updated_at: now })))
+        .execute();
+    }
+    const g = await h.scim('POST', '/Groups', { schemas: [GROUP], displayName: 'In pieces' });
+    for (let i = 0; i < n; i += 1000) await db.insertInto('pushed_group_members').values(ids.slice(i, i + 1000).map((user_id) => ({ group_id: g.body.id, user_id }))).execute();
+
+    const raw = async (method: 'GET' | 'PUT', body?: unknown) => {
+      const res = await fetch(`${h.base}/Groups/${g.body.id}`, { method, headers: { authorization: `Bearer ${h.token}`, 'content-type': 'application/scim+json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const bytes = Buffer.from(await res.arrayBuffer());
+      return { status: res.status, length: Number(res.headers.get('content-length')), bytes, text: bytes.toString('utf8') };
+    };
+    const got = await raw('GET');
+    assert.equal(got.status, 200);
+    assert.ok(got.text.length > 1024 * 1024, `over 1 MB: ${got.text.length} characters`);
+    assert.equal(got.length, got.bytes.length, 'Content-Length is the number of bytes sent');
+    assert.ok(got.bytes.length > got.text.length, 'some characters take more than one byte');
+    const group = JSON.parse(got.text);
+    assert.deepEqual(group.members.map((m: { value: string }) => m.value), ids);
+    assert.equal(group.members[7].display, 'Zoë 日本 7');
+
+    // Okta's way: the whole list back with one member fewer; the answer is the group after it.
+    const put = await raw('PUT', { schemas: [GROUP], id: g.body.id, displayName: 'In pieces', members: group.members.slice(1).map((m: { value: string }) => ({ value: m.value })) });
+    assert.equal(put.status, 200, put.text.slice(0, 300));
+    assert.equal(put.length, put.bytes.length);
+    assert.deepEqual(JSON.parse(put.text).members.map((m: { value: string }) => m.value), ids.slice(1));
+
+    await flushProvisioningLog(db);
+    const logged = await provisioningLogDbOf(db).selectFrom('provisioning_log').select(['method', 'response_body']).where('resource_id', '=', g.body.id).where('method', 'in', ['GET', 'PUT']).execute();
+    for (const [method, answer] of [['GET', got.text], ['PUT', put.text]] as const) {
+      const row = logged.find((l) => l.method === method);
+      assert.equal(row?.response_body, `${answer.slice(0, 8192)}… [${answer.length - 8192} more characters not kept]`, method);
+    }
+  });
+
   test('a list of groups with their members, read while members are added, shows each group with the members of the version it names', async () => {
     // The page's rows and their members are two statements. PostgreSQL reads them in one snapshot;
     // on SQLite no event-loop turn comes between them, so no write can commit in between (a group's
