@@ -353,6 +353,10 @@ describe('errors', () => {
     assert.equal(malformed.status, 400);
     assert.equal(malformed.body.scimType, 'invalidSyntax');
     assert.equal(malformed.body.detail, 'The request body is not valid JSON');
+    // Its `members` are parsed a slice at a time: an error inside them is found there.
+    const trailingComma = await h.scim('PUT', `/Groups/${group.body.id}`, body('').replace('}],"echoed"', '},],"echoed"'));
+    assert.equal(trailingComma.status, 400);
+    assert.equal(trailingComma.body.detail, 'The request body is not valid JSON');
     const nul = await h.scim('PUT', `/Groups/${group.body.id}`, body('\u0000'));
     assert.equal(nul.status, 400);
     assert.match(nul.body.detail, /NUL character/);
