@@ -1,7 +1,7 @@
 // A large body's `members` parsed a slice at a time: always exactly what JSON.parse makes of the text.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { locateArray, parseInSlices } from './large-json.ts';
+import { parseInSlices, scanJson } from './large-json.ts';
 
 /** The outcome of a parse: its value, or that it threw a SyntaxError. */
 async function outcome(parse: () => unknown): Promise<{ value: unknown } | { error: string }> {
@@ -14,7 +14,7 @@ async function outcome(parse: () => unknown): Promise<{ value: unknown } | { err
 }
 
 async function sameAsJsonParse(text: string, slice: number): Promise<void> {
-  assert.deepStrictEqual(await outcome(() => parseInSlices(text, 'members', slice)), await outcome(() => JSON.parse(text)), `${JSON.stringify(text)} in slices of ${slice}`);
+  assert.deepStrictEqual(await outcome(() => parseInSlices(text, 'members', scanJson(text, 64, 'members', slice).array)), await outcome(() => JSON.parse(text)), `${JSON.stringify(text)} in slices of ${slice}`);
 }
 
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -45,7 +45,7 @@ test('valid bodies: the same value as JSON.parse, whatever the number of members
   for (const text of texts) for (const slice of [1, 2, 3, 5000]) await sameAsJsonParse(text, slice);
   // The array is found, and cut after every slice-th element.
   const text = JSON.stringify({ schemas: [GROUP], members: Array.from({ length: 7 }, (_, i) => member(i)) });
-  const at = locateArray(text, 'members', 3)!;
+  const at = scanJson(text, 64, 'members', 3).array!;
   assert.equal(text[at.open], '[');
   assert.equal(text[at.close], ']');
   assert.equal(at.cuts.length, 2);
@@ -78,9 +78,17 @@ test('a large array is parsed over several turns of the event loop, so other wor
     if (counting) setImmediate(count);
   };
   setImmediate(count);
-  const parsed = (await parseInSlices(text, 'members', 5000)) as { members: unknown[] };
+  const parsed = (await parseInSlices(text, 'members', scanJson(text, 64, 'members').array)) as { members: unknown[] };
   counting = false;
   assert.equal(parsed.members.length, 20_000);
   assert.deepEqual(parsed, JSON.parse(text));
   assert.ok(turns >= 4, `other work ran in ${turns} turns meanwhile`);
+});
+
+test('the same pass tells a body nested too deep, inside the array or out of it, and then finds no array', () => {
+  const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+  for (const text of [`{"members":[${deep(63)}]}`, `{"x":${deep(64)},"members":[1]}`]) assert.deepEqual(scanJson(text, 64, 'members'), { tooDeep: true, array: null }, text);
+  assert.equal(scanJson(`{"members":[${deep(62)}]}`, 64, 'members').tooDeep, false);
+  assert.equal(scanJson(`{"members":[${deep(62)}]}`, 64).tooDeep, false);
+  assert.equal(scanJson(`{"members":[${deep(62)}]}`, 64).array, null, 'no key asked for, no array looked for');
 });

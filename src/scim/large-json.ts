@@ -3,7 +3,7 @@
 // of JSON, and one JSON.parse of it took 36-121 ms (9.1 MB, in-process), during which no other request
 // was answered. Almost all of such a body is one array, the value of the object's `members`: it is
 // parsed a slice of elements at a time, with a turn of the event loop between slices, and the rest of
-// the object on its own. The outcome is exactly JSON.parse's: the same value for valid JSON, a
+// the object on its own. The array is found by the pass that checks the body's depth (scanJson). The outcome is exactly JSON.parse's: the same value for valid JSON, a
 // SyntaxError otherwise.
 import { randomBytes } from 'node:crypto';
 import { nextTurn } from '../platform/next-turn.ts';
@@ -15,7 +15,7 @@ const SLICE = 5_000;
 const PLACEHOLDER = `\u0001slices:${randomBytes(12).toString('hex')}`;
 
 /** Where the array value of the object's top-level `key` lies in `text`, with the commas that end every SLICEth element. */
-interface Located {
+export interface Located {
   /** Index of the array's `[`, and of its `]`. */
   open: number;
   close: number;
@@ -26,7 +26,7 @@ interface Located {
 const isBlank = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /** The index of the quote that ends the JSON string opening at `open` (one not escaped by a backslash), or -1. */
-export function closingQuote(text: string, open: number): number {
+function closingQuote(text: string, open: number): number {
   for (let from = open; ; ) {
     const q = text.indexOf('"', from + 1);
     if (q < 0) return -1;
@@ -37,73 +37,89 @@ export function closingQuote(text: string, open: number): number {
   }
 }
 
+/** What one pass over a JSON text found: whether it nests too deep, and where the array under `key` lies. */
+export interface Scanned {
+  /** Arrays and objects nest deeper than the `maxDepth` asked for (the pass stopped there). */
+  tooDeep: boolean;
+  /**
+   * The array under the top-level `key` of the object the text is; null when no key was asked for, the
+   * text is not an object, has no such array, or is not well-formed enough to tell (JSON.parse then
+   * has the last word).
+   */
+  array: Located | null;
+}
+
 /**
- * The array under the top-level `key` of the JSON object `text`, found in one pass without parsing it;
- * null when the text is not an object, has no such array, names `key` more than once, or is not
- * well-formed enough to tell (JSON.parse then has the last word).
+ * One pass over a JSON text without parsing it: how deep it nests (JSON.parse accepts any depth, but
+ * every recursive walk after it, JSON.stringify included, overflows the stack on a body like `[[[[…]]]]`
+ * 100,000 deep) and, when `key` is given, where the array under that top-level key lies, cut after
+ * every `slice`th element.
  */
-export function locateArray(text: string, key: string, slice = SLICE): Located | null {
-  const quoted = JSON.stringify(key);
-  let i = 0;
-  while (i < text.length && isBlank(text.charCodeAt(i))) i++;
-  if (text.charCodeAt(i) !== 0x7b /* { */) return null;
+export function scanJson(text: string, maxDepth: number, key?: string, slice = SLICE): Scanned {
+  const quoted = key === undefined ? null : JSON.stringify(key);
   let depth = 0;
   let found: Located | null = null;
+  /** The array cannot be told (see Scanned.array); the pass goes on for the depth. */
+  let unclear = quoted === null;
   /** At depth 1: whether the next string is a member's name (it follows `{` or `,`). */
   let nameNext = false;
-  /** Elements begun in the found array so far, while inside it. */
-  let elements = 0;
+  /** Where the array under `key` opens, once its name and colon are read. */
+  let opensAt = -1;
   let inArray = false;
-  for (; i < text.length; i++) {
+  /** Commas between the found array's elements so far. */
+  let commas = 0;
+  let first = true;
+  for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
+    if (isBlank(c)) continue;
+    if (first && c !== 0x7b /* { */) unclear = true;
+    first = false;
     if (c === 0x22 /* " */) {
       const start = i;
       i = closingQuote(text, i);
-      if (i < 0) return null;
-      if (depth === 1 && nameNext && text.startsWith(quoted, start) && start + quoted.length === i + 1) {
-        // Named twice: JSON.parse keeps the last; leave it to JSON.parse. (A second name written with
-        // escapes is not seen here: parseInSlices finds it by its placeholder.)
-        if (found) return null;
+      if (i < 0) return { tooDeep: false, array: null }; // unterminated: JSON.parse will refuse it
+      if (!unclear && depth === 1 && nameNext && start + quoted!.length === i + 1 && text.startsWith(quoted!, start)) {
+        // Named twice, the last array is the one found. Whether JSON.parse keeps that one (the name
+        // may come again later, with another value or written with escapes) parseInSlices checks by
+        // its placeholder.
         let j = i + 1;
         while (j < text.length && isBlank(text.charCodeAt(j))) j++;
-        if (text.charCodeAt(j) !== 0x3a /* : */) return null;
-        j++;
-        while (j < text.length && isBlank(text.charCodeAt(j))) j++;
-        if (text.charCodeAt(j) === 0x5b /* [ */) {
-          found = { open: j, close: -1, cuts: [] };
-          inArray = true;
-          elements = 0;
-          depth = 2;
-          i = j;
+        if (text.charCodeAt(j) !== 0x3a /* : */) unclear = true;
+        else {
+          j++;
+          while (j < text.length && isBlank(text.charCodeAt(j))) j++;
+          if (text.charCodeAt(j) === 0x5b /* [ */) opensAt = j;
         }
       }
       nameNext = false;
     } else if (c === 0x7b || c === 0x5b) {
-      depth++;
+      if (++depth > maxDepth) return { tooDeep: true, array: null };
       if (depth === 1) nameNext = true; // the top-level object begins
+      if (i === opensAt) {
+        found = { open: i, close: -1, cuts: [] };
+        inArray = true;
+      }
     } else if (c === 0x7d || c === 0x5d) {
       if (inArray && depth === 2) {
-        if (c !== 0x5d) return null;
-        found!.close = i;
+        if (c === 0x5d) found!.close = i;
+        else unclear = true;
         inArray = false;
       }
-      depth--;
-      if (depth < 0) return null;
+      if (--depth < 0) unclear = true;
     } else if (c === 0x2c /* , */) {
       if (depth === 1) nameNext = true;
-      else if (inArray && depth === 2 && ++elements % slice === 0) found!.cuts.push(i);
+      else if (inArray && depth === 2 && ++commas % slice === 0) found!.cuts.push(i);
     }
   }
-  if (depth !== 0 || !found || found.close < 0) return null;
-  return found;
+  return { tooDeep: false, array: !unclear && depth === 0 && found && found.close >= 0 ? found : null };
 }
 
 /**
- * JSON.parse(text), with the array under the top-level `key` (when there is one) parsed a slice of
- * elements at a time, a turn of the event loop after each. Throws SyntaxError when `text` is not JSON.
+ * JSON.parse(text), with the array under the top-level `key` (`at`, as scanJson found it, when there is
+ * one) parsed a slice of elements at a time, a turn of the event loop after each. Throws SyntaxError
+ * when `text` is not JSON.
  */
-export async function parseInSlices(text: string, key: string, slice = SLICE): Promise<unknown> {
-  const at = locateArray(text, key, slice);
+export async function parseInSlices(text: string, key: string, at: Located | null): Promise<unknown> {
   if (!at) return JSON.parse(text);
   // The object without the array (in its place, a placeholder): everything outside it is checked here.
   const shell = JSON.parse(`${text.slice(0, at.open)}${JSON.stringify(PLACEHOLDER)}${text.slice(at.close + 1)}`) as Record<string, unknown>;
