@@ -53,6 +53,11 @@ const NUL_DETAIL = 'SCIM values may not contain the NUL character (U+0000)';
  */
 const LARGE_BODY = 1024 * 1024;
 
+/** The pieces as UTF-8, each encoded when it is asked for. */
+function* encodedOneByOne(pieces: readonly string[]): Generator<Buffer> {
+  for (const p of pieces) yield Buffer.from(p, 'utf8');
+}
+
 /** The first `n` characters of the text made of `pieces` (all of it when shorter), without joining them all. */
 function beginning(pieces: readonly string[], n: number): string {
   let out = '';
@@ -255,20 +260,18 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
       record(request, res, text);
       return reply.send(text);
     }
-    // A large answer (a group of 100,000 members: 21 MB in about 40 pieces) is never one string: each
-    // piece is encoded with a turn of the event loop after it, and the socket takes the pieces as the
-    // client reads them, so other requests are answered in between.
+    // A large answer (a group of 100,000 members: 21 MB in about 40 pieces) is never one string, nor
+    // held whole as bytes: its length in bytes is counted a piece at a time, with a turn of the event
+    // loop after each large piece, and each piece is encoded only when the socket has taken the one
+    // before (a client that hangs up stops it), so other requests are answered in between.
     record(request, res, beginning(pieces, BODY_LIMIT + 1), length);
-    const bytes: Buffer[] = [];
     let size = 0;
     for (const p of pieces) {
-      const b = Buffer.from(p, 'utf8');
-      bytes.push(b);
-      size += b.length;
-      if (b.length > 64 * 1024) await nextTurn();
+      size += Buffer.byteLength(p, 'utf8');
+      if (p.length > 64 * 1024) await nextTurn();
     }
     reply.header('content-length', size);
-    return reply.send(Readable.from(bytes, { objectMode: false }));
+    return reply.send(Readable.from(encodedOneByOne(pieces), { objectMode: false }));
   };
 
   // SCIM answers machines with JSON: the browser-oriented security headers (CSP and friends) are
