@@ -195,12 +195,13 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
   const wantsBody = query.attributes !== undefined || query.excludedAttributes !== undefined;
   if (method === 'PUT') {
     if (kind === 'Group') {
-      // Comes back projected already (its members are read only when wanted), its ETag beside it:
-      // `attributes` may leave meta out. On SQLite it is read after the COMMIT, as a GET reads it
-      // (one state of the group, with that state's ETag).
+      // The answer comes projected (its members read only when wanted), its ETag beside it:
+      // `attributes` may leave meta out. On PostgreSQL it is made after the COMMIT from what the
+      // transaction read; on SQLite it is read after the COMMIT, as a GET reads it (one state of the
+      // group, with that state's ETag).
       const put = await readGroupReplacement(ctx.db, id, req.body);
       const r = await inTrx(ctx, (trx) => replaceGroup(ctx, trx, id, put, req.ifMatch, projection));
-      const answer = r.resource ? { resource: r.resource, etag: r.etag } : await getGroup(ctx, id, projection);
+      const answer = r.answer ? { resource: await r.answer(), etag: r.etag } : await getGroup(ctx, id, projection);
       out.body = answer.resource;
       out.headers = { etag: answer.etag };
       out.summary = r.outcome.summary;

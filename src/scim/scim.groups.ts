@@ -54,12 +54,30 @@ function forProjection(members: Members | undefined, projection: Projection | un
   return members instanceof JsonText && projection && wantsPart(projection, 'members') ? (members.parse() as Json[]) : members;
 }
 
-/** The group as the client asked for it: `members` read (when wanted) by membersOf, then the projection applied. */
-async function shaped(ctx: ScimCtx, db: Db, row: Row, projection?: Projection): Promise<Resource> {
-  if (projection && !wants(projection, 'members')) return project(toResource(ctx, row, undefined), projection);
+/**
+ * Reads, in `db` (the caller's transaction or snapshot), what the group's answer as the client asked
+ * for it needs, and gives back what makes the answer: `members` (when wanted), then the projection
+ * applied. On PostgreSQL a group's members are written as text by it (membersWrittenPg, with turns of
+ * the event loop), so a caller can run it after its transaction, not holding it meanwhile.
+ */
+async function readShaped(ctx: ScimCtx, db: Db, row: Row, projection?: Projection): Promise<() => Promise<Resource>> {
+  const shape = (members: Members | undefined) => {
+    const res = toResource(ctx, row, forProjection(members, projection));
+    return projection ? project(res, projection) : res;
+  };
+  if (projection && !wants(projection, 'members')) return async () => shape(undefined);
+  if (isPostgres(db)) {
+    const rows = await memberRowsPg(db, [row.id]);
+    const write = projection && wantsPart(projection, 'members') ? membersAsValues : membersWrittenPg;
+    return async () => shape((await write([row.id], rows, `${ctx.baseUrl}/Users/`)).get(row.id));
+  }
   const members = (await membersOf(db, ctx.baseUrl, [row.id])).get(row.id);
-  const res = toResource(ctx, row, forProjection(members, projection));
-  return projection ? project(res, projection) : res;
+  return async () => shape(members);
+}
+
+/** The group as the client asked for it, read and made at once (see readShaped). */
+async function shaped(ctx: ScimCtx, db: Db, row: Row, projection?: Projection): Promise<Resource> {
+  return (await readShaped(ctx, db, row, projection))();
 }
 
 /** SQLite: the columns a members' JSON is written from (memberArrayJson), from `pushed_group_members m join users u`. */
@@ -75,23 +93,13 @@ const memberArrayJson = (baseUrl: string) =>
  * 170 ms in a loop, where reading the rows took 430–510 ms before they were serialised here. PostgreSQL writes
  * such text more slowly than it sends the rows (string_agg 340–460 ms, json_agg 520 ms, the rows
  * 165 ms for 100,000 members), so there the rows are read and written as the same text here
- * (membersWrittenPg).
+ * (membersWrittenPg), or made the values themselves with `asValues` (for a projection that picks
+ * parts of them, which would parse the text again).
  */
-async function membersOf(db: Db, baseUrl: string, groupIds: string[]): Promise<Map<string, Members>> {
+async function membersOf(db: Db, baseUrl: string, groupIds: string[], asValues = false): Promise<Map<string, Members>> {
   const map = new Map<string, Members>(groupIds.map((id) => [id, []]));
   if (!groupIds.length) return map;
-  const ref = `${baseUrl}/Users/`;
-  if (isPostgres(db)) {
-    const rows = await db
-      .selectFrom('pushed_group_members as m')
-      .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(['m.group_id', 'm.user_id', sql<string>`coalesce(u.display_name, u.user_name)`.as('display')])
-      .where('m.group_id', 'in', groupIds)
-      .orderBy('m.group_id')
-      .orderBy('m.id')
-      .execute();
-    return membersWrittenPg(groupIds, rows, ref);
-  }
+  if (isPostgres(db)) return (asValues ? membersAsValues : membersWrittenPg)(groupIds, await memberRowsPg(db, groupIds), `${baseUrl}/Users/`);
   // Aggregated from a subquery in the members' order, which SQLite keeps (it does not flatten an
   // ordered subquery into an aggregate) and reads without sorting again; an ORDER BY inside the
   // aggregate would sort each group's members in a temporary B-tree (240 against 170 ms for 100,000).
@@ -103,6 +111,29 @@ async function membersOf(db: Db, baseUrl: string, groupIds: string[]): Promise<M
   return map;
 }
 
+type MemberRow = { group_id: string; user_id: string; display: string };
+
+/** PostgreSQL: the groups' member rows, by group and in the order added. */
+function memberRowsPg(db: Db, groupIds: string[]): Promise<MemberRow[]> {
+  return db
+    .selectFrom('pushed_group_members as m')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .select(['m.group_id', 'm.user_id', sql<string>`coalesce(u.display_name, u.user_name)`.as('display')])
+    .where('m.group_id', 'in', groupIds)
+    .orderBy('m.group_id')
+    .orderBy('m.id')
+    .execute();
+}
+
+const memberValue = (r: MemberRow, ref: string): Json => ({ value: r.user_id, display: r.display, $ref: ref + r.user_id, type: 'User' });
+
+/** PostgreSQL: each group's members as values (memberRowsPg's rows; `ref` the users' URL prefix). */
+async function membersAsValues(groupIds: string[], rows: MemberRow[], ref: string): Promise<Map<string, Members>> {
+  const map = new Map<string, Json[]>(groupIds.map((id) => [id, []]));
+  for (const r of rows) map.get(r.group_id)!.push(memberValue(r, ref));
+  return map;
+}
+
 /**
  * PostgreSQL: each group's members written as JSON text, as SQLite writes them (memberArrayJson), in
  * pieces of up to MEMBER_CHUNK members, with a turn of the event loop after every MEMBER_CHUNK members
@@ -111,7 +142,7 @@ async function membersOf(db: Db, baseUrl: string, groupIds: string[]): Promise<M
  * objects, the stringify, then the log's copy of the answer's beginning, which flattened the 21 MB
  * string); in pieces, a large answer is also sent a piece at a time (src/scim/scim.plugin.ts).
  */
-async function membersWrittenPg(groupIds: string[], rows: { group_id: string; user_id: string; display: string }[], ref: string): Promise<Map<string, Members>> {
+async function membersWrittenPg(groupIds: string[], rows: MemberRow[], ref: string): Promise<Map<string, Members>> {
   const pieces = new Map<string, string[]>(groupIds.map((id) => [id, ['[']]));
   // The rows come ordered by group: a piece is a run of one group's rows, at most MEMBER_CHUNK long.
   let sinceTurn = 0;
@@ -120,7 +151,7 @@ async function membersWrittenPg(groupIds: string[], rows: { group_id: string; us
     let end = start;
     while (end < rows.length && end - start < MEMBER_CHUNK && rows[end].group_id === group) end++;
     const members: Json[] = [];
-    for (let i = start; i < end; i++) members.push({ value: rows[i].user_id, display: rows[i].display, $ref: ref + rows[i].user_id, type: 'User' });
+    for (let i = start; i < end; i++) members.push(memberValue(rows[i], ref));
     const list = pieces.get(group)!;
     if (list.length > 1) list.push(',');
     list.push(JSON.stringify(members).slice(1, -1));
@@ -204,10 +235,12 @@ export async function getGroup(ctx: ScimCtx, id: string, projection: Projection)
     return answer(row, await shaped(ctx, db, row, projection));
   }
   if (isPostgres(db)) {
-    return inOneSnapshot(db, async (trx) => {
+    // Read in the snapshot; the members' text written after it.
+    const read = await inOneSnapshot(db, async (trx) => {
       const row = await loadRow(trx, id);
-      return answer(row, await shaped(ctx, trx, row, projection));
+      return { row, make: await readShaped(ctx, trx, row, projection) };
     });
+    return answer(read.row, await read.make());
   }
   // SQLite: the members of the version read with the row, or the whole read again. Every change of a
   // group's members moves its version (a member user's deletion too).
@@ -246,7 +279,7 @@ async function listGroupsIn(ctx: ScimCtx, db: Db, p: ListParams): Promise<{ body
     if (where) cq = cq.where(where);
     return Number((await cq.executeTakeFirstOrThrow()).n);
   });
-  const members = wants(p.projection, 'members') && rows.length ? await membersOf(db, ctx.baseUrl, rows.map((r) => r.id)) : null;
+  const members = wants(p.projection, 'members') && rows.length ? await membersOf(db, ctx.baseUrl, rows.map((r) => r.id), wantsPart(p.projection, 'members')) : null;
   const resources = rows.map((r) => project(toResource(ctx, r, forProjection(members?.get(r.id), p.projection)), p.projection));
   return { body: listResponse(resources, p, total, next), found: rows.length };
 }
@@ -420,18 +453,19 @@ function groupReplacement(body: unknown): GroupReplacement {
 }
 
 /**
- * A PUT of a group. On PostgreSQL the answer is read in the transaction (one snapshot, for free);
- * on SQLite `resource` is null and the caller reads it after the COMMIT, as a GET does (getGroup, in
- * chunks): the transaction holds the process's one connection, and every other request waits for it
- * to end. Read inside it, the 102,100 members of the benchmark's group kept them waiting 266-370 ms
- * more.
+ * A PUT of a group. On PostgreSQL the answer is read in the transaction (one snapshot, for free) and
+ * `answer` makes it once the caller has committed (a large group's members written as text after the
+ * group's row lock is released); on SQLite `answer` is null and the caller reads the group after the
+ * COMMIT, as a GET does (getGroup, in chunks): the transaction holds the process's one connection,
+ * and every other request waits for it to end. Read inside it, the 102,100 members of the benchmark's
+ * group kept them waiting 266-370 ms more.
  */
 export async function replaceGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, put: GroupReplacement, ifMatch?: string, projection?: Projection) {
   const row = await loadRow(trx, id, true);
   checkIfMatch(ifMatch, etagOf(row.version));
   const { row: next, outcome } = await save(ctx, trx, row, put.attrs, put.change, true);
-  const resource = isPostgres(trx) ? await shaped(ctx, trx, next, projection) : null;
-  return { resource, outcome, etag: etagOf(next.version) };
+  const answer = isPostgres(trx) ? await readShaped(ctx, trx, next, projection) : null;
+  return { answer, outcome, etag: etagOf(next.version) };
 }
 
 /** A group's attributes as a PATCH sees them (members aside: they change as a MemberChange). */
