@@ -4,7 +4,9 @@
 // data. On SQLite a writer thread inserts the batches into the log's own file (provisioning-log.worker.mjs),
 // off the thread that answers requests; on PostgreSQL (and an in-memory SQLite database) they are
 // inserted from here. The list API flushes this process's queue first, so a single node reads its own
-// writes. Retention: rows older than config.provisioningLogDays are pruned every few minutes, by index.
+// writes; while another process holds the log it waits at most listLimits.flushWaitMs for that, and
+// the page says that its newest rows are still being stored. Retention: rows older than
+// config.provisioningLogDays are pruned every few minutes, by index.
 import { Worker } from 'node:worker_threads';
 import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
@@ -47,6 +49,15 @@ async function insertRows(trx: Transaction<DB>, rows: LogRow[]): Promise<void> {
 
 /** String.prototype.isWellFormed / toWellFormed (Node 20; TypeScript lists them from ES2024). */
 type WellFormable = string & { isWellFormed(): boolean; toWellFormed(): string };
+
+/**
+ * A prune deletes at most `chunkRows` rows a commit, the oldest first, and waits `pauseMs` before the
+ * next chunk while more are past retention. In one statement, the first prune after the retention was
+ * shortened (PROVISIONING_LOG_DAYS) on a large log was one transaction over every expired row: it held
+ * the log's lock (SQLite: the file's, for every process) and kept the rows logged meanwhile from
+ * being stored, and a page of the log from being read with them, until it ended. Settable for tests.
+ */
+export const pruneLimits = { chunkRows: 5_000, pauseMs: 20 };
 
 const FLUSH_MS = 200;
 const MAX_QUEUE = 500;
@@ -126,6 +137,8 @@ class TransactionWriter implements ProvisioningLogWriter {
   private flushing: Promise<void> | null = null;
   private busyRetries = 0;
   private readonly prune: PruneClock;
+  /** A prune not finished: rows logged before this time are left. */
+  private pruning: string | null = null;
   constructor(private readonly db: Kysely<DB>, retentionDays: () => number) {
     this.prune = new PruneClock(retentionDays);
   }
@@ -161,18 +174,26 @@ class TransactionWriter implements ProvisioningLogWriter {
       this.timer = null;
     }
     while (this.flushing) await this.flushing;
-    if (!this.queue.length) return;
+    if (!this.queue.length && !this.pruning) return;
     const rows = this.queue;
     this.queue = [];
     this.flushing = (async () => {
-      const pruneBefore = this.prune.due();
+      const pruneBefore = this.prune.due() ?? this.pruning;
+      const chunk = pruneLimits.chunkRows;
       try {
         const attempt = await tryWriteTransaction(this.db, async (trx) => {
           for (let i = 0; i < rows.length; i += INSERT_CHUNK) await insertRows(trx, rows.slice(i, i + INSERT_CHUNK));
-          if (pruneBefore) await trx.deleteFrom('provisioning_log').where('at', '<', pruneBefore).execute();
+          if (!pruneBefore) return 0;
+          // The oldest rows first, through the index on `at`, a chunk a commit (see pruneLimits).
+          const expired = trx.selectFrom('provisioning_log').select('id').where('at', '<', pruneBefore).orderBy('at').limit(chunk);
+          const { numDeletedRows } = await trx.deleteFrom('provisioning_log').where('id', 'in', expired).executeTakeFirstOrThrow();
+          return Number(numDeletedRows);
         });
         if (attempt.ran) {
           this.busyRetries = 0;
+          // More past retention: the next chunk after a pause, in which other sessions can write.
+          this.pruning = attempt.value < chunk ? null : pruneBefore;
+          if (this.pruning) this.schedule(pruneLimits.pauseMs);
           return;
         }
         if (pruneBefore) this.prune.missed();
@@ -181,9 +202,11 @@ class TransactionWriter implements ProvisioningLogWriter {
         this.queue = rows.concat(this.queue);
         this.schedule(BUSY_RETRY_MS);
       } catch (err) {
-        // The log must never break provisioning; report and drop the batch.
+        // The log must never break provisioning; report and drop the batch. A prune is tried again later.
         this.busyRetries = 0;
-        process.emitWarning(`provisioning log: could not write ${rows.length} row(s): ${(err as Error).message}`);
+        this.pruning = null;
+        if (pruneBefore) this.prune.missed();
+        process.emitWarning(rows.length ? `provisioning log: could not write ${rows.length} row(s): ${(err as Error).message}` : `provisioning log: could not prune past retention: ${(err as Error).message}`);
       }
     })();
     try {
@@ -256,7 +279,7 @@ class ThreadWriter implements ProvisioningLogWriter {
   }
 
   private start(): Worker {
-    const config: LogWriterConfig = { file: this.file, busyTimeoutMs: MAX_BUSY_RETRIES * BUSY_RETRY_MS };
+    const config: LogWriterConfig = { file: this.file, busyTimeoutMs: MAX_BUSY_RETRIES * BUSY_RETRY_MS, pruneChunk: pruneLimits.chunkRows, prunePauseMs: pruneLimits.pauseMs };
     // Without the process's `--import tsx` and other flags: the thread's code is JavaScript (see the worker).
     const worker = new Worker(new URL('./provisioning-log.worker.mjs', import.meta.url), { workerData: config, execArgv: [] });
     const mine = () => [...this.pending].filter(([, p]) => p.worker === worker);
@@ -270,7 +293,7 @@ class ThreadWriter implements ProvisioningLogWriter {
     worker.on('message', (result: LogBatchResult) => {
       // The log must never break provisioning; a refused commit is reported and its rows dropped.
       if (!result.ok) {
-        process.emitWarning(`provisioning log: could not write ${result.rows} row(s): ${result.error}`);
+        process.emitWarning(result.rows ? `provisioning log: could not write ${result.rows} row(s): ${result.error}` : `provisioning log: could not prune past retention: ${result.error}`);
         this.prune.missed();
       }
       settle(result.ids);
@@ -307,6 +330,26 @@ export function logWriter(db: Kysely<DB>, retentionDays: () => number): Provisio
 
 export async function flushProvisioningLog(db: Kysely<DB>): Promise<void> {
   await writers.get(db)?.flush();
+}
+
+/**
+ * How long a list waits for the rows this process has queued to be stored before it answers without
+ * them. Another process can hold the log for longer: on SQLite a second node's writer thread or the
+ * CLI with the log's file locked, on PostgreSQL a statement holding a lock on the table. The writer
+ * then waits for it (SQLite's for up to 30 s), and the page would wait as long. Settable for tests.
+ */
+export const listLimits = { flushWaitMs: 2_000 };
+
+/** Flushes this process's queued rows; false when they were not all stored within `ms` (they still will be). */
+async function flushedWithin(db: Kysely<DB>, ms: number): Promise<boolean> {
+  const writer = writers.get(db);
+  if (!writer) return true;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([writer.flush().then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Deletes rows older than `days`; returns how many. */
@@ -401,10 +444,20 @@ export interface LogPage {
   nextCursor: string | null;
   /** Set when the search stopped before the end of the log: the time of the oldest request it read. */
   searchedTo?: string;
+  /**
+   * Set when requests this server logged were not yet stored when the page was read (the log was held
+   * by another process for longer than listLimits.flushWaitMs): they are not lost, and show once stored.
+   */
+  stillWriting?: true;
 }
 
 export async function listProvisioningLog(database: Kysely<DB>, query: LogQuery): Promise<LogPage> {
-  await flushProvisioningLog(database);
+  const stored = await flushedWithin(database, listLimits.flushWaitMs);
+  const page = await readProvisioningLog(database, query);
+  return stored ? page : { ...page, stillWriting: true };
+}
+
+async function readProvisioningLog(database: Kysely<DB>, query: LogQuery): Promise<LogPage> {
   const db = provisioningLogDbOf(database);
   const limit = clampLimit(query.limit);
   if (!query.q?.trim() || statusRange(query).from >= 400) {

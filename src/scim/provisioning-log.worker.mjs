@@ -2,7 +2,7 @@
 // The SQLite provisioning log's writer, on a thread of its own: it stores the rows the request thread
 // sends it (src/scim/provisioning-log.service.ts, ThreadWriter) in the log's file through a connection
 // of its own, one transaction every 200 ms (or at once when the request thread flushes), and prunes
-// what is past retention in the same transaction. On the request thread, inserting a batch (a few
+// what is past retention in the same transactions, a chunk each (see pruneLimits). On the request thread, inserting a batch (a few
 // hundred rows with up to 8 KB of bodies each every 200 ms) paused every request in flight: a walk
 // of 10,000 cursor pages at a million users had 21-26 pages over 10 ms, 5-7 with this thread
 // (docs/performance.md, session 18). Waiting for a lock held by another process (busy_timeout) only
@@ -25,11 +25,15 @@ import { INSERT_CHUNK, insertLogSql, LOG_COLUMNS } from './provisioning-log.inse
  */
 
 /**
- * A commit, or its failure (its rows are dropped): the batches it held.
+ * A commit, or its failure (its rows are dropped): the batches it held (none for a chunk of a prune).
  * @typedef {{ ids: number[]; ok: true } | { ids: number[]; ok: false; rows: number; error: string }} LogBatchResult
  */
 
-/** @typedef {{ file: string; busyTimeoutMs: number }} LogWriterConfig */
+/**
+ * `pruneChunk`: rows one commit deletes at most when pruning; `prunePauseMs`: the wait before the next
+ * chunk when more are past retention (see ThreadWriter).
+ * @typedef {{ file: string; busyTimeoutMs: number; pruneChunk: number; prunePauseMs: number }} LogWriterConfig
+ */
 
 /** Batches received are committed this long after the first of them… */
 const COMMIT_MS = 200;
@@ -54,9 +58,10 @@ function start(config, port) {
     }
     return stmt;
   };
-  const prune = conn.prepare('delete from provisioning_log where at < ?');
+  // The oldest rows first, through the index on `at`, a chunk a commit.
+  const prune = conn.prepare('delete from provisioning_log where id in (select id from provisioning_log where at < ? order by at limit ?)');
   const write = conn.transaction(
-    /** @param {LogBatch[]} batches @param {string | null} pruneBefore */
+    /** @param {LogBatch[]} batches @param {string | null} pruneBefore @returns {number} the rows pruned */
     (batches, pruneBefore) => {
       for (const { values } of batches) {
         const rows = values.length / width;
@@ -65,7 +70,7 @@ function start(config, port) {
           insert(n).run(values.slice(r * width, (r + n) * width));
         }
       }
-      if (pruneBefore) prune.run(pruneBefore);
+      return pruneBefore ? prune.run(pruneBefore, config.pruneChunk).changes : 0;
     },
   );
 
@@ -74,6 +79,9 @@ function start(config, port) {
   let waitingRows = 0;
   /** @type {NodeJS.Timeout | null} */
   let timer = null;
+  /** A prune not finished: rows logged before this time are left. */
+  /** @type {string | null} */
+  let pruning = null;
   const commit = () => {
     if (timer) clearTimeout(timer);
     timer = null;
@@ -82,17 +90,21 @@ function start(config, port) {
     waiting = [];
     waitingRows = 0;
     const ids = batches.map((b) => b.id);
-    const pruneBefore = batches.reduce((/** @type {string | null} */ at, b) => b.pruneBefore ?? at, null);
+    pruning = batches.reduce((/** @type {string | null} */ at, b) => b.pruneBefore ?? at, pruning);
     /** @type {LogBatchResult} */
     let result;
     try {
       // BEGIN IMMEDIATE: the write lock is taken (or waited for) before anything is read.
-      write.immediate(batches, pruneBefore);
+      if (write.immediate(batches, pruning) < config.pruneChunk) pruning = null;
       result = { ids, ok: true };
     } catch (err) {
+      // The request thread sends the prune again with its next batch.
+      pruning = null;
       result = { ids, ok: false, rows, error: err instanceof Error ? err.message : String(err) };
     }
     port.postMessage(result);
+    // More past retention: the next chunk after a pause, in which other processes can have the lock.
+    if (pruning) timer ??= setTimeout(commit, config.prunePauseMs);
   };
   port.on('message', (/** @type {LogBatch} */ batch) => {
     waiting.push(batch);

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { provisioningLogDbOf } from '../../src/db/database.ts';
 import { createLocalAdmin, createUserWithLevels, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
+import { holdProvisioningLog } from '../helpers/other-connection.ts';
 import { captureOnFailure, gotoSignedOut, launchBrowser, menuScreens, newSession, signInThroughUi } from '../helpers/browser.ts';
 
 const ALL_SCREENS = ['Home', 'Accounts', 'Products', 'Usage', 'Invoices', 'Payments', 'Reports', 'Users', 'Roles', 'Role Groups', 'SAML Settings', 'Provisioning Log', 'Audit Log'];
@@ -160,6 +161,41 @@ describe('admin UI in the browser', () => {
     } finally {
       Object.assign(searchLimits, saved);
       await provisioningLogDbOf(t.database.db).deleteFrom('provisioning_log').where('client', '=', 'ui window test').execute();
+      await page.context().close();
+    }
+  });
+
+  test('while another process holds the Provisioning Log, the page says its newest requests are still being stored, and Refresh shows them once stored', async () => {
+    const { listLimits, logWriter, flushProvisioningLog } = await import('../../src/scim/provisioning-log.service.ts');
+    await flushProvisioningLog(t.database.db);
+    // The SCIM plugin's writer: one per database handle.
+    const writer = logWriter(t.database.db, () => t.config.provisioningLogDays);
+    const letGo = await holdProvisioningLog(t.databaseUrl);
+    let held = true;
+    const saved = { ...listLimits };
+    listLimits.flushWaitMs = 300;
+    const page = await session();
+    try {
+      await captureOnFailure('log-still-writing', [page], async () => {
+        writer.add({ at: new Date().toISOString(), client: 'ui held test', method: 'POST', path: '/ResourceServer/api/SCIM/Users', status: 201, duration_ms: 2, summary: 'created user held.back@acme.com', resource_type: 'User', resource_id: null, user_name: 'held.back@acme.com', error: null, request_body: null, response_body: null });
+        await signInThroughUi(page, admin.username, admin.password, '/setup/provisioning-log');
+        const main = page.getByRole('main');
+        // (The spinner is a status too.)
+        const status = main.getByRole('status').filter({ hasText: 'still being stored' });
+        await status.waitFor();
+        assert.match((await status.textContent()) ?? '', /newest requests are still being stored: another server process is holding the log\. They are not lost\./);
+        const row = main.getByRole('cell', { name: 'created user held.back@acme.com' });
+        assert.equal(await row.count(), 0);
+        await letGo();
+        held = false;
+        await main.getByRole('button', { name: 'Refresh' }).click();
+        await row.waitFor();
+        await status.waitFor({ state: 'detached' });
+      });
+    } finally {
+      Object.assign(listLimits, saved);
+      if (held) await letGo();
+      await provisioningLogDbOf(t.database.db).deleteFrom('provisioning_log').where('client', '=', 'ui held test').execute();
       await page.context().close();
     }
   });

@@ -3,7 +3,7 @@
 // on as the app has them); PostgreSQL begins. Statements run inside that transaction until commit().
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { parseDatabaseUrl } from '../../src/db/database.ts';
+import { parseDatabaseUrl, provisioningLogFile } from '../../src/db/database.ts';
 
 export interface OtherConnection {
   /** Runs one statement in the open transaction; `$1` is its one parameter, if any. */
@@ -40,5 +40,30 @@ export async function otherConnectionInTransaction(url: string): Promise<OtherCo
       await client.query('commit');
       await client.end();
     },
+  };
+}
+
+/**
+ * Another process's hold on the provisioning log, as a second node or the CLI could have it: on SQLite
+ * the write lock on the log's own file; on PostgreSQL a table lock that lets reads through and makes
+ * inserts wait. Let go with the function returned.
+ */
+export async function holdProvisioningLog(url: string): Promise<() => Promise<void>> {
+  const parsed = parseDatabaseUrl(url);
+  if (parsed.dialect === 'sqlite') {
+    const conn = new SQLite(provisioningLogFile(parsed.file!));
+    conn.exec('begin immediate');
+    return async () => {
+      conn.exec('commit');
+      conn.close();
+    };
+  }
+  const client = new pg.Client({ connectionString: parsed.connectionString });
+  await client.connect();
+  await client.query('begin');
+  await client.query('lock table provisioning_log in share row exclusive mode');
+  return async () => {
+    await client.query('commit');
+    await client.end();
   };
 }

@@ -15,6 +15,7 @@ import pg from 'pg';
 import { nestedDeeperThan } from '../../src/scim/scim.plugin.ts';
 import { migrate, openDatabase, parseDatabaseUrl, provisioningLogDbOf, provisioningLogFile } from '../../src/db/database.ts';
 import { freshDatabaseUrl, usePostgres } from '../helpers/app.ts';
+import { holdProvisioningLog } from '../helpers/other-connection.ts';
 import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
 
 const run = promisify(execFile);
@@ -1090,6 +1091,36 @@ describe('provisioning log', () => {
     assert.deepEqual(rows.map((r) => r.summary), ['before', 'with \u2400 inside', 'lone \ufffd surrogate', 'after']);
   });
 
+  test('while another process holds the log, a list answers without waiting for it, says the newest requests are still being stored, and shows them once stored', async () => {
+    const { listLimits } = await import('../../src/scim/provisioning-log.service.ts');
+    const marker = `still-writing-${randomUUID().slice(0, 8)}@example.com`;
+    await flushProvisioningLog(h.t.database.db);
+    const letGo = await holdProvisioningLog(h.t.databaseUrl);
+    let held = true;
+    const release = async () => {
+      if (held) await letGo();
+      held = false;
+    };
+    const saved = { ...listLimits };
+    listLimits.flushWaitMs = 300;
+    try {
+      const lookup = await h.scim('GET', `/Users?filter=${encodeURIComponent(`userName eq "${marker}"`)}`);
+      assert.equal(lookup.status, 200);
+      // Answered while the hold lasts (it is let go only after): the page did not wait for the writer.
+      const during = await h.admin.json(`/api/provisioning-log?q=${encodeURIComponent(marker)}`);
+      assert.equal(during.status, 200);
+      assert.equal(during.body.stillWriting, true, JSON.stringify(during.body));
+      assert.deepEqual(during.body.items, []);
+      await release();
+      const after = await h.admin.json(`/api/provisioning-log?q=${encodeURIComponent(marker)}`);
+      assert.equal(after.body.stillWriting, undefined, JSON.stringify(after.body));
+      assert.deepEqual(after.body.items.map((i: any) => [i.method, i.status]), [['GET', 200]], 'the request was stored once the log was free');
+    } finally {
+      Object.assign(listLimits, saved);
+      await release();
+    }
+  });
+
   test('rows older than the retention are pruned', async () => {
     const { pruneProvisioningLog } = await import('../../src/scim/provisioning-log.service.ts');
     await provisioningLogDbOf(h.t.database.db).insertInto('provisioning_log').values({ at: '2000-01-01T00:00:00.000Z', client: null, method: 'GET', path: '/old', status: 200, duration_ms: 1, summary: 'old', resource_type: null, resource_id: null, user_name: null, error: null, request_body: null, response_body: null }).execute();
@@ -1141,6 +1172,39 @@ describe('provisioning log', () => {
     } finally {
       process.off('warning', onWarning);
       await log.deleteFrom('provisioning_log').where('client', '=', 'writer test').execute();
+      await database.close();
+    }
+  });
+
+  test('a prune past retention deletes a chunk a commit, the oldest first: rows logged meanwhile are stored without waiting for it, and every expired row goes', async () => {
+    const { logWriter, pruneLimits } = await import('../../src/scim/provisioning-log.service.ts');
+    // A second handle on the database has a writer of its own, which prunes with its first batch.
+    const database = openDatabase(h.t.databaseUrl, { poolSize: 2 });
+    const log = provisioningLogDbOf(database.db);
+    const row = (path: string, at: string) => ({ at, client: 'prune test', method: 'GET', path, status: 200, duration_ms: 1, summary: path, resource_type: null, resource_id: null, user_name: null, error: null, request_body: null, response_body: null });
+    const expired = Array.from({ length: 1050 }, (_, i) => row(`/expired/${i}`, new Date(Date.UTC(2001, 0, 1) + i * 1000).toISOString()));
+    const left = async () => (await log.selectFrom('provisioning_log').select('path').where('client', '=', 'prune test').where('path', 'like', '/expired/%').orderBy('at').execute()).map((r) => r.path);
+    const saved = { ...pruneLimits };
+    Object.assign(pruneLimits, { chunkRows: 100, pauseMs: 200 });
+    try {
+      for (let i = 0; i < expired.length; i += 150) await log.insertInto('provisioning_log').values(expired.slice(i, i + 150)).execute();
+      const writer = logWriter(database.db, () => 30);
+      writer.add(row('/during', new Date().toISOString()));
+      await writer.drain();
+      const stored = await log.selectFrom('provisioning_log').select('path').where('client', '=', 'prune test').where('path', '=', '/during').execute();
+      assert.equal(stored.length, 1, 'the new row was stored with the first chunk');
+      // The first commit (or the first few, on a slow day) took the oldest rows; most are still there.
+      const after = await left();
+      assert.ok(after.length > 0 && after.length <= 950, `${after.length} expired rows left`);
+      assert.deepEqual(after, expired.slice(expired.length - after.length).map((r) => r.path), 'the oldest went first');
+      for (let waited = 0; (await left()).length; waited += 100) {
+        assert.ok(waited < 30_000, 'every expired row pruned within 30 s');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await writer.close();
+    } finally {
+      Object.assign(pruneLimits, saved);
+      await log.deleteFrom('provisioning_log').where('client', '=', 'prune test').execute();
       await database.close();
     }
   });

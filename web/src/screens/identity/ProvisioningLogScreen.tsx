@@ -74,7 +74,7 @@ function Details({ e }: { e: ProvisioningEntry }) {
 export default function ProvisioningLogScreen() {
   const list = useListParams(FILTERS);
   const [expanded, toggle] = useExpanded();
-  const { page, loading, error } = useList((q, signal) => provisioningApi.list(q, signal), { ...list.filters, cursor: list.cursor, limit: 50 });
+  const { page, loading, error, reload } = useList((q, signal) => provisioningApi.list(q, signal), { ...list.filters, cursor: list.cursor, limit: 50 });
   const filtered = FILTERS.some((k) => list.filters[k]);
   // A text search stops after about half a second (the log has no text index) and says how far back
   // it got; this goes on from there.
@@ -91,6 +91,14 @@ export default function ProvisioningLogScreen() {
         <FilterSelect list={list} name="resource" label="Resource" options={RESOURCES} />
       </FilterBar>
       {error && <Banner>{error}</Banner>}
+      {page?.stillWriting && (
+        <p className="search-progress" role="status">
+          The newest requests are still being stored: another server process is holding the log. They are not lost.{' '}
+          <Button small onClick={reload} busy={loading}>
+            Refresh
+          </Button>
+        </p>
+      )}
       {!page && loading ? (
         <Spinner />
       ) : page && page.items.length === 0 && page.searchedTo ? (
