@@ -334,9 +334,10 @@ export async function flushProvisioningLog(db: Kysely<DB>): Promise<void> {
 
 /**
  * How long a list waits for the rows this process has queued to be stored before it answers without
- * them. Another process can hold the log for longer: on SQLite a second node's writer thread or the
- * CLI with the log's file locked, on PostgreSQL a statement holding a lock on the table. The writer
- * then waits for it (SQLite's for up to 30 s), and the page would wait as long. Settable for tests.
+ * them. Another process can hold the log for longer than a commit: on SQLite any process with the
+ * log's file locked (the `sqlite3` shell in a transaction, say), on PostgreSQL a session holding a lock
+ * on the table. The writer waits for it (SQLite's for up to 30 s), and the page would wait as long.
+ * Settable for tests.
  */
 export const listLimits = { flushWaitMs: 2_000 };
 

@@ -2,11 +2,12 @@
 // The SQLite provisioning log's writer, on a thread of its own: it stores the rows the request thread
 // sends it (src/scim/provisioning-log.service.ts, ThreadWriter) in the log's file through a connection
 // of its own, one transaction every 200 ms (or at once when the request thread flushes), and prunes
-// what is past retention in the same transactions, a chunk each (see pruneLimits). On the request thread, inserting a batch (a few
-// hundred rows with up to 8 KB of bodies each every 200 ms) paused every request in flight: a walk
-// of 10,000 cursor pages at a million users had 21-26 pages over 10 ms, 5-7 with this thread
-// (docs/performance.md, session 18). Waiting for a lock held by another process (busy_timeout) only
-// sleeps this thread. The log is written apart from the changes it describes, as before.
+// what is past retention in the same transactions, a chunk each (pruneLimits in the service). On the
+// request thread, inserting a batch (a few hundred rows with up to 8 KB of bodies each every 200 ms)
+// paused every request in flight: a walk of 10,000 cursor pages at a million users had 21-26 pages
+// over 10 ms, 5-7 with this thread (docs/performance.md, session 18). Waiting for a lock held by
+// another process (busy_timeout) only sleeps this thread. The log is written apart from the changes it
+// describes, as before.
 //
 // JavaScript (checked by the compiler from its JSDoc types), and so are the two modules it imports:
 // the thread is started without tsx (execArgv: [], not the process's `--import tsx`), so starting it
