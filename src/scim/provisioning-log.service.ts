@@ -15,7 +15,7 @@ import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
 import { tryWriteTransaction } from '../db/write-lock.ts';
 import { preparedPgStatement, provisioningLogDbOf, provisioningLogFileOf } from '../db/database.ts';
 import type { LogBatch, LogBatchResult, LogWriterConfig } from './provisioning-log.worker.mjs';
-import { INSERT_CHUNK, insertLogSql, LOG_COLUMNS } from './provisioning-log.insert.mjs';
+import { INSERT_CHUNK, insertLogSql, LOG_COLUMNS, pruneLogSql } from './provisioning-log.insert.mjs';
 import { clampLimit, decodeCursor, encodeCursor } from '../platform/paging.ts';
 import { Invalid } from '../platform/errors.ts';
 
@@ -184,10 +184,8 @@ class TransactionWriter implements ProvisioningLogWriter {
         const attempt = await tryWriteTransaction(this.db, async (trx) => {
           for (let i = 0; i < rows.length; i += INSERT_CHUNK) await insertRows(trx, rows.slice(i, i + INSERT_CHUNK));
           if (!pruneBefore) return 0;
-          // The oldest rows first, through the index on `at`, a chunk a commit (see pruneLimits).
-          const expired = trx.selectFrom('provisioning_log').select('id').where('at', '<', pruneBefore).orderBy('at').limit(chunk);
-          const { numDeletedRows } = await trx.deleteFrom('provisioning_log').where('id', 'in', expired).executeTakeFirstOrThrow();
-          return Number(numDeletedRows);
+          const { numAffectedRows } = await trx.executeQuery(CompiledQuery.raw(pruneLogSql(isPostgres(trx) ? 'postgres' : 'sqlite'), [pruneBefore, chunk]));
+          return Number(numAffectedRows);
         });
         if (attempt.ran) {
           this.busyRetries = 0;

@@ -16,7 +16,7 @@
 // start; without, 84-99 ms and 95-114 ms (docs/performance.md, session 20).
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { openProvisioningLogFile } from '../db/provisioning-log-file.mjs';
-import { INSERT_CHUNK, insertLogSql, LOG_COLUMNS } from './provisioning-log.insert.mjs';
+import { INSERT_CHUNK, insertLogSql, LOG_COLUMNS, pruneLogSql } from './provisioning-log.insert.mjs';
 
 /**
  * What the request thread sends: rows as one flat array of values, LOG_COLUMNS of each row in turn.
@@ -59,8 +59,7 @@ function start(config, port) {
     }
     return stmt;
   };
-  // The oldest rows first, through the index on `at`, a chunk a commit.
-  const prune = conn.prepare('delete from provisioning_log where id in (select id from provisioning_log where at < ? order by at limit ?)');
+  const prune = conn.prepare(pruneLogSql('sqlite'));
   const write = conn.transaction(
     /** @param {LogBatch[]} batches @param {string | null} pruneBefore @returns {number} the rows pruned */
     (batches, pruneBefore) => {
