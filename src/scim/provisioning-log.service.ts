@@ -106,9 +106,6 @@ function storable(row: LogRow): LogRow {
   return row;
 }
 
-/** The time before which rows are past a retention of `days`. */
-const retentionCutoff = (days: number): string => new Date(Date.now() - days * 86_400_000).toISOString();
-
 /** The time before which rows are past retention, when a prune is due (every few minutes); else null. */
 class PruneClock {
   private last = 0;
@@ -117,7 +114,7 @@ class PruneClock {
   due(): string | null {
     if (Date.now() - this.last <= PRUNE_EVERY_MS) return null;
     this.last = Date.now();
-    return retentionCutoff(this.retentionDays());
+    return new Date(this.last - this.retentionDays() * 86_400_000).toISOString();
   }
 
   /** The prune did not happen: due again at the next batch. */
@@ -349,12 +346,6 @@ async function flushedWithin(db: Kysely<DB>, ms: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Deletes rows older than `days`; returns how many. */
-export async function pruneProvisioningLog(db: Kysely<DB>, days: number): Promise<number> {
-  const res = await provisioningLogDbOf(db).deleteFrom('provisioning_log').where('at', '<', retentionCutoff(days)).executeTakeFirst();
-  return Number(res.numDeletedRows ?? 0);
 }
 
 export interface LogQuery {

@@ -102,7 +102,8 @@ function start(config, port) {
       pruning = null;
       result = { ids, ok: false, rows, error: err instanceof Error ? err.message : String(err) };
     }
-    port.postMessage(result);
+    // A chunk of a prune that went through holds no rows to report: the request thread is not woken for it.
+    if (ids.length || !result.ok) port.postMessage(result);
     // More past retention: the next chunk after a pause, in which other processes can have the lock.
     if (pruning) timer ??= setTimeout(commit, config.prunePauseMs);
   };
