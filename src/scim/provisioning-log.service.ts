@@ -12,7 +12,7 @@ import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction } fr
 import type { DB } from '../db/schema.ts';
 import type { ProvisioningLogTable } from '../db/schema.scim.ts';
 import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
-import { tryWriteTransaction } from '../db/write-lock.ts';
+import { tryWriteTransaction, type Attempt } from '../db/write-lock.ts';
 import { preparedPgStatement, provisioningLogDbOf, provisioningLogFileOf } from '../db/database.ts';
 import type { LogBatch, LogBatchResult, LogWriterConfig } from './provisioning-log.worker.mjs';
 import { INSERT_CHUNK, insertLogSql, LOG_COLUMNS, pruneLogSql } from './provisioning-log.insert.mjs';
@@ -62,10 +62,38 @@ export const pruneLimits = { chunkRows: 5_000, pauseMs: 20 };
 const FLUSH_MS = 200;
 const MAX_QUEUE = 500;
 const PRUNE_EVERY_MS = 5 * 60_000;
-/** While another process holds SQLite's write lock, rows stay queued and are retried this often… */
+/** While another process holds the log, rows stay queued and are tried again this often. */
 const BUSY_RETRY_MS = 50;
-/** …for up to 30 s; after that the batch is reported and dropped. */
-const MAX_BUSY_RETRIES = 600;
+/** SQLite's writer thread waits this long for another process's lock; then the batch is reported and dropped. */
+const SQLITE_LOCK_WAIT_MS = 30_000;
+
+/**
+ * PostgreSQL (TransactionWriter): how long a batch's transaction waits for a lock on the log before it
+ * gives its connection back and tries again (lock_timeout), and how much text the rows waiting to be
+ * stored may hold. A lock that another session keeps on the log (LOCK TABLE, VACUUM FULL, a long
+ * migration) used to keep one batch waiting on a pooled connection for as long as it lasted, with
+ * every request's row queued behind it: under 16 clients reading, the server's memory grew by 3.4-4.6
+ * MB a second (a scratch, session 32; docs/scim.md), without a bound short of V8's heap limit, and a
+ * shutdown meanwhile did not end until the hold did (its last flush waited for the lock). Now rows past
+ * `maxQueuedChars` (their bodies, path and words, counted in characters) are not kept: they are
+ * counted and reported, with the times of the first and the last, once the log takes rows again. At
+ * shutdown the writer tries for `shutdownWaitMs` more and says how many rows it could not store.
+ * Settable for tests.
+ */
+export const waitLimits = { lockWaitMs: 1_000, maxQueuedChars: 64 * 1024 * 1024, shutdownWaitMs: 5_000 };
+
+/** The characters a log row holds in its text, and a little for the row itself. */
+function charsOf(row: LogRow): number {
+  let n = 64;
+  for (const c of LOG_COLUMNS) {
+    const v = row[c];
+    if (typeof v === 'string') n += v.length;
+  }
+  return n;
+}
+
+/** PostgreSQL's lock_not_available: the wait for a lock outlasted lock_timeout. */
+const isLockTimeout = (err: unknown) => (err as { code?: unknown })?.code === '55P03';
 /**
  * SQLite: rows go to the writer thread this soon after they are logged, which commits them every
  * 200 ms. Held here for the 200 ms instead, a busy server's rows (with up to 8 KB of bodies each) outlived
@@ -125,14 +153,20 @@ class PruneClock {
 
 /**
  * PostgreSQL, and an in-memory SQLite database: batches of rows, one transaction each from this
- * thread, every 200 ms or 500 rows. While another process holds SQLite's write lock the rows stay
- * queued and are retried on a timer.
+ * thread, every 200 ms or 500 rows. While another session holds the log (PostgreSQL: a batch waited
+ * waitLimits.lockWaitMs for its lock) the rows stay queued, up to waitLimits.maxQueuedChars, and are
+ * tried again on a timer.
  */
 class TransactionWriter implements ProvisioningLogWriter {
   private queue: LogRow[] = [];
+  /** The characters the queued rows hold (charsOf), while the log is held; 0 otherwise. */
+  private queuedChars = 0;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
-  private busyRetries = 0;
+  /** The log is held by another session: the last batch could not be stored and waits for a retry. */
+  private held = false;
+  /** Requests whose rows were not kept while the log was held: how many, the first's and last's time. */
+  private notKept: { rows: number; from: string; to: string } | null = null;
   private readonly prune: PruneClock;
   /** A prune not finished: rows logged before this time are left. */
   private pruning: string | null = null;
@@ -141,8 +175,20 @@ class TransactionWriter implements ProvisioningLogWriter {
   }
 
   add(row: LogRow): void {
+    if (this.held) {
+      // Counted only while the log is held: the rows then wait for as long as the hold lasts.
+      const chars = charsOf(row);
+      if (this.queuedChars + chars > waitLimits.maxQueuedChars) {
+        if (this.notKept) {
+          this.notKept.rows++;
+          this.notKept.to = row.at;
+        } else this.notKept = { rows: 1, from: row.at, to: row.at };
+        return;
+      }
+      this.queuedChars += chars;
+    }
     this.queue.push(storable(row));
-    if (this.queue.length >= MAX_QUEUE && !this.busyRetries) void this.flush();
+    if (this.queue.length >= MAX_QUEUE && !this.held) void this.flush();
     else this.schedule(FLUSH_MS);
   }
 
@@ -155,14 +201,37 @@ class TransactionWriter implements ProvisioningLogWriter {
   async drain(ms = 5_000): Promise<void> {
     const until = Date.now() + ms;
     await this.flush();
-    while (this.queue.length && Date.now() < until) {
+    // A retry on the timer may have the rows in flight: they are not stored until it ends.
+    while ((this.queue.length || this.flushing) && Date.now() < until) {
       await new Promise((r) => setTimeout(r, BUSY_RETRY_MS));
       await this.flush();
     }
   }
 
   async close(): Promise<void> {
-    await this.drain();
+    await this.drain(waitLimits.shutdownWaitMs);
+    while (this.flushing) await this.flushing;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    // Still held after the drain's wait: what is queued is lost with the process, and said so.
+    if (this.queue.length) {
+      const rows = this.queue.length;
+      this.queue = [];
+      this.queuedChars = 0;
+      this.held = false;
+      process.emitWarning(`provisioning log: could not write ${rows} row(s): the log was still held by another session at shutdown`);
+    }
+    this.reportNotKept();
+  }
+
+  /** Says how many requests were not logged while the log was held (see waitLimits). */
+  private reportNotKept(): void {
+    if (!this.notKept) return;
+    const { rows, from, to } = this.notKept;
+    this.notKept = null;
+    const limit = waitLimits.maxQueuedChars;
+    const chars = limit >= 1 << 20 ? `${Math.round(limit / (1 << 20))} M` : limit.toLocaleString('en-US');
+    process.emitWarning(`provisioning log: ${rows} request(s) from ${from} to ${to} were not logged: another session held the log, and the rows waiting for it had reached ${chars} characters`);
   }
 
   async flush(): Promise<void> {
@@ -177,28 +246,44 @@ class TransactionWriter implements ProvisioningLogWriter {
     this.flushing = (async () => {
       const pruneBefore = this.prune.due() ?? this.pruning;
       const chunk = pruneLimits.chunkRows;
+      const pg = isPostgres(this.db);
       try {
-        const attempt = await tryWriteTransaction(this.db, async (trx) => {
-          for (let i = 0; i < rows.length; i += INSERT_CHUNK) await insertRows(trx, rows.slice(i, i + INSERT_CHUNK));
-          if (!pruneBefore) return 0;
-          const { numAffectedRows } = await trx.executeQuery(CompiledQuery.raw(pruneLogSql(isPostgres(trx) ? 'postgres' : 'sqlite'), [pruneBefore, chunk]));
-          return Number(numAffectedRows);
-        });
+        let attempt: Attempt<number>;
+        try {
+          attempt = await tryWriteTransaction(this.db, async (trx) => {
+            if (pg) await sql.raw(`set local lock_timeout = ${Math.max(1, Math.round(waitLimits.lockWaitMs))}`).execute(trx);
+            for (let i = 0; i < rows.length; i += INSERT_CHUNK) await insertRows(trx, rows.slice(i, i + INSERT_CHUNK));
+            if (!pruneBefore) return 0;
+            const { numAffectedRows } = await trx.executeQuery(CompiledQuery.raw(pruneLogSql(pg ? 'postgres' : 'sqlite'), [pruneBefore, chunk]));
+            return Number(numAffectedRows);
+          });
+        } catch (err) {
+          if (!isLockTimeout(err)) throw err;
+          attempt = { ran: false };
+        }
         if (attempt.ran) {
-          this.busyRetries = 0;
+          this.held = false;
+          this.queuedChars = 0;
+          this.reportNotKept();
           // More past retention: the next chunk after a pause, in which other sessions can write.
           this.pruning = attempt.value < chunk ? null : pruneBefore;
           if (this.pruning) this.schedule(pruneLimits.pauseMs);
           return;
         }
         if (pruneBefore) this.prune.missed();
-        if (++this.busyRetries > MAX_BUSY_RETRIES) throw new Error(`the database stayed locked for ${Math.round((MAX_BUSY_RETRIES * BUSY_RETRY_MS) / 1000)} s`);
-        // Another process is writing: keep the rows (oldest first) and try again shortly.
+        // Another session holds the log: keep the rows (oldest first), counted against the limit from
+        // now on, and try again shortly.
+        if (!this.held) {
+          this.held = true;
+          for (const r of rows) this.queuedChars += charsOf(r);
+          for (const r of this.queue) this.queuedChars += charsOf(r);
+        }
         this.queue = rows.concat(this.queue);
         this.schedule(BUSY_RETRY_MS);
       } catch (err) {
         // The log must never break provisioning; report and drop the batch. A prune is tried again later.
-        this.busyRetries = 0;
+        this.held = false;
+        this.queuedChars = 0;
         this.pruning = null;
         if (pruneBefore) this.prune.missed();
         process.emitWarning(rows.length ? `provisioning log: could not write ${rows.length} row(s): ${(err as Error).message}` : `provisioning log: could not prune past retention: ${(err as Error).message}`);
@@ -274,7 +359,7 @@ class ThreadWriter implements ProvisioningLogWriter {
   }
 
   private start(): Worker {
-    const config: LogWriterConfig = { file: this.file, busyTimeoutMs: MAX_BUSY_RETRIES * BUSY_RETRY_MS, pruneChunk: pruneLimits.chunkRows, prunePauseMs: pruneLimits.pauseMs };
+    const config: LogWriterConfig = { file: this.file, busyTimeoutMs: SQLITE_LOCK_WAIT_MS, pruneChunk: pruneLimits.chunkRows, prunePauseMs: pruneLimits.pauseMs };
     // Without the process's `--import tsx` and other flags: the thread's code is JavaScript (see the worker).
     const worker = new Worker(new URL('./provisioning-log.worker.mjs', import.meta.url), { workerData: config, execArgv: [] });
     const mine = () => [...this.pending].filter(([, p]) => p.worker === worker);
