@@ -14,7 +14,7 @@ import type { ProvisioningLogTable } from '../db/schema.scim.ts';
 import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
 import { tryWriteTransaction, type Attempt } from '../db/write-lock.ts';
 import { preparedPgStatement, provisioningLogDbOf, provisioningLogFileOf } from '../db/database.ts';
-import type { LogBatch, LogBatchResult, LogWriterConfig } from './provisioning-log.worker.mjs';
+import type { LogBatch, LogBatchResult, LogStop, LogWriterConfig } from './provisioning-log.worker.mjs';
 import { INSERT_CHUNK, insertLogSql, LOG_COLUMNS, pruneLogSql } from './provisioning-log.insert.mjs';
 import { clampLimit, decodeCursor, encodeCursor } from '../platform/paging.ts';
 import { Invalid } from '../platform/errors.ts';
@@ -62,22 +62,21 @@ export const pruneLimits = { chunkRows: 5_000, pauseMs: 20 };
 const FLUSH_MS = 200;
 const MAX_QUEUE = 500;
 const PRUNE_EVERY_MS = 5 * 60_000;
-/** While another process holds the log, rows stay queued and are tried again this often. */
+/** While another connection holds the log, rows stay queued and are tried again this often. */
 const BUSY_RETRY_MS = 50;
-/** SQLite's writer thread waits this long for another process's lock; then the batch is reported and dropped. */
-const SQLITE_LOCK_WAIT_MS = 30_000;
 
 /**
- * PostgreSQL (TransactionWriter): how long a batch's transaction waits for a lock on the log before it
- * gives its connection back and tries again (lock_timeout), and how much text the rows waiting to be
- * stored may hold. A lock that another session keeps on the log (LOCK TABLE, VACUUM FULL, a long
- * migration) used to keep one batch waiting on a pooled connection for as long as it lasted, with
- * every request's row queued behind it: under 16 clients reading, the server's memory grew by 3.4-4.6
- * MB a second (a scratch, session 32; docs/scim.md), without a bound short of V8's heap limit, and a
- * shutdown meanwhile did not end until the hold did (its last flush waited for the lock). Now rows past
- * `maxQueuedChars` (their bodies, path and words, counted in characters) are not kept: they are
- * counted and reported, with the times of the first and the last, once the log takes rows again. At
- * shutdown the writer tries for `shutdownWaitMs` more and says how many rows it could not store.
+ * While another connection holds the log (LOCK TABLE or VACUUM FULL in a PostgreSQL session; the
+ * `sqlite3` shell, the CLI or another node in a transaction on SQLite's log file), a batch waits at most
+ * `lockWaitMs` for the lock (PostgreSQL: lock_timeout; SQLite: the writer thread's busy_timeout), lets
+ * go and is tried again BUSY_RETRY_MS later, for as long as the hold lasts. The rows waiting to be
+ * stored may hold at most `maxQueuedChars` characters of text (bodies, path and words); requests past
+ * that are not logged, and are counted and reported (how many, the first's and the last's time) once
+ * the log takes rows again. At shutdown the writer tries for `shutdownWaitMs` more and says how many
+ * rows it could not store. Before (session 32), a PostgreSQL batch waited for the lock as long as the
+ * hold lasted with every request's row queued behind it: under 16 clients reading, the server's memory
+ * grew by 3.4-4.6 MB a second (docs/scim.md), without a bound short of V8's heap limit, and a shutdown
+ * did not end until the hold did; SQLite's writer thread waited 30 s, then dropped every row it had.
  * Settable for tests.
  */
 export const waitLimits = { lockWaitMs: 1_000, maxQueuedChars: 64 * 1024 * 1024, shutdownWaitMs: 5_000 };
@@ -94,6 +93,30 @@ function charsOf(row: LogRow): number {
 
 /** PostgreSQL's lock_not_available: the wait for a lock outlasted lock_timeout. */
 const isLockTimeout = (err: unknown) => (err as { code?: unknown })?.code === '55P03';
+
+/** Requests not logged because the rows waiting for a held log had reached waitLimits.maxQueuedChars. */
+class NotKept {
+  private rows = 0;
+  private from = '';
+  private to = '';
+
+  count(row: LogRow): void {
+    if (!this.rows++) this.from = row.at;
+    this.to = row.at;
+  }
+
+  /** Says how many there were since the last report, if any. */
+  report(): void {
+    if (!this.rows) return;
+    const limit = waitLimits.maxQueuedChars;
+    const chars = limit >= 1 << 20 ? `${Math.round(limit / (1 << 20))} M` : limit.toLocaleString('en-US');
+    process.emitWarning(`provisioning log: ${this.rows} request(s) from ${this.from} to ${this.to} were not logged: another connection held the log, and the rows waiting for it had reached ${chars} characters`);
+    this.rows = 0;
+  }
+}
+
+/** What a writer says about the rows it still had when it stopped during a hold. */
+const STILL_HELD = 'the log was still held by another connection at shutdown';
 /**
  * SQLite: rows go to the writer thread this soon after they are logged, which commits them every
  * 200 ms. Held here for the 200 ms instead, a busy server's rows (with up to 8 KB of bodies each) outlived
@@ -107,10 +130,7 @@ export interface ProvisioningLogWriter {
   add(row: LogRow): void;
   /** Stores every row added so far. */
   flush(): Promise<void>;
-  /**
-   * Stores every row added so far (at shutdown). PostgreSQL and in-memory SQLite: retries while another
-   * process holds the lock for up to `ms`; the SQLite writer thread waits for the lock itself (30 s at most).
-   */
+  /** Stores every row added so far, trying for up to `ms` while another connection holds the log. */
   drain(ms?: number): Promise<void>;
   /** Stores every row added so far and lets go of the writer thread (started again if more comes). */
   close(): Promise<void>;
@@ -153,7 +173,7 @@ class PruneClock {
 
 /**
  * PostgreSQL, and an in-memory SQLite database: batches of rows, one transaction each from this
- * thread, every 200 ms or 500 rows. While another session holds the log (PostgreSQL: a batch waited
+ * thread, every 200 ms or 500 rows. While another connection holds the log (PostgreSQL: a batch waited
  * waitLimits.lockWaitMs for its lock) the rows stay queued, up to waitLimits.maxQueuedChars, and are
  * tried again on a timer.
  */
@@ -163,10 +183,9 @@ class TransactionWriter implements ProvisioningLogWriter {
   private queuedChars = 0;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
-  /** The log is held by another session: the last batch could not be stored and waits for a retry. */
+  /** The log is held by another connection: the last batch could not be stored and waits for a retry. */
   private held = false;
-  /** Requests whose rows were not kept while the log was held: how many, the first's and last's time. */
-  private notKept: { rows: number; from: string; to: string } | null = null;
+  private readonly notKept = new NotKept();
   private readonly prune: PruneClock;
   /** A prune not finished: rows logged before this time are left. */
   private pruning: string | null = null;
@@ -179,10 +198,7 @@ class TransactionWriter implements ProvisioningLogWriter {
       // Counted only while the log is held: the rows then wait for as long as the hold lasts.
       const chars = charsOf(row);
       if (this.queuedChars + chars > waitLimits.maxQueuedChars) {
-        if (this.notKept) {
-          this.notKept.rows++;
-          this.notKept.to = row.at;
-        } else this.notKept = { rows: 1, from: row.at, to: row.at };
+        this.notKept.count(row);
         return;
       }
       this.queuedChars += chars;
@@ -213,25 +229,15 @@ class TransactionWriter implements ProvisioningLogWriter {
     while (this.flushing) await this.flushing;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    // Still held after the drain's wait: what is queued is lost with the process, and said so.
+    // Still held after the drain's wait: what is queued goes with the process, and is said so.
     if (this.queue.length) {
       const rows = this.queue.length;
       this.queue = [];
       this.queuedChars = 0;
       this.held = false;
-      process.emitWarning(`provisioning log: could not write ${rows} row(s): the log was still held by another session at shutdown`);
+      process.emitWarning(`provisioning log: could not write ${rows} row(s): ${STILL_HELD}`);
     }
-    this.reportNotKept();
-  }
-
-  /** Says how many requests were not logged while the log was held (see waitLimits). */
-  private reportNotKept(): void {
-    if (!this.notKept) return;
-    const { rows, from, to } = this.notKept;
-    this.notKept = null;
-    const limit = waitLimits.maxQueuedChars;
-    const chars = limit >= 1 << 20 ? `${Math.round(limit / (1 << 20))} M` : limit.toLocaleString('en-US');
-    process.emitWarning(`provisioning log: ${rows} request(s) from ${from} to ${to} were not logged: another session held the log, and the rows waiting for it had reached ${chars} characters`);
+    this.notKept.report();
   }
 
   async flush(): Promise<void> {
@@ -264,15 +270,15 @@ class TransactionWriter implements ProvisioningLogWriter {
         if (attempt.ran) {
           this.held = false;
           this.queuedChars = 0;
-          this.reportNotKept();
+          this.notKept.report();
           // More past retention: the next chunk after a pause, in which other sessions can write.
           this.pruning = attempt.value < chunk ? null : pruneBefore;
           if (this.pruning) this.schedule(pruneLimits.pauseMs);
           return;
         }
         if (pruneBefore) this.prune.missed();
-        // Another session holds the log: keep the rows (oldest first), counted against the limit from
-        // now on, and try again shortly.
+        // Another connection holds the log: keep the rows (oldest first), counted against the limit
+        // from now on, and try again shortly.
         if (!this.held) {
           this.held = true;
           for (const r of rows) this.queuedChars += charsOf(r);
@@ -300,23 +306,35 @@ class TransactionWriter implements ProvisioningLogWriter {
 /**
  * SQLite: rows are sent within SEND_MS to the writer thread (provisioning-log.worker.mjs), which
  * commits them every 200 ms, or at once when a flush asks. The thread is started on the first rows and
- * again after it stopped; it waits for another process's lock itself, as long as the retries of
- * TransactionWriter would. While rows it has not committed are on their way, it keeps the process
- * alive, so the last rows of a shutdown are stored.
+ * again after it stopped; while another connection holds the log's file it keeps the batches and tries
+ * again (waitLimits), and the rows sent and not yet committed count against waitLimits.maxQueuedChars
+ * here. While rows it has not committed are on their way, it keeps the process alive, so the last rows
+ * of a shutdown are stored.
  */
 class ThreadWriter implements ProvisioningLogWriter {
   private queue: LogRow[] = [];
+  /** The characters (charsOf) of the rows queued here, and of those and the rows sent and not yet committed. */
+  private queuedChars = 0;
+  private waitingChars = 0;
   private timer: NodeJS.Timeout | null = null;
   private worker: Worker | null = null;
-  /** Messages sent and not yet committed (or refused): to which thread, how many rows, and who waits. */
-  private readonly pending = new Map<number, { worker: Worker; rows: number; done: () => void }>();
+  /** Messages sent and not yet committed (or refused): to which thread, how many rows and characters, and who waits. */
+  private readonly pending = new Map<number, { worker: Worker; rows: number; chars: number; done: () => void }>();
   private nextId = 1;
+  private readonly notKept = new NotKept();
   private readonly prune: PruneClock;
   constructor(private readonly file: string, retentionDays: () => number) {
     this.prune = new PruneClock(retentionDays);
   }
 
   add(row: LogRow): void {
+    const chars = charsOf(row);
+    if (this.waitingChars + chars > waitLimits.maxQueuedChars) {
+      this.notKept.count(row);
+      return;
+    }
+    this.queuedChars += chars;
+    this.waitingChars += chars;
     this.queue.push(storable(row));
     if (this.timer) return;
     this.timer = setTimeout(() => void this.send(false), SEND_MS);
@@ -327,15 +345,33 @@ class ThreadWriter implements ProvisioningLogWriter {
     return this.send(true);
   }
 
-  drain(): Promise<void> {
-    return this.send(true);
+  async drain(ms = waitLimits.shutdownWaitMs): Promise<void> {
+    await this.storedWithin(ms);
+  }
+
+  /** Whether every row added so far was stored (or reported) within `ms`. */
+  private async storedWithin(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const stored = await Promise.race([this.send(true).then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
+    clearTimeout(timer);
+    return stored;
   }
 
   async close(): Promise<void> {
-    await this.send(true);
+    const stored = await this.storedWithin(waitLimits.shutdownWaitMs);
     const worker = this.worker;
     this.worker = null;
-    await worker?.terminate();
+    if (worker) {
+      // The thread is asked to stop, not terminated (see LogStop); still held, it reports what it holds
+      // as not stored. It answers within a lock wait; if it does not, it is terminated after all.
+      const exited = new Promise<boolean>((r) => worker.once('exit', () => r(true)));
+      worker.postMessage({ stop: true, reason: stored ? 'the writer was closed' : STILL_HELD } satisfies LogStop);
+      let timer: NodeJS.Timeout | undefined;
+      const ended = await Promise.race([exited, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), waitLimits.lockWaitMs + 5_000)))]);
+      clearTimeout(timer);
+      if (!ended) await worker.terminate();
+    }
+    this.notKept.report();
   }
 
   /** Sends the queued rows; with `commit`, resolves once they and every row sent before are committed (or reported). */
@@ -349,24 +385,29 @@ class ThreadWriter implements ProvisioningLogWriter {
     for (const r of this.queue) for (const c of LOG_COLUMNS) values.push(r[c]);
     const batch: LogBatch = { id: this.nextId++, values, pruneBefore: this.prune.due(), commit };
     const rows = this.queue.length;
+    const chars = this.queuedChars;
+    this.queuedChars = 0;
     this.queue = [];
     const worker = (this.worker ??= this.start());
     return new Promise<void>((done) => {
-      this.pending.set(batch.id, { worker, rows, done });
+      this.pending.set(batch.id, { worker, rows, chars, done });
       worker.ref();
       worker.postMessage(batch);
     });
   }
 
   private start(): Worker {
-    const config: LogWriterConfig = { file: this.file, busyTimeoutMs: SQLITE_LOCK_WAIT_MS, pruneChunk: pruneLimits.chunkRows, prunePauseMs: pruneLimits.pauseMs };
+    const config: LogWriterConfig = { file: this.file, busyTimeoutMs: waitLimits.lockWaitMs, busyRetryMs: BUSY_RETRY_MS, pruneChunk: pruneLimits.chunkRows, prunePauseMs: pruneLimits.pauseMs };
     // Without the process's `--import tsx` and other flags: the thread's code is JavaScript (see the worker).
     const worker = new Worker(new URL('./provisioning-log.worker.mjs', import.meta.url), { workerData: config, execArgv: [] });
     const mine = () => [...this.pending].filter(([, p]) => p.worker === worker);
     const settle = (ids: number[]) => {
       for (const id of ids) {
-        this.pending.get(id)?.done();
+        const p = this.pending.get(id);
+        if (!p) continue;
+        this.waitingChars -= p.chars;
         this.pending.delete(id);
+        p.done();
       }
       if (!mine().length) worker.unref();
     };
@@ -375,7 +416,7 @@ class ThreadWriter implements ProvisioningLogWriter {
       if (!result.ok) {
         process.emitWarning(result.rows ? `provisioning log: could not write ${result.rows} row(s): ${result.error}` : `provisioning log: could not prune past retention: ${result.error}`);
         this.prune.missed();
-      }
+      } else if (result.ids.length) this.notKept.report();
       settle(result.ids);
     });
     // Stopped (an error, or close()): what it had not committed is lost; a thread started since keeps its own.

@@ -26,15 +26,31 @@ import { INSERT_CHUNK, insertLogSql, LOG_COLUMNS, pruneLogSql } from './provisio
  */
 
 /**
+ * What the request thread sends to stop this thread (ThreadWriter.close): it commits nothing more, reports
+ * the batches it still holds as not stored with `reason`, closes its connection and ends. Stopped from
+ * outside (Worker.terminate) while SQLite waits for a lock instead, better-sqlite3 could not raise the
+ * busy error in the ending thread and aborted the whole process.
+ * @typedef {{ stop: true; reason: string }} LogStop
+ */
+
+/**
  * A commit, or its failure (its rows are dropped): the batches it held (none for a chunk of a prune).
  * @typedef {{ ids: number[]; ok: true } | { ids: number[]; ok: false; rows: number; error: string }} LogBatchResult
  */
 
 /**
- * `pruneChunk`: rows one commit deletes at most when pruning; `prunePauseMs`: the wait before the next
- * chunk when more are past retention (see ThreadWriter).
- * @typedef {{ file: string; busyTimeoutMs: number; pruneChunk: number; prunePauseMs: number }} LogWriterConfig
+ * `busyTimeoutMs`: how long a commit waits for another connection's lock on the log's file before its
+ * batches are kept and tried again `busyRetryMs` later (waitLimits in the service); `pruneChunk`: rows
+ * one commit deletes at most when pruning; `prunePauseMs`: the wait before the next chunk when more are
+ * past retention (see ThreadWriter).
+ * @typedef {{ file: string; busyTimeoutMs: number; busyRetryMs: number; pruneChunk: number; prunePauseMs: number }} LogWriterConfig
  */
+
+/**
+ * SQLite's "busy" result codes: another connection holds the lock.
+ * @param {unknown} err
+ */
+const isBusy = (err) => /^SQLITE_BUSY/.test(String(/** @type {{ code?: unknown }} */ (err)?.code ?? ''));
 
 /** Batches received are committed this long after the first of them… */
 const COMMIT_MS = 200;
@@ -98,6 +114,14 @@ function start(config, port) {
       if (write.immediate(batches, pruning) < config.pruneChunk) pruning = null;
       result = { ids, ok: true };
     } catch (err) {
+      if (isBusy(err)) {
+        // Another connection holds the log's file: keep the batches, oldest first, and try again
+        // shortly. The request thread bounds what waits, and stops this thread at shutdown.
+        waiting = batches.concat(waiting);
+        waitingRows += rows;
+        timer ??= setTimeout(commit, config.busyRetryMs);
+        return;
+      }
       // The request thread sends the prune again with its next batch.
       pruning = null;
       result = { ids, ok: false, rows, error: err instanceof Error ? err.message : String(err) };
@@ -107,7 +131,18 @@ function start(config, port) {
     // More past retention: the next chunk after a pause, in which other processes can have the lock.
     if (pruning) timer ??= setTimeout(commit, config.prunePauseMs);
   };
-  port.on('message', (/** @type {LogBatch} */ batch) => {
+  port.on('message', (/** @type {LogBatch | LogStop} */ batch) => {
+    if ('stop' in batch) {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      if (waiting.length) port.postMessage(/** @type {LogBatchResult} */ ({ ids: waiting.map((b) => b.id), ok: false, rows: waitingRows, error: batch.reason }));
+      waiting = [];
+      conn.close();
+      // Nothing keeps the thread now: it ends once the message above is on its way.
+      port.removeAllListeners('message');
+      port.unref();
+      return;
+    }
     waiting.push(batch);
     waitingRows += batch.values.length / width;
     if (batch.commit || waitingRows >= COMMIT_ROWS) commit();

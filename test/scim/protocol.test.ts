@@ -1246,60 +1246,57 @@ describe('provisioning log', () => {
     });
   }
 
-  // PostgreSQL only: SQLite's log is written by a thread of its own, which waits in SQLite's busy handler.
-  if (usePostgres()) {
-    test('PostgreSQL: while another session holds the log, its writer keeps the waiting rows up to a limit and reports the requests past it, stores the rest once the log is free, and a shutdown during a hold ends and says what it could not store', async () => {
-      const { logWriter, waitLimits } = await import('../../src/scim/provisioning-log.service.ts');
-      // A second handle on the database has a writer of its own.
-      const database = openDatabase(h.t.databaseUrl, { poolSize: 2 });
-      const log = provisioningLogDbOf(database.db);
-      const body = 'x'.repeat(1_000);
-      const row = (p: string) => ({ at: new Date().toISOString(), client: 'held log test', method: 'GET', path: p, status: 200, duration_ms: 1, summary: p, resource_type: null, resource_id: null, user_name: null, error: null, request_body: null, response_body: body });
-      const paths = async () => (await log.selectFrom('provisioning_log').select('path').where('client', '=', 'held log test').orderBy('id').execute()).map((r) => r.path);
-      const warnings: string[] = [];
-      const onWarning = (w: Error) => warnings.push(w.message);
-      const saved = { ...waitLimits };
-      // Room for four of these rows (about 1,050 characters each) while the log is held.
-      Object.assign(waitLimits, { lockWaitMs: 100, maxQueuedChars: 4_500, shutdownWaitMs: 500 });
-      process.on('warning', onWarning);
-      const writer = logWriter(database.db, () => 30);
-      let letGo = await holdProvisioningLog(h.t.databaseUrl);
-      try {
-        writer.add(row('/held/1'));
-        const flushed = writer.flush();
-        // The first batch waits for the lock, gives up after lockWaitMs and is queued again: from then on
-        // the log counts as held.
-        await new Promise((r) => setTimeout(r, 400));
-        for (let i = 2; i <= 6; i++) writer.add(row(`/held/${i}`));
-        await letGo();
-        await flushed;
-        await writer.drain();
-        await new Promise((r) => setImmediate(r));
-        assert.deepEqual(await paths(), ['/held/1', '/held/2', '/held/3', '/held/4'], 'the rows within the limit were stored once the log was free');
-        assert.equal(warnings.length, 1, warnings.join('\n'));
-        assert.match(warnings[0], /^provisioning log: 2 request\(s\) from \S+ to \S+ were not logged: another session held the log/);
+  test('while another connection holds the log, its writer keeps the waiting rows up to a limit and reports the requests past it, stores the rest once the log is free, and a shutdown during a hold ends and says what it could not store', async () => {
+    const { logWriter, waitLimits } = await import('../../src/scim/provisioning-log.service.ts');
+    // A second handle on the database has a writer of its own.
+    const database = openDatabase(h.t.databaseUrl, { poolSize: 2 });
+    const log = provisioningLogDbOf(database.db);
+    const body = 'x'.repeat(1_000);
+    const row = (p: string) => ({ at: new Date().toISOString(), client: 'held log test', method: 'GET', path: p, status: 200, duration_ms: 1, summary: p, resource_type: null, resource_id: null, user_name: null, error: null, request_body: null, response_body: body });
+    const paths = async () => (await log.selectFrom('provisioning_log').select('path').where('client', '=', 'held log test').orderBy('id').execute()).map((r) => r.path);
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    const saved = { ...waitLimits };
+    // Room for four of these rows (about 1,120 characters each) waiting for the log.
+    Object.assign(waitLimits, { lockWaitMs: 100, maxQueuedChars: 4_500, shutdownWaitMs: 500 });
+    process.on('warning', onWarning);
+    const writer = logWriter(database.db, () => 30);
+    let letGo = await holdProvisioningLog(h.t.databaseUrl);
+    try {
+      writer.add(row('/held/1'));
+      const flushed = writer.flush();
+      // The first batch waits lockWaitMs for the lock, lets go and is kept to be tried again; the rows
+      // added meanwhile wait with it, four at most.
+      await new Promise((r) => setTimeout(r, 400));
+      for (let i = 2; i <= 6; i++) writer.add(row(`/held/${i}`));
+      await letGo();
+      await flushed;
+      await writer.drain();
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(await paths(), ['/held/1', '/held/2', '/held/3', '/held/4'], 'the rows within the limit were stored once the log was free');
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+      assert.match(warnings[0], /^provisioning log: 2 request\(s\) from \S+ to \S+ were not logged: another connection held the log/);
 
-        // Held again, a close (at shutdown) ends after its wait, says what it could not store, and lets
-        // the database close too.
-        letGo = await holdProvisioningLog(h.t.databaseUrl);
-        writer.add(row('/at-shutdown'));
-        const closed = await Promise.race([writer.close().then(() => true), new Promise((r) => setTimeout(() => r(false), 15_000))]);
-        assert.equal(closed, true, 'the close ended while the log was held');
-        await new Promise((r) => setImmediate(r));
-        assert.equal(warnings.length, 2, warnings.join('\n'));
-        assert.match(warnings[1], /could not write 1 row\(s\): the log was still held by another session at shutdown/);
-        await letGo();
-        // The writer used again after the hold stores its rows.
-        writer.add(row('/after'));
-        await writer.close();
-        assert.deepEqual(await paths(), ['/held/1', '/held/2', '/held/3', '/held/4', '/after']);
-      } finally {
-        await letGo().catch(() => undefined);
-        process.off('warning', onWarning);
-        Object.assign(waitLimits, saved);
-        await log.deleteFrom('provisioning_log').where('client', '=', 'held log test').execute();
-        await database.close();
-      }
-    });
-  }
+      // Held again, a close (at shutdown) ends after its wait, says what it could not store, and lets
+      // the database close too.
+      letGo = await holdProvisioningLog(h.t.databaseUrl);
+      writer.add(row('/at-shutdown'));
+      const closed = await Promise.race([writer.close().then(() => true), new Promise((r) => setTimeout(() => r(false), 15_000))]);
+      assert.equal(closed, true, 'the close ended while the log was held');
+      await new Promise((r) => setImmediate(r));
+      assert.equal(warnings.length, 2, warnings.join('\n'));
+      assert.match(warnings[1], /could not write 1 row\(s\): the log was still held by another connection at shutdown/);
+      await letGo();
+      // The writer used again after the hold stores its rows.
+      writer.add(row('/after'));
+      await writer.close();
+      assert.deepEqual(await paths(), ['/held/1', '/held/2', '/held/3', '/held/4', '/after']);
+    } finally {
+      await letGo().catch(() => undefined);
+      process.off('warning', onWarning);
+      Object.assign(waitLimits, saved);
+      await log.deleteFrom('provisioning_log').where('client', '=', 'held log test').execute();
+      await database.close();
+    }
+  });
 });
