@@ -8,7 +8,7 @@ import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, Sqlite
 import type { DB } from './schema.ts';
 import { migrations } from './migrations/index.ts';
 import { copyLogIntoItsFile } from './migrations/015_log_own_file.ts';
-import { openProvisioningLogFile, sqliteSynchronous } from './provisioning-log-file.mjs';
+import { isSqliteBusy, openProvisioningLogFile, sqliteSynchronous } from './provisioning-log-file.mjs';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -197,11 +197,8 @@ export function sqliteConnectionOf(db: object): SQLite.Database | null {
   return sqliteConnections.get(db) ?? null;
 }
 
-/** The number SQLite gives a connection that could not get a lock in time (SQLITE_BUSY and its variants). */
-export function isSqliteBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
-}
+/** Whether an error is SQLite's busy (a lock not had in time); written with the log's file, whose writer thread uses it too. */
+export { isSqliteBusy };
 
 // Transactions take the write lock when they begin (BEGIN IMMEDIATE). With a deferred BEGIN, a
 // transaction that reads and then writes fails at once with SQLITE_BUSY when another process (a

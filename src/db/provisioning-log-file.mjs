@@ -11,6 +11,16 @@ import SQLite from 'better-sqlite3';
  */
 export const sqliteSynchronous = () => process.env.SQLITE_SYNCHRONOUS || 'FULL';
 
+/**
+ * SQLite's "busy" result codes (SQLITE_BUSY and its extended codes): another connection holds the lock.
+ * @param {unknown} err
+ * @returns {boolean}
+ */
+export function isSqliteBusy(err) {
+  const code = /** @type {{ code?: unknown }} */ (err)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
 /** The provisioning log's columns on SQLite, as migration 002 created them in the database's own file. */
 const COLUMNS =
   '"id" integer primary key autoincrement, "at" text not null, "client" text, "method" text not null, "path" text not null, ' +

@@ -94,6 +94,16 @@ function charsOf(row: LogRow): number {
 /** PostgreSQL's lock_not_available: the wait for a lock outlasted lock_timeout. */
 const isLockTimeout = (err: unknown) => (err as { code?: unknown })?.code === '55P03';
 
+/** Whether `p` settles within `ms` (it goes on either way). */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Requests not logged because the rows waiting for a held log had reached waitLimits.maxQueuedChars. */
 class NotKept {
   private rows = 0;
@@ -346,30 +356,19 @@ class ThreadWriter implements ProvisioningLogWriter {
   }
 
   async drain(ms = waitLimits.shutdownWaitMs): Promise<void> {
-    await this.storedWithin(ms);
-  }
-
-  /** Whether every row added so far was stored (or reported) within `ms`. */
-  private async storedWithin(ms: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const stored = await Promise.race([this.send(true).then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
-    clearTimeout(timer);
-    return stored;
+    await settledWithin(this.send(true), ms);
   }
 
   async close(): Promise<void> {
-    const stored = await this.storedWithin(waitLimits.shutdownWaitMs);
+    const stored = await settledWithin(this.send(true), waitLimits.shutdownWaitMs);
     const worker = this.worker;
     this.worker = null;
     if (worker) {
       // The thread is asked to stop, not terminated (see LogStop); still held, it reports what it holds
       // as not stored. It answers within a lock wait; if it does not, it is terminated after all.
-      const exited = new Promise<boolean>((r) => worker.once('exit', () => r(true)));
+      const exited = new Promise((r) => worker.once('exit', r));
       worker.postMessage({ stop: true, reason: stored ? 'the writer was closed' : STILL_HELD } satisfies LogStop);
-      let timer: NodeJS.Timeout | undefined;
-      const ended = await Promise.race([exited, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), waitLimits.lockWaitMs + 5_000)))]);
-      clearTimeout(timer);
-      if (!ended) await worker.terminate();
+      if (!(await settledWithin(exited, waitLimits.lockWaitMs + 5_000))) await worker.terminate();
     }
     this.notKept.report();
   }
@@ -465,13 +464,7 @@ export const listLimits = { flushWaitMs: 2_000 };
 /** Flushes this process's queued rows; false when they were not all stored within `ms` (they still will be). */
 async function flushedWithin(db: Kysely<DB>, ms: number): Promise<boolean> {
   const writer = writers.get(db);
-  if (!writer) return true;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([writer.flush().then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false)))]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return writer ? settledWithin(writer.flush(), ms) : true;
 }
 
 export interface LogQuery {

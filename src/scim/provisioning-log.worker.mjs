@@ -15,7 +15,7 @@
 // 390-435 ms and 540-640 ms of CPU on a slow day of this VM, during the first SCIM requests after a
 // start; without, 84-99 ms and 95-114 ms (docs/performance.md, session 20).
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { openProvisioningLogFile } from '../db/provisioning-log-file.mjs';
+import { isSqliteBusy, openProvisioningLogFile } from '../db/provisioning-log-file.mjs';
 import { INSERT_CHUNK, insertLogSql, LOG_COLUMNS, pruneLogSql } from './provisioning-log.insert.mjs';
 
 /**
@@ -45,12 +45,6 @@ import { INSERT_CHUNK, insertLogSql, LOG_COLUMNS, pruneLogSql } from './provisio
  * past retention (see ThreadWriter).
  * @typedef {{ file: string; busyTimeoutMs: number; busyRetryMs: number; pruneChunk: number; prunePauseMs: number }} LogWriterConfig
  */
-
-/**
- * SQLite's "busy" result codes: another connection holds the lock.
- * @param {unknown} err
- */
-const isBusy = (err) => /^SQLITE_BUSY/.test(String(/** @type {{ code?: unknown }} */ (err)?.code ?? ''));
 
 /** Batches received are committed this long after the first of them… */
 const COMMIT_MS = 200;
@@ -114,7 +108,7 @@ function start(config, port) {
       if (write.immediate(batches, pruning) < config.pruneChunk) pruning = null;
       result = { ids, ok: true };
     } catch (err) {
-      if (isBusy(err)) {
+      if (isSqliteBusy(err)) {
         // Another connection holds the log's file: keep the batches, oldest first, and try again
         // shortly. The request thread bounds what waits, and stops this thread at shutdown.
         waiting = batches.concat(waiting);
