@@ -184,13 +184,14 @@ class PruneClock {
 /**
  * PostgreSQL, and an in-memory SQLite database: batches of rows, one transaction each from this
  * thread, every 200 ms or 500 rows. While another connection holds the log (PostgreSQL: a batch waited
- * waitLimits.lockWaitMs for its lock) the rows stay queued, up to waitLimits.maxQueuedChars, and are
- * tried again on a timer.
+ * waitLimits.lockWaitMs for its lock) the rows stay queued and are tried again on a timer. The rows
+ * queued and in flight count against waitLimits.maxQueuedChars, as ThreadWriter's do.
  */
 class TransactionWriter implements ProvisioningLogWriter {
   private queue: LogRow[] = [];
-  /** The characters the queued rows hold (charsOf), while the log is held; 0 otherwise. */
+  /** The characters (charsOf) of the rows queued here, and of those and the rows of the batch in flight. */
   private queuedChars = 0;
+  private waitingChars = 0;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   /** The log is held by another connection: the last batch could not be stored and waits for a retry. */
@@ -204,15 +205,13 @@ class TransactionWriter implements ProvisioningLogWriter {
   }
 
   add(row: LogRow): void {
-    if (this.held) {
-      // Counted only while the log is held: the rows then wait for as long as the hold lasts.
-      const chars = charsOf(row);
-      if (this.queuedChars + chars > waitLimits.maxQueuedChars) {
-        this.notKept.count(row);
-        return;
-      }
-      this.queuedChars += chars;
+    const chars = charsOf(row);
+    if (this.waitingChars + chars > waitLimits.maxQueuedChars) {
+      this.notKept.count(row);
+      return;
     }
+    this.queuedChars += chars;
+    this.waitingChars += chars;
     this.queue.push(storable(row));
     if (this.queue.length >= MAX_QUEUE && !this.held) void this.flush();
     else this.schedule(FLUSH_MS);
@@ -243,6 +242,7 @@ class TransactionWriter implements ProvisioningLogWriter {
     if (this.queue.length) {
       const rows = this.queue.length;
       this.queue = [];
+      this.waitingChars -= this.queuedChars;
       this.queuedChars = 0;
       this.held = false;
       process.emitWarning(`provisioning log: could not write ${rows} row(s): ${STILL_HELD}`);
@@ -258,7 +258,9 @@ class TransactionWriter implements ProvisioningLogWriter {
     while (this.flushing) await this.flushing;
     if (!this.queue.length && !this.pruning) return;
     const rows = this.queue;
+    const chars = this.queuedChars;
     this.queue = [];
+    this.queuedChars = 0;
     this.flushing = (async () => {
       const pruneBefore = this.prune.due() ?? this.pruning;
       const chunk = pruneLimits.chunkRows;
@@ -279,7 +281,7 @@ class TransactionWriter implements ProvisioningLogWriter {
         }
         if (attempt.ran) {
           this.held = false;
-          this.queuedChars = 0;
+          this.waitingChars -= chars;
           this.notKept.report();
           // More past retention: the next chunk after a pause, in which other sessions can write.
           this.pruning = attempt.value < chunk ? null : pruneBefore;
@@ -287,19 +289,15 @@ class TransactionWriter implements ProvisioningLogWriter {
           return;
         }
         if (pruneBefore) this.prune.missed();
-        // Another connection holds the log: keep the rows (oldest first), counted against the limit
-        // from now on, and try again shortly.
-        if (!this.held) {
-          this.held = true;
-          for (const r of rows) this.queuedChars += charsOf(r);
-          for (const r of this.queue) this.queuedChars += charsOf(r);
-        }
+        // Another connection holds the log: keep the rows (oldest first) and try again shortly.
+        this.held = true;
         this.queue = rows.concat(this.queue);
+        this.queuedChars += chars;
         this.schedule(BUSY_RETRY_MS);
       } catch (err) {
         // The log must never break provisioning; report and drop the batch. A prune is tried again later.
         this.held = false;
-        this.queuedChars = 0;
+        this.waitingChars -= chars;
         this.pruning = null;
         if (pruneBefore) this.prune.missed();
         process.emitWarning(rows.length ? `provisioning log: could not write ${rows.length} row(s): ${(err as Error).message}` : `provisioning log: could not prune past retention: ${(err as Error).message}`);
