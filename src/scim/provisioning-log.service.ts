@@ -18,6 +18,8 @@ import type { LogBatch, LogBatchResult, LogStop, LogWriterConfig } from './provi
 import { INSERT_CHUNK, insertLogSql, LOG_COLUMNS, pruneLogSql } from './provisioning-log.insert.mjs';
 import { clampLimit, decodeCursor, encodeCursor } from '../platform/paging.ts';
 import { Invalid } from '../platform/errors.ts';
+import { systemActor } from '../platform/actor.ts';
+import { recordAudit } from '../identity/audit.service.ts';
 
 export type LogRow = Omit<ProvisioningLogTable, 'id'>;
 
@@ -104,6 +106,49 @@ async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
   }
 }
 
+/** Requests whose rows the log did not store: how many, the first's and the last's time, and why. */
+interface Loss {
+  requests: number;
+  from: string;
+  to: string;
+  reason: string;
+}
+
+/** The loss of `rows` (logged in this order), for `reason`. */
+const lossOf = (rows: readonly { at: string }[], reason: string): Loss => ({ requests: rows.length, from: rows[0]?.at ?? '', to: rows.at(-1)?.at ?? '', reason });
+
+/**
+ * Where a writer says that requests were not logged: the server's output, and the audit log
+ * (`provisioning_log.not_logged`, from the system), where an admin who finds a gap in the log can read
+ * why. The audit entry is written on the product's database, not the log's (its own file on SQLite;
+ * on PostgreSQL another table), so a hold of the log does not keep it back; it must never break the
+ * writer, and close() waits for it.
+ */
+class Losses {
+  private readonly writing = new Set<Promise<void>>();
+  constructor(private readonly db: Kysely<DB>) {}
+
+  say(loss: Loss): void {
+    if (!loss.requests) return;
+    const { requests, from, to, reason } = loss;
+    process.emitWarning(`provisioning log: ${requests} request(s) from ${from} to ${to} were not logged: ${reason}`);
+    const written: Promise<void> = recordAudit(this.db, systemActor('provisioning log'), {
+      action: 'provisioning_log.not_logged',
+      targetType: 'provisioning_log',
+      summary: `${requests === 1 ? '1 SCIM request' : `${requests} SCIM requests`} from ${from} to ${to} ${requests === 1 ? 'is' : 'are'} missing from the provisioning log: ${reason}`,
+      details: { requests, from, to, reason },
+    })
+      .catch((err: Error) => process.emitWarning(`provisioning log: could not record in the audit log that ${requests} request(s) were not logged: ${err.message}`))
+      .finally(() => this.writing.delete(written));
+    this.writing.add(written);
+  }
+
+  /** Waits for the audit entries under way. */
+  async settled(): Promise<void> {
+    while (this.writing.size) await Promise.all(this.writing);
+  }
+}
+
 /** Requests not logged because the rows waiting for a held log had reached waitLimits.maxQueuedChars. */
 class NotKept {
   private rows = 0;
@@ -115,13 +160,79 @@ class NotKept {
     this.to = row.at;
   }
 
-  /** Says how many there were since the last report, if any. */
-  report(): void {
-    if (!this.rows) return;
+  /** The requests counted since the last time, for the reason they were not kept; the count starts again. */
+  take(): Loss {
     const limit = waitLimits.maxQueuedChars;
     const chars = limit >= 1 << 20 ? `${Math.round(limit / (1 << 20))} M` : limit.toLocaleString('en-US');
-    process.emitWarning(`provisioning log: ${this.rows} request(s) from ${this.from} to ${this.to} were not logged: another connection held the log, and the rows waiting for it had reached ${chars} characters`);
+    const loss = { requests: this.rows, from: this.from, to: this.to, reason: `another connection held the log, and the rows waiting for it had reached ${chars} characters` };
     this.rows = 0;
+    return loss;
+  }
+}
+
+/** Rows taken from the queue to be stored together, and their characters (charsOf). */
+type Batch = { rows: LogRow[]; chars: number };
+
+/**
+ * The rows waiting to be stored: those queued, and those taken for a batch not yet stored (in flight,
+ * or sent to the writer thread). Together they may hold waitLimits.maxQueuedChars characters (charsOf);
+ * a row past that is not queued but counted, and reported once the log takes rows again.
+ */
+class WaitingRows {
+  private queue: LogRow[] = [];
+  private queuedChars = 0;
+  /** The characters of the rows queued and of those taken and not yet settled. */
+  private waitingChars = 0;
+  private readonly notKept = new NotKept();
+  constructor(private readonly losses: Losses) {}
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  /** Queues the row, or counts it as not logged if the rows waiting are at the limit; whether it was queued. */
+  admit(row: LogRow): boolean {
+    const chars = charsOf(row);
+    if (this.waitingChars + chars > waitLimits.maxQueuedChars) {
+      this.notKept.count(row);
+      return false;
+    }
+    this.queuedChars += chars;
+    this.waitingChars += chars;
+    this.queue.push(storable(row));
+    return true;
+  }
+
+  /** The queued rows, for a batch: they go on counting until settled (or put back). */
+  take(): Batch {
+    const batch = { rows: this.queue, chars: this.queuedChars };
+    this.queue = [];
+    this.queuedChars = 0;
+    return batch;
+  }
+
+  /** A batch not stored because the log is held: back at the front of the queue, oldest first. */
+  putBack(batch: Batch): void {
+    this.queue = batch.rows.concat(this.queue);
+    this.queuedChars += batch.chars;
+  }
+
+  /** A batch is no longer waiting: `stored`, it also reports the requests not logged before it. */
+  settle(chars: number, stored: boolean): void {
+    this.waitingChars -= chars;
+    if (stored) this.report();
+  }
+
+  /** Drops what is queued (a close during a hold), and says so with `reason`. */
+  discard(reason: string): void {
+    const { rows, chars } = this.take();
+    this.settle(chars, false);
+    this.losses.say(lossOf(rows, reason));
+  }
+
+  /** Says how many requests were not logged since the last report, if any. */
+  report(): void {
+    this.losses.say(this.notKept.take());
   }
 }
 
@@ -184,36 +295,26 @@ class PruneClock {
 /**
  * PostgreSQL, and an in-memory SQLite database: batches of rows, one transaction each from this
  * thread, every 200 ms or 500 rows. While another connection holds the log (PostgreSQL: a batch waited
- * waitLimits.lockWaitMs for its lock) the rows stay queued and are tried again on a timer. The rows
- * queued and in flight count against waitLimits.maxQueuedChars, as ThreadWriter's do.
+ * waitLimits.lockWaitMs for its lock) the rows stay queued and are tried again on a timer; the rows
+ * queued and in flight are held to waitLimits.maxQueuedChars (WaitingRows).
  */
 class TransactionWriter implements ProvisioningLogWriter {
-  private queue: LogRow[] = [];
-  /** The characters (charsOf) of the rows queued here, and of those and the rows of the batch in flight. */
-  private queuedChars = 0;
-  private waitingChars = 0;
+  private readonly waiting: WaitingRows;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   /** The log is held by another connection: the last batch could not be stored and waits for a retry. */
   private held = false;
-  private readonly notKept = new NotKept();
   private readonly prune: PruneClock;
   /** A prune not finished: rows logged before this time are left. */
   private pruning: string | null = null;
-  constructor(private readonly db: Kysely<DB>, retentionDays: () => number) {
+  constructor(private readonly db: Kysely<DB>, retentionDays: () => number, private readonly losses: Losses) {
     this.prune = new PruneClock(retentionDays);
+    this.waiting = new WaitingRows(losses);
   }
 
   add(row: LogRow): void {
-    const chars = charsOf(row);
-    if (this.waitingChars + chars > waitLimits.maxQueuedChars) {
-      this.notKept.count(row);
-      return;
-    }
-    this.queuedChars += chars;
-    this.waitingChars += chars;
-    this.queue.push(storable(row));
-    if (this.queue.length >= MAX_QUEUE && !this.held) void this.flush();
+    if (!this.waiting.admit(row)) return;
+    if (this.waiting.length >= MAX_QUEUE && !this.held) void this.flush();
     else this.schedule(FLUSH_MS);
   }
 
@@ -227,7 +328,7 @@ class TransactionWriter implements ProvisioningLogWriter {
     const until = Date.now() + ms;
     await this.flush();
     // A retry on the timer may have the rows in flight: they are not stored until it ends.
-    while ((this.queue.length || this.flushing) && Date.now() < until) {
+    while ((this.waiting.length || this.flushing) && Date.now() < until) {
       await new Promise((r) => setTimeout(r, BUSY_RETRY_MS));
       await this.flush();
     }
@@ -239,15 +340,12 @@ class TransactionWriter implements ProvisioningLogWriter {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     // Still held after the drain's wait: what is queued goes with the process, and is said so.
-    if (this.queue.length) {
-      const rows = this.queue.length;
-      this.queue = [];
-      this.waitingChars -= this.queuedChars;
-      this.queuedChars = 0;
+    if (this.waiting.length) {
       this.held = false;
-      process.emitWarning(`provisioning log: could not write ${rows} row(s): ${STILL_HELD}`);
+      this.waiting.discard(STILL_HELD);
     }
-    this.notKept.report();
+    this.waiting.report();
+    await this.losses.settled();
   }
 
   async flush(): Promise<void> {
@@ -256,11 +354,9 @@ class TransactionWriter implements ProvisioningLogWriter {
       this.timer = null;
     }
     while (this.flushing) await this.flushing;
-    if (!this.queue.length && !this.pruning) return;
-    const rows = this.queue;
-    const chars = this.queuedChars;
-    this.queue = [];
-    this.queuedChars = 0;
+    if (!this.waiting.length && !this.pruning) return;
+    const batch = this.waiting.take();
+    const { rows } = batch;
     this.flushing = (async () => {
       const pruneBefore = this.prune.due() ?? this.pruning;
       const chunk = pruneLimits.chunkRows;
@@ -281,8 +377,7 @@ class TransactionWriter implements ProvisioningLogWriter {
         }
         if (attempt.ran) {
           this.held = false;
-          this.waitingChars -= chars;
-          this.notKept.report();
+          this.waiting.settle(batch.chars, true);
           // More past retention: the next chunk after a pause, in which other sessions can write.
           this.pruning = attempt.value < chunk ? null : pruneBefore;
           if (this.pruning) this.schedule(pruneLimits.pauseMs);
@@ -291,16 +386,16 @@ class TransactionWriter implements ProvisioningLogWriter {
         if (pruneBefore) this.prune.missed();
         // Another connection holds the log: keep the rows (oldest first) and try again shortly.
         this.held = true;
-        this.queue = rows.concat(this.queue);
-        this.queuedChars += chars;
+        this.waiting.putBack(batch);
         this.schedule(BUSY_RETRY_MS);
       } catch (err) {
         // The log must never break provisioning; report and drop the batch. A prune is tried again later.
         this.held = false;
-        this.waitingChars -= chars;
+        this.waiting.settle(batch.chars, false);
         this.pruning = null;
         if (pruneBefore) this.prune.missed();
-        process.emitWarning(rows.length ? `provisioning log: could not write ${rows.length} row(s): ${(err as Error).message}` : `provisioning log: could not prune past retention: ${(err as Error).message}`);
+        if (rows.length) this.losses.say(lossOf(rows, (err as Error).message));
+        else process.emitWarning(`provisioning log: could not prune past retention: ${(err as Error).message}`);
       }
     })();
     try {
@@ -315,36 +410,25 @@ class TransactionWriter implements ProvisioningLogWriter {
  * SQLite: rows are sent within SEND_MS to the writer thread (provisioning-log.worker.mjs), which
  * commits them every 200 ms, or at once when a flush asks. The thread is started on the first rows and
  * again after it stopped; while another connection holds the log's file it keeps the batches and tries
- * again (waitLimits), and the rows sent and not yet committed count against waitLimits.maxQueuedChars
- * here. While rows it has not committed are on their way, it keeps the process alive, so the last rows
- * of a shutdown are stored.
+ * again (waitLimits); the rows queued and those sent and not yet committed are held to
+ * waitLimits.maxQueuedChars (WaitingRows). While rows it has not committed are on their way, it keeps
+ * the process alive, so the last rows of a shutdown are stored.
  */
 class ThreadWriter implements ProvisioningLogWriter {
-  private queue: LogRow[] = [];
-  /** The characters (charsOf) of the rows queued here, and of those and the rows sent and not yet committed. */
-  private queuedChars = 0;
-  private waitingChars = 0;
+  private readonly waiting: WaitingRows;
   private timer: NodeJS.Timeout | null = null;
   private worker: Worker | null = null;
-  /** Messages sent and not yet committed (or refused): to which thread, how many rows and characters, and who waits. */
-  private readonly pending = new Map<number, { worker: Worker; rows: number; chars: number; done: () => void }>();
+  /** Messages sent and not yet committed (or refused): to which thread, their rows (as a Loss, should they be) and characters, and who waits. */
+  private readonly pending = new Map<number, { worker: Worker; rows: Loss; chars: number; done: () => void }>();
   private nextId = 1;
-  private readonly notKept = new NotKept();
   private readonly prune: PruneClock;
-  constructor(private readonly file: string, retentionDays: () => number) {
+  constructor(private readonly file: string, retentionDays: () => number, private readonly losses: Losses) {
     this.prune = new PruneClock(retentionDays);
+    this.waiting = new WaitingRows(losses);
   }
 
   add(row: LogRow): void {
-    const chars = charsOf(row);
-    if (this.waitingChars + chars > waitLimits.maxQueuedChars) {
-      this.notKept.count(row);
-      return;
-    }
-    this.queuedChars += chars;
-    this.waitingChars += chars;
-    this.queue.push(storable(row));
-    if (this.timer) return;
+    if (!this.waiting.admit(row) || this.timer) return;
     this.timer = setTimeout(() => void this.send(false), SEND_MS);
     this.timer.unref();
   }
@@ -368,7 +452,8 @@ class ThreadWriter implements ProvisioningLogWriter {
       worker.postMessage({ stop: true, reason: stored ? 'the writer was closed' : STILL_HELD } satisfies LogStop);
       if (!(await settledWithin(exited, waitLimits.lockWaitMs + 5_000))) await worker.terminate();
     }
-    this.notKept.report();
+    this.waiting.report();
+    await this.losses.settled();
   }
 
   /** Sends the queued rows; with `commit`, resolves once they and every row sent before are committed (or reported). */
@@ -377,14 +462,13 @@ class ThreadWriter implements ProvisioningLogWriter {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (!this.queue.length && !(commit && this.pending.size)) return Promise.resolve();
+    if (!this.waiting.length && !(commit && this.pending.size)) return Promise.resolve();
+    const taken = this.waiting.take();
     const values: unknown[] = [];
-    for (const r of this.queue) for (const c of LOG_COLUMNS) values.push(r[c]);
+    for (const r of taken.rows) for (const c of LOG_COLUMNS) values.push(r[c]);
     const batch: LogBatch = { id: this.nextId++, values, pruneBefore: this.prune.due(), commit };
-    const rows = this.queue.length;
-    const chars = this.queuedChars;
-    this.queuedChars = 0;
-    this.queue = [];
+    const rows = lossOf(taken.rows, '');
+    const { chars } = taken;
     const worker = (this.worker ??= this.start());
     return new Promise<void>((done) => {
       this.pending.set(batch.id, { worker, rows, chars, done });
@@ -398,35 +482,36 @@ class ThreadWriter implements ProvisioningLogWriter {
     // Without the process's `--import tsx` and other flags: the thread's code is JavaScript (see the worker).
     const worker = new Worker(new URL('./provisioning-log.worker.mjs', import.meta.url), { workerData: config, execArgv: [] });
     const mine = () => [...this.pending].filter(([, p]) => p.worker === worker);
-    const settle = (ids: number[]) => {
+    // The messages `ids` are settled: stored, or not (then their rows are said lost, for `reason`).
+    const settle = (ids: number[], stored: boolean, reason = '') => {
+      const lost: Loss = { requests: 0, from: '', to: '', reason };
       for (const id of ids) {
         const p = this.pending.get(id);
         if (!p) continue;
-        this.waitingChars -= p.chars;
+        this.waiting.settle(p.chars, stored);
         this.pending.delete(id);
         p.done();
+        if (stored || !p.rows.requests) continue;
+        if (!lost.requests) lost.from = p.rows.from;
+        lost.requests += p.rows.requests;
+        lost.to = p.rows.to;
       }
+      this.losses.say(lost);
       if (!mine().length) worker.unref();
     };
     worker.on('message', (result: LogBatchResult) => {
       // The log must never break provisioning; a refused commit is reported and its rows dropped.
-      if (!result.ok) {
-        process.emitWarning(result.rows ? `provisioning log: could not write ${result.rows} row(s): ${result.error}` : `provisioning log: could not prune past retention: ${result.error}`);
-        this.prune.missed();
-      } else if (result.ids.length) this.notKept.report();
-      settle(result.ids);
+      if (result.ok) return settle(result.ids, true);
+      if (!result.rows) process.emitWarning(`provisioning log: could not prune past retention: ${result.error}`);
+      this.prune.missed();
+      settle(result.ids, false, result.error);
     });
     // Stopped (an error, or close()): what it had not committed is lost; a thread started since keeps its own.
     const stopped = (err: unknown) => {
       if (this.worker === worker) this.worker = null;
       const lost = mine();
-      const rows = lost.reduce((n, [, p]) => n + p.rows, 0);
-      if (rows) {
-        const message = err instanceof Error ? err.message : String(err);
-        process.emitWarning(`provisioning log: could not write ${rows} row(s): ${message}`);
-        this.prune.missed();
-      }
-      settle(lost.map(([id]) => id));
+      if (lost.some(([, p]) => p.rows.requests)) this.prune.missed();
+      settle(lost.map(([id]) => id), false, err instanceof Error ? err.message : String(err));
     };
     worker.on('error', stopped);
     worker.on('exit', (code) => stopped(new Error(`the log's writer thread stopped (exit code ${code})`)));
@@ -440,7 +525,8 @@ export function logWriter(db: Kysely<DB>, retentionDays: () => number): Provisio
   let w = writers.get(db);
   if (!w) {
     const file = provisioningLogFileOf(db);
-    w = file ? new ThreadWriter(file, retentionDays) : new TransactionWriter(provisioningLogDbOf(db), retentionDays);
+    const losses = new Losses(db);
+    w = file ? new ThreadWriter(file, retentionDays, losses) : new TransactionWriter(provisioningLogDbOf(db), retentionDays, losses);
     writers.set(db, w);
   }
   return w;

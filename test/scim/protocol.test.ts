@@ -1154,7 +1154,7 @@ describe('provisioning log', () => {
       await writer.drain();
       await new Promise((r) => setImmediate(r));
       assert.equal(warnings.length, 1, warnings.join('\n'));
-      assert.match(warnings[0], /provisioning log: could not write 1 row\(s\): .*(NOT NULL|not-null)/i);
+      assert.match(warnings[0], /provisioning log: 1 request\(s\) from \S+ to \S+ were not logged: .*(NOT NULL|not-null)/i);
       writer.add(row('/after'));
       // Closing writes what is queued before the writer stops.
       await writer.close();
@@ -1226,7 +1226,7 @@ describe('provisioning log', () => {
         await writer.drain();
         await new Promise((r) => setImmediate(r));
         assert.equal(warnings.length, 1, warnings.join('\n'));
-        assert.match(warnings[0], /provisioning log: could not write 2 row\(s\): .*(unable to open|cannot open)/i);
+        assert.match(warnings[0], /provisioning log: 2 request\(s\) from \S+ to \S+ were not logged: .*(unable to open|cannot open)/i);
         // The folder is back: the next rows start a thread that stores them.
         fs.mkdirSync(path.dirname(parseDatabaseUrl(scratch.url).file!), { recursive: true });
         writer.add(row('/later'));
@@ -1254,6 +1254,10 @@ describe('provisioning log', () => {
     const body = 'x'.repeat(1_000);
     const row = (p: string) => ({ at: new Date().toISOString(), client: 'held log test', method: 'GET', path: p, status: 200, duration_ms: 1, summary: p, resource_type: null, resource_id: null, user_name: null, error: null, request_body: null, response_body: body });
     const paths = async () => (await log.selectFrom('provisioning_log').select('path').where('client', '=', 'held log test').orderBy('id').execute()).map((r) => r.path);
+    // What an admin reads in the audit log about the requests missing from the provisioning log.
+    const { before } = await database.db.selectFrom('audit_log').select((e) => e.fn.coalesce(e.fn.max('id'), e.lit(0)).as('before')).executeTakeFirstOrThrow();
+    const noticed = async () =>
+      (await database.db.selectFrom('audit_log').select(['actor_name', 'source', 'summary', 'details']).where('action', '=', 'provisioning_log.not_logged').where('id', '>', Number(before)).orderBy('id').execute()).map((e) => ({ ...e, details: JSON.parse(e.details ?? 'null') }));
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(w.message);
     const saved = { ...waitLimits };
@@ -1268,7 +1272,8 @@ describe('provisioning log', () => {
       // The first batch waits lockWaitMs for the lock, lets go and is kept to be tried again; the rows
       // added meanwhile wait with it, four at most.
       await new Promise((r) => setTimeout(r, 400));
-      for (let i = 2; i <= 6; i++) writer.add(row(`/held/${i}`));
+      const more = [2, 3, 4, 5, 6].map((i) => row(`/held/${i}`));
+      for (const r of more) writer.add(r);
       await letGo();
       await flushed;
       await writer.drain();
@@ -1276,16 +1281,27 @@ describe('provisioning log', () => {
       assert.deepEqual(await paths(), ['/held/1', '/held/2', '/held/3', '/held/4'], 'the rows within the limit were stored once the log was free');
       assert.equal(warnings.length, 1, warnings.join('\n'));
       assert.match(warnings[0], /^provisioning log: 2 request\(s\) from \S+ to \S+ were not logged: another connection held the log/);
+      const reason = 'another connection held the log, and the rows waiting for it had reached 4,500 characters';
+      assert.deepEqual(await noticed(), [
+        {
+          actor_name: 'provisioning log',
+          source: 'system',
+          summary: `2 SCIM requests from ${more[3].at} to ${more[4].at} are missing from the provisioning log: ${reason}`,
+          details: { requests: 2, from: more[3].at, to: more[4].at, reason },
+        },
+      ]);
 
       // Held again, a close (at shutdown) ends after its wait, says what it could not store, and lets
       // the database close too.
       letGo = await holdProvisioningLog(h.t.databaseUrl);
-      writer.add(row('/at-shutdown'));
+      const last = row('/at-shutdown');
+      writer.add(last);
       const closed = await Promise.race([writer.close().then(() => true), new Promise((r) => setTimeout(() => r(false), 15_000))]);
       assert.equal(closed, true, 'the close ended while the log was held');
       await new Promise((r) => setImmediate(r));
       assert.equal(warnings.length, 2, warnings.join('\n'));
-      assert.match(warnings[1], /could not write 1 row\(s\): the log was still held by another connection at shutdown/);
+      assert.match(warnings[1], /1 request\(s\) from \S+ to \S+ were not logged: the log was still held by another connection at shutdown/);
+      assert.deepEqual((await noticed()).slice(1).map((e) => e.summary), [`1 SCIM request from ${last.at} to ${last.at} is missing from the provisioning log: the log was still held by another connection at shutdown`]);
       await letGo();
       // The writer used again after the hold stores its rows.
       writer.add(row('/after'));

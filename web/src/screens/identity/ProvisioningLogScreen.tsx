@@ -93,7 +93,7 @@ export default function ProvisioningLogScreen() {
       {error && <Banner>{error}</Banner>}
       {page?.stillWriting && (
         <p className="search-progress" role="status">
-          The newest requests are still being stored: another server process is holding the log. They are not lost.{' '}
+          The newest requests are still being stored: another server process is holding the log. They are stored once it lets go; if there are too many to keep meanwhile, the Audit Log says how many are missing.{' '}
           <Button small onClick={reload} busy={loading}>
             Refresh
           </Button>
