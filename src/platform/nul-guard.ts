@@ -9,18 +9,32 @@ const MESSAGE = 'Contains a NUL character (U+0000), which is not allowed';
 /** A URL whose path or query carries U+0000 (it can only arrive percent-encoded). */
 export const hasEncodedNul = (url: string): boolean => /%00/i.test(url);
 
-/** Dotted path of the first string or key holding U+0000 ('body' for a bare string), or null. */
-export function nulPath(value: unknown, path = '', depth = 0): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path || 'body' : null;
+/** Dotted path of the first string or key that is `bad` ('body' for a bare string), or null. */
+function pathWhere(bad: (text: string) => boolean, value: unknown, path = '', depth = 0): string | null {
+  if (typeof value === 'string') return bad(value) ? path || 'body' : null;
   if (depth > 64 || !value || typeof value !== 'object') return null; // SCIM refuses deeper bodies before parsing
   for (const [k, v] of Object.entries(value)) {
     const here = path ? `${path}.${k}` : k;
-    if (k.includes('\u0000')) return here.replaceAll('\u0000', '␀');
-    const found = nulPath(v, here, depth + 1);
+    if (bad(k)) return here.replaceAll('\u0000', '␀');
+    const found = pathWhere(bad, v, here, depth + 1);
     if (found) return found;
   }
   return null;
 }
+
+/** Dotted path of the first string or key holding U+0000 ('body' for a bare string), or null. */
+export const nulPath = (value: unknown): string | null => pathWhere((text) => text.includes('\u0000'), value);
+
+/** String.prototype.isWellFormed (Node 20; TypeScript lists it from ES2024). */
+const wellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
+
+/**
+ * Dotted path of the first string or key holding a lone UTF-16 surrogate (JSON can carry one escaped,
+ * `"\udc00"`), or null. Such text is not Unicode: PostgreSQL refuses it as JSON ("Unicode low
+ * surrogate must follow a high surrogate"), so one stored value broke every filter that reads the
+ * resource's JSON (a 500 for every client), and SQLite would store three bytes of invalid UTF-8.
+ */
+export const loneSurrogatePath = (value: unknown): string | null => pathWhere((text) => !wellFormed(text), value);
 
 export function refuseNul(app: FastifyInstance): void {
   app.addHook('preValidation', async (request, reply) => {

@@ -7,7 +7,7 @@ import type { AttrPath, Filter, Value } from './filter.parser.ts';
 export function getProp(obj: unknown, name: string): unknown {
   if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return undefined;
   const rec = obj as Record<string, unknown>;
-  if (name in rec) return rec[name];
+  if (Object.hasOwn(rec, name)) return rec[name]; // not what every object inherits (`constructor`)
   const lower = name.toLowerCase();
   for (const k of Object.keys(rec)) if (k.toLowerCase() === lower) return rec[k];
   return undefined;

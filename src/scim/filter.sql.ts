@@ -20,10 +20,30 @@ interface Operand {
 const TRUE = sql<SqlBool>`1 = 1`;
 const FALSE = sql<SqlBool>`1 = 0`;
 
+/** An xsd:dateTime as RFC 7643 §2.3.5 has it (`2015-10-10T14:38:21Z`, an offset or none, fractions of a second), or a date alone. */
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?$/;
+
+/**
+ * A filter's date-time as stored (ISO, UTC); a 400 for anything else. JavaScript's Date alone took
+ * `5` for the year 2005 and `2024-02-30` for the 1st of March.
+ */
 function toDateIso(v: Value): string {
-  const d = new Date(String(v));
-  if (v === null || typeof v === 'boolean' || Number.isNaN(d.getTime())) throw badRequest(`"${String(v)}" is not a date-time`, 'invalidFilter');
-  return d.toISOString();
+  const m = typeof v === 'string' ? DATE_TIME.exec(v.trim()) : null;
+  if (m) {
+    const [year, month, day, hour, minute, second] = m.slice(1).map((x) => Number(x ?? 0));
+    const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+    const d = new Date(v as string);
+    if (month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour < 24 && minute < 60 && second < 60 && !Number.isNaN(d.getTime())) return d.toISOString();
+  }
+  throw badRequest(`"${String(v)}" is not a date-time (such as 2015-10-10T14:38:21Z)`, 'invalidFilter');
+}
+
+/** A filter's boolean: true or false, or the same as a string in any case (Entra's "True"); a 400 for anything else. */
+function toBoolean(v: Value): boolean {
+  if (typeof v === 'boolean') return v;
+  const text = typeof v === 'string' ? v.trim().toLowerCase() : '';
+  if (text === 'true' || text === 'false') return text === 'true';
+  throw badRequest(`"${String(v)}" is not a boolean (true or false)`, 'invalidFilter');
 }
 
 function compare(o: Operand, op: CompareOp, value: Value): RawBuilder<SqlBool> {
@@ -36,7 +56,7 @@ function compare(o: Operand, op: CompareOp, value: Value): RawBuilder<SqlBool> {
   let v: string | number;
   if (o.kind === 'int01') {
     if (op !== 'eq' && op !== 'ne') throw badRequest(`Operator "${op}" does not apply to a boolean`, 'invalidFilter');
-    const b = typeof value === 'string' ? value.toLowerCase() === 'true' : Boolean(value);
+    const b = toBoolean(value);
     return op === 'eq' ? sql<SqlBool>`${expr} = ${b ? 1 : 0}` : sql<SqlBool>`${expr} <> ${b ? 1 : 0}`;
   }
   if (o.kind === 'datetime') v = toDateIso(value);
@@ -127,6 +147,12 @@ function key(a: AttrPath): string {
   return (a.sub ? `${a.name}.${a.sub}` : a.name).toLowerCase();
 }
 
+/**
+ * `map[k]` if `map` has `k` of its own: a name from a request (`sortBy=constructor`, a filter on
+ * `toString`) must not find what every object inherits (a 500 before).
+ */
+const own = <T>(map: Record<string, T>, k: string): T | undefined => (Object.hasOwn(map, k) ? map[k] : undefined);
+
 const USER_COLUMNS: Record<string, Operand> = {
   id: { expr: sql.ref('users.id'), kind: 'exact' },
   username: { expr: sql.ref('users.user_name_norm'), kind: 'norm' },
@@ -149,7 +175,7 @@ function emailsExists(cond: RawBuilder<SqlBool>): RawBuilder<SqlBool> {
 }
 
 function emailField(name: string): Operand {
-  const o = EMAIL_FIELDS[name.toLowerCase()];
+  const o = own(EMAIL_FIELDS, name.toLowerCase());
   if (!o) throw badRequest(`emails.${name} cannot be filtered`, 'invalidFilter');
   return o;
 }
@@ -166,7 +192,7 @@ export function compileUserFilter(db: Kysely<any>, filter: Filter): RawBuilder<S
     if (k === 'active') {
       if (f.op === 'pr') return TRUE;
       if (f.op !== 'eq' && f.op !== 'ne') throw badRequest('active only supports eq and ne', 'invalidFilter');
-      const want = typeof f.value === 'string' ? f.value.toLowerCase() === 'true' : Boolean(f.value);
+      const want = toBoolean(f.value);
       const isActive = (f.op === 'eq') === want;
       return isActive ? sql<SqlBool>`users.status = 'active'` : sql<SqlBool>`users.status <> 'active'`;
     }
@@ -177,7 +203,7 @@ export function compileUserFilter(db: Kysely<any>, filter: Filter): RawBuilder<S
     if (k === 'groups' || k === 'groups.value') {
       return sql<SqlBool>`exists (select 1 from pushed_group_members gm where gm.user_id = users.id and ${leafWith(f, () => ({ expr: sql.ref('gm.group_id'), kind: 'exact' }))})`;
     }
-    const col = USER_COLUMNS[k];
+    const col = own(USER_COLUMNS, k);
     if (col) return leafWith(f, () => col);
     if (k === 'meta.resourcetype') return f.op === 'pr' ? TRUE : f.op === 'eq' && String(f.value).toLowerCase() === 'user' ? TRUE : FALSE;
     return jsonLeaf(db, 'User', 'users.scim_attributes', f);
@@ -213,7 +239,7 @@ export function compileGroupFilter(db: Kysely<any>, filter: Filter): RawBuilder<
       if (f.op === 'pr') return membersExists(TRUE);
       return membersExists(leafWith(f, () => memberField('value')));
     }
-    const col = GROUP_COLUMNS[k];
+    const col = own(GROUP_COLUMNS, k);
     if (col) return leafWith(f, () => col);
     if (k === 'meta.resourcetype') return f.op === 'pr' ? TRUE : f.op === 'eq' && String(f.value).toLowerCase() === 'group' ? TRUE : FALSE;
     return jsonLeaf(db, 'Group', 'pushed_groups.scim_attributes', f);
@@ -238,5 +264,5 @@ export function sortExpression(kind: ResourceKind, sortBy: string): RawBuilder<u
     id: sql.ref('pushed_groups.id'), displayname: sql.ref('pushed_groups.display_name_norm'), externalid: sql.ref('pushed_groups.external_id'),
     'meta.created': sql.ref('pushed_groups.created_at'), 'meta.lastmodified': sql.ref('pushed_groups.updated_at'),
   };
-  return (kind === 'User' ? user : group)[k] ?? null;
+  return own(kind === 'User' ? user : group, k) ?? null;
 }

@@ -8,7 +8,7 @@
 import { badRequest } from './scim.errors.ts';
 import { getProp, matches } from './filter.eval.ts';
 import { parsePatchPath, type AttrPath, type Filter, type PatchPath } from './filter.parser.ts';
-import { coerce, type Json, type Resource } from './scim.attributes.ts';
+import { coerce, fixPrimary, withoutNulls, type Json, type Resource } from './scim.attributes.ts';
 import { enterpriseAttr, isEnterpriseUrn, subAttr, topAttr, URN, type AttrDef, type ResourceKind } from './scim.schemas.ts';
 
 export interface PatchOperation {
@@ -107,19 +107,6 @@ function sameValue(a: Json, b: Json): boolean {
     return JSON.stringify(a.value) === JSON.stringify(b.value) && t(a.type) === t(b.type);
   }
   return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** Values of a multi-valued attribute: keep only one `primary: true` (RFC 7643 §2.4). */
-function fixPrimary(list: Json[]): Json[] {
-  let seen = false;
-  for (let i = list.length - 1; i >= 0; i--) {
-    const e = list[i];
-    if (isObj(e) && e.primary === true) {
-      if (seen) e.primary = false;
-      seen = true;
-    }
-  }
-  return list;
 }
 
 /** `[type eq "work"]` → {type: "work"}: what a new element gets when an add/replace finds no match. */
@@ -253,17 +240,29 @@ class Engine {
       if (!c) return;
       if (sd) {
         for (const e of hit) if (isObj(e)) delete e[sd.name];
-      } else c[t.name] = cur.filter((e) => !hit.includes(e));
+      } else {
+        const left = cur.filter((e) => !hit.includes(e));
+        // None left: the attribute is unassigned, not an empty list (RFC 7643 §2.5).
+        if (left.length) c[t.name] = left;
+        else delete c[t.name];
+      }
       return;
     }
-    if (value === undefined) throw badRequest(`"${op}" needs a value`, 'invalidValue');
+    if (value === undefined || (value === null && op === 'add')) throw badRequest(`"${op}" needs a value`, 'invalidValue');
+    // Replaced by null, which is unassigned (RFC 7643 §2.5): what the filter matches is removed (a 500 before).
+    if (value === null) return this.applyFiltered('remove', p, t, undefined);
     if (hit.length === 0) {
       // Entra sends `Replace emails[type eq "work"].value` for a user who has no work e-mail yet.
       const seed = seedFromFilter(p.filter!);
       if (!seed) throw badRequest(`No value of "${def.name}" matches the filter`, 'noTarget');
       const el: Record<string, Json> = {};
-      for (const [k, v] of Object.entries(seed)) el[subAttr(def, k)?.name ?? k] = v;
-      const addition = sd ? { ...el, [sd.name]: coerce(sd, value, `${def.name}.${sd.name}`) } : { ...el, ...((coerce(def, value, def.name) as Json[])[0] as Record<string, Json>) };
+      for (const [k, v] of Object.entries(seed)) {
+        // The filter's value, typed as the sub-attribute is (`primary eq "x"` stored "x" as a boolean's
+        // value); a name the attribute does not have is left out, as in any other value.
+        const sub = subAttr(def, k);
+        if (sub) el[sub.name] = coerce(sub, v, `${def.name}.${sub.name}`);
+      }
+      const addition = sd ? { ...el, [sd.name]: coerce(sd, value, `${def.name}.${sd.name}`) } : { ...el, ...this.oneValue(op, def, value) };
       c![t.name] = fixPrimary([...cur, addition]);
       return;
     }
@@ -271,8 +270,7 @@ class Engine {
       if (!isObj(e)) continue;
       if (sd) e[sd.name] = coerce(sd, value, `${def.name}.${sd.name}`);
       else {
-        const v = (coerce(def, Array.isArray(value) ? value[0] : value, def.name) as Json[])[0];
-        if (!isObj(v)) continue;
+        const v = this.oneValue(op, def, value);
         if (op === 'replace') {
           for (const k of Object.keys(e)) delete e[k];
         }
@@ -280,6 +278,13 @@ class Engine {
       }
     }
     c![t.name] = fixPrimary(cur);
+  }
+
+  /** The one value (an object) an add or replace of `emails[type eq "work"]` gives: a 400 for none (`[]`) or several. */
+  private oneValue(op: Op, def: AttrDef, value: unknown): Record<string, Json> {
+    const values = coerce(def, value, def.name) as Json[];
+    if (values.length !== 1 || !isObj(values[0])) throw badRequest(`"${op}" of a value of "${def.name}" chosen by a filter needs one value, not ${values.length}`, 'invalidValue');
+    return values[0];
   }
 
   private memberIds(value: unknown): string[] {
@@ -348,5 +353,5 @@ export function applyPatch(kind: ResourceKind, current: Resource, ops: PatchOper
   const res = structuredClone(current);
   const engine = new Engine(kind, res);
   for (const op of ops) engine.apply(op);
-  return { attributes: res, members: engine.members, attributesChanged: engine.attributesChanged };
+  return { attributes: engine.attributesChanged ? withoutNulls(res) : res, members: engine.members, attributesChanged: engine.attributesChanged };
 }

@@ -72,19 +72,71 @@ function coerceComplex(def: AttrDef, value: Record<string, unknown>, where: stri
   return out;
 }
 
+/** Values of a multi-valued attribute: keep only one `primary: true`, the last (RFC 7643 §2.4: it "MUST appear no more than once"). */
+export function fixPrimary(list: Json[]): Json[] {
+  let seen = false;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const e = list[i];
+    if (e && typeof e === 'object' && !Array.isArray(e) && e.primary === true) {
+      if (seen) e.primary = false;
+      seen = true;
+    }
+  }
+  return list;
+}
+
+const isPlainObject = (v: Json | undefined): v is Record<string, Json> => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
+
+/** `obj` without its null members (and those of the objects in it, to `depth` levels). */
+function dropNulls(obj: Record<string, Json>, depth: number): void {
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === null) delete obj[k];
+    else if (depth > 1 && isPlainObject(v)) dropNulls(v, depth - 1);
+    else if (depth > 1 && Array.isArray(v)) for (const e of v) if (isPlainObject(e)) dropNulls(e, depth - 1);
+  }
+}
+
+/**
+ * A resource's attributes as stored: no null sub-attributes (`"name": {"givenName": null}`, an e-mail
+ * `{"value": null, "type": "work"}`), no values of a multi-valued attribute left empty by that, no
+ * list left empty. Null is unassigned (RFC 7643 §2.5); stored, it was returned as `null`. The enterprise
+ * extension's attributes are one level further in (its manager's `value`).
+ */
+export function withoutNulls(res: Resource): Resource {
+  dropNulls(res, 3);
+  for (const [k, v] of Object.entries(res)) {
+    if (!Array.isArray(v)) continue;
+    const kept = v.filter((e) => !(isPlainObject(e) && Object.keys(e).length === 0));
+    if (kept.length) res[k] = kept;
+    else delete res[k];
+  }
+  return res;
+}
+
+/** Adds `ext`'s attributes to the resource's enterprise extension (the nested form and the URN-prefixed one may both come). */
+function withExtension(out: Resource, ext: Record<string, Json>): void {
+  out[URN.enterprise] = { ...((out[URN.enterprise] as Record<string, Json> | undefined) ?? {}), ...ext };
+}
+
 /** Client body → canonical stored attributes (no id/meta; schemas recomputed on output). */
 export function canonicalize(kind: ResourceKind, body: Record<string, unknown>): Resource {
   const out: Resource = {};
   for (const [k, v] of Object.entries(body)) {
     if (v === undefined) continue;
     if (/^urn:/i.test(k)) {
-      if (kind === 'User' && isEnterpriseUrn(k)) {
-        if (v === null) continue;
+      if (isEnterpriseUrn(k)) {
+        // A Group has no enterprise extension: ignored like any unknown attribute (it was stored as sent).
+        if (kind !== 'User' || v === null) continue;
         if (typeof v !== 'object' || Array.isArray(v)) throw badRequest(`${URN.enterprise} must be an object`);
-        out[URN.enterprise] = canonicalizeExtension(v as Record<string, unknown>);
+        withExtension(out, canonicalizeExtension(v as Record<string, unknown>));
       } else if (k.toLowerCase().startsWith(URN.user.toLowerCase() + ':') && kind === 'User') {
         // Core attribute written with its URN prefix.
         Object.assign(out, canonicalize(kind, { [k.slice(URN.user.length + 1)]: v }));
+      } else if (k.toLowerCase().startsWith(URN.enterprise.toLowerCase() + ':')) {
+        // An enterprise attribute written with its URN prefix: a User's, as if nested in the extension;
+        // a Group has no enterprise extension, so it is ignored like any unknown attribute.
+        if (kind !== 'User' || v === null) continue;
+        withExtension(out, canonicalizeExtension({ [k.slice(URN.enterprise.length + 1)]: v }));
       } else if (/extension/i.test(k) && v && typeof v === 'object') {
         out[k] = v as Json; // another extension schema: kept as sent
       }
@@ -97,9 +149,9 @@ export function canonicalize(kind: ResourceKind, body: Record<string, unknown>):
     if (def.name === 'members') continue; // group membership lives in its own table
     const c = coerce(def, v, def.name);
     if (c === null || (Array.isArray(c) && c.length === 0 && def.name !== 'members')) continue;
-    out[def.name] = c;
+    out[def.name] = def.multiValued && Array.isArray(c) ? fixPrimary(c) : c;
   }
-  return out;
+  return withoutNulls(out);
 }
 
 function canonicalizeExtension(v: Record<string, unknown>): Record<string, Json> {

@@ -23,39 +23,59 @@ export interface ListParams {
   projection: Projection;
 }
 
-function intParam(v: unknown, name: string): number | undefined {
-  if (v === undefined || v === null || v === '') return undefined;
+/**
+ * A parameter's value: a query string's (the last, if repeated) or a /.search body's. A body can
+ * hold any JSON there; only a string, number or boolean is a value (an object or a list of objects
+ * was a 500).
+ */
+function scalar(v: unknown, name: string): string | number | boolean | undefined {
+  if (Array.isArray(v)) v = v.at(-1);
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  throw badRequest(`${name} must be a string or a number`, 'invalidValue');
+}
+
+function intParam(raw: unknown, name: string): number | undefined {
+  const v = scalar(raw, name);
+  if (v === undefined || v === '') return undefined;
   const n = typeof v === 'number' ? v : Number(String(v));
   if (!Number.isFinite(n) || !Number.isInteger(n)) throw badRequest(`${name} must be a whole number`, 'invalidValue');
   return n;
 }
 
-function one(v: unknown): string | undefined {
-  if (Array.isArray(v)) return v.length ? String(v[v.length - 1]) : undefined;
-  return v === undefined || v === null ? undefined : String(v);
+function one(raw: unknown, name: string): string | undefined {
+  const v = scalar(raw, name);
+  return v === undefined ? undefined : String(v);
+}
+
+/** `attributes` / `excludedAttributes`: a comma-separated string, or a list of them (repeated in a query; an array in /.search). */
+function names(v: unknown, name: string): string | string[] | undefined {
+  if (v === undefined || v === null || typeof v === 'string') return v ?? undefined;
+  if (Array.isArray(v) && v.every((e) => typeof e === 'string')) return v as string[];
+  throw badRequest(`${name} must be a string or a list of strings (attribute names)`, 'invalidValue');
 }
 
 /** From a GET query string or a POST /.search body (RFC 7644 §3.4.3). */
 export function listParams(kind: ResourceKind, src: Record<string, unknown>): ListParams {
-  const filterText = one(getProp(src, 'filter'));
+  const filterText = one(getProp(src, 'filter'), 'filter');
   const filter = filterText !== undefined && filterText.trim() !== '' ? parseFilter(filterText) : undefined;
   // Below 1 means 1 (RFC 7644 §3.4.2.4); past the end is an empty page, however far past.
   const startIndex = Math.min(Number.MAX_SAFE_INTEGER, Math.max(1, intParam(getProp(src, 'startIndex'), 'startIndex') ?? 1));
   const count = Math.min(MAX_COUNT, Math.max(0, intParam(getProp(src, 'count'), 'count') ?? DEFAULT_COUNT));
-  const sortOrder = one(getProp(src, 'sortOrder'));
+  const sortOrder = one(getProp(src, 'sortOrder'), 'sortOrder');
   if (sortOrder && !/^(ascending|descending)$/i.test(sortOrder)) throw badRequest('sortOrder must be "ascending" or "descending"', 'invalidValue');
   const cursorRaw = getProp(src, 'cursor');
-  const attrs = getProp(src, 'attributes');
-  const excl = getProp(src, 'excludedAttributes');
+  const attrs = names(getProp(src, 'attributes'), 'attributes');
+  const excl = names(getProp(src, 'excludedAttributes'), 'excludedAttributes');
   return {
     filter,
     filterText,
-    sortBy: one(getProp(src, 'sortBy')) || undefined,
+    sortBy: one(getProp(src, 'sortBy'), 'sortBy') || undefined,
     descending: /^descending$/i.test(sortOrder ?? ''),
     startIndex,
     count,
-    cursor: cursorRaw === undefined ? null : (one(cursorRaw) ?? ''),
-    projection: parseProjection(kind, attrs as string | string[] | undefined, excl as string | string[] | undefined),
+    cursor: cursorRaw === undefined ? null : (one(cursorRaw, 'cursor') ?? ''),
+    projection: parseProjection(kind, attrs, excl),
   };
 }
 

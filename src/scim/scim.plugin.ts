@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../platform/actor.ts';
 import { writeRawError } from '../platform/http-errors.ts';
-import { hasEncodedNul, nulPath } from '../platform/nul-guard.ts';
+import { hasEncodedNul, loneSurrogatePath, nulPath } from '../platform/nul-guard.ts';
 import { nowIso } from '../platform/time.ts';
 import { maskedJson, type Json } from './scim.attributes.ts';
 import { responsePieces, stringifyResponse as stringify } from './json-text.ts';
@@ -47,6 +47,8 @@ export const SCIM_MAX_DEPTH = 64;
 export const nestedDeeperThan = (text: string, max: number): boolean => scanJson(text, max).tooDeep;
 
 const NUL_DETAIL = 'SCIM values may not contain the NUL character (U+0000)';
+/** A JSON escape of a UTF-16 surrogate: only then can a parsed body hold a lone one. */
+const ESCAPED_SURROGATE = /\\u[dD][89abcdefABCDEF]/;
 /**
  * Characters above which a request body is scanned for its depth in one turn of the event loop and
  * parsed in later ones, and an answer is sent in pieces.
@@ -134,6 +136,11 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
       // databases alike. (JSON can only carry it escaped, so only bodies with that escape are walked.)
       if (body.includes('\\u0000') && nulPath(parsed) !== null) {
         return done(badRequest(NUL_DETAIL, 'invalidValue'));
+      }
+      // A lone surrogate, likewise, can only arrive escaped (\uD800-\uDFFF without its pair).
+      if (ESCAPED_SURROGATE.test(body)) {
+        const at = loneSurrogatePath(parsed);
+        if (at !== null) return done(badRequest(`${at === 'body' ? 'The body' : `"${at}"`} is not valid Unicode text: it holds half of a UTF-16 surrogate pair (\\uD800-\\uDFFF) without the other half`, 'invalidValue'));
       }
       done(null, parsed);
     };

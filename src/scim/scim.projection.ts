@@ -1,7 +1,7 @@
 // `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9) applied to an outgoing resource.
 // Also tells the services whether an expensive attribute (group members, user groups) is wanted,
 // so `excludedAttributes=members` never touches the membership table.
-import { withMembersParsed } from './json-text.ts';
+import { JsonText, withMembersParsed } from './json-text.ts';
 import { getProp, matches } from './filter.eval.ts';
 import { parsePatchPath, type Filter } from './filter.parser.ts';
 import type { Json, Resource } from './scim.attributes.ts';
@@ -66,7 +66,7 @@ export function wantsPart(p: Projection, name: string): boolean {
 }
 
 function findKey(obj: Record<string, Json>, name: string): string | undefined {
-  if (name in obj) return name;
+  if (Object.hasOwn(obj, name)) return name;
   return Object.keys(obj).find((k) => same(k, name));
 }
 
@@ -124,9 +124,13 @@ function pick(e: Record<string, Json>, sub: string): Record<string, Json> {
   return k ? { [k]: e[k] } : {};
 }
 
+/** A JSON object's value: not an array, and not a JsonText (stored text, such as a group's members: its fields are not the value's). */
+const isObject = (v: Json | undefined): v is Record<string, Json> => Boolean(v) && typeof v === 'object' && !Array.isArray(v) && !(v instanceof JsonText);
+
+/** Two picks of one attribute (`name.givenName,name.familyName`, or the same one twice) put together. */
 function merge(a: Json | undefined, b: Json): Json {
   if (a === undefined) return b;
-  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) return { ...a, ...b };
+  if (isObject(a) && isObject(b)) return { ...a, ...b };
   return b;
 }
 
