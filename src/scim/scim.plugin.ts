@@ -137,8 +137,9 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
       if (body.includes('\\u0000') && nulPath(parsed) !== null) {
         return done(badRequest(NUL_DETAIL, 'invalidValue'));
       }
-      // A lone surrogate, likewise, can only arrive escaped (\uD800-\uDFFF without its pair).
-      if (ESCAPED_SURROGATE.test(body)) {
+      // A lone surrogate, likewise, can only arrive escaped (\uD800-\uDFFF without its pair). Most
+      // bodies hold no escape at all: looking for one is 0.3 ms in 8 MB, the expression 6-21 ms.
+      if (body.includes('\\u') && ESCAPED_SURROGATE.test(body)) {
         const at = loneSurrogatePath(parsed);
         if (at !== null) return done(badRequest(`${at === 'body' ? 'The body' : `"${at}"`} is not valid Unicode text: it holds half of a UTF-16 surrogate pair (\\uD800-\\uDFFF) without the other half`, 'invalidValue'));
       }
