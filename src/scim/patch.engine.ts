@@ -8,7 +8,7 @@
 import { badRequest } from './scim.errors.ts';
 import { getProp, matches } from './filter.eval.ts';
 import { parsePatchPath, type AttrPath, type Filter, type PatchPath } from './filter.parser.ts';
-import { coerce, fixPrimary, withoutNulls, type Json, type Resource } from './scim.attributes.ts';
+import { coerce, fixPrimary, isObj, withoutNulls, type Json, type Resource } from './scim.attributes.ts';
 import { enterpriseAttr, isEnterpriseUrn, subAttr, topAttr, URN, type AttrDef, type ResourceKind } from './scim.schemas.ts';
 
 export interface PatchOperation {
@@ -99,7 +99,6 @@ function container(res: Resource, t: Target, create: boolean): Record<string, Js
   return ext as Record<string, Json>;
 }
 
-const isObj = (v: unknown): v is Record<string, Json> => !!v && typeof v === 'object' && !Array.isArray(v);
 /** Two values of a multi-valued attribute are the same when value and type agree (or, without a value, all of it). */
 function sameValue(a: Json, b: Json): boolean {
   if (isObj(a) && isObj(b) && a.value !== undefined && b.value !== undefined) {

@@ -72,12 +72,15 @@ function coerceComplex(def: AttrDef, value: Record<string, unknown>, where: stri
   return out;
 }
 
+/** A JSON object (not null, not an array). */
+export const isObj = (v: unknown): v is Record<string, Json> => !!v && typeof v === 'object' && !Array.isArray(v);
+
 /** Values of a multi-valued attribute: keep only one `primary: true`, the last (RFC 7643 §2.4: it "MUST appear no more than once"). */
 export function fixPrimary(list: Json[]): Json[] {
   let seen = false;
   for (let i = list.length - 1; i >= 0; i--) {
     const e = list[i];
-    if (e && typeof e === 'object' && !Array.isArray(e) && e.primary === true) {
+    if (isObj(e) && e.primary === true) {
       if (seen) e.primary = false;
       seen = true;
     }
@@ -85,14 +88,12 @@ export function fixPrimary(list: Json[]): Json[] {
   return list;
 }
 
-const isPlainObject = (v: Json | undefined): v is Record<string, Json> => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
-
 /** `obj` without its null members (and those of the objects in it, to `depth` levels). */
 function dropNulls(obj: Record<string, Json>, depth: number): void {
   for (const [k, v] of Object.entries(obj)) {
     if (v === null) delete obj[k];
-    else if (depth > 1 && isPlainObject(v)) dropNulls(v, depth - 1);
-    else if (depth > 1 && Array.isArray(v)) for (const e of v) if (isPlainObject(e)) dropNulls(e, depth - 1);
+    else if (depth > 1 && isObj(v)) dropNulls(v, depth - 1);
+    else if (depth > 1 && Array.isArray(v)) for (const e of v) if (isObj(e)) dropNulls(e, depth - 1);
   }
 }
 
@@ -106,7 +107,7 @@ export function withoutNulls(res: Resource): Resource {
   dropNulls(res, 3);
   for (const [k, v] of Object.entries(res)) {
     if (!Array.isArray(v)) continue;
-    const kept = v.filter((e) => !(isPlainObject(e) && Object.keys(e).length === 0));
+    const kept = v.filter((e) => !(isObj(e) && Object.keys(e).length === 0));
     if (kept.length) res[k] = kept;
     else delete res[k];
   }
@@ -178,8 +179,8 @@ export function storedAttributes(text: string | null): Resource {
 /** The primary (or first) value of a multi-valued attribute. */
 export function primaryValue(list: Json | undefined): string | null {
   if (!Array.isArray(list) || list.length === 0) return null;
-  const el = (list.find((e) => e && typeof e === 'object' && !Array.isArray(e) && (e as Record<string, Json>).primary === true) ?? list[0]) as Json;
-  const v = el && typeof el === 'object' && !Array.isArray(el) ? (el as Record<string, Json>).value : null;
+  const el = list.find((e) => isObj(e) && e.primary === true) ?? list[0];
+  const v = isObj(el) ? el.value : null;
   return typeof v === 'string' ? v : null;
 }
 

@@ -4,7 +4,7 @@
 import { JsonText, withMembersParsed } from './json-text.ts';
 import { getProp, matches } from './filter.eval.ts';
 import { parsePatchPath, type Filter } from './filter.parser.ts';
-import type { Json, Resource } from './scim.attributes.ts';
+import { isObj, type Json, type Resource } from './scim.attributes.ts';
 import { URN } from './scim.schemas.ts';
 
 interface Sel {
@@ -88,7 +88,7 @@ export function project(res: Resource, p: Projection): Resource {
       let val = (holder as Record<string, Json>)[key];
       if (s.filter && Array.isArray(val)) val = val.filter((e) => matches(e, s.filter!));
       if (s.sub) {
-        if (Array.isArray(val)) val = val.map((e) => (e && typeof e === 'object' && !Array.isArray(e) ? pick(e, s.sub!) : e));
+        if (Array.isArray(val)) val = val.map((e) => (isObj(e) ? pick(e, s.sub!) : e));
         else if (val && typeof val === 'object') val = pick(val as Record<string, Json>, s.sub);
       }
       if (s.uri) {
@@ -105,7 +105,7 @@ export function project(res: Resource, p: Projection): Resource {
     if (s.sub) {
       const v = holder[key];
       const drop = (e: Json) => {
-        if (e && typeof e === 'object' && !Array.isArray(e)) {
+        if (isObj(e)) {
           const c = { ...e };
           const sk = findKey(c, s.sub!);
           if (sk) delete c[sk];
@@ -125,7 +125,7 @@ function pick(e: Record<string, Json>, sub: string): Record<string, Json> {
 }
 
 /** A JSON object's value: not an array, and not a JsonText (stored text, such as a group's members: its fields are not the value's). */
-const isObject = (v: Json | undefined): v is Record<string, Json> => Boolean(v) && typeof v === 'object' && !Array.isArray(v) && !(v instanceof JsonText);
+const isObject = (v: Json | undefined): v is Record<string, Json> => isObj(v) && !(v instanceof JsonText);
 
 /** Two picks of one attribute (`name.givenName,name.familyName`, or the same one twice) put together. */
 function merge(a: Json | undefined, b: Json): Json {

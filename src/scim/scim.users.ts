@@ -16,7 +16,7 @@ import { isUniqueViolation } from '../platform/errors.ts';
 import { nowIso } from '../platform/time.ts';
 import { compileUserFilter, sortExpression } from './filter.sql.ts';
 import { applyPatch, type PatchOperation } from './patch.engine.ts';
-import { canonicalize, MAX_SEARCHABLE_LENGTH, primaryValue, searchableStr, storedAttributes, str, type Json, type Resource } from './scim.attributes.ts';
+import { canonicalize, isObj, MAX_SEARCHABLE_LENGTH, primaryValue, searchableStr, storedAttributes, str, type Json, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound } from './scim.errors.ts';
 import { checkIfMatch, etagOf } from './scim.etags.ts';
 import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
@@ -398,8 +398,7 @@ interface Extracted {
   emails: { value_norm: string; type_norm: string | null; is_primary: number }[];
 }
 
-const isEmail = (e: Json): e is { value: string } & Record<string, Json> =>
-  Boolean(e) && typeof e === 'object' && !Array.isArray(e) && typeof (e as Record<string, Json>).value === 'string';
+const isEmail = (e: Json): e is { value: string } & Record<string, Json> => isObj(e) && typeof e.value === 'string';
 
 /** The scim_user_emails rows of a user's `emails` attribute (one per distinct value and type). */
 function emailRows(list: Json | undefined): Extracted['emails'] {
@@ -425,7 +424,7 @@ function extract(attrs: Resource): Extracted {
   const stored: Resource = { ...attrs };
   delete stored.userName;
   delete stored.active;
-  const name = (attrs.name && typeof attrs.name === 'object' && !Array.isArray(attrs.name) ? attrs.name : {}) as Record<string, Json>;
+  const name = isObj(attrs.name) ? attrs.name : {};
   const email = primaryValue(attrs.emails);
   if (Array.isArray(attrs.emails)) for (const e of attrs.emails) if (isEmail(e)) searchableStr(e.value, 'emails.value');
   const emails = emailRows(attrs.emails);
