@@ -25,7 +25,7 @@ const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:
 
 /**
  * A filter's date-time as stored (ISO, UTC); a 400 for anything else. JavaScript's Date alone took
- * `5` for the year 2005 and `2024-02-30` for the 1st of March.
+ * `5` for 1 May 2001 and `2024-02-30` for the 1st of March.
  */
 function toDateIso(v: Value): string {
   const m = typeof v === 'string' ? DATE_TIME.exec(v.trim()) : null;

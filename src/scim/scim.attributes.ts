@@ -139,7 +139,7 @@ export function canonicalize(kind: ResourceKind, body: Record<string, unknown>):
         if (kind !== 'User' || v === null) continue;
         withExtension(out, canonicalizeExtension({ [k.slice(URN.enterprise.length + 1)]: v }));
       } else if (/extension/i.test(k) && v && typeof v === 'object') {
-        out[k] = v as Json; // another extension schema: kept as sent
+        out[k] = v as Json; // another extension schema: kept as sent (but for its nulls, dropped as everywhere: withoutNulls)
       }
       continue;
     }

@@ -241,7 +241,7 @@ describe('errors', () => {
     const twice = await h.scim('POST', '/Users', oktaUser('twice@acme.com', { emails: [{ value: 'a@acme.com', primary: true }, { value: 'b@acme.com', primary: true }] }));
     assert.deepEqual(twice.body.emails, [{ value: 'a@acme.com', primary: false }, { value: 'b@acme.com', primary: true }]);
 
-    // Booleans and date-times in filters are what they say, or a 400 (`active eq "yes"` found the inactive users; `5` was the year 2005).
+    // Booleans and date-times in filters are what they say, or a 400 (`active eq "yes"` found the inactive users; `5` was 1 May 2001).
     expectError(await filtered('Users', 'active eq "yes"'), 'invalidFilter', /"yes" is not a boolean/);
     expectError(await filtered('Users', 'emails.primary eq 2'), 'invalidFilter', /"2" is not a boolean/);
     expectError(await filtered('Users', 'meta.created ge 5'), 'invalidFilter', /"5" is not a date-time/);
