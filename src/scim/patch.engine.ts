@@ -286,19 +286,6 @@ class Engine {
     return values[0];
   }
 
-  private memberIds(value: unknown): string[] {
-    if (value === undefined || value === null) return [];
-    const arr = Array.isArray(value) ? value : [value];
-    return arr.map((v) => {
-      if (typeof v === 'string' || typeof v === 'number') return String(v);
-      if (isObj(v)) {
-        const id = getProp(v, 'value');
-        if (typeof id === 'string' || typeof id === 'number') return String(id);
-      }
-      throw badRequest('Each member needs a "value" (the user id)', 'invalidValue');
-    });
-  }
-
   private applyMembers(op: Op, p: PatchPath, t: Target, value: unknown): void {
     const m = (this.members ??= { replaceAll: false, add: new Set(), remove: new Set() });
     const add = (ids: string[]) => ids.forEach((id) => (m.add.add(id), m.remove.delete(id)));
@@ -315,19 +302,34 @@ class Engine {
       if (op === 'remove') return remove(ids);
       // replace members[value eq "a"] with value b: a leaves, b joins
       remove(ids);
-      add(this.memberIds(value));
+      add(memberIds(value));
       return;
     }
     if (op === 'remove') {
       if (value === undefined || value === null || (Array.isArray(value) && value.length === 0)) return clear();
-      return remove(this.memberIds(value));
+      return remove(memberIds(value));
     }
     if (op === 'replace') {
       clear();
-      return add(this.memberIds(value));
+      return add(memberIds(value));
     }
-    add(this.memberIds(value));
+    add(memberIds(value));
   }
+}
+
+/**
+ * The user ids a list of members names, as a POST, a PUT or a PATCH gives them: `"<id>"` or
+ * `{"value": "<id>"}`, alone or in an array. Anything else (a number, an empty id, an object without
+ * a value) is a 400, the same in the three.
+ */
+export function memberIds(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  const arr = Array.isArray(value) ? value : [value];
+  return arr.map((m) => {
+    const id = isObj(m) ? getProp(m, 'value') : m;
+    if (typeof id !== 'string' || !id) throw badRequest('Each member needs a "value" (the user id)', 'invalidValue');
+    return id;
+  });
 }
 
 /** The id a remove names: "<id>", {"value": "<id>"} or a one-element array of either; undefined if none. */

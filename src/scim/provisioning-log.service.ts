@@ -20,6 +20,7 @@ import { clampLimit, decodeCursor, encodeCursor } from '../platform/paging.ts';
 import { Invalid } from '../platform/errors.ts';
 import { systemActor } from '../platform/actor.ts';
 import { recordAudit } from '../identity/audit.service.ts';
+import { isWellFormed, toWellFormed } from '../platform/nul-guard.ts';
 
 export type LogRow = Omit<ProvisioningLogTable, 'id'>;
 
@@ -48,9 +49,6 @@ async function insertRows(trx: Transaction<DB>, rows: LogRow[]): Promise<void> {
   for (const r of rows) for (const c of LOG_COLUMNS) params.push(r[c]);
   await trx.executeQuery(CompiledQuery.raw(text, params));
 }
-
-/** String.prototype.isWellFormed / toWellFormed (Node 20; TypeScript lists them from ES2024). */
-type WellFormable = string & { isWellFormed(): boolean; toWellFormed(): string };
 
 /**
  * A prune deletes at most `chunkRows` rows a commit, the oldest first, and waits `pauseMs` before the
@@ -267,9 +265,8 @@ function storable(row: LogRow): LogRow {
   for (const c of LOG_COLUMNS) {
     const v = row[c];
     if (typeof v !== 'string') continue;
-    let text = v as WellFormable;
-    if (!text.isWellFormed()) text = text.toWellFormed() as WellFormable;
-    if (text.includes('\u0000')) text = text.replaceAll('\u0000', '\u2400') as WellFormable;
+    let text = isWellFormed(v) ? v : toWellFormed(v);
+    if (text.includes('\u0000')) text = text.replaceAll('\u0000', '\u2400');
     if (text !== v) (row[c] as string) = text;
   }
   return row;

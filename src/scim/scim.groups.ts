@@ -18,7 +18,7 @@ import { nextTurn } from '../platform/next-turn.ts';
 import { nowIso } from '../platform/time.ts';
 import { getProp } from './filter.eval.ts';
 import { compileGroupFilter, sortExpression } from './filter.sql.ts';
-import { applyPatch, type MemberChange, type PatchOperation } from './patch.engine.ts';
+import { applyPatch, memberIds, type MemberChange, type PatchOperation } from './patch.engine.ts';
 import { canonicalize, MAX_SEARCHABLE_LENGTH, searchableStr, storedAttributes, str, type Json, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound } from './scim.errors.ts';
 import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
@@ -284,17 +284,6 @@ async function listGroupsIn(ctx: ScimCtx, db: Db, p: ListParams): Promise<{ body
   return { body: listResponse(resources, p, total, next), found: rows.length };
 }
 
-function memberValues(raw: unknown): string[] {
-  if (raw === undefined || raw === null) return [];
-  const arr = Array.isArray(raw) ? raw : [raw];
-  return arr.map((m) => {
-    if (typeof m === 'string') return m;
-    const v = getProp(m, 'value');
-    if (typeof v !== 'string' || !v) throw badRequest('Each member needs a "value" (the user id)', 'invalidValue');
-    return v;
-  });
-}
-
 function displayNameOf(attrs: Resource): string {
   const n = attrs.displayName;
   if (typeof n !== 'string' || !n.trim()) throw badRequest('displayName is required', 'invalidValue');
@@ -315,7 +304,7 @@ export async function createGroup(ctx: ScimCtx, trx: Transaction<DB>, body: unkn
   const attrs = canonicalize('Group', body as Record<string, unknown>);
   const name = displayNameOf(attrs);
   await assertNameFree(trx, name.toLowerCase());
-  const wanted = memberValues(getProp(body, 'members'));
+  const wanted = memberIds(getProp(body, 'members'));
   const id = uuidv7();
   const now = nowIso();
   const stored = { ...attrs };
@@ -448,7 +437,7 @@ function groupReplacement(body: unknown): GroupReplacement {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The body must be a Group object', 'invalidSyntax');
   const attrs = canonicalize('Group', body as Record<string, unknown>);
   // PUT replaces membership too; a body without "members" means no members (RFC 7644 §3.5.1).
-  const members = memberValues(getProp(body, 'members'));
+  const members = memberIds(getProp(body, 'members'));
   return { attrs, change: { replaceAll: true, add: new Set(members), remove: new Set() } };
 }
 

@@ -125,9 +125,21 @@ test('a NUL character in a field or the address, or an address with bad percent-
   assert.equal(badUrl.status, 400);
   assert.equal(badUrl.body.error.code, 'invalid');
   assert.match(badUrl.body.error.requestId, UUID);
+  // Half a UTF-16 surrogate pair is not text either: stored, it came back as U+FFFD (PostgreSQL) or
+  // three of them (SQLite), and a usage record's idempotency key with one was a 500 on SQLite.
+  const lone = await admin.json('/api/role-groups', { method: 'POST', body: { name: 'Finance\ud800', levels: {} } });
+  assert.equal(lone.status, 400);
+  assert.match(lone.body.error.fields.name, /not valid Unicode text/);
+  const usage = await admin.json('/api/usage', { method: 'POST', body: { records: [{ accountId: 'x', identifier: 'calls', quantity: 1, occurredAt: '2025-04-01T00:00:00Z', idempotencyKey: 'key-\udfff' }] } });
+  assert.equal(usage.status, 400);
+  assert.deepEqual(Object.keys(usage.body.error.fields), ['records.0.idempotencyKey']);
+  // A whole pair is an ordinary character.
+  const emoji = await admin.json('/api/role-groups', { method: 'POST', body: { name: 'Budget \ud83d\ude00', levels: {} } });
+  assert.equal(emoji.status, 201, JSON.stringify(emoji.body));
   // Nothing was stored, and the same name without it is fine.
   const list = await admin.json('/api/role-groups');
   assert.ok(!JSON.stringify(list.body).includes('Finance'));
+  assert.ok(JSON.stringify(list.body).includes('"Budget 😀"'));
   assert.equal((await admin.json('/api/role-groups', { method: 'POST', body: { name: 'Finance', levels: {} } })).status, 201);
 });
 

@@ -254,6 +254,33 @@ describe('errors', () => {
     assert.equal(await users(), before);
   });
 
+  test('what fuzzing found (session 34): a member is an id or {"value": id} in a POST, a PUT and a PATCH alike; anything else is a 400 that changes nothing', async () => {
+    const user = await h.scim('POST', '/Users', oktaUser('member34@acme.com'));
+    const group = await h.scim('POST', '/Groups', { displayName: 'Members 34', members: [user.body.id] });
+    assert.equal(group.status, 201, JSON.stringify(group.body));
+    const path = `/Groups/${group.body.id}`;
+    const version = group.body.meta.version;
+    for (const bad of [123, '', { value: 7 }, { value: '' }, { display: 'no value' }, [true]]) {
+      const members = Array.isArray(bad) ? bad : [bad];
+      for (const r of [
+        await h.scim('POST', '/Groups', { displayName: 'Members 34 again', members }),
+        await h.scim('PUT', path, { displayName: 'Members 34', members }),
+        await h.scim('PATCH', path, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: members }] }),
+        await h.scim('PATCH', path, { schemas: [PATCH_OP], Operations: [{ op: 'Remove', path: 'members', value: members }] }),
+      ]) {
+        assert.equal(r.status, 400, `${JSON.stringify(bad)}: ${JSON.stringify(r.body)}`);
+        assert.equal(r.body.scimType, 'invalidValue');
+        assert.match(r.body.detail, /Each member needs a "value"/);
+      }
+    }
+    const after = (await h.scim('GET', path)).body;
+    assert.deepEqual(after.members.map((m: { value: string }) => m.value), [user.body.id]);
+    assert.equal(after.meta.version, version, 'nothing was written');
+    assert.equal((await h.scim('GET', `/Groups?filter=${encodeURIComponent('displayName eq "Members 34 again"')}`)).body.totalResults, 0);
+    await h.scim('DELETE', path);
+    await h.scim('DELETE', `/Users/${user.body.id}`);
+  });
+
   test('nesting depth is counted outside strings only, escaped quotes included', () => {
     assert.equal(nestedDeeperThan('[[]]', 1), true);
     assert.equal(nestedDeeperThan('[[]]', 2), false);
