@@ -17,6 +17,7 @@ import { ping } from './db/database.ts';
 import { apiErrorHandler, writeRawError } from './platform/http-errors.ts';
 import { refuseNul } from './platform/nul-guard.ts';
 import { securityHeaders } from './platform/security-headers.ts';
+import { buildValidator } from './platform/validator.ts';
 import authPlugin from './identity/auth.plugin.ts';
 import identityRoutes from './identity/identity.routes.ts';
 import searchRoutes from './search.routes.ts';
@@ -50,6 +51,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Nothing here sits behind a proxy by default; X-Forwarded-For is not trusted.
     trustProxy: false,
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
+    // Bodies are validated without type coercion; query strings and params keep it (validator.ts).
+    schemaController: { compilersFactory: { buildValidator } },
     // Errors raised before routing (a URL with bad percent-encoding): SCIM format for SCIM clients.
     frameworkErrors: (error, request, reply) => {
       if (sendScimFrameworkError(error, request, reply)) return;

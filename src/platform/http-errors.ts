@@ -16,6 +16,7 @@ export function writeRawError(socket: Socket, status: number, contentType: strin
 }
 
 interface ValidationItem {
+  keyword?: string;
   instancePath?: string;
   params?: Record<string, unknown>;
   message?: string;
@@ -24,12 +25,18 @@ interface ValidationItem {
 /** Fastify/ajv validation errors → field name → message. */
 export function validationFields(items: ValidationItem[]): Record<string, string> {
   const fields: Record<string, string> = {};
+  // A nullable field (anyOf null, string) fails once per branch: "Must be string or null", not "Must be null".
+  const types = new Map<string, string[]>();
   for (const v of items) {
     let name = (v.instancePath || '').replace(/^\//, '').replace(/\//g, '.');
     if (v.params && typeof v.params.missingProperty === 'string') name = name ? `${name}.${v.params.missingProperty}` : v.params.missingProperty;
     if (v.params && typeof v.params.additionalProperty === 'string') name = name ? `${name}.${v.params.additionalProperty}` : v.params.additionalProperty;
     name ||= 'body';
+    if (v.keyword === 'type' && typeof v.params?.type === 'string') types.set(name, [...(types.get(name) ?? []), v.params.type]);
     if (!fields[name]) fields[name] = humanise(v);
+  }
+  for (const [name, list] of types) {
+    if (list.length > 1) fields[name] = `Must be ${[...list.filter((x) => x !== 'null'), ...list.filter((x) => x === 'null')].join(' or ')}`;
   }
   return fields;
 }

@@ -2,7 +2,7 @@
 import { Type, type TSchema } from 'typebox';
 
 /**
- * `T | null`, with Null listed first: the app's ajv coerces types (query strings need it), and with
- * the string branch first it would coerce a JSON null to "" instead of keeping it null.
+ * `T | null`. Null is listed first for query strings, which the app's ajv still coerces: with the
+ * string branch first a null would become "". Bodies are not coerced (validator.ts).
  */
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([Type.Null(), schema]);

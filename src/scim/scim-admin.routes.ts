@@ -19,8 +19,9 @@ export default async function scimAdminRoutes(app: FastifyInstance): Promise<voi
 
   app.post('/api/scim/tokens/refresh', { config: tokens }, async (request, reply) => {
     const body = (request.body ?? {}) as { graceHours?: unknown; name?: unknown };
-    const grace = body.graceHours === undefined ? 24 : Number(body.graceHours);
-    if (!Number.isFinite(grace)) throw Invalid('graceHours must be a number', { graceHours: 'Must be a number' });
+    // A JSON number as sent: true, "12" or [5] are not hours (bodies are not type-coerced anywhere in /api).
+    if (body.graceHours !== undefined && typeof body.graceHours !== 'number') throw Invalid('graceHours must be a number', { graceHours: 'Must be a number' });
+    const grace = body.graceHours ?? 24;
     const { token, item } = await refreshTokens(app.db, request.actor, grace, typeof body.name === 'string' ? body.name : undefined);
     return reply.code(201).send({ token, item });
   });

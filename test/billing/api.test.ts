@@ -389,3 +389,54 @@ describe('billing rules over HTTP', () => {
   });
 });
 
+
+describe('input the API does not take is a 400 naming the field, and nothing is stored', () => {
+  const refused = (res: { status: number; body: any }, field: string) => {
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.equal(res.body.error.code, 'invalid');
+    assert.ok(res.body.error.fields?.[field], `${field} is named: ${JSON.stringify(res.body)}`);
+    assert.ok(res.body.error.requestId);
+  };
+
+  test('a body value of the wrong JSON type is refused, not converted: true, [250] or "1e3" is not an amount', async () => {
+    const a = await newAccount();
+    for (const amount of [true, [250], '1e3', '250', null]) {
+      refused(await full.json('/api/payments', { method: 'POST', body: { accountId: a.id, amount, currency: 'USD', method: 'card' } }), 'amount');
+      refused(await full.json('/api/credits', { method: 'POST', body: { accountId: a.id, amount, currency: 'USD', reason: 'Outage' } }), 'amount');
+    }
+    refused(await full.json('/api/payments', { method: 'POST', body: { accountId: a.id, amount: 100, currency: 'USD', method: 'card', reference: ['W-1'] } }), 'reference');
+    refused(await full.json('/api/subscriptions', { method: 'POST', body: { accountId: a.id, productId: ctx.product.id, startDate: '2026-01-01', quantity: true } }), 'quantity');
+    refused(await full.json('/api/bill-runs', { method: 'POST', body: { periodStart: '2026-01-01', periodEnd: '2026-02-01', accountId: a.id, wait: 'yes' } }), 'wait');
+    const db = t.database.db;
+    assert.equal((await db.selectFrom('payments').select('id').where('account_id', '=', a.id).execute()).length, 0);
+    assert.equal((await db.selectFrom('credits').select('id').where('account_id', '=', a.id).execute()).length, 0);
+    assert.equal((await db.selectFrom('subscriptions').select('id').where('account_id', '=', a.id).execute()).length, 0);
+    assert.equal((await db.selectFrom('bill_runs').select('id').where('account_id', '=', a.id).execute()).length, 0);
+  });
+
+  test('an account edit with a list, a boolean or a null where text or a number goes changes nothing', async () => {
+    const a = await newAccount();
+    for (const [field, value] of [['contactName', ['x']], ['notes', ['x']], ['name', true], ['name', ['Renamed']], ['paymentTermsDays', null], ['paymentTermsDays', '45'], ['paymentTermsDays', true], ['taxRate', 5]] as const) {
+      refused(await full.json(`/api/accounts/${a.id}`, { method: 'PATCH', body: { [field]: value } }), field);
+    }
+    const now = (await ok(full, `/api/accounts/${a.id}`)).account;
+    assert.deepEqual([now.name, now.contactName, now.notes, now.paymentTermsDays, now.taxRate, now.version], [a.name, a.contactName, a.notes, a.paymentTermsDays, a.taxRate, a.version]);
+  });
+
+  test('a one-element list in an optional text field of a product, an invoice or a subscription is a 400, not a 500', async () => {
+    refused(await full.json(`/api/products/${ctx.product.id}`, { method: 'PATCH', body: { description: ['x'] } }), 'description');
+    refused(await full.json(`/api/products/${ctx.product.id}`, { method: 'PATCH', body: { name: ['x'] } }), 'name');
+    const { invoice } = await newDraft();
+    refused(await full.json(`/api/invoices/${invoice.id}`, { method: 'PATCH', body: { memo: ['x'] } }), 'memo');
+    refused(await full.json(`/api/invoices/${invoice.id}/lines`, { method: 'POST', body: { description: 'Goodwill', amount: '-500' } }), 'amount');
+    assert.deepEqual([(await ok(full, `/api/invoices/${invoice.id}`)).memo, (await ok(full, `/api/invoices/${invoice.id}`)).total], [null, invoice.total]);
+    refused(await full.json(`/api/subscriptions/${ctx.subscription.id}`, { method: 'PATCH', body: { quantity: true } }), 'quantity');
+  });
+
+  test('query strings are still read as text: a number in the address is a number', async () => {
+    const p = await ok(full, '/api/accounts?limit=1');
+    assert.equal(p.items.length, 1);
+    refused(await full.json('/api/accounts?limit=many'), 'limit');
+    refused(await full.json('/api/invoices?overdue=maybe'), 'overdue');
+  });
+});

@@ -189,3 +189,34 @@ test('a user summary has the documented shape', async () => {
   assert.ok(!keys.some((k) => /password|hash/i.test(k)));
   assert.ok('nextCursor' in list.body);
 });
+
+test('a user edit with a list, a number or a boolean where text goes is a 400 naming the field, and changes nothing', async () => {
+  const created = await admin.json('/api/users', { method: 'POST', body: { userName: `t-${uniq()}`, displayName: 'Ada Lovelace', roleId: 'role-read-only-core' } });
+  const id = created.body.id;
+  for (const [field, value] of [['displayName', ['x']], ['displayName', 0], ['givenName', ['x']], ['email', ['a@example.com']], ['timeZone', ['UTC']], ['userName', 12], ['roleId', ['role-admin']]] as const) {
+    const res = await admin.json(`/api/users/${id}`, { method: 'PATCH', body: { [field]: value } });
+    assert.equal(res.status, 400, `${field}: ${JSON.stringify(res.body)}`);
+    assert.ok(res.body.error.fields?.[field], JSON.stringify(res.body));
+  }
+  const wrong = await admin.json('/api/users', { method: 'POST', body: { userName: `t-${uniq()}`, displayName: ['x'], roleId: 'role-read-only-core' } });
+  assert.equal(wrong.status, 400);
+  assert.equal(wrong.body.error.fields.displayName, 'Must be string or null');
+  const now = await admin.json(`/api/users/${id}`);
+  assert.deepEqual([now.body.displayName, now.body.role.id, now.body.version], [created.body.displayName, 'role-read-only-core', created.body.version]);
+  assert.equal((await admin.json(`/api/audit?targetId=${id}&action=user.update`)).body.items.length, 0);
+});
+
+test('a role or role group edit with a value of the wrong JSON type is a 400, and "true" does not make a SCIM Default', async () => {
+  const rg = await admin.json('/api/role-groups', { method: 'POST', body: { name: `RG ${uniq()}` } });
+  assert.equal(rg.status, 201, JSON.stringify(rg.body));
+  for (const body of [{ isScimDefault: 'true' }, { isScimDefault: 1 }, { name: ['x'] }]) {
+    const res = await admin.json(`/api/role-groups/${rg.body.id}`, { method: 'PATCH', body });
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.ok(res.body.error.fields?.[Object.keys(body)[0]], JSON.stringify(res.body));
+  }
+  const after = await admin.json(`/api/role-groups/${rg.body.id}`);
+  assert.deepEqual([after.body.name, after.body.isScimDefault], [rg.body.name, false]);
+  const role = await admin.json('/api/roles', { method: 'POST', body: { name: ['x'], roleGroupIds: [] } });
+  assert.equal(role.status, 400);
+  assert.ok(role.body.error.fields.name);
+});

@@ -136,6 +136,19 @@ describe('SAML settings API', () => {
     await admin.json('/api/saml/settings', { method: 'PUT', body: { clockSkewSeconds: 60, allowIdpInitiated: true, userNameSource: 'nameId' } });
   });
 
+  test('a null, a string or a list where a switch, a number or text goes is a 400 naming the field, and changes nothing', async () => {
+    const before = (await admin.json('/api/saml/settings')).body;
+    for (const [field, value] of [['allowIdpInitiated', null], ['jitProvisioning', null], ['enabled', 'false'], ['signRequests', 0], ['clockSkewSeconds', '120'], ['clockSkewSeconds', null], ['userNameSource', ['email']], ['idpEntityId', ['x']], ['metadataUrl', [metadataUrl]]] as const) {
+      const { status, body } = await admin.json('/api/saml/settings', { method: 'PUT', body: { [field]: value } });
+      assert.equal(status, 400, `${field}: ${JSON.stringify(body)}`);
+      assert.ok(body.error.fields?.[field], JSON.stringify(body));
+    }
+    const test = await admin.json('/api/saml/settings/test', { method: 'POST', body: { metadataUrl: [metadataUrl] } });
+    assert.equal(test.status, 400, JSON.stringify(test.body));
+    const after = (await admin.json('/api/saml/settings')).body;
+    for (const k of ['allowIdpInitiated', 'jitProvisioning', 'enabled', 'signRequests', 'clockSkewSeconds', 'userNameSource', 'idpEntityId', 'metadataUrl']) assert.deepEqual(after[k], before[k], k);
+  });
+
   test('refresh picks up a rolled-over certificate; old and new are both trusted', async () => {
     const next = await generateKeyPair({ cn: 'Okta Next IdP' });
     serve = { status: 200, body: metadata([keys.idp.cert, next.cert]) };

@@ -918,6 +918,17 @@ describe('access tokens', () => {
     h.token = again.body.token;
   });
 
+  test('a grace period that is not a JSON number is a 400 and makes no token: "2", true and [2] are not hours', async () => {
+    const count = async () => (await h.t.database.db.selectFrom('scim_tokens').select('id').execute()).length;
+    const before = await count();
+    for (const graceHours of ['2', true, [2], null]) {
+      const res = await h.admin.json('/api/scim/tokens/refresh', { method: 'POST', body: { graceHours } });
+      assert.equal(res.status, 400, `${JSON.stringify(graceHours)}: ${JSON.stringify(res.body)}`);
+      assert.ok(res.body.error.fields?.graceHours);
+    }
+    assert.equal(await count(), before);
+  });
+
   test('two refreshes at the same moment leave exactly one token without an expiry, one of the two new ones', async () => {
     for (let round = 0; round < 10; round++) {
       const answers = await Promise.all([0, 1].map(() => h.admin.json('/api/scim/tokens/refresh', { method: 'POST', body: { graceHours: 1 } })));
