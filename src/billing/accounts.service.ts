@@ -169,7 +169,7 @@ export interface AccountListQuery {
 
 export async function listAccounts(db: Db, query: AccountListQuery) {
   const limit = clampLimit(query.limit);
-  const cur = decodeCursor(query.cursor);
+  const cur = decodeCursor(query.cursor, ['text']);
   let qb = db.selectFrom('accounts').selectAll();
   if (query.q?.trim()) {
     const pat = `%${likeEscape(query.q.trim())}%`;

@@ -270,7 +270,7 @@ export async function getBillRun(db: Db, id: string) {
 
 export async function billRunAccounts(db: Db, id: string, query: { status?: string; limit?: number; cursor?: string }) {
   const limit = clampLimit(query.limit);
-  const cur = decodeCursor(query.cursor);
+  const cur = decodeCursor(query.cursor, ['text']);
   let qb = db.selectFrom('bill_run_accounts as b').innerJoin('accounts as a', 'a.id', 'b.account_id').leftJoin('invoices as i', 'i.id', 'b.invoice_id')
     .select(['b.account_id', 'a.number', 'a.name', 'b.status', 'b.invoice_id', 'b.message', 'i.total', 'i.currency']).where('b.bill_run_id', '=', id);
   if (query.status) qb = qb.where('b.status', '=', query.status as 'pending');
@@ -282,7 +282,7 @@ export async function billRunAccounts(db: Db, id: string, query: { status?: stri
 
 export async function listBillRuns(db: Db, query: { limit?: number; cursor?: string }) {
   const limit = clampLimit(query.limit);
-  const cur = decodeCursor(query.cursor);
+  const cur = decodeCursor(query.cursor, ['text', 'text']);
   let qb = db.selectFrom('bill_runs').selectAll();
   if (cur) qb = qb.where((eb) => after(eb, ['created_at', 'id'], cur, 'desc'));
   const rows = await qb.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();

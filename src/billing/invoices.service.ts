@@ -101,7 +101,7 @@ export interface InvoiceListQuery {
 
 export async function listInvoices(db: Db, query: InvoiceListQuery) {
   const limit = clampLimit(query.limit);
-  const cur = decodeCursor(query.cursor);
+  const cur = decodeCursor(query.cursor, ['text', 'text']);
   let qb = db.selectFrom('invoices as i').innerJoin('accounts as a', 'a.id', 'i.account_id').selectAll('i').select(['a.number as account_number', 'a.name as account_name']);
   if (query.status) qb = qb.where('i.status', '=', query.status as InvoiceStatus);
   if (query.accountId) qb = qb.where('i.account_id', '=', query.accountId);

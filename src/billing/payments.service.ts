@@ -78,7 +78,7 @@ function toPayment(p: any) {
 
 export async function listPayments(db: Db, query: { q?: string; accountId?: string; limit?: number; cursor?: string }) {
   const limit = clampLimit(query.limit);
-  const cur = decodeCursor(query.cursor);
+  const cur = decodeCursor(query.cursor, ['text', 'text']);
   let qb = db.selectFrom('payments as p').innerJoin('accounts as a', 'a.id', 'p.account_id').selectAll('p').select(['a.number as account_number', 'a.name as account_name']);
   if (query.accountId) qb = qb.where('p.account_id', '=', query.accountId);
   if (query.q?.trim()) qb = qb.where((eb) => eb.or([eb('p.reference', '=', query.q!.trim()), eb('a.number', '=', query.q!.trim())]));
@@ -111,7 +111,7 @@ export async function issueCredit(db: Kysely<DB>, actor: Actor, input: { account
 
 export async function listCredits(db: Db, query: { accountId?: string; limit?: number; cursor?: string }) {
   const limit = clampLimit(query.limit);
-  const cur = decodeCursor(query.cursor);
+  const cur = decodeCursor(query.cursor, ['text', 'text']);
   let qb = db.selectFrom('credits as c').innerJoin('accounts as a', 'a.id', 'c.account_id').selectAll('c').select(['a.number as account_number', 'a.name as account_name']);
   if (query.accountId) qb = qb.where('c.account_id', '=', query.accountId);
   if (cur) qb = qb.where((eb) => after(eb, ['c.created_at', 'c.id'], cur, 'desc'));

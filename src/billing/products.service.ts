@@ -174,7 +174,7 @@ export async function getProduct(db: Db, id: string): Promise<Product> {
 
 export async function listProducts(db: Db, query: { q?: string; status?: string; limit?: number; cursor?: string }) {
   const limit = clampLimit(query.limit);
-  const cur = decodeCursor(query.cursor);
+  const cur = decodeCursor(query.cursor, ['text']);
   let qb = db.selectFrom('products').selectAll();
   if (query.q?.trim()) {
     const pat = `%${likeEscape(query.q.trim())}%`;

@@ -114,7 +114,7 @@ export async function getSubscription(db: Db, id: string) {
 
 export async function listSubscriptions(db: Db, query: { accountId?: string; productId?: string; status?: string; limit?: number; cursor?: string; q?: string }) {
   const limit = clampLimit(query.limit);
-  const cur = decodeCursor(query.cursor);
+  const cur = decodeCursor(query.cursor, ['text', 'text']);
   let qb = db.selectFrom('subscriptions as s').innerJoin('products as p', 'p.id', 's.product_id').innerJoin('accounts as a', 'a.id', 's.account_id')
     .selectAll('s').select(['p.name as product_name', 'p.code as product_code', 'a.name as account_name', 'a.number as account_number']);
   if (query.accountId) qb = qb.where('s.account_id', '=', query.accountId);

@@ -394,7 +394,7 @@ export async function getUpload(db: Db, id: string): Promise<UploadResult> {
 
 export async function listUploads(db: Db, query: { limit?: number; cursor?: string }) {
   const limit = clampLimit(query.limit);
-  const cur = decodeCursor(query.cursor);
+  const cur = decodeCursor(query.cursor, ['text', 'text']);
   let qb = db.selectFrom('usage_uploads').selectAll();
   if (cur) qb = qb.where((eb) => after(eb, ['created_at', 'id'], cur, 'desc'));
   const rows = await qb.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
@@ -415,7 +415,7 @@ export interface UsageListQuery {
 
 export async function listUsage(db: Db, query: UsageListQuery) {
   const limit = clampLimit(query.limit);
-  const cur = decodeCursor(query.cursor);
+  const cur = decodeCursor(query.cursor, ['integer']);
   let qb = db.selectFrom('usage_records as u').innerJoin('accounts as a', 'a.id', 'u.account_id').selectAll('u').select(['a.number as account_number', 'a.name as account_name']);
   if (query.accountId) qb = qb.where('u.account_id', '=', query.accountId);
   if (query.identifier) qb = qb.where('u.identifier', '=', query.identifier);

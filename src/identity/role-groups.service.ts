@@ -38,7 +38,7 @@ function baseQuery(db: Db) {
 
 export async function listRoleGroups(db: Db, query: { q?: string; limit?: number; cursor?: string }) {
   const limit = clampLimit(query.limit);
-  const after = decodeCursor(query.cursor);
+  const after = decodeCursor(query.cursor, ['text']);
   let qb = baseQuery(db);
   if (query.q?.trim()) qb = qb.where(ilike(db, 'rg.name', `%${likeEscape(query.q!.trim())}%`));
   if (after) qb = qb.where('rg.name_norm', '>', String(after[0]));

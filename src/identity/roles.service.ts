@@ -47,7 +47,7 @@ function toItem(r: Row, groups: { id: string; name: string }[]) {
 
 export async function listRoles(db: Db, query: { q?: string; limit?: number; cursor?: string }) {
   const limit = clampLimit(query.limit);
-  const after = decodeCursor(query.cursor);
+  const after = decodeCursor(query.cursor, ['text']);
   let qb = baseQuery(db);
   if (query.q?.trim()) qb = qb.where(ilike(db, 'r.name', `%${likeEscape(query.q!.trim())}%`));
   if (after) qb = qb.where('r.name_norm', '>', String(after[0]));

@@ -88,7 +88,7 @@ const SEARCHED_COLUMNS = [...USER_COLUMNS, 'user_name_norm' as const, 'email_nor
 
 export async function listUsers(db: Db, query: UserListQuery) {
   const limit = clampLimit(query.limit);
-  const cursor = decodeCursor(query.cursor);
+  const cursor = decodeCursor(query.cursor, ['text']);
   const after = cursor ? String(cursor[0]) : null;
   const q = query.q?.trim() ?? '';
   const filters = <QB extends SelectQueryBuilder<any, 'u', any>>(qb: QB): QB => {

@@ -578,7 +578,7 @@ export interface LogItem {
 /** The id a cursor continues below, or a 400. */
 function cursorId(query: LogQuery): number | null {
   if (!query.cursor) return null;
-  const id = Number(decodeCursor(query.cursor)?.[0]);
+  const id = Number(decodeCursor(query.cursor, ['integer'])?.[0]);
   if (!Number.isSafeInteger(id)) throw Invalid('This page link is not valid any more; start from the first page', { cursor: 'not a provisioning-log cursor' });
   return id;
 }

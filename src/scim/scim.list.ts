@@ -3,6 +3,7 @@
 // (created, id), and the ListResponse envelope.
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { badRequest } from './scim.errors.ts';
+import { isCursorText } from '../platform/paging.ts';
 import { getProp } from './filter.eval.ts';
 import { parseFilter, type Filter } from './filter.parser.ts';
 import { parseProjection, type Projection } from './scim.projection.ts';
@@ -88,8 +89,9 @@ export function encodeScimCursor(c: CursorKey): string {
 export function decodeScimCursor(s: string): CursorKey {
   try {
     const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return { k: 'key', created: v[0], id: v[1] };
-    if (Array.isArray(v) && v.length === 1 && Number.isInteger(v[0]) && v[0] >= 0) return { k: 'offset', offset: v[0] };
+    // Text as the /api cursors take it (no NUL, no lone surrogate: PostgreSQL refused the NUL with a 500).
+    if (Array.isArray(v) && v.length === 2 && isCursorText(v[0]) && isCursorText(v[1])) return { k: 'key', created: v[0], id: v[1] };
+    if (Array.isArray(v) && v.length === 1 && Number.isSafeInteger(v[0]) && v[0] >= 0) return { k: 'offset', offset: v[0] };
   } catch {
     /* below */
   }

@@ -439,4 +439,23 @@ describe('input the API does not take is a 400 naming the field, and nothing is 
     refused(await full.json('/api/accounts?limit=many'), 'limit');
     refused(await full.json('/api/invoices?overdue=maybe'), 'overdue');
   });
+
+  test('a forged paging cursor is refused on every billing list, on either database', async () => {
+    const forged = [[{}], [true, false], [[]], [1, '\u0000'], ['\u0000', 'x'], ['\u0000'], ['a\ud800'], [{ toString: 1 }, { valueOf: 2 }], ['a\ud800', 'b'], [null, null], [], ['2026-01-01T00:00:00.000Z', 'x', 3]];
+    // Shapes right for another list: a name or code (one text), a time and an id (two texts), a usage id (an integer).
+    const oneText = ['/api/accounts', '/api/products', `/api/bill-runs/${ctx.run.id}/accounts`];
+    const cursor = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString('base64url');
+    const lists = ['/api/accounts', '/api/subscriptions', '/api/products', '/api/usage', '/api/usage/uploads', '/api/bill-runs', `/api/bill-runs/${ctx.run.id}/accounts`, '/api/invoices', '/api/payments', '/api/credits'];
+    for (const list of lists) {
+      const wrongShape = list === '/api/usage' ? [['x'], [1.5], ['7'], [7, 'x']] : oneText.includes(list) ? [[7], ['x', 'y']] : [['x'], [7, 7], ['x', 7]];
+      for (const key of [...forged, ...wrongShape]) {
+        const res = await full.json(`${list}?cursor=${cursor(key)}`);
+        refused(res, 'cursor');
+        assert.match(res.body.error.message, /cursor is not valid/, `${list} ${JSON.stringify(key)}`);
+      }
+      // A cursor the list made itself still pages.
+      const first = await ok(full, `${list}?limit=1`);
+      if (first.nextCursor) assert.equal((await full.json(`${list}?limit=1&cursor=${first.nextCursor}`)).status, 200, list);
+    }
+  });
 });

@@ -220,3 +220,17 @@ test('a role or role group edit with a value of the wrong JSON type is a 400, an
   assert.equal(role.status, 400);
   assert.ok(role.body.error.fields.name);
 });
+
+test('a forged paging cursor on the users, roles and role groups lists is a 400, not a 500', async () => {
+  const cursor = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString('base64url');
+  for (const list of ['/api/users', '/api/roles', '/api/role-groups']) {
+    for (const key of [[{}], [true, false], [[]], [{ toString: 1 }, { valueOf: 2 }], [{ toString: 1 }], [7], ['\u0000'], ['a\ud800'], ['a', 'b'], []]) {
+      const res = await admin.json(`${list}?cursor=${cursor(key)}`);
+      assert.equal(res.status, 400, `${list} ${JSON.stringify(key)}: ${JSON.stringify(res.body)}`);
+      assert.ok(res.body.error.fields?.cursor);
+      assert.match(res.body.error.message, /cursor is not valid/);
+    }
+    const first = await admin.json(`${list}?limit=1`);
+    assert.equal((await admin.json(`${list}?limit=1&cursor=${first.body.nextCursor}`)).status, 200, list);
+  }
+});

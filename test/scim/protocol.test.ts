@@ -563,6 +563,17 @@ describe('queries', () => {
     assert.deepEqual(seen, ids);
   });
 
+  test('a forged cursor (a NUL, a lone surrogate, an offset past the safe integers) is a 400 invalidCursor, on either database', async () => {
+    const cursor = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString('base64url');
+    for (const key of [['\u0000', 'x'], ['2026-01-01T00:00:00.000Z', '\u0000'], ['a\ud800', 'x'], [1e300], [2 ** 53], [-1], [{}], [[]]]) {
+      for (const path of ['/Users', '/Groups']) {
+        const r = await h.scim('GET', `${path}?count=2&cursor=${cursor(key)}`);
+        assert.equal(r.status, 400, `${path} ${JSON.stringify(key)}: ${JSON.stringify(r.body)}`);
+        assert.equal(r.body.scimType, 'invalidCursor');
+      }
+    }
+  });
+
   test('totalResults of an unfiltered list is exact after creates and deletes (trigger-kept counters)', async () => {
     const extra = await h.scim('POST', '/Users', oktaUser('count.me@acme.com'));
     assert.equal(extra.status, 201);
@@ -1111,6 +1122,17 @@ describe('provisioning log', () => {
     assert.ok(page1.body.nextCursor);
     const page2 = await h.admin.json(`/api/provisioning-log?limit=2&cursor=${page1.body.nextCursor}`);
     assert.ok(page2.body.items[0].id < page1.body.items[1].id);
+  });
+
+  test('a forged cursor is a 400 naming it, not a 500', async () => {
+    const cursor = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString('base64url');
+    for (const key of [[{ toString: 1 }, { valueOf: 2 }], [{ toString: 1 }], [{}], [[]], [true], ['7'], [1.5], [7, 8], []]) {
+      for (const q of ['', '&q=logged', '&status=failure']) {
+        const res: { status: number; body: any } = await h.admin.json(`/api/provisioning-log?cursor=${cursor(key)}${q}`);
+        assert.equal(res.status, 400, `${JSON.stringify(key)}${q}: ${JSON.stringify(res.body)}`);
+        assert.ok(res.body.error.fields?.cursor);
+      }
+    }
   });
 
   test('the failures are read through their own index: a few among thousands of successes come back newest first, page by page', async () => {
