@@ -1,9 +1,19 @@
 // Admin JSON API for SCIM: access tokens (buttons on Setup › SAML Settings) and the provisioning
 // log (Setup › Provisioning Log). Thin: access declaration, one service call.
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { Invalid } from '../platform/errors.ts';
 import { listProvisioningLog } from './provisioning-log.service.ts';
 import { clearTokens, createToken, listTokens, refreshTokens, revokeToken } from './scim-tokens.service.ts';
+
+/** The Provisioning Log's filters, one value each: a repeated parameter is a 400, as on the other lists. */
+const LogListQuery = Type.Object({
+  q: Type.Optional(Type.String({ maxLength: 200 })),
+  status: Type.Optional(Type.String({ maxLength: 40 })),
+  resource: Type.Optional(Type.String({ maxLength: 100 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+  cursor: Type.Optional(Type.String({ maxLength: 500 })),
+});
 
 export default async function scimAdminRoutes(app: FastifyInstance): Promise<void> {
   const tokens = { access: { screen: 'saml-settings' as const } };
@@ -33,8 +43,8 @@ export default async function scimAdminRoutes(app: FastifyInstance): Promise<voi
 
   app.delete('/api/scim/tokens', { config: tokens }, async (request) => ({ revoked: await clearTokens(app.db, request.actor) }));
 
-  app.get('/api/provisioning-log', { config: { access: { screen: 'provisioning-log' as const } } }, async (request) => {
-    const q = request.query as Record<string, string | undefined>;
+  app.get('/api/provisioning-log', { config: { access: { screen: 'provisioning-log' as const } }, schema: { querystring: LogListQuery } }, async (request) => {
+    const q = request.query as { q?: string; status?: string; resource?: string; limit?: number; cursor?: string };
     return listProvisioningLog(app.db, { q: q.q, status: q.status, resource: q.resource, limit: q.limit, cursor: q.cursor });
   });
 }

@@ -1124,6 +1124,16 @@ describe('provisioning log', () => {
     assert.ok(page2.body.items[0].id < page1.body.items[1].id);
   });
 
+  test('a filter given twice is a 400 naming the parameter, not a 500', async () => {
+    for (const query of ['q=1&q=2', 'status=1&status=2', 'resource=User&resource=Group', 'limit=1&limit=2', 'limit=0', 'limit=many']) {
+      const res = await h.admin.json(`/api/provisioning-log?${query}`);
+      assert.equal(res.status, 400, `${query}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.error.code, 'invalid');
+      assert.ok(res.body.error.fields?.[query.split('=')[0]], JSON.stringify(res.body));
+    }
+    assert.equal((await h.admin.json('/api/provisioning-log?q=logged&status=failure&resource=User&limit=5')).status, 200);
+  });
+
   test('a forged cursor is a 400 naming it, not a 500', async () => {
     const cursor = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString('base64url');
     for (const key of [[{ toString: 1 }, { valueOf: 2 }], [{ toString: 1 }], [{}], [[]], [true], ['7'], [1.5], [7, 8], []]) {
