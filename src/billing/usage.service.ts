@@ -68,14 +68,37 @@ const toRecord = (r: Row & { id: number | string }): UsageRecord => ({
   createdAt: r.created_at,
 });
 
-const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+-])(\d{2}):?(\d{2})))?$/;
+const TIME_HINT = 'Enter a time like 2026-01-31T12:00:00Z or a date like 2026-01-31';
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
-function normaliseTime(s: string): string | null {
-  if (isDate(s)) return `${s}T00:00:00.000Z`;
-  if (!TIMESTAMP_RE.test(s)) return null;
-  const t = Date.parse(s);
-  if (Number.isNaN(t)) return null;
-  return new Date(t).toISOString();
+/**
+ * occurredAt as stored (ISO 8601, UTC, milliseconds; a date is its midnight UTC), or why not. Each part
+ * is checked before any arithmetic: Date.parse rolled 2025-02-31 over to 2025-03-03 and T24:00 to
+ * the next day, so a reading was billed in a period it did not happen in.
+ */
+export function normaliseTime(s: string): { at: string } | { error: string } {
+  const m = TIME_RE.exec(s);
+  if (!m) return { error: TIME_HINT };
+  const [, y, mo, d, hh, mi, ss = '00', frac = '', zone, sign, oh, om] = m;
+  const day = `${y}-${mo}-${d}`;
+  if (!isDate(day)) {
+    const month = Number(mo);
+    if (month < 1 || month > 12) return { error: `${day} is not a day: there is no month ${mo}` };
+    const year = Number(y);
+    const days = month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+    // Otherwise a year before 100, which isDate (Date.UTC) does not take.
+    if (Number(d) >= 1 && Number(d) <= days) return { error: TIME_HINT };
+    return { error: `${day} is not a day: ${MONTHS[month - 1]} ${y} has ${days} days` };
+  }
+  if (hh === undefined) return { at: `${day}T00:00:00.000Z` };
+  const time = s.slice(11, 11 + (m[6] === undefined ? 5 : 8));
+  if (Number(hh) > 23 || Number(mi) > 59 || Number(ss) > 59) return { error: `${time} is not a time of day (00:00:00 to 23:59:59)` };
+  if (zone !== 'Z' && (Number(oh) > 23 || Number(om) > 59)) return { error: `${zone} is not a UTC offset` };
+  const offsetMinutes = zone === 'Z' ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om));
+  const ms = Number(frac.padEnd(3, '0').slice(0, 3));
+  const t = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(hh), Number(mi), Number(ss), ms) - offsetMinutes * 60_000;
+  return { at: new Date(t).toISOString() };
 }
 
 /** Validates records against the database; returns rows ready to insert (by input index) and errors. */
@@ -104,7 +127,7 @@ async function validate(db: Db, records: UsageInput[], uploadId: string | null):
   const now = nowIso();
   let earliest = '9999';
   // Batches repeat timestamps (a meter flushes many records per second): parse each distinct one once.
-  const times = new Map<string, string | null>();
+  const times = new Map<string, ReturnType<typeof normaliseTime>>();
   const timeOf = (s: string) => {
     let v = times.get(s);
     if (v === undefined) times.set(s, (v = normaliseTime(s)));
@@ -120,8 +143,9 @@ async function validate(db: Db, records: UsageInput[], uploadId: string | null):
     if (!USAGE_IDENTIFIER_RE.test(r.identifier ?? '')) fail('identifier', 'Use lower-case letters, digits, _ . - (e.g. api_calls)');
     else if (!known.has(r.identifier)) fail('identifier', `No product prices usage "${r.identifier}"`);
     if (typeof r.quantity !== 'number' || !Number.isSafeInteger(r.quantity) || r.quantity < 0) fail('quantity', 'Enter a whole number, zero or more');
-    const at = typeof r.occurredAt === 'string' ? timeOf(r.occurredAt) : null;
-    if (!at) fail('occurredAt', 'Enter a time like 2026-01-31T12:00:00Z or a date like 2026-01-31');
+    const time = typeof r.occurredAt === 'string' ? timeOf(r.occurredAt) : { error: TIME_HINT };
+    const at = 'at' in time ? time.at : null;
+    if ('error' in time) fail('occurredAt', time.error);
     if (typeof r.idempotencyKey !== 'string' || !r.idempotencyKey.trim() || r.idempotencyKey.length > 200) fail('idempotencyKey', 'Give each record a unique key (1–200 characters)');
     if (errors.length === before) {
       rows.set(index, { account_id: acct!.id, identifier: r.identifier, quantity: r.quantity, occurred_at: at!, idempotency_key: r.idempotencyKey, upload_id: uploadId, created_at: now });

@@ -458,4 +458,36 @@ describe('input the API does not take is a 400 naming the field, and nothing is 
       if (first.nextCursor) assert.equal((await full.json(`${list}?limit=1&cursor=${first.nextCursor}`)).status, 200, list);
     }
   });
+
+  test('a usage time on a day that does not exist, or at 24:00, is refused naming the day, not rolled over', async () => {
+    const rec = (occurredAt: string, idempotencyKey: string) => ({ accountNumber: ctx.account.number, identifier: 'api_calls', quantity: 1, occurredAt, idempotencyKey });
+    const bad = await full.json('/api/usage', { method: 'POST', body: rec('2025-02-31T10:00:00Z', 'no-such-day-1') });
+    refused(bad, 'occurredAt');
+    assert.match(bad.body.error.fields.occurredAt, /2025-02-31 is not a day: February 2025 has 28 days/);
+    refused(await full.json('/api/usage', { method: 'POST', body: rec('2025-02-28T24:00:00Z', 'no-such-day-2') }), 'occurredAt');
+    refused(await full.json('/api/usage', { method: 'POST', body: rec('2025-04-31', 'no-such-day-3') }), 'occurredAt');
+    const batch = await full.json('/api/usage', { method: 'POST', body: { records: [rec('2027-03-01T00:00:00Z', 'no-such-day-4'), rec('2027-02-29T00:00:00Z', 'no-such-day-5')] } });
+    refused(batch, 'records.1.occurredAt');
+    assert.match(batch.body.error.fields['records.1.occurredAt'], /2027-02-29/);
+    const stored = await t.database.db.selectFrom('usage_records').select('id').where('idempotency_key', 'like', 'no-such-day-%').execute();
+    assert.equal(stored.length, 0);
+    // A real leap day and an offset still work.
+    const leap = await full.json('/api/usage', { method: 'POST', body: rec('2028-02-29T23:30:00-01:00', 'leap-day-1') });
+    assert.equal(leap.status, 201, JSON.stringify(leap.body));
+    assert.equal(leap.body.occurredAt, '2028-03-01T00:30:00.000Z');
+  });
+
+  test('a CSV row on a day that does not exist is a row error naming the day; the other rows are kept', async () => {
+    const n = ctx.account.number;
+    const csv = `account_number,identifier,quantity,occurred_at,idempotency_key\n${n},api_calls,1,2027-03-02T00:00:00Z,csv-day-1\n${n},api_calls,1,2025-02-30T00:00:00Z,csv-day-2\n${n},api_calls,1,2027-03-02T24:00:00Z,csv-day-3\n`;
+    const res = await full.fetch('/api/usage/uploads?fileName=days.csv', { method: 'POST', body: csv, headers: { 'content-type': 'text/csv' } });
+    assert.equal(res.status, 201);
+    const body = (await res.json()) as any;
+    assert.deepEqual([body.accepted, body.rejected], [1, 2]);
+    assert.deepEqual(body.errors.map((e: any) => e.line), [3, 4]);
+    assert.match(body.errors[0].message, /occurredAt: 2025-02-30 is not a day/);
+    assert.match(body.errors[1].message, /occurredAt: 24:00:00 is not a time of day/);
+    const stored = await t.database.db.selectFrom('usage_records').select('idempotency_key').where('idempotency_key', 'like', 'csv-day-%').execute();
+    assert.deepEqual(stored.map((r) => r.idempotency_key), ['csv-day-1']);
+  });
 });
