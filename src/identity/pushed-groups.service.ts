@@ -132,14 +132,18 @@ async function insertMembers(db: Db, groupId: string, userIds: string[]): Promis
 // Rows go in in the order given (`ord`), which is the members' order. The users are share-locked as
 // they are read, as a foreign key check would: a user deleted meanwhile is either waited for and not
 // added, or waits for this transaction and then takes the new memberships with it (migration 011).
-// The group is not locked here: every membership change ends with its version update, which finds
-// no row if the group was deleted meanwhile, and the request fails with 404.
+// The group is not locked here: its callers lock its row first (the order every write of a group
+// takes, so that they cannot deadlock), and a group deleted meanwhile fails the request with a 404.
 // The two steps are CTEs `wanted` (the users among the ids, in order) and `added` (one row per new
 // membership), so that a statement of its own can include them (src/scim/scim.groups.ts: a PATCH that
 // adds and removes members); `group` and `ids` are that statement's placeholders.
-export const addKnownMembersPg = (group: string, ids: string) => `wanted as (
+// `after` (a condition), when given, is evaluated once before any user is read: a statement that
+// must lock the group first (the order every write takes, src/scim/scim.groups.ts) passes one that
+// reads its locked row.
+export const addKnownMembersPg = (group: string, ids: string, after?: string) => `wanted as (
   select w.user_id, w.ord from unnest(${ids}::text[]) with ordinality as w(user_id, ord)
-  join users u on u.id = w.user_id and u.source = 'idp'
+  join users u on u.id = w.user_id and u.source = 'idp'${after ? `
+  where ${after}` : ''}
   for key share of u
 ), added as (
   insert into pushed_group_members (group_id, user_id)

@@ -342,7 +342,7 @@ function sameAttributes(row: Row, attrs: Resource): boolean {
 }
 
 /** Applies new attributes and a membership change to a group; returns the words for the log. */
-async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resource, change: PlannedChange | null, attributesChanged: boolean, locked = true): Promise<{ row: Row; outcome: Outcome }> {
+async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resource, change: PlannedChange | null, attributesChanged: boolean): Promise<{ row: Row; outcome: Outcome }> {
   const name = displayNameOf(attrs);
   const parts: string[] = [];
   if (name !== row.display_name) {
@@ -378,22 +378,6 @@ async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resourc
   const summary = parts.join('; ');
   const now = nowIso();
   const next: Row = { ...row, display_name: name, external_id: searchableStr(attrs.externalId, 'externalId'), scim_attributes: storedText, version: row.version + (changed ? 1 : 0), updated_at: changed ? now : row.updated_at };
-  if (changed && !locked) {
-    // Membership-only change on an unlocked read (patchGroup, PostgreSQL; adds and removes alone
-    // usually go as one statement instead, see PATCH_MEMBERS_PG): the attributes are as read, so only
-    // the version moves. The audit row goes in first and the group row is locked last, by this
-    // UPDATE, so concurrent PATCHes of one group wait for each other only for UPDATE + COMMIT.
-    await recordAudit(trx, ctx.actor, { action: 'group.update', targetType: 'pushed_group', targetId: row.id, targetName: name, summary });
-    const bumped = await trx
-      .updateTable('pushed_groups')
-      .set({ version: sql<number>`version + 1`, updated_at: now })
-      .where('id', '=', row.id)
-      .returning(['version'])
-      .executeTakeFirst();
-    if (!bumped) throw notFound(`Group ${row.id} not found`);
-    next.version = Number(bumped.version);
-    return { row: next, outcome: { summary, resourceId: row.id } };
-  }
   if (changed) {
     try {
       await trx
@@ -466,32 +450,23 @@ function patchable(row: Row): Resource {
 
 /** A PATCH of a group: `ops` as parsePatchRequest gives them. */
 export async function patchGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, ops: PatchOperation[], ifMatch?: string) {
-  const apply = (r: Row) => applyPatch('Group', patchable(r), ops);
-  // PostgreSQL runs PATCHes of one group in parallel transactions. Most only add or remove members
-  // (Entra, Okta group push): those read the group without a lock and lock it last (see save()), so
-  // they queue on the row only for UPDATE + COMMIT. A PATCH that changes attributes, or that carries
-  // If-Match, is a read-modify-write of the row and locks it before reading. (SQLite runs one writer
-  // at a time: the lock is moot there.)
-  const lockFirst = Boolean(ifMatch) || !isPostgres(trx);
-  let row = await loadRow(trx, id, lockFirst);
+  // The group's row is locked before anything else is read or written, on PostgreSQL as in every
+  // write of a group (see PATCH_MEMBERS_PG). A membership-only PATCH here (one that replaces the whole
+  // member list: the others go as one statement) locked it last, after its members, and deadlocked
+  // with a DELETE of the group or of a member (a 500 after a wait). SQLite runs one writer at a time.
+  const row = await loadRow(trx, id, true);
   checkIfMatch(ifMatch, etagOf(row.version));
-  let result = apply(row);
-  let locked = lockFirst;
-  if (!locked && !sameAttributes(row, result.attributes)) {
-    row = await loadRow(trx, id, true);
-    result = apply(row);
-    locked = true;
-  }
-  const { row: next, outcome } = await save(ctx, trx, row, result.attributes, result.members, result.attributesChanged, locked);
+  const result = applyPatch('Group', patchable(row), ops);
+  const { row: next, outcome } = await save(ctx, trx, row, result.attributes, result.members, result.attributesChanged);
   return { row: next, outcome, etag: etagOf(next.version) };
 }
 
 // PostgreSQL: a PATCH that only adds and/or removes members (Entra's and Okta's group pushes; the
-// common case) is one statement, outside any transaction: it removes, adds the ids that are users
-// (the steps of removeMembers and addKnownMembers), writes the audit entry with its summary in words and
-// bumps the group's version last (pushed_group_touched, migration 012: a group deleted since it was
-// read fails the whole statement). One round trip instead of five (BEGIN, members, audit, version,
-// COMMIT), and the group row is locked only from the bump to the statement's commit, not while this
+// common case) is one statement, outside any transaction: it locks the group's row, removes, adds the
+// ids that are users (the steps of removeMembers and addKnownMembers), writes the audit entry with its
+// summary in words and bumps the group's version (pushed_group_touched, migration 012: a group deleted
+// since it was read fails the whole statement). One round trip instead of five (BEGIN, members, audit,
+// version, COMMIT), and the group row is locked only while the statement runs, not while this
 // process gets round to sending a COMMIT. Its summary words are save()'s, written in SQL; a test
 // ("Entra's membership PATCHes…", run on both databases) checks that the two say the same.
 const PATCH_MEMBERS_PG = (() => {
@@ -501,9 +476,17 @@ const PATCH_MEMBERS_PG = (() => {
   const auditSelect = AUDIT_COLUMNS.map((c) => (c === 'summary' ? 's.summary' : next())).join(', ');
   const at = next();
   const count = (n: string, words: string) => `format('${words}', ${n}, case when ${n} = 1 then '' else 's' end, ${name}::text)`;
-  return `with removed as (
-  ${removeMembersPg(group, removes)} returning 1
-), ${addKnownMembersPg(group, adds)}, n as (
+  // The group's row is locked first, before any membership or user: the order of every other write
+  // of a group (PUT, PATCH in a transaction, DELETE) and of a user's deletion. Locked last, as it was
+  // (by pushed_group_touched), it deadlocked with them on PostgreSQL: a fuzzer's concurrent DELETEs
+  // and PATCHes of the same groups and their members got 500s after waits of up to 9 s (session 34).
+  // The condition on `g` is evaluated once, before the statement's other parts read a row.
+  const locked = '(select id from g) is not null';
+  return `with g as (
+  select id from pushed_groups where id = ${group} for update
+), removed as (
+  ${removeMembersPg(group, removes)} and ${locked} returning 1
+), ${addKnownMembersPg(group, adds, locked)}, n as (
   select (select count(*) from added) as added, (select count(*) from removed) as removed, ${wanted}::int - (select count(*) from wanted) as unknown
 ), s as (
   select n.*, concat_ws('; ',

@@ -706,8 +706,8 @@ function changed(ctx: ScimCtx, row: Row, c: Change, ended: number, groups: Group
 async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resource, verb: 'replaced' | 'updated', groups?: Groups): Promise<{ resource: Resource; outcome: Outcome }> {
   const c = planChange(row, attrs, verb);
   const theirGroups = async () => (groups ??= await groupsOfUser(trx, row.id));
-  // A group lists its members by name: when the user's changes, so do the groups they are in (the
-  // user's row is locked first, then the groups', as a member PATCH or the user's deletion locks them).
+  // A group lists its members by name: when the user's changes, so do the groups they are in (on
+  // PostgreSQL the caller has locked them already, before the user's row: updateLocked).
   const touchTheirGroups = async () => {
     if (c.memberDisplayChanged) await touchGroups(trx, (await theirGroups()).map((g) => g.value));
   };
@@ -823,6 +823,9 @@ async function updateUserInOneStatement(
 
 /** A PUT or PATCH of a user in a transaction: the user locked, then saved. */
 async function updateLocked(ctx: ScimCtx, trx: Transaction<DB>, id: string, ifMatch: string | undefined, verb: 'replaced' | 'updated', next: (row: Row) => Resource) {
+  // PostgreSQL: the user's groups are locked before the user (their versions move when the user's
+  // name does), in the order a group's writes and a user's deletion take them, so as not to deadlock.
+  if (isPostgres(trx)) await lockGroups(trx, (await groupsOfUser(trx, id)).map((g) => g.value));
   const loaded = await loadForWrite(trx, id);
   const { row } = loaded;
   // SQLite reads the groups later, but If-Match needs them now (the ETag names them).
@@ -870,18 +873,29 @@ export async function patchUserInOneStatement(ctx: ScimCtx, id: string, ops: Pat
  */
 async function touchGroups(trx: Transaction<DB>, groupIds: string[]): Promise<void> {
   if (!groupIds.length) return;
-  const ids = [...groupIds].sort();
-  if (isPostgres(trx)) await trx.selectFrom('pushed_groups').select('id').where('id', 'in', ids).orderBy('id').forUpdate().execute();
+  const ids = [...new Set(groupIds)].sort();
+  await lockGroups(trx, ids);
   await trx.updateTable('pushed_groups').set({ version: sql<number>`version + 1`, updated_at: nowIso() }).where('id', 'in', ids).execute();
 }
 
+/** PostgreSQL: locks the rows of these groups in the order of their ids (SQLite: one writer, nothing to do). */
+async function lockGroups(trx: Transaction<DB>, groupIds: string[]): Promise<void> {
+  if (!groupIds.length || !isPostgres(trx)) return;
+  await trx.selectFrom('pushed_groups').select('id').where('id', 'in', [...new Set(groupIds)].sort()).orderBy('id').forUpdate().execute();
+}
+
 export async function deleteUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, ifMatch?: string): Promise<Outcome> {
+  // The user leaves its pushed groups, and each of them changes: their versions (ETags) and
+  // lastModified move, as for any other change of their members. On PostgreSQL the locks come in the
+  // order every write of a group takes them: the groups' rows (in the order of their ids), then the
+  // user's, then the memberships. The user's row first, then the memberships, then the groups (as
+  // until session 34) deadlocked with a group's PUT, PATCH or DELETE, which lock the group first.
+  const before = isPostgres(trx) ? await trx.selectFrom('pushed_group_members').select('group_id').where('user_id', '=', id).execute() : [];
+  await lockGroups(trx, before.map((m) => m.group_id));
   const row = await loadRowForUpdate(trx, id);
   if (ifMatch) checkIfMatch(ifMatch, userEtag(row.version, await groupsOfUser(trx, id)));
-  // The user leaves its pushed groups, and each of them changes: their versions (ETags) and
-  // lastModified move, as for any other change of their members. The memberships are removed here
-  // (the user's delete would take them anyway), so that their groups are known, and the locks come in
-  // the order a member PATCH takes them: the membership rows, then the group's row.
+  // The memberships are removed here (the user's delete would take them anyway), so that their groups
+  // are known: also one the user joined between the look-up above and the lock of their row.
   const left = await trx.deleteFrom('pushed_group_members').where('user_id', '=', id).returning('group_id').execute();
   await touchGroups(trx, [...new Set(left.map((m) => m.group_id))]);
   await endSessionsForUser(trx, id);

@@ -4,6 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { provisioningLogDbOf } from '../../src/db/database.ts';
 import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
 import { PATCH_OP, startScim, type ScimHarness } from './scim-client.ts';
@@ -70,23 +71,61 @@ test('a group deleted by another connection while a PATCH adds members to it: th
   for (const u of users) assert.deepEqual(await membershipsOf('user_id', u), []);
 });
 
-test("a user deleted through SCIM while another connection removes them from a group (the membership row, then the group's row, as a member PATCH does) waits for it, and neither is stuck", async () => {
+/**
+ * PostgreSQL: how many deadlocks it has counted in this database. A backend reports its counts within
+ * a second or so of going idle, so this waits for them first. SQLite: 0 (one writer at a time).
+ */
+async function deadlocks(): Promise<number> {
+  if (!usePostgres()) return 0;
+  await new Promise((r) => setTimeout(r, 2000));
+  const r = await sql<{ n: string }>`select deadlocks as n from pg_stat_database where datname = current_database()`.execute(h.t.database.db);
+  return Number(r.rows[0].n);
+}
+
+test("a user deleted through SCIM while another connection writes one of their groups (the group's row, then its memberships, as a group's PUT, PATCH or DELETE does) waits for it: no deadlock", async () => {
   const { group, users } = await seed(2);
   assert.equal((await addMembers(group, users)).status, 204);
   const version = async () => Number((await h.t.database.db.selectFrom('pushed_groups').select('version').where('id', '=', group).executeTakeFirstOrThrow()).version);
   const before = await version();
-  const other = await uncommitted('delete from pushed_group_members where user_id = $1', users[0]);
+  const deadlocksBefore = await deadlocks();
+  const other = await uncommitted('update pushed_groups set version = version + 1 where id = $1', group);
   const del = h.scim('DELETE', `/Users/${users[0]}`);
   await new Promise((r) => setTimeout(r, 300));
-  // Had the DELETE locked the group's row before the membership rows, this would wait for it while it
-  // waits for the membership row: a deadlock.
-  await other.run('update pushed_groups set version = version + 1 where id = $1', group);
+  // Until session 34 the DELETE locked the user's memberships and then waited for the group's row,
+  // which this holds: asking for the membership now closed the circle, and PostgreSQL aborted the
+  // DELETE after a second (it was run again, so the client saw only the wait).
+  await other.run('delete from pushed_group_members where user_id = $1', users[0]);
   await other.commit();
   const res = await del;
   assert.equal(res.status, 204, JSON.stringify(res.body));
   assert.deepEqual(await membershipsOf('group_id', group), [users[1]]);
   // The other connection moved the version for the membership it removed; the DELETE found none left.
   assert.equal(await version(), before + 1);
+  assert.equal(await deadlocks(), deadlocksBefore, 'PostgreSQL counted no deadlock');
+});
+
+test('DELETEs of groups and of their members, PUTs and member PATCHes of those groups, all at once: every answer is a 2xx or a 404, never a 500, and nothing is left pointing at what was deleted', async () => {
+  const deadlocksBefore = await deadlocks();
+  const statuses: number[] = [];
+  for (let round = 0; round < 6; round++) {
+    const { group, users } = await seed(4);
+    assert.equal((await addMembers(group, users)).status, 204);
+    const second = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: `Race ${randomUUID().slice(0, 8)}`, members: users.map((value) => ({ value })) });
+    assert.equal(second.status, 201);
+    const groups = [group, second.body.id as string];
+    const answers = await Promise.all([
+      ...groups.map((g) => h.scim('DELETE', `/Groups/${g}`)),
+      ...users.map((u) => h.scim('DELETE', `/Users/${u}`)),
+      ...groups.map((g) => h.scim('PUT', `/Groups/${g}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: `Race ${randomUUID().slice(0, 8)}`, members: users.slice(0, 2).map((value) => ({ value })) })),
+      ...groups.map((g) => h.scim('PATCH', `/Groups/${g}`, { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: 'members', value: [{ value: users[3] }] }] })),
+    ]);
+    for (const a of answers) assert.ok([200, 204, 404].includes(a.status), `round ${round}: ${a.status} ${JSON.stringify(a.body)}`);
+    statuses.push(...answers.map((a) => a.status));
+    for (const g of groups) assert.deepEqual(await membershipsOf('group_id', g), []);
+    for (const u of users) assert.deepEqual(await membershipsOf('user_id', u), []);
+  }
+  assert.ok(statuses.filter((s) => s === 204).length >= 6 * 6, 'the DELETEs of the groups and users succeeded');
+  assert.equal(await deadlocks(), deadlocksBefore, 'PostgreSQL counted no deadlock');
 });
 
 // PostgreSQL only: SQLite has one writer at a time, so two of its transactions never wait for each other.
