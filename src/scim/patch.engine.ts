@@ -8,7 +8,7 @@
 import { badRequest } from './scim.errors.ts';
 import { getProp, matches } from './filter.eval.ts';
 import { parsePatchPath, type AttrPath, type Filter, type PatchPath } from './filter.parser.ts';
-import { coerce, fixPrimary, isObj, withoutNulls, type Json, type Resource } from './scim.attributes.ts';
+import { coerce, fixPrimary, isObj, withinLimit, withoutNulls, type Json, type Resource } from './scim.attributes.ts';
 import { enterpriseAttr, isEnterpriseUrn, subAttr, topAttr, URN, type AttrDef, type ResourceKind } from './scim.schemas.ts';
 
 export interface PatchOperation {
@@ -99,13 +99,22 @@ function container(res: Resource, t: Target, create: boolean): Record<string, Js
   return ext as Record<string, Json>;
 }
 
-/** Two values of a multi-valued attribute are the same when value and type agree (or, without a value, all of it). */
-function sameValue(a: Json, b: Json): boolean {
-  if (isObj(a) && isObj(b) && a.value !== undefined && b.value !== undefined) {
-    const t = (x: Json | undefined) => (typeof x === 'string' ? x.toLowerCase() : x ?? null);
-    return JSON.stringify(a.value) === JSON.stringify(b.value) && t(a.type) === t(b.type);
+/**
+ * What makes two values of a multi-valued attribute the same: value and type (type in any case), or,
+ * for a value without one, all of it. An add keeps the values already there and appends only the new
+ * ones, found through a set of these keys: comparing each new value with each one there took 10 s for
+ * 4,000 e-mails added to 4,000, and held every other request meanwhile (session 34). A value's key is
+ * computed once per PATCH, however many operations look at it.
+ */
+const valueKeys = new WeakMap<object, string>();
+function valueKey(v: Json): string {
+  if (!isObj(v)) return `=${JSON.stringify(v)}`;
+  let key = valueKeys.get(v);
+  if (key === undefined) {
+    key = v.value !== undefined ? `v${JSON.stringify([v.value, typeof v.type === 'string' ? v.type.toLowerCase() : v.type ?? null])}` : `=${JSON.stringify(v)}`;
+    valueKeys.set(v, key);
   }
-  return JSON.stringify(a) === JSON.stringify(b);
+  return key;
 }
 
 /** `[type eq "work"]` → {type: "work"}: what a new element gets when an add/replace finds no match. */
@@ -179,8 +188,8 @@ class Engine {
       }
       if (def.multiValued && value !== undefined && value !== null && Array.isArray(c[t.name])) {
         // Entra: {"op":"Remove","path":"emails","value":[{"value":"x"}]} removes just those values.
-        const drop = (Array.isArray(value) ? value : [value]).map((v) => (isObj(v) ? String(getProp(v, 'value') ?? '') : String(v)));
-        c[t.name] = (c[t.name] as Json[]).filter((e) => !(isObj(e) && drop.includes(String(e.value ?? ''))));
+        const drop = new Set((Array.isArray(value) ? value : [value]).map((v) => (isObj(v) ? String(getProp(v, 'value') ?? '') : String(v))));
+        c[t.name] = (c[t.name] as Json[]).filter((e) => !(isObj(e) && drop.has(String(e.value ?? ''))));
         return;
       }
       const named = def.type === 'complex' && !def.multiValued ? namedValue(value) : undefined;
@@ -215,7 +224,8 @@ class Engine {
         const cur = Array.isArray(c[t.name]) ? (c[t.name] as Json[]) : [];
         // a new primary value demotes the old one
         if (incoming.some((e) => isObj(e) && e.primary === true)) for (const e of cur) if (isObj(e)) e.primary = false;
-        c[t.name] = fixPrimary([...cur, ...incoming.filter((n) => !cur.some((e) => sameValue(e, n)))]);
+        const there = new Set(cur.map(valueKey));
+        c[t.name] = withinLimit(fixPrimary([...cur, ...incoming.filter((n) => !there.has(valueKey(n)))]), def.name);
       }
       return;
     }
@@ -240,7 +250,8 @@ class Engine {
       if (sd) {
         for (const e of hit) if (isObj(e)) delete e[sd.name];
       } else {
-        const left = cur.filter((e) => !hit.includes(e));
+        const gone = new Set(hit);
+        const left = cur.filter((e) => !gone.has(e));
         // None left: the attribute is unassigned, not an empty list (RFC 7643 §2.5).
         if (left.length) c[t.name] = left;
         else delete c[t.name];
@@ -262,7 +273,7 @@ class Engine {
         if (sub) el[sub.name] = coerce(sub, v, `${def.name}.${sub.name}`);
       }
       const addition = sd ? { ...el, [sd.name]: coerce(sd, value, `${def.name}.${sd.name}`) } : { ...el, ...this.oneValue(op, def, value) };
-      c![t.name] = fixPrimary([...cur, addition]);
+      c![t.name] = withinLimit(fixPrimary([...cur, addition]), def.name);
       return;
     }
     for (const e of hit) {

@@ -20,11 +20,24 @@ const NUMBER_AS_TEXT = new Set(ENTERPRISE_ATTRS.filter((d) => d.type === 'string
 /** Attributes the server owns; a client may echo them but never sets them. */
 const SERVER_OWNED = new Set(['id', 'meta', 'schemas']);
 
+/**
+ * Most values one multi-valued attribute of a user or a group (emails, phoneNumbers, addresses, roles…;
+ * not a group's members) may hold. A person has a handful; without a bound, one request could hand the
+ * server hundreds of thousands of them (the 10 MB body limit allows it) to index and compare.
+ */
+export const MAX_VALUES = 1000;
+
+/** `list`, or a 400 naming `attribute` when it holds more than MAX_VALUES values. */
+export function withinLimit<T extends Json[]>(list: T, attribute: string): T {
+  if (list.length > MAX_VALUES) throw badRequest(`"${attribute}" would hold ${list.length.toLocaleString('en-US')} values; at most ${MAX_VALUES.toLocaleString('en-US')} are accepted`, 'invalidValue');
+  return list;
+}
+
 export function coerce(def: AttrDef, value: unknown, where: string): Json {
   if (value === null || value === undefined) return null;
   if (def.multiValued) {
     const arr = Array.isArray(value) ? value : [value];
-    return arr.filter((v) => v !== null && v !== undefined).map((v) => coerceSingle(def, v, where));
+    return withinLimit(arr.filter((v) => v !== null && v !== undefined).map((v) => coerceSingle(def, v, where)), where);
   }
   if (Array.isArray(value)) {
     // A single-valued attribute sent as a one-element array: take the element (lenient).
@@ -35,6 +48,8 @@ export function coerce(def: AttrDef, value: unknown, where: string): Json {
 }
 
 function coerceSingle(def: AttrDef, value: unknown, where: string): Json {
+  // JSON.parse reads 1e400 as Infinity, which JSON cannot hold: it was stored as null, or as the text "Infinity".
+  if (typeof value === 'number' && !Number.isFinite(value)) throw badRequest(`${where} is a number too large to store`);
   switch (def.type) {
     case 'boolean':
       if (typeof value === 'boolean') return value;
@@ -54,7 +69,7 @@ function coerceSingle(def: AttrDef, value: unknown, where: string): Json {
     default:
       if (typeof value === 'string') return value;
       if (typeof value === 'number' && NUMBER_AS_TEXT.has(def)) return String(value);
-      throw badRequest(`${where} must be a string, not ${typeof value === 'object' ? 'an object' : `the ${typeof value} ${JSON.stringify(value)}`}`);
+      throw badRequest(`${where} must be a string, not ${typeof value === 'object' ? 'an object' : `the ${typeof value} ${String(value)}`}`);
   }
 }
 

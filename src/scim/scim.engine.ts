@@ -58,9 +58,9 @@ export async function handleScim(deps: EngineDeps, req: ScimRequest): Promise<Sc
   const method = req.method.toUpperCase();
   const segs = req.path.split('?')[0].split('/').filter(Boolean).map((s) => {
     try {
-      return decodeURIComponent(s);
+      return decodeURIComponent(s); // once: the path comes as sent (scim.plugin.ts)
     } catch {
-      return s; // not percent-encoded after all (ids never contain %)
+      return s; // not valid percent-encoding (the router refuses such URLs before this)
     }
   });
   const first = (segs[0] ?? '').toLowerCase();
@@ -113,6 +113,7 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
 
   // Discovery (read-only; serviceConfiguration is the path Microsoft's test collection uses)
   if (A === 'serviceproviderconfig' || A === 'serviceconfiguration') {
+    if (b !== undefined) throw notFound(`No such endpoint ${req.path}`);
     if (method !== 'GET') throw new ScimError(405, 'Method not allowed');
     out.body = serviceProviderConfig(ctx.baseUrl);
     out.summary = 'read the service provider configuration';

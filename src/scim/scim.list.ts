@@ -38,8 +38,10 @@ function scalar(v: unknown, name: string): string | number | boolean | undefined
 
 function intParam(raw: unknown, name: string): number | undefined {
   const v = scalar(raw, name);
-  if (v === undefined || v === '') return undefined;
-  const n = typeof v === 'number' ? v : Number(String(v));
+  const text = typeof v === 'string' ? v.trim() : v;
+  if (text === undefined || text === '') return undefined;
+  // A decimal number in a string (1e308 too: an empty page); Number() alone also read "0x10" as 16.
+  const n = typeof text === 'number' ? text : typeof text === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text) ? Number(text) : NaN;
   if (!Number.isFinite(n) || !Number.isInteger(n)) throw badRequest(`${name} must be a whole number`, 'invalidValue');
   return n;
 }
@@ -146,7 +148,8 @@ export async function finishPage<R extends { created_at: string; id: string }>(
   const more = fetched.length > p.count;
   const rows = fetched.slice(0, p.count);
   let total: number | null;
-  if (p.cursor !== null) total = !more && !cursorKey && offset === 0 ? rows.length : null;
+  // count=0 asks for the total alone, with a cursor too (it answered 0, the rows of an empty page).
+  if (p.cursor !== null) total = p.count === 0 ? await count() : !more && !cursorKey && offset === 0 ? rows.length : null;
   else if (!more && (rows.length > 0 || offset === 0) && p.count > 0) total = offset + rows.length;
   else total = await count();
   let next: string | null = null;

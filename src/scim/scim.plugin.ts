@@ -15,7 +15,7 @@ import { responsePieces, stringifyResponse as stringify } from './json-text.ts';
 import { nextTurn } from '../platform/next-turn.ts';
 import { parseInSlices, scanJson } from './large-json.ts';
 import { handleScim, type ScimResponse } from './scim.engine.ts';
-import { badRequest, bodyTooLarge, errorBody, notFound, toScimError } from './scim.errors.ts';
+import { badRequest, bodyTooLarge, errorBody, notFound, ScimError, toScimError } from './scim.errors.ts';
 import { MAX_FILTER_LENGTH } from './filter.parser.ts';
 import { BODY_LIMIT, boundedBody, logWriter } from './provisioning-log.service.ts';
 import { confirmToken, TokenRejected, verifyToken, type PresentedToken } from './scim-tokens.service.ts';
@@ -93,7 +93,8 @@ export function sendScimFrameworkError(error: FastifyError, request: FastifyRequ
  */
 export function writeScimClientError(err: { code?: string; rawPacket?: unknown }, socket: Socket): boolean {
   const head = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.subarray(0, 200).toString('latin1') : '';
-  const m = /^[A-Z]+ (\S+)/.exec(head);
+  // Any method, "get" too: the parser refuses a method it does not know, and the client is still a SCIM one.
+  const m = /^\S+ (\S+)/.exec(head);
   if (!m || !isScimPath(m[1])) return false;
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
   const detail =
@@ -102,6 +103,30 @@ export function writeScimClientError(err: { code?: string; rawPacket?: unknown }
       : 'The request is not valid HTTP';
   writeRawError(socket, status, SCIM_TYPE, stringify(errorBody(status, detail, status === 400 ? 'invalidSyntax' : undefined)));
   return true;
+}
+
+/**
+ * Why a body cannot be read as it was sent, or null: it is read as UTF-8 text, so a content coding
+ * (gzip: a 400 "not valid JSON" before; JSON labelled gzip was read as plain) or another charset
+ * (Latin-1 letters were stored as U+FFFD) is a 415 that says what to send (RFC 7231 §3.1.2.2, §6.5.13).
+ */
+function unreadableBody(headers: FastifyRequest['headers']): string | null {
+  const coding = String(headers['content-encoding'] ?? '').trim().toLowerCase();
+  if (coding && coding !== 'identity') return `Content-Encoding "${coding}" is not supported: send the body uncompressed`;
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(String(headers['content-type'] ?? ''))?.[1].toLowerCase();
+  if (charset && !['utf-8', 'utf8', 'us-ascii'].includes(charset)) return `charset "${charset}" is not supported: send the body as UTF-8`;
+  return null;
+}
+
+/**
+ * The request's path below the service's prefix, still percent-encoded: the engine splits it at its
+ * slashes and decodes each segment once. The router's wildcard is decoded already, so an encoded
+ * slash in it split an id (DELETE /Users%2F<id> deleted the user) and a segment was decoded twice
+ * (/Users/%2525 looked up the id "%").
+ */
+function scimPath(rawUrl: string, prefix: string, wildcard: string | undefined): string {
+  const path = rawUrl.split('?')[0];
+  return path.startsWith(prefix) ? path.slice(prefix.length) || '/' : '/' + (wildcard ?? '');
 }
 
 export default async function scimPlugin(app: FastifyInstance): Promise<void> {
@@ -117,6 +142,10 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
       request.scim.rawBody = body.length > BODY_LIMIT ? body.slice(0, BODY_LIMIT) : body;
       request.scim.bodyLength = body.length;
     }
+    const unreadable = unreadableBody(request.headers);
+    if (unreadable) return done(new ScimError(415, unreadable));
+    // A byte order mark before the JSON (RFC 8259 §8.1 lets a parser ignore it): was a 400.
+    if (body.charCodeAt(0) === 0xfeff) body = body.slice(1);
     if (body === '' || body.trim() === '') return done(null, undefined);
     const large = body.length > LARGE_BODY;
     // One pass: the depth, and in a large body (a group PUT's whole member list) where its `members` lie.
@@ -242,7 +271,7 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
         { db: app.db, baseUrl, actor: request.scim!.actor!, token: request.scim!.token },
         {
           method: request.method,
-          path: '/' + (params['*'] ?? ''),
+          path: scimPath(request.raw.url ?? '', app.prefix, params['*']),
           query: request.query as Record<string, string | string[] | undefined>,
           body: request.body,
           ifMatch: header('if-match'),

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
+import zlib from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -279,6 +281,99 @@ describe('errors', () => {
     assert.equal((await h.scim('GET', `/Groups?filter=${encodeURIComponent('displayName eq "Members 34 again"')}`)).body.totalResults, 0);
     await h.scim('DELETE', path);
     await h.scim('DELETE', `/Users/${user.body.id}`);
+  });
+
+  test('what fuzzing found (session 34): the path is decoded once, so an encoded slash is part of an id and %25 is a per cent sign; a lowercase method and a path below /ServiceProviderConfig get SCIM errors; count=0 with a cursor gives the total', async () => {
+    const user = await h.scim('POST', '/Users', oktaUser('slash34@acme.com'));
+    // DELETE /Users%2F<id> deleted the user: the router's decoded path was split at the %2F.
+    for (const method of ['DELETE', 'GET', 'PUT']) {
+      const r = await h.scim(method, `/Users%2F${user.body.id}`, method === 'PUT' ? oktaUser('slash34@acme.com') : undefined);
+      assert.equal(r.status, 404, `${method}: ${JSON.stringify(r.body)}`);
+      assert.deepEqual(r.body.schemas, [ERROR]);
+    }
+    assert.equal((await h.scim('GET', `/Users/${user.body.id}`)).status, 200, 'still there');
+    // Each segment decoded once: %2525 is the id "%25" (decoded twice it was "%").
+    const twice = await h.scim('GET', '/Users/%2525');
+    assert.equal(twice.status, 404);
+    assert.equal(twice.body.detail, 'User %25 not found');
+    assert.equal((await h.scim('GET', `/v2/Users/${encodeURIComponent(user.body.id)}`)).status, 200);
+    assert.equal((await h.scim('GET', '/ServiceProviderConfig/anything')).status, 404);
+    assert.equal((await h.scim('GET', '/ServiceProviderConfig')).status, 200);
+
+    // A method the HTTP parser does not know ("get") is refused before routing, in the SCIM format.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const url = new URL(h.base);
+      const socket = net.connect(Number(url.port), url.hostname, () => socket.write(`get ${url.pathname}/Users HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${h.token}\r\n\r\n`));
+      let text = '';
+      socket.on('data', (d) => (text += d.toString('utf8')));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    assert.match(raw, /^HTTP\/1\.1 400 /);
+    assert.match(raw, /content-type: application\/scim\+json/i);
+    assert.deepEqual(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)).schemas, [ERROR]);
+
+    // count=0 asks for the total alone; with a cursor it said 0.
+    const total = (await h.scim('GET', '/Users?count=0')).body.totalResults;
+    assert.ok(total > 0);
+    assert.equal((await h.scim('GET', '/Users?count=0&cursor=')).body.totalResults, total);
+    assert.equal((await h.scim('GET', '/Groups?count=0&cursor=')).body.totalResults, (await h.scim('GET', '/Groups?count=0')).body.totalResults);
+    await h.scim('DELETE', `/Users/${user.body.id}`);
+  });
+
+  test('a body is read as UTF-8 text as sent: a content coding or another charset is a 415 that says what to send, a byte order mark is skipped; paging numbers are decimal; 1e400 is a 400', async () => {
+    const before = (await h.scim('GET', '/Users?count=0')).body.totalResults;
+    const body = JSON.stringify(oktaUser('coded34@acme.com'));
+    const gzipped = await h.scim('POST', '/Users', zlib.gzipSync(body), { 'content-encoding': 'gzip' });
+    assert.equal(gzipped.status, 415, JSON.stringify(gzipped.body));
+    assert.deepEqual(gzipped.body.schemas, [ERROR]);
+    assert.match(gzipped.body.detail, /Content-Encoding "gzip" is not supported: send the body uncompressed/);
+    // Plain JSON labelled gzip was read as if it were not.
+    assert.equal((await h.scim('POST', '/Users', body, { 'content-encoding': 'gzip' })).status, 415);
+    const latin1 = await h.scim('POST', '/Users', Buffer.from(JSON.stringify(oktaUser('zoe34@acme.com', { displayName: 'Zoë' })), 'latin1'), { 'content-type': 'application/scim+json; charset=ISO-8859-1' });
+    assert.equal(latin1.status, 415);
+    assert.match(latin1.body.detail, /charset "iso-8859-1" is not supported: send the body as UTF-8/);
+    assert.equal((await h.scim('GET', '/Users?count=0')).body.totalResults, before, 'nothing stored');
+    const bom = await h.scim('POST', '/Users', `\ufeff${body}`, { 'content-type': 'application/scim+json; charset="UTF-8"' });
+    assert.equal(bom.status, 201, JSON.stringify(bom.body));
+    for (const q of ['startIndex=0x10', 'count=0b11', 'startIndex=2.5', 'count=abc']) {
+      const r = await h.scim('GET', `/Users?${q}`);
+      assert.equal(r.status, 400, q);
+      assert.match(r.body.detail, /must be a whole number/);
+    }
+    assert.equal((await h.scim('GET', '/Users?count=%202%20')).body.itemsPerPage, Math.min(2, before + 1));
+    const huge = await h.scim('POST', '/Users', `{"userName": "huge34@acme.com", "title": 1e400}`);
+    assert.equal(huge.status, 400);
+    assert.equal(huge.body.detail, 'title is a number too large to store');
+    await h.scim('DELETE', `/Users/${bom.body.id}`);
+  });
+
+  test('a multi-valued attribute holds at most 1,000 values (POST, PUT and PATCH alike), and a PATCH that adds values keeps each once however many there are', async () => {
+    const many = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ value: `e${from + i}@acme.com`, type: 'work' }));
+    const tooMany = await h.scim('POST', '/Users', oktaUser('many34@acme.com', { emails: many(1001) }));
+    assert.equal(tooMany.status, 400);
+    assert.equal(tooMany.body.scimType, 'invalidValue');
+    assert.equal(tooMany.body.detail, '"emails" would hold 1,001 values; at most 1,000 are accepted');
+    const user = await h.scim('POST', '/Users', oktaUser('many34@acme.com', { emails: many(600) }));
+    assert.equal(user.status, 201, JSON.stringify(user.body));
+    const path = `/Users/${user.body.id}`;
+    assert.equal((await h.scim('PUT', path, oktaUser('many34@acme.com', { phoneNumbers: many(1001) }))).status, 400);
+    // 600 there, 600 added of which 300 are already there (type in another case): 900, each once.
+    const added = many(600, 300).map((e, i) => (i % 2 ? { ...e, type: 'WORK' } : e));
+    assert.equal((await h.scim('PATCH', path, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'emails', value: added }] })).status, 204);
+    const emails = (await h.scim('GET', path)).body.emails as { value: string }[];
+    assert.equal(emails.length, 900);
+    assert.equal(new Set(emails.map((e) => e.value)).size, 900);
+    // Past the limit, added in one operation or one at a time: a 400 that changes nothing.
+    const over = await h.scim('PATCH', path, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'emails', value: many(101, 900) }] });
+    assert.equal(over.status, 400);
+    assert.equal(over.body.detail, '"emails" would hold 1,001 values; at most 1,000 are accepted');
+    const oneByOne = many(101, 900).map((e) => ({ op: 'add', path: 'emails', value: [e] }));
+    assert.equal((await h.scim('PATCH', path, { schemas: [PATCH_OP], Operations: oneByOne })).status, 400);
+    const filtered = Array.from({ length: 101 }, (_, i) => ({ op: 'add', path: `emails[type eq "t${i}"].value`, value: `f${i}@acme.com` }));
+    assert.equal((await h.scim('PATCH', path, { schemas: [PATCH_OP], Operations: filtered })).status, 400);
+    assert.equal(((await h.scim('GET', path)).body.emails as unknown[]).length, 900);
+    await h.scim('DELETE', path);
   });
 
   test('nesting depth is counted outside strings only, escaped quotes included', () => {

@@ -45,7 +45,7 @@ export async function startScim(opts: TestAppOptions = {}): Promise<ScimHarness>
         ...(body !== undefined ? { 'content-type': 'application/scim+json' } : {}),
         ...headers,
       },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      body: body === undefined ? undefined : typeof body === 'string' ? body : body instanceof Uint8Array ? new Uint8Array(body) : JSON.stringify(body),
     });
     const text = await res.text();
     let parsed: unknown = null;
