@@ -101,18 +101,17 @@ function container(res: Resource, t: Target, create: boolean): Record<string, Js
 
 /**
  * What makes two values of a multi-valued attribute the same: value and type (type in any case), or,
- * for a value without one, all of it. An add keeps the values already there and appends only the new
- * ones, found through a set of these keys: comparing each new value with each one there took 10 s for
- * 4,000 e-mails added to 4,000, and held every other request meanwhile (session 34). A value's key is
- * computed once per PATCH, however many operations look at it.
+ * for a value without one (an address), all of it. An add keeps the values already there and appends
+ * only the new ones, found through a set of these keys: comparing each new value with each one there
+ * took 10 s for 4,000 e-mails added to 4,000, and held every other request meanwhile (session 34).
+ * `known` keeps the keys of values that have one (see Engine.keys).
  */
-const valueKeys = new WeakMap<object, string>();
-function valueKey(v: Json): string {
-  if (!isObj(v)) return `=${JSON.stringify(v)}`;
-  let key = valueKeys.get(v);
+function valueKey(v: Json, known: WeakMap<object, string>): string {
+  if (!isObj(v) || v.value === undefined) return `=${JSON.stringify(v)}`;
+  let key = known.get(v);
   if (key === undefined) {
-    key = v.value !== undefined ? `v${JSON.stringify([v.value, typeof v.type === 'string' ? v.type.toLowerCase() : v.type ?? null])}` : `=${JSON.stringify(v)}`;
-    valueKeys.set(v, key);
+    key = `v${JSON.stringify([v.value, typeof v.type === 'string' ? v.type.toLowerCase() : v.type ?? null])}`;
+    known.set(v, key);
   }
   return key;
 }
@@ -131,6 +130,13 @@ function seedFromFilter(f: Filter): Record<string, Json> | null {
 class Engine {
   members: MemberChange | null = null;
   attributesChanged = false;
+  /**
+   * The keys (valueKey) of values with a value, kept from one add to the next, so that a PATCH of
+   * many adds computes each once. Only adds of whole values follow each other with it: they change a
+   * value in place only by its `primary`, which its key leaves out. Any other operation may change a
+   * value's value or type in place, so it starts the keys afresh.
+   */
+  private keys = new WeakMap<object, string>();
   constructor(private readonly kind: ResourceKind, private readonly res: Resource) {}
 
   apply(op: PatchOperation): void {
@@ -170,6 +176,7 @@ class Engine {
     }
     if (this.kind === 'Group' && t.name === 'members') return this.applyMembers(op, p, t, value);
     this.attributesChanged = true;
+    if (op !== 'add' || p.filter || t.sub) this.keys = new WeakMap();
     if (p.filter) return this.applyFiltered(op, p, t, value);
     this.applySimple(op, t, value);
   }
@@ -224,8 +231,8 @@ class Engine {
         const cur = Array.isArray(c[t.name]) ? (c[t.name] as Json[]) : [];
         // a new primary value demotes the old one
         if (incoming.some((e) => isObj(e) && e.primary === true)) for (const e of cur) if (isObj(e)) e.primary = false;
-        const there = new Set(cur.map(valueKey));
-        c[t.name] = withinLimit(fixPrimary([...cur, ...incoming.filter((n) => !there.has(valueKey(n)))]), def.name);
+        const there = new Set(cur.map((e) => valueKey(e, this.keys)));
+        c[t.name] = withinLimit(fixPrimary([...cur, ...incoming.filter((n) => !there.has(valueKey(n, this.keys)))]), def.name);
       }
       return;
     }

@@ -373,6 +373,16 @@ describe('errors', () => {
     const filtered = Array.from({ length: 101 }, (_, i) => ({ op: 'add', path: `emails[type eq "t${i}"].value`, value: `f${i}@acme.com` }));
     assert.equal((await h.scim('PATCH', path, { schemas: [PATCH_OP], Operations: filtered })).status, 400);
     assert.equal(((await h.scim('GET', path)).body.emails as unknown[]).length, 900);
+    // A value changed in place by one operation is compared as it now is by the next add.
+    const retyped = await h.scim('POST', '/Users', oktaUser('retyped34@acme.com', { emails: [{ value: 'r@acme.com', type: 'work' }] }));
+    const ops = [
+      { op: 'add', path: 'emails', value: [{ value: 's@acme.com', type: 'work' }] },
+      { op: 'replace', path: 'emails[value eq "r@acme.com"].type', value: 'home' },
+      { op: 'add', path: 'emails', value: [{ value: 'r@acme.com', type: 'home' }] },
+    ];
+    assert.equal((await h.scim('PATCH', `/Users/${retyped.body.id}`, { schemas: [PATCH_OP], Operations: ops })).status, 204);
+    assert.deepEqual((await h.scim('GET', `/Users/${retyped.body.id}`)).body.emails, [{ value: 'r@acme.com', type: 'home' }, { value: 's@acme.com', type: 'work' }]);
+    await h.scim('DELETE', `/Users/${retyped.body.id}`);
     await h.scim('DELETE', path);
   });
 
