@@ -15,7 +15,7 @@ import type { Database } from './db/database.ts';
 import type { DB } from './db/schema.ts';
 import { ping } from './db/database.ts';
 import { apiErrorHandler, writeRawError } from './platform/http-errors.ts';
-import { refuseNul } from './platform/nul-guard.ts';
+import { refuseUnstorableText } from './platform/nul-guard.ts';
 import { securityHeaders } from './platform/security-headers.ts';
 import { buildValidator } from './platform/validator.ts';
 import authPlugin from './identity/auth.plugin.ts';
@@ -76,7 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done(null, payload);
   });
   app.setErrorHandler(apiErrorHandler);
-  refuseNul(app);
+  refuseUnstorableText(app);
 
   await app.register(cookie);
   securityHeaders(app, {

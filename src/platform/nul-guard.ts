@@ -50,7 +50,7 @@ const NOT_UNICODE = 'Is not valid Unicode text: it holds half of a UTF-16 surrog
  * usage record's idempotency key came back unreadable (a 500 on SQLite; on PostgreSQL the record was
  * stored and answered as a duplicate, and the next one with another such key was dropped as one).
  */
-export function refuseNul(app: FastifyInstance): void {
+export function refuseUnstorableText(app: FastifyInstance): void {
   app.addHook('preValidation', async (request, reply) => {
     const url = request.raw.url ?? '';
     if (!url.startsWith('/api/')) return;

@@ -825,7 +825,7 @@ async function updateUserInOneStatement(
 async function updateLocked(ctx: ScimCtx, trx: Transaction<DB>, id: string, ifMatch: string | undefined, verb: 'replaced' | 'updated', next: (row: Row) => Resource) {
   // PostgreSQL: the user's groups are locked before the user (their versions move when the user's
   // name does), in the order a group's writes and a user's deletion take them, so as not to deadlock.
-  if (isPostgres(trx)) await lockGroups(trx, (await groupsOfUser(trx, id)).map((g) => g.value));
+  await lockGroupsOfUser(trx, id);
   const loaded = await loadForWrite(trx, id);
   const { row } = loaded;
   // SQLite reads the groups later, but If-Match needs them now (the ETag names them).
@@ -873,15 +873,23 @@ export async function patchUserInOneStatement(ctx: ScimCtx, id: string, ops: Pat
  */
 async function touchGroups(trx: Transaction<DB>, groupIds: string[]): Promise<void> {
   if (!groupIds.length) return;
-  const ids = [...new Set(groupIds)].sort();
-  await lockGroups(trx, ids);
-  await trx.updateTable('pushed_groups').set({ version: sql<number>`version + 1`, updated_at: nowIso() }).where('id', 'in', ids).execute();
+  if (isPostgres(trx)) await trx.selectFrom('pushed_groups').select('id').where('id', 'in', groupIds).orderBy('id').forUpdate().execute();
+  await trx.updateTable('pushed_groups').set({ version: sql<number>`version + 1`, updated_at: nowIso() }).where('id', 'in', groupIds).execute();
 }
 
-/** PostgreSQL: locks the rows of these groups in the order of their ids (SQLite: one writer, nothing to do). */
-async function lockGroups(trx: Transaction<DB>, groupIds: string[]): Promise<void> {
-  if (!groupIds.length || !isPostgres(trx)) return;
-  await trx.selectFrom('pushed_groups').select('id').where('id', 'in', [...new Set(groupIds)].sort()).orderBy('id').forUpdate().execute();
+/**
+ * PostgreSQL: locks the rows of the groups a user is in, in the order of their ids, before the
+ * user's own row is locked (SQLite: one writer at a time, nothing to do). One statement.
+ */
+async function lockGroupsOfUser(trx: Transaction<DB>, userId: string): Promise<void> {
+  if (!isPostgres(trx)) return;
+  await trx
+    .selectFrom('pushed_groups')
+    .select('id')
+    .where('id', 'in', (eb) => eb.selectFrom('pushed_group_members').select('group_id').where('user_id', '=', userId))
+    .orderBy('id')
+    .forUpdate()
+    .execute();
 }
 
 export async function deleteUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, ifMatch?: string): Promise<Outcome> {
@@ -890,14 +898,13 @@ export async function deleteUser(ctx: ScimCtx, trx: Transaction<DB>, id: string,
   // order every write of a group takes them: the groups' rows (in the order of their ids), then the
   // user's, then the memberships. The user's row first, then the memberships, then the groups (as
   // until session 34) deadlocked with a group's PUT, PATCH or DELETE, which lock the group first.
-  const before = isPostgres(trx) ? await trx.selectFrom('pushed_group_members').select('group_id').where('user_id', '=', id).execute() : [];
-  await lockGroups(trx, before.map((m) => m.group_id));
+  await lockGroupsOfUser(trx, id);
   const row = await loadRowForUpdate(trx, id);
   if (ifMatch) checkIfMatch(ifMatch, userEtag(row.version, await groupsOfUser(trx, id)));
   // The memberships are removed here (the user's delete would take them anyway), so that their groups
   // are known: also one the user joined between the look-up above and the lock of their row.
   const left = await trx.deleteFrom('pushed_group_members').where('user_id', '=', id).returning('group_id').execute();
-  await touchGroups(trx, [...new Set(left.map((m) => m.group_id))]);
+  await touchGroups(trx, left.map((m) => m.group_id)); // one row per group (unique user_id, group_id)
   await endSessionsForUser(trx, id);
   await trx.deleteFrom('users').where('id', '=', id).execute();
   const summary = `deleted user ${row.user_name}`;
