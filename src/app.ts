@@ -21,7 +21,7 @@ import { buildValidator } from './platform/validator.ts';
 import authPlugin from './identity/auth.plugin.ts';
 import identityRoutes from './identity/identity.routes.ts';
 import searchRoutes from './search.routes.ts';
-import scimPlugin, { SCIM_PREFIX, sendScimFrameworkError, writeScimClientError } from './scim/scim.plugin.ts';
+import scimPlugin, { SCIM_PREFIX, sendScimFrameworkError, writeScimClientError, writeScimRequestTimeout } from './scim/scim.plugin.ts';
 import scimAdminRoutes from './scim/scim-admin.routes.ts';
 import samlPlugin from './saml/saml.plugin.ts';
 import billingPlugin from './billing/billing.plugin.ts';
@@ -43,11 +43,19 @@ export interface AppDeps {
 const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const requestTimeout = deps.config.requestTimeoutSeconds * 1000;
   const app = Fastify({
     logger: deps.logger ?? false,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
+    // A request that does not arrive in full within REQUEST_TIMEOUT_SECONDS is answered a 408 and its
+    // connection closed. Node reads its limits when the server is made (Fastify's own requestTimeout,
+    // set after, did not bound a body that stopped arriving), and checks them every 30 s by default.
+    requestTimeout,
+    http: requestTimeout
+      ? { requestTimeout, headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: Math.min(30_000, Math.max(100, requestTimeout / 4)) }
+      : { requestTimeout: 0 },
     // Nothing here sits behind a proxy by default; X-Forwarded-For is not trusted.
     trustProxy: false,
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
@@ -62,6 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clientErrorHandler: (err, socket) => {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
       if (writeScimClientError(err, socket)) return;
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && writeScimRequestTimeout(socket, deps.config.requestTimeoutSeconds)) return;
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
       writeRawError(socket, status, 'application/json', JSON.stringify({ error: { code: 'invalid', message: STATUS_CODES[status] } }));
     },

@@ -21,6 +21,8 @@ export interface Config {
   workers: number;
   /** Largest SCIM request body, in MB (SCIM_MAX_BODY_MB). */
   scimMaxBodyMb: number;
+  /** Seconds a request may take to arrive in full, headers and body (REQUEST_TIMEOUT_SECONDS; 0: no limit). */
+  requestTimeoutSeconds: number;
 }
 
 /** SCIM_MAX_BODY_MB's default: room for an Okta-managed group of about 100,000 members (bodyTooLarge, src/scim/scim.errors.ts). */
@@ -51,6 +53,17 @@ function scimMaxBodyMb(env: NodeJS.ProcessEnv): number {
   return n;
 }
 
+/**
+ * REQUEST_TIMEOUT_SECONDS: how long a request may take to arrive, its body included. Node's own
+ * default is 300 s, which Fastify turns off (0): a body shorter than its Content-Length held its
+ * connection for ever. 300 s lets a 50 MB usage CSV arrive at 170 KB/s.
+ */
+function requestTimeoutSeconds(env: NodeJS.ProcessEnv): number {
+  const n = int(env, 'REQUEST_TIMEOUT_SECONDS', 300);
+  if (n > 86_400) throw new Error(`REQUEST_TIMEOUT_SECONDS must be between 0 (no limit) and 86400, got "${env.REQUEST_TIMEOUT_SECONDS}"`);
+  return n;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = int(env, 'PORT', 3000);
   const host = env.HOST || '127.0.0.1';
@@ -72,5 +85,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secureCookies: publicUrl.startsWith('https:'),
     workers: workers(env),
     scimMaxBodyMb: scimMaxBodyMb(env),
+    requestTimeoutSeconds: requestTimeoutSeconds(env),
   };
 }

@@ -33,11 +33,14 @@ export function helmetHeaders(options: HelmetOptions): Record<string, string> {
   return headers;
 }
 
-/** Sets the headers on every response except routes with `config.securityHeaders === false`. */
+/**
+ * Sets the headers on every response except routes with `config.securityHeaders === false`, and
+ * answers on no route under /ResourceServer/ (SCIM's 404s and 405s: a machine's API, as its routes).
+ */
 export function securityHeaders(app: FastifyInstance, options: HelmetOptions): void {
   const headers = helmetHeaders(options);
   app.addHook('onRequest', (request, reply, done) => {
-    if (request.routeOptions.config?.securityHeaders !== false) reply.headers(headers);
+    if (request.routeOptions.config?.securityHeaders !== false && !(request.is404 && request.url.startsWith('/ResourceServer/'))) reply.headers(headers);
     done();
   });
 }

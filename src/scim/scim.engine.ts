@@ -6,7 +6,7 @@ import type { DB } from '../db/schema.ts';
 import type { Actor } from '../platform/actor.ts';
 import { isUniqueViolation } from '../platform/errors.ts';
 import { resourceTypesResponse, schemasResponse, serviceProviderConfig } from './scim.discovery.ts';
-import { conflict, notFound, ScimError, toScimError } from './scim.errors.ts';
+import { conflict, methodNotAllowed, notFound, ScimError, toScimError } from './scim.errors.ts';
 import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, patchGroupMembersInOneStatement, readGroupReplacement, replaceGroup } from './scim.groups.ts';
 import { listParams } from './scim.list.ts';
 import { parsePatchRequest } from './patch.engine.ts';
@@ -52,17 +52,39 @@ function describeFilter(q: Record<string, unknown>): string {
   return typeof f === 'string' && f ? ` matching ${f}` : '';
 }
 
+/**
+ * The methods a path takes (for a 405's Allow header and an OPTIONS answer), from its segments as
+ * decoded; null where there is nothing (a 404 whatever the method) or where every method gets a 501.
+ */
+export function allowedMethods(segs: readonly string[]): string | null {
+  const [a, b, c] = segs.map((s) => s.toLowerCase());
+  if (c !== undefined) return null;
+  if (a === 'serviceproviderconfig' || a === 'serviceconfiguration') return b === undefined ? 'GET, HEAD, OPTIONS' : null;
+  if (a === 'resourcetypes' || a === 'schemas') return 'GET, HEAD, OPTIONS';
+  if (a !== 'users' && a !== 'groups') return null;
+  if (b === undefined) return 'GET, HEAD, POST, OPTIONS';
+  if (b === '.search') return 'POST, OPTIONS';
+  return 'GET, HEAD, PUT, PATCH, DELETE, OPTIONS';
+}
+
 const WRITE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-export async function handleScim(deps: EngineDeps, req: ScimRequest): Promise<ScimResponse> {
-  const method = req.method.toUpperCase();
-  const segs = req.path.split('?')[0].split('/').filter(Boolean).map((s) => {
+/** The path's segments below the SCIM base, each decoded once (the path comes as sent: scim.plugin.ts). */
+export function pathSegments(path: string): string[] {
+  return path.split('?')[0].split('/').filter(Boolean).map((s) => {
     try {
-      return decodeURIComponent(s); // once: the path comes as sent (scim.plugin.ts)
+      return decodeURIComponent(s);
     } catch {
       return s; // not valid percent-encoding (the router refuses such URLs before this)
     }
   });
+}
+
+export async function handleScim(deps: EngineDeps, req: ScimRequest): Promise<ScimResponse> {
+  // HEAD is a GET whose body the HTTP layer leaves out (RFC 9110 §9.3.2): it was a 405.
+  const asked = req.method.toUpperCase();
+  const method = asked === 'HEAD' ? 'GET' : asked;
+  const segs = pathSegments(req.path);
   const first = (segs[0] ?? '').toLowerCase();
   const resourceType = first === 'users' ? 'User' : first === 'groups' ? 'Group' : segs[0] ?? null;
   const out: ScimResponse = { status: 200, headers: {}, summary: '', resourceType, resourceId: segs[1] && segs[1] !== '.search' ? segs[1] : null, userName: null, error: null };
@@ -79,10 +101,12 @@ export async function handleScim(deps: EngineDeps, req: ScimRequest): Promise<Sc
     if (e.internal) await checkToken(ctx);
     out.status = e.status;
     out.body = e.body;
-    out.headers = {};
+    out.headers = e.headers ?? {};
     out.error = e.body.scimType ? `${e.body.scimType}: ${e.body.detail}` : e.body.detail;
-    const verb = { POST: 'create', PUT: 'replace', PATCH: 'update', DELETE: 'delete', GET: 'read' }[method] ?? method.toLowerCase();
-    out.summary = `failed to ${verb} ${(resourceType ?? 'resource').toLowerCase()}${out.userName ? ` ${out.userName}` : ''}: ${e.body.detail}`;
+    const listed = method === 'GET' && (resourceType === 'User' || resourceType === 'Group') && segs.length === 1;
+    const verb = listed ? 'list' : ({ POST: 'create', PUT: 'replace', PATCH: 'update', DELETE: 'delete', GET: 'read' }[method] ?? method.toLowerCase());
+    const noun = (resourceType ?? 'resource').toLowerCase() + (listed ? 's' : '');
+    out.summary = `failed to ${verb} ${noun}${out.userName ? ` ${out.userName}` : ''}: ${e.body.detail}`;
     if (e.internal) throw Object.assign(new Error('SCIM request failed'), { cause: err, scimResponse: out });
   }
   await checkToken(ctx);
@@ -109,18 +133,34 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
   const A = (a ?? '').toLowerCase();
   if (c !== undefined) throw notFound(`No such endpoint ${req.path}`);
   const query = req.query as Record<string, unknown>;
+  const allow = allowedMethods(segs);
+  // Which methods a path takes (RFC 9110 §9.3.7), before anything else about the path is looked up.
+  if (method === 'OPTIONS' && allow !== null) {
+    out.status = 204;
+    out.headers = { allow };
+    out.summary = `asked which methods ${req.path} takes`;
+    return;
+  }
+  const refuse = () => methodNotAllowed(method, req.path, allow ?? '');
+  // RFC 7644 §4: a filter on a discovery endpoint SHOULD be a 403, "to ensure that clients cannot
+  // incorrectly assume that any matching conditions specified in a filter are true" (it was ignored).
+  const refuseFilter = (what: string) => {
+    if (query.filter !== undefined) throw new ScimError(403, `${what} cannot be filtered: ask for it whole (RFC 7644 §4)`);
+  };
   const bodyObj = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
 
   // Discovery (read-only; serviceConfiguration is the path Microsoft's test collection uses)
   if (A === 'serviceproviderconfig' || A === 'serviceconfiguration') {
     if (b !== undefined) throw notFound(`No such endpoint ${req.path}`);
-    if (method !== 'GET') throw new ScimError(405, 'Method not allowed');
+    if (method !== 'GET') throw refuse();
+    refuseFilter('The service provider configuration');
     out.body = serviceProviderConfig(ctx.baseUrl);
     out.summary = 'read the service provider configuration';
     return;
   }
   if (A === 'resourcetypes' || A === 'schemas') {
-    if (method !== 'GET') throw new ScimError(405, 'Method not allowed');
+    if (method !== 'GET') throw refuse();
+    refuseFilter(A === 'schemas' ? '/Schemas' : '/ResourceTypes');
     out.body = A === 'schemas' ? schemasResponse(ctx.baseUrl, b) : resourceTypesResponse(ctx.baseUrl, b);
     out.summary = `read ${A === 'schemas' ? 'schemas' : 'resource types'}`;
     return;
@@ -161,7 +201,7 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
       out.userName = r.outcome.userName ?? null;
       return;
     }
-    throw new ScimError(405, `${method} is not allowed on /${kind}s`);
+    throw refuse();
   }
 
   // One resource
@@ -184,7 +224,7 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
     out.summary = `read ${what}`;
     return;
   }
-  if (!WRITE.has(method)) throw new ScimError(405, `${method} is not allowed`);
+  if (!WRITE.has(method)) throw refuse();
   if (method === 'DELETE') {
     const o = await inTrx(ctx, (trx) => (kind === 'User' ? deleteUser(ctx, trx, id, req.ifMatch) : deleteGroup(ctx, trx, id, req.ifMatch)));
     out.status = 204;
@@ -192,7 +232,7 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
     out.userName = o.userName ?? null;
     return;
   }
-  if (method === 'POST') throw new ScimError(405, 'POST is not allowed on a resource; use PUT or PATCH');
+  if (method === 'POST') throw refuse();
   const wantsBody = query.attributes !== undefined || query.excludedAttributes !== undefined;
   if (method === 'PUT') {
     if (kind === 'Group') {

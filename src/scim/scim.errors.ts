@@ -20,17 +20,23 @@ export type ScimType =
 export class ScimError extends Error {
   readonly status: number;
   readonly scimType?: ScimType;
-  constructor(status: number, detail: string, scimType?: ScimType) {
+  /** Response headers the error needs (a 405's Allow). */
+  readonly headers?: Record<string, string>;
+  constructor(status: number, detail: string, scimType?: ScimType, headers?: Record<string, string>) {
     super(detail);
     this.name = 'ScimError';
     this.status = status;
     this.scimType = scimType;
+    this.headers = headers;
   }
 }
 
 export const badRequest = (detail: string, scimType: ScimType = 'invalidValue') => new ScimError(400, detail, scimType);
 export const notFound = (detail: string) => new ScimError(404, detail);
 export const conflict = (detail: string) => new ScimError(409, detail, 'uniqueness');
+/** A 405 with the Allow header RFC 9110 §15.5.6 requires: the methods the path does take. */
+export const methodNotAllowed = (method: string, path: string, allow: string) =>
+  new ScimError(405, `${method} is not allowed on ${path}; it takes ${allow}`, undefined, { allow });
 
 export interface ScimErrorBody {
   schemas: string[];
@@ -57,8 +63,8 @@ export function bodyTooLarge(err: unknown, maxBodyMb: number): ScimError | null 
 }
 
 /** Any thrown value → status and SCIM error body. Internal errors keep their details out of the response. */
-export function toScimError(err: unknown): { status: number; body: ScimErrorBody; internal: boolean } {
-  if (err instanceof ScimError) return { status: err.status, body: errorBody(err.status, err.message, err.scimType), internal: false };
+export function toScimError(err: unknown): { status: number; body: ScimErrorBody; internal: boolean; headers?: Record<string, string> } {
+  if (err instanceof ScimError) return { status: err.status, body: errorBody(err.status, err.message, err.scimType), internal: false, headers: err.headers };
   if (err instanceof AppError) {
     const scimType: ScimType | undefined = err.status === 409 ? 'uniqueness' : err.status === 400 ? 'invalidValue' : undefined;
     return { status: err.status, body: errorBody(err.status, err.message, scimType), internal: err.status >= 500 };

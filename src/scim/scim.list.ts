@@ -25,12 +25,13 @@ export interface ListParams {
 }
 
 /**
- * A parameter's value: a query string's (the last, if repeated) or a /.search body's. A body can
- * hold any JSON there; only a string, number or boolean is a value (an object or a list of objects
- * was a 500).
+ * A parameter's value, from a query string or a /.search body. A body can hold any JSON there; only
+ * a string, number or boolean is a value (an object or a list of objects was a 500). A parameter
+ * given twice in a query, or as a list in a body, is refused: the last one was taken, so
+ * `"count": [1, 2]` or `?filter=a&filter=b` ran a query the client had not asked for.
  */
 function scalar(v: unknown, name: string): string | number | boolean | undefined {
-  if (Array.isArray(v)) v = v.at(-1);
+  if (Array.isArray(v)) throw badRequest(`${name} may be given only once, as one value (it came as a list of ${v.length})`, 'invalidValue');
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
   throw badRequest(`${name} must be a string or a number`, 'invalidValue');

@@ -2,6 +2,7 @@
 // own content types (application/scim+json and application/json), body limit (413 as a SCIM error),
 // bearer-token authentication (401 as a SCIM error), error format, and the provisioning log row
 // written for every request. The protocol itself is scim.engine.ts.
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
@@ -14,8 +15,8 @@ import { maskedJson, type Json } from './scim.attributes.ts';
 import { responsePieces, stringifyResponse as stringify } from './json-text.ts';
 import { nextTurn } from '../platform/next-turn.ts';
 import { parseInSlices, scanJson } from './large-json.ts';
-import { handleScim, type ScimResponse } from './scim.engine.ts';
-import { badRequest, bodyTooLarge, errorBody, notFound, ScimError, toScimError } from './scim.errors.ts';
+import { allowedMethods, handleScim, pathSegments, type ScimResponse } from './scim.engine.ts';
+import { badRequest, bodyTooLarge, errorBody, methodNotAllowed, notFound, ScimError, toScimError } from './scim.errors.ts';
 import { MAX_FILTER_LENGTH } from './filter.parser.ts';
 import { BODY_LIMIT, boundedBody, logWriter } from './provisioning-log.service.ts';
 import { confirmToken, TokenRejected, verifyToken, type PresentedToken } from './scim-tokens.service.ts';
@@ -102,6 +103,25 @@ export function writeScimClientError(err: { code?: string; rawPacket?: unknown }
       ? `The request line and headers are larger than 16 KB (a filter may have at most ${MAX_FILTER_LENGTH.toLocaleString('en-US')} characters)`
       : 'The request is not valid HTTP';
   writeRawError(socket, status, SCIM_TYPE, stringify(errorBody(status, detail, status === 400 ? 'invalidSyntax' : undefined)));
+  return true;
+}
+
+/** The SCIM request each connection last brought (a request that times out has no other trace on its socket). */
+const scimRequests = new WeakMap<Socket, IncomingMessage>();
+/** Connections answered a 408 because their request did not arrive in time. */
+const timedOut = new WeakSet<Socket>();
+const timeoutDetail = (seconds: number) => `The request did not arrive in full within ${seconds} s (REQUEST_TIMEOUT_SECONDS); the connection was closed`;
+
+/**
+ * Node's request timeout (REQUEST_TIMEOUT_SECONDS) on a connection whose SCIM request is still
+ * arriving: a 408 in the SCIM error format (it was the API's JSON), and the provisioning log records
+ * it (bodyCut below). False when the request is not a SCIM one.
+ */
+export function writeScimRequestTimeout(socket: Socket, seconds: number): boolean {
+  const req = scimRequests.get(socket);
+  if (!req || req.complete) return false;
+  timedOut.add(socket);
+  writeRawError(socket, 408, SCIM_TYPE, stringify(errorBody(408, timeoutDetail(seconds))));
   return true;
 }
 
@@ -219,16 +239,33 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
   };
 
   const sendError = (request: FastifyRequest, reply: FastifyReply, err: unknown, summary?: string) => {
-    const e = toScimError(bodyTooLarge(err, app.config.scimMaxBodyMb) ?? err);
+    const e = toScimError(bodyTooLarge(err, app.config.scimMaxBodyMb) ?? bodyCut(err, request) ?? err);
     if (e.internal) request.log.error({ err }, 'SCIM request failed');
     const text = stringify(e.body);
     record(request, { status: e.status, summary: summary ?? `rejected: ${e.body.detail}`, resourceType: null, resourceId: null, userName: null, error: e.body.scimType ? `${e.body.scimType}: ${e.body.detail}` : e.body.detail }, text);
     if (e.status === 401) reply.header('www-authenticate', 'Bearer realm="Ledgerline SCIM"');
-    return reply.code(e.status).headers(API_HEADERS).send(text);
+    return reply.code(e.status).headers(API_HEADERS).headers(e.headers ?? {}).send(text);
+  };
+
+  /**
+   * A body that stopped arriving: the client closed the connection, or sent too slowly and was
+   * answered a 408 (writeScimRequestTimeout). Only the provisioning log sees this error: the
+   * connection is gone. It said "aborted", as a 400 invalidSyntax.
+   */
+  const bodyCut = (err: unknown, request: FastifyRequest): ScimError | null => {
+    if ((err as { code?: string } | null)?.code !== 'ECONNRESET' || request.raw.complete) return null;
+    return timedOut.has(request.raw.socket)
+      ? new ScimError(408, timeoutDetail(app.config.requestTimeoutSeconds))
+      : new ScimError(400, 'The client closed the connection before the whole request body arrived', 'invalidSyntax');
   };
 
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, notFound(`No such endpoint ${request.url}`)));
+  // A method no route takes (TRACE, PROPFIND…) on a path that exists is a 405 with Allow; it was a 404.
+  app.setNotFoundHandler((request, reply) => {
+    const path = scimPath(request.raw.url ?? '', app.prefix, undefined);
+    const allow = allowedMethods(pathSegments(path));
+    sendError(request, reply, allow ? methodNotAllowed(request.method, path, allow) : notFound(`No such endpoint ${request.url}`));
+  });
 
   const rejectToken = (request: FastifyRequest, reply: FastifyReply, presented: boolean) => {
     const detail = presented ? 'The SCIM access token is not valid (revoked, expired or unknown)' : 'A SCIM access token is required (Authorization: Bearer …)';
@@ -239,6 +276,7 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
 
   app.addHook('onRequest', async (request, reply) => {
     request.scim = { started: performance.now(), actor: null };
+    scimRequests.set(request.raw.socket, request.raw);
     const header = request.headers.authorization ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(header.trim());
     const token = m ? await verifyToken(app.db, m[1].trim()) : null;
@@ -308,12 +346,15 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
       if (p.length > 64 * 1024) await nextTurn();
     }
     reply.header('content-length', size);
+    if (request.method === 'HEAD') return reply.send();
     return reply.send(Readable.from(encodedOneByOne(pieces), { objectMode: false }));
   };
 
   // SCIM answers machines with JSON: the browser-oriented security headers (CSP and friends) are
   // skipped here; the two that matter for an API are in API_HEADERS.
   const config = { securityHeaders: false };
-  app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/', handler, config });
-  app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/*', handler, config });
+  // HEAD comes with GET (Fastify's exposeHeadRoutes): the engine answers it as a GET, without the body.
+  const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+  app.route({ method: methods, url: '/', handler, config });
+  app.route({ method: methods, url: '/*', handler, config });
 }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import zlib from 'node:zlib';
 import path from 'node:path';
@@ -346,6 +347,159 @@ describe('errors', () => {
     assert.equal(huge.status, 400);
     assert.equal(huge.body.detail, 'title is a number too large to store');
     await h.scim('DELETE', `/Users/${bom.body.id}`);
+  });
+
+  test('methods as HTTP defines them: HEAD is a GET without the body, OPTIONS names the methods a path takes, any other method is a 405 with Allow; a filter on a discovery endpoint is a 403; a list parameter given twice is a 400', async () => {
+    const user = await h.scim('POST', '/Users', oktaUser('methods35@acme.com'));
+    const get = await fetch(`${h.base}/Users/${user.body.id}`, { headers: { authorization: `Bearer ${h.token}` } });
+    const head = await fetch(`${h.base}/Users/${user.body.id}`, { method: 'HEAD', headers: { authorization: `Bearer ${h.token}` } });
+    // It was a 405 without Allow.
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('etag'), get.headers.get('etag'));
+    assert.equal(head.headers.get('content-length'), String(Buffer.byteLength(await get.text())));
+    assert.equal(await head.text(), '');
+    assert.equal((await fetch(`${h.base}/Users/nobody`, { method: 'HEAD', headers: { authorization: `Bearer ${h.token}` } })).status, 404);
+
+    const allows: [string, string][] = [
+      ['/Users', 'GET, HEAD, POST, OPTIONS'],
+      [`/Users/${user.body.id}`, 'GET, HEAD, PUT, PATCH, DELETE, OPTIONS'],
+      ['/Groups/.search', 'POST, OPTIONS'],
+      ['/ServiceProviderConfig', 'GET, HEAD, OPTIONS'],
+      ['/v2/Schemas', 'GET, HEAD, OPTIONS'],
+    ];
+    for (const [p, allow] of allows) {
+      const options = await h.scim('OPTIONS', p);
+      assert.equal(options.status, 204, p);
+      assert.equal(options.headers.get('allow'), allow, p);
+    }
+    // OPTIONS and TRACE were 404s (with the browser headers of the UI); a 405 had no Allow (RFC 9110 §15.5.6 requires it).
+    const refused: [string, string, string][] = [
+      ['TRACE', '/Users', 'GET, HEAD, POST, OPTIONS'],
+      ['PROPFIND', `/Users/${user.body.id}`, 'GET, HEAD, PUT, PATCH, DELETE, OPTIONS'],
+      ['POST', `/Users/${user.body.id}`, 'GET, HEAD, PUT, PATCH, DELETE, OPTIONS'],
+      ['DELETE', '/Users', 'GET, HEAD, POST, OPTIONS'],
+      ['GET', '/Users/.search', 'POST, OPTIONS'],
+      ['PUT', '/Schemas', 'GET, HEAD, OPTIONS'],
+      ['PATCH', '/v2/ServiceProviderConfig', 'GET, HEAD, OPTIONS'],
+    ];
+    /** fetch() refuses TRACE: node:http sends any method. */
+    const send = (method: string, p: string, body?: string) =>
+      new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: any }>((resolve, reject) => {
+        const req = http.request(`${h.base}${p}`, { method, headers: { authorization: `Bearer ${h.token}`, 'content-type': 'application/scim+json' } }, (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    for (const [method, p, allow] of refused) {
+      const r = await send(method, p, ['POST', 'PUT', 'PATCH'].includes(method) ? '{}' : undefined);
+      assert.equal(r.status, 405, `${method} ${p}`);
+      assert.deepEqual(r.body.schemas, [ERROR]);
+      assert.equal(r.headers.allow, allow, `${method} ${p}`);
+      assert.equal(r.body.detail, `${method} is not allowed on ${p.replace(/^\/v2/, '')}; it takes ${allow}`);
+      assert.equal(r.headers['content-security-policy'], undefined, 'an API answer, not a page');
+    }
+    assert.equal((await send('TRACE', '/Nowhere')).status, 404);
+    assert.equal((await h.scim('GET', `/Users/${user.body.id}`)).status, 200, 'nothing above changed the user');
+
+    // RFC 7644 §4: "If a filter is provided, the service provider SHOULD respond with HTTP status code 403" (it was ignored).
+    for (const p of ['/Schemas', '/ResourceTypes', '/ServiceProviderConfig']) {
+      const r = await h.scim('GET', `${p}?filter=${encodeURIComponent('id eq "x"')}`);
+      assert.equal(r.status, 403, p);
+      assert.deepEqual(r.body.schemas, [ERROR]);
+      assert.match(r.body.detail, /cannot be filtered/);
+    }
+
+    // The last of a repeated parameter was taken: a query the client had not asked for.
+    for (const q of ['count=1&count=2', `filter=${encodeURIComponent('userName eq "a"')}&filter=${encodeURIComponent('userName eq "b"')}`, 'startIndex=1&startIndex=5']) {
+      const r = await h.scim('GET', `/Users?${q}`);
+      assert.equal(r.status, 400, q);
+      assert.equal(r.body.scimType, 'invalidValue');
+      assert.match(r.body.detail, /may be given only once/);
+    }
+    const search = await h.scim('POST', '/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], count: [1, 2] });
+    assert.equal(search.status, 400);
+    assert.equal(search.body.detail, 'count may be given only once, as one value (it came as a list of 2)');
+    // attributes may be a list (several names).
+    const picked = await h.scim('GET', `/Users/${user.body.id}?attributes=userName&attributes=displayName`);
+    assert.deepEqual(Object.keys(picked.body).sort(), ['displayName', 'id', 'schemas', 'userName']);
+    await flushProvisioningLog(h.t.database.db);
+    const logged = await provisioningLogDbOf(h.t.database.db).selectFrom('provisioning_log').select(['status', 'summary']).where('method', 'in', ['OPTIONS', 'HEAD', 'TRACE']).execute();
+    assert.ok(logged.some((r) => r.status === 204 && r.summary === 'asked which methods /Users takes'), JSON.stringify(logged));
+    assert.ok(logged.some((r) => r.status === 200 && r.summary === 'read user methods35@acme.com'), JSON.stringify(logged));
+    assert.ok(logged.some((r) => r.status === 405 && r.summary === 'rejected: TRACE is not allowed on /Users; it takes GET, HEAD, POST, OPTIONS'), JSON.stringify(logged));
+    await h.scim('DELETE', `/Users/${user.body.id}`);
+  });
+
+  test('a request that does not arrive in full within REQUEST_TIMEOUT_SECONDS is answered a 408 (SCIM format on a SCIM path) and its connection closed; the provisioning log says so; a whole request is not cut', async () => {
+    const slow = await startScim({ env: { REQUEST_TIMEOUT_SECONDS: '1' } });
+    try {
+      const url = new URL(slow.base);
+      /** Sends the headers and half a body, then nothing: what arrives and when the connection closes. */
+      const stall = (path: string, type = 'application/scim+json') =>
+        new Promise<{ text: string; ms: number }>((resolve, reject) => {
+          const started = Date.now();
+          const socket = net.connect(Number(url.port), url.hostname, () =>
+            socket.write(`POST ${path} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${slow.token}\r\nContent-Type: ${type}\r\nContent-Length: 100\r\n\r\n{"userName": `),
+          );
+          let text = '';
+          socket.on('data', (d) => (text += d.toString('utf8')));
+          socket.on('close', () => resolve({ text, ms: Date.now() - started }));
+          socket.on('error', reject);
+          setTimeout(() => {
+            socket.destroy();
+            reject(new Error(`${path}: still open after 10 s`));
+          }, 10_000).unref();
+        });
+      const scim = await stall(`${url.pathname}/Users`);
+      // It held the connection for ever (Fastify turns Node's request timeout off).
+      assert.match(scim.text, /^HTTP\/1\.1 408 /);
+      assert.match(scim.text, /content-type: application\/scim\+json/i);
+      const body = JSON.parse(scim.text.slice(scim.text.indexOf('\r\n\r\n') + 4));
+      assert.deepEqual(body.schemas, [ERROR]);
+      assert.equal(body.status, '408');
+      assert.match(body.detail, /did not arrive in full within 1 s \(REQUEST_TIMEOUT_SECONDS\)/);
+      assert.ok(scim.ms >= 900 && scim.ms < 5000, `closed after ${scim.ms} ms`);
+      const api = await stall('/api/auth/login', 'application/json');
+      assert.match(api.text, /^HTTP\/1\.1 408 /);
+      assert.match(api.text, /content-type: application\/json/i);
+
+      // A client that hangs up mid-body: only the log sees it (it said "aborted").
+      await new Promise<void>((resolve) => {
+        const socket = net.connect(Number(url.port), url.hostname, () => {
+          socket.write(`PUT ${url.pathname}/Users/x HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${slow.token}\r\nContent-Type: application/scim+json\r\nContent-Length: 100\r\n\r\n{`);
+          setTimeout(() => socket.destroy(), 200);
+        });
+        socket.on('close', () => resolve());
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      // It was logged as a 400 "rejected: aborted".
+      await flushProvisioningLog(slow.t.database.db);
+      const gone = await provisioningLogDbOf(slow.t.database.db).selectFrom('provisioning_log').select(['status', 'summary']).where('method', '=', 'PUT').execute();
+      assert.deepEqual(gone, [{ status: 400, summary: 'rejected: The client closed the connection before the whole request body arrived' }]);
+      const rows = await provisioningLogDbOf(slow.t.database.db).selectFrom('provisioning_log').select(['status', 'summary', 'path']).where('status', '=', 408).execute();
+      assert.equal(rows.length, 1, JSON.stringify(rows));
+      assert.equal(rows[0].path, `${url.pathname}/Users`);
+      assert.match(rows[0].summary, /^rejected: The request did not arrive in full within 1 s/);
+
+      // A request sent in pieces that arrives within the limit is answered as usual.
+      const whole = await new Promise<string>((resolve, reject) => {
+        const text = JSON.stringify(oktaUser('timely35@acme.com'));
+        const socket = net.connect(Number(url.port), url.hostname, () => {
+          socket.write(`POST ${url.pathname}/Users HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${slow.token}\r\nContent-Type: application/scim+json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text.slice(0, 10)}`);
+          setTimeout(() => socket.write(text.slice(10)), 300);
+        });
+        let out = '';
+        socket.on('data', (d) => (out += d.toString('utf8')));
+        socket.on('close', () => resolve(out));
+        socket.on('error', reject);
+      });
+      assert.match(whole, /^HTTP\/1\.1 201 /);
+    } finally {
+      await slow.t.close();
+    }
   });
 
   test('a multi-valued attribute holds at most 1,000 values (POST, PUT and PATCH alike), and a PATCH that adds values keeps each once however many there are', async () => {
