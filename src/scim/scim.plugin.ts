@@ -346,7 +346,8 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
       if (p.length > 64 * 1024) await nextTurn();
     }
     reply.header('content-length', size);
-    if (request.method === 'HEAD') return reply.send();
+    // HEAD: no pieces encoded. Fastify's HEAD route keeps the Content-Length set for a stream (it sets one from a text, 0 for none).
+    if (request.method === 'HEAD') return reply.send(Readable.from([]));
     return reply.send(Readable.from(encodedOneByOne(pieces), { objectMode: false }));
   };
 

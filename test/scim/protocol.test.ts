@@ -1057,6 +1057,11 @@ describe('queries', () => {
     const group = JSON.parse(got.text);
     assert.deepEqual(group.members.map((m: { value: string }) => m.value), ids);
     assert.equal(group.members[7].display, 'Zoë 日本 7');
+    // HEAD: the same Content-Length, and no body.
+    const head = await fetch(`${h.base}/Groups/${g.body.id}`, { method: 'HEAD', headers: { authorization: `Bearer ${h.token}` } });
+    assert.equal(head.status, 200);
+    assert.equal(Number(head.headers.get('content-length')), got.bytes.length);
+    assert.equal((await head.arrayBuffer()).byteLength, 0);
 
     // Okta's way: the whole list back with one member fewer; the answer is the group after it.
     const put = await raw('PUT', { schemas: [GROUP], id: g.body.id, displayName: 'In pieces', members: group.members.slice(1).map((m: { value: string }) => ({ value: m.value })) });
