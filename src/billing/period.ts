@@ -10,12 +10,7 @@ import { mulRatio } from './money.ts';
 const DAY_MS = 86_400_000;
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-export function isDate(s: string): boolean {
-  const m = DATE_RE.exec(s);
-  if (!m) return false;
-  const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
-  return d.toISOString().slice(0, 10) === s;
-}
+export { isDate } from '../platform/time.ts';
 
 /** Days since 1970-01-01 of a calendar date. */
 export function dayNumber(date: string): number {

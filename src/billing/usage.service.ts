@@ -12,10 +12,9 @@ import { recordAudit } from '../identity/audit.service.ts';
 import type { Actor } from '../platform/actor.ts';
 import { Invalid, NotFound } from '../platform/errors.ts';
 import { clampLimit, decodeCursor, page } from '../platform/paging.ts';
-import { nowIso } from '../platform/time.ts';
+import { TIME_HINT, normaliseTime, nowIso } from '../platform/time.ts';
 import { parseCsv } from './csv.ts';
 import { after } from './keyset.ts';
-import { isDate } from './period.ts';
 import { USAGE_IDENTIFIER_RE, knownUsageIdentifiers } from './products.service.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
@@ -67,39 +66,6 @@ const toRecord = (r: Row & { id: number | string }): UsageRecord => ({
   uploadId: r.upload_id,
   createdAt: r.created_at,
 });
-
-const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+-])(\d{2}):?(\d{2})))?$/;
-const TIME_HINT = 'Enter a time like 2026-01-31T12:00:00Z or a date like 2026-01-31';
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
-
-/**
- * occurredAt as stored (ISO 8601, UTC, milliseconds; a date is its midnight UTC), or why not. Each part
- * is checked before any arithmetic: Date.parse rolled 2025-02-31 over to 2025-03-03 and T24:00 to
- * the next day, so a reading was billed in a period it did not happen in.
- */
-export function normaliseTime(s: string): { at: string } | { error: string } {
-  const m = TIME_RE.exec(s);
-  if (!m) return { error: TIME_HINT };
-  const [, y, mo, d, hh, mi, ss = '00', frac = '', zone, sign, oh, om] = m;
-  const day = `${y}-${mo}-${d}`;
-  if (!isDate(day)) {
-    const month = Number(mo);
-    if (month < 1 || month > 12) return { error: `${day} is not a day: there is no month ${mo}` };
-    const year = Number(y);
-    const days = month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
-    // Otherwise a year before 100, which isDate (Date.UTC) does not take.
-    if (Number(d) >= 1 && Number(d) <= days) return { error: TIME_HINT };
-    return { error: `${day} is not a day: ${MONTHS[month - 1]} ${y} has ${days} days` };
-  }
-  if (hh === undefined) return { at: `${day}T00:00:00.000Z` };
-  const time = s.slice(11, 11 + (m[6] === undefined ? 5 : 8));
-  if (Number(hh) > 23 || Number(mi) > 59 || Number(ss) > 59) return { error: `${time} is not a time of day (00:00:00 to 23:59:59)` };
-  if (zone !== 'Z' && (Number(oh) > 23 || Number(om) > 59)) return { error: `${zone} is not a UTC offset` };
-  const offsetMinutes = zone === 'Z' ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om));
-  const ms = Number(frac.padEnd(3, '0').slice(0, 3));
-  const t = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(hh), Number(mi), Number(ss), ms) - offsetMinutes * 60_000;
-  return { at: new Date(t).toISOString() };
-}
 
 /** Validates records against the database; returns rows ready to insert (by input index) and errors. */
 async function validate(db: Db, records: UsageInput[], uploadId: string | null): Promise<{ rows: Map<number, Row>; errors: RowError[] }> {
