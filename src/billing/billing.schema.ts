@@ -94,7 +94,9 @@ export const PaymentCreate = Type.Object({
 export const PaymentListQuery = Type.Object({ ...ListBase, accountId: Opt(Str(100)) });
 export const CreditCreate = Type.Object({ accountId: Str(100, 1), amount: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), currency: Cur, reason: Str(500, 1) }, { additionalProperties: false });
 
-export const ReportQuery = Type.Object({ format: Opt(Type.Union([Type.Literal('json'), Type.Literal('csv')])), currency: Opt(Cur), asOf: Opt(Date_), end: Opt(Date_), months: Opt(Type.Integer({ minimum: 1, maximum: 36 })), identifier: Opt(Str(64)) });
+// asOf and end are checked by the reports (dayParam), which say what is wrong with the day, not which pattern it missed.
+const DayParam = Type.String({ maxLength: 40, description: 'YYYY-MM-DD' });
+export const ReportQuery = Type.Object({ format: Opt(Type.Union([Type.Literal('json'), Type.Literal('csv')])), currency: Opt(Cur), asOf: Opt(DayParam), end: Opt(DayParam), months: Opt(Type.Integer({ minimum: 1, maximum: 36 })), identifier: Opt(Str(64)) });
 
 interface AjvLikeError {
   instancePath: string;

@@ -6,8 +6,9 @@ import { sql } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { toCsv } from './csv.ts';
 import { today } from './invoices.service.ts';
-import { addMonths, daysBetween, isDate, monthStart } from './period.ts';
+import { addMonths, daysBetween, monthStart } from './period.ts';
 import { toDecimalString } from './money.ts';
+import { dayParam } from '../platform/time-query.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
@@ -28,7 +29,8 @@ type Buckets = Record<AgingBucket, number> & { total: number };
 const emptyBuckets = (): Buckets => ({ current: 0, days1to30: 0, days31to60: 0, days61to90: 0, days90plus: 0, total: 0 });
 
 export async function agingReport(db: Db, query: { asOf?: string; currency?: string }) {
-  const asOf = query.asOf && isDate(query.asOf) ? query.asOf : today();
+  // A day that does not exist is a 400 naming asOf: it fell back to today, a report of another day.
+  const asOf = dayParam('asOf', query.asOf) ?? today();
   let qb = db.selectFrom('invoices as i').innerJoin('accounts as a', 'a.id', 'i.account_id')
     .select(['i.account_id', 'a.number', 'a.name', 'i.currency', 'i.due_date', 'i.total', 'i.amount_paid'])
     .where('i.status', '=', 'finalized').where('i.issue_date', '<=', asOf);
@@ -63,7 +65,7 @@ export function agingCsv(r: Awaited<ReturnType<typeof agingReport>>): string {
 
 function monthRange(months: number, end?: string): { from: string; to: string; list: string[] } {
   const n = Math.min(Math.max(months, 1), 36);
-  const to = addMonths(monthStart(end && isDate(end) ? end : today()), 1);
+  const to = addMonths(monthStart(dayParam('end', end) ?? today()), 1);
   const from = addMonths(to, -n);
   const list: string[] = [];
   for (let m = from; m < to; m = addMonths(m, 1)) list.push(m.slice(0, 7));

@@ -477,6 +477,27 @@ describe('input the API does not take is a 400 naming the field, and nothing is 
     assert.equal(leap.body.occurredAt, '2028-03-01T00:30:00.000Z');
   });
 
+  test('a report date on a day that does not exist is a 400 naming the parameter, not today; without one it is still today', async () => {
+    const cases: [string, string][] = [['/api/reports/aging?asOf=', 'asOf'], ['/api/reports/revenue?end=', 'end'], ['/api/reports/usage?end=', 'end']];
+    for (const [path, param] of cases) {
+      for (const day of ['2026-02-31', '2026-13-01', '2026-04-31', '2026-00-10', 'yesterday', '2026-1-5', '']) {
+        for (const format of ['', '&format=csv']) {
+          const res = await full.json(`${path}${encodeURIComponent(day)}${format}`);
+          refused(res, param);
+          assert.match(res.body.error.message, new RegExp(`^${param}\\b`), JSON.stringify(res.body));
+        }
+      }
+    }
+    const feb = await full.json('/api/reports/aging?asOf=2026-02-31');
+    assert.equal(feb.body.error.fields.asOf, '2026-02-31 is not a day: February 2026 has 28 days');
+    assert.equal((await full.json('/api/reports/revenue?end=2026-13-01')).body.error.fields.end, '2026-13-01 is not a day: there is no month 13');
+    // A real day is used as given; none is today.
+    assert.equal((await ok(full, '/api/reports/aging?asOf=2028-02-29')).asOf, '2028-02-29');
+    assert.equal((await ok(full, '/api/reports/revenue?end=2026-02-28&months=2')).to, '2026-03-01');
+    assert.equal((await ok(full, '/api/reports/usage?end=2026-02-28&months=1')).from, '2026-02-01');
+    assert.equal((await ok(full, '/api/reports/aging')).asOf, new Date().toISOString().slice(0, 10));
+  });
+
   test('a CSV row on a day that does not exist is a row error naming the day; the other rows are kept', async () => {
     const n = ctx.account.number;
     const csv = `account_number,identifier,quantity,occurred_at,idempotency_key\n${n},api_calls,1,2027-03-02T00:00:00Z,csv-day-1\n${n},api_calls,1,2025-02-30T00:00:00Z,csv-day-2\n${n},api_calls,1,2027-03-02T24:00:00Z,csv-day-3\n`;
