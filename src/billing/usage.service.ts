@@ -13,6 +13,7 @@ import type { Actor } from '../platform/actor.ts';
 import { Invalid, NotFound } from '../platform/errors.ts';
 import { clampLimit, decodeCursor, page } from '../platform/paging.ts';
 import { TIME_HINT, normaliseTime, nowIso } from '../platform/time.ts';
+import { timeRangeParams } from '../platform/time-query.ts';
 import { parseCsv } from './csv.ts';
 import { after } from './keyset.ts';
 import { USAGE_IDENTIFIER_RE, knownUsageIdentifiers } from './products.service.ts';
@@ -395,7 +396,7 @@ export async function listUploads(db: Db, query: { limit?: number; cursor?: stri
 export interface UsageListQuery {
   accountId?: string;
   identifier?: string;
-  /** dates, [from, to) */
+  /** [from, to): each a day (its midnight UTC) or an ISO time with its zone */
   from?: string;
   to?: string;
   q?: string;
@@ -406,11 +407,12 @@ export interface UsageListQuery {
 export async function listUsage(db: Db, query: UsageListQuery) {
   const limit = clampLimit(query.limit);
   const cur = decodeCursor(query.cursor, ['integer']);
+  const range = timeRangeParams(query, 'exclusive');
   let qb = db.selectFrom('usage_records as u').innerJoin('accounts as a', 'a.id', 'u.account_id').selectAll('u').select(['a.number as account_number', 'a.name as account_name']);
   if (query.accountId) qb = qb.where('u.account_id', '=', query.accountId);
   if (query.identifier) qb = qb.where('u.identifier', '=', query.identifier);
-  if (query.from) qb = qb.where('u.occurred_at', '>=', query.from);
-  if (query.to) qb = qb.where('u.occurred_at', '<', query.to);
+  if (range.from) qb = qb.where('u.occurred_at', '>=', range.from);
+  if (range.to) qb = qb.where('u.occurred_at', '<', range.to);
   if (query.q?.trim()) qb = qb.where((eb) => eb.or([eb('u.idempotency_key', '=', query.q!.trim()), eb('a.number', '=', query.q!.trim())]));
   if (cur) qb = qb.where((eb) => after(eb, ['u.id'], cur, 'desc'));
   const rows = await qb.orderBy('u.id', 'desc').limit(limit + 1).execute();

@@ -8,6 +8,7 @@ import { ilike, likeEscape } from '../db/dialect.ts';
 import { clampLimit, decodeCursor, encodeCursor } from '../platform/paging.ts';
 import type { Actor } from '../platform/actor.ts';
 import { nowIso } from '../platform/time.ts';
+import { timeRangeParams } from '../platform/time-query.ts';
 import { precompiled } from '../db/precompiled.ts';
 
 export interface AuditEntry {
@@ -67,7 +68,7 @@ export interface AuditQuery {
   action?: string;
   targetType?: string;
   targetId?: string;
-  /** ISO times, both included. */
+  /** Both included; each an ISO time with its zone, or a day (from its first millisecond UTC to its last). */
   from?: string;
   to?: string;
   limit?: number;
@@ -120,6 +121,7 @@ export async function listAudit(db: Kysely<DB>, query: AuditQuery): Promise<Audi
  */
 export function auditPageQuery(db: Kysely<DB>, query: AuditQuery, limit: number) {
   const after = cursorKey(query.cursor);
+  const range = timeRangeParams(query, 'inclusive');
   let qb = db.selectFrom('audit_log').selectAll();
   const q = query.q?.trim();
   if (q) {
@@ -131,8 +133,8 @@ export function auditPageQuery(db: Kysely<DB>, query: AuditQuery, limit: number)
   if (query.action) qb = qb.where(sql<boolean>`action like ${`${likeEscape(query.action)}%`} escape '\\'`);
   if (query.targetType) qb = qb.where('target_type', '=', query.targetType);
   if (query.targetId) qb = qb.where('target_id', '=', query.targetId);
-  if (query.from) qb = qb.where('at', '>=', query.from);
-  if (query.to) qb = qb.where('at', '<=', query.to);
+  if (range.from) qb = qb.where('at', '>=', range.from);
+  if (range.to) qb = qb.where('at', '<=', range.to);
   if (after) qb = qb.where((eb) => eb(eb.refTuple('at', 'id'), '<', eb.tuple(after[0], after[1])));
   return qb.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit + 1);
 }

@@ -498,6 +498,34 @@ describe('input the API does not take is a 400 naming the field, and nothing is 
     assert.equal((await ok(full, '/api/reports/aging')).asOf, new Date().toISOString().slice(0, 10));
   });
 
+  test('the usage list takes from and to as a day or an ISO time, compared as times; anything else is a 400 naming it', async () => {
+    const a = await newAccount();
+    const key = (k: string) => `range-${a.number}-${k}`;
+    const rec = (occurredAt: string, k: string) => ({ accountId: a.id, identifier: 'api_calls', quantity: 1, occurredAt, idempotencyKey: key(k) });
+    await ok(full, '/api/usage', 'POST', { records: [rec('2026-05-01T00:00:00Z', 'k1'), rec('2026-05-01T23:30:00Z', 'k2'), rec('2026-05-02T08:00:00Z', 'k3')] });
+    const keys = async (query: string) => {
+      const res = await full.json(`/api/usage?accountId=${a.id}&${query}`);
+      assert.equal(res.status, 200, `${query}: ${JSON.stringify(res.body)}`);
+      return res.body.items.map((i: { idempotencyKey: string }) => i.idempotencyKey.slice(key('').length)).sort();
+    };
+    assert.deepEqual(await keys('from=2026-05-01&to=2026-05-02'), ['k1', 'k2'], 'days, as the Usage screen sends them: [from, to)');
+    assert.deepEqual(await keys('from=2026-05-01T23:30:00.000Z'), ['k2', 'k3']);
+    assert.deepEqual(await keys('to=2026-05-01T23:30:00Z'), ['k1'], 'to is exclusive');
+    // 01:00 at +02:00 is 23:00 UTC the day before: compared as text it came after k2.
+    assert.deepEqual(await keys(`from=${encodeURIComponent('2026-05-02T01:00:00+02:00')}`), ['k2', 'k3']);
+    assert.deepEqual(await keys(`to=${encodeURIComponent('2026-05-02T07:30:00-01:00')}`), ['k1', 'k2', 'k3'], '07:30 at -01:00 is 08:30 UTC');
+    for (const [query, param] of [['from=zzz', 'from'], ['from=2026-5-1', 'from'], ['to=2026-02-30', 'to'], ['from=2026-05-01T24:00:00Z', 'from'], ['to=yesterday', 'to']]) {
+      const res = await full.json(`/api/usage?accountId=${a.id}&${query}`);
+      refused(res, param);
+      assert.match(res.body.error.message, new RegExp(`^${param}\\b`), JSON.stringify(res.body));
+    }
+    assert.match((await full.json('/api/usage?to=2026-02-30')).body.error.fields.to, /2026-02-30 is not a day: February 2026 has 28 days/);
+    assert.deepEqual(await keys('from=&to='), ['k1', 'k2', 'k3'], 'an empty filter is no filter, as for the others');
+    const backwards = await full.json('/api/usage?from=2026-05-02&to=2026-05-01');
+    refused(backwards, 'from');
+    assert.ok(backwards.body.error.fields.to, JSON.stringify(backwards.body));
+  });
+
   test('a CSV row on a day that does not exist is a row error naming the day; the other rows are kept', async () => {
     const n = ctx.account.number;
     const csv = `account_number,identifier,quantity,occurred_at,idempotency_key\n${n},api_calls,1,2027-03-02T00:00:00Z,csv-day-1\n${n},api_calls,1,2025-02-30T00:00:00Z,csv-day-2\n${n},api_calls,1,2027-03-02T24:00:00Z,csv-day-3\n`;

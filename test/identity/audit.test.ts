@@ -119,3 +119,38 @@ test('a cursor that is not an audit log cursor answers 400 naming the field', as
     assert.ok('cursor' in res.body.error.fields, JSON.stringify(res.body));
   }
 });
+
+test('from and to take a day or an ISO time, compared as times, both included; anything else is a 400 naming it', async () => {
+  const db = t.database.db;
+  const times = ['2003-06-01T00:00:00.000Z', '2003-06-01T12:00:00.000Z', '2003-06-01T23:59:59.999Z', '2003-06-02T00:00:00.000Z'];
+  await db.insertInto('audit_log').values(times.map((at, i) => ({ at, actor_name: 'range test', source: 'system', action: 'test.range', summary: `range ${tag} e${i + 1}` }))).execute();
+  try {
+    const entries = async (query: string) => {
+      const res = await admin.json(`/api/audit?q=${encodeURIComponent(`range ${tag}`)}&${query}`);
+      assert.equal(res.status, 200, `${query}: ${JSON.stringify(res.body)}`);
+      return res.body.items.map((i: { summary: string }) => i.summary.split(' ')[2]).sort();
+    };
+    // What the Audit Log screen sends: the local day's first and last millisecond as ISO times.
+    assert.deepEqual(await entries('from=2003-06-01T12:00:00.000Z&to=2003-06-01T23:59:59.999Z'), ['e2', 'e3']);
+    // 14:00 at +02:00 is 12:00 UTC: compared as text it came after e2.
+    assert.deepEqual(await entries(`from=${encodeURIComponent('2003-06-01T14:00:00+02:00')}`), ['e2', 'e3', 'e4']);
+    assert.deepEqual(await entries(`to=${encodeURIComponent('2003-06-01T13:00:00+01:00')}`), ['e1', 'e2']);
+    // A day: from its first moment (UTC), to its last, both included.
+    assert.deepEqual(await entries('from=2003-06-01&to=2003-06-01'), ['e1', 'e2', 'e3']);
+    assert.deepEqual(await entries('from=2003-06-02'), ['e4']);
+    assert.deepEqual(await entries('from=&to='), ['e1', 'e2', 'e3', 'e4'], 'an empty filter is no filter');
+    for (const [query, param] of [['from=zzz', 'from'], ['from=2003-6-1', 'from'], ['to=2003-02-29', 'to'], ['to=2003-06-01T12:60:00Z', 'to'], ['from=yesterday', 'from']]) {
+      const res = await admin.json(`/api/audit?${query}`);
+      assert.equal(res.status, 400, `${query}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.error.code, 'invalid');
+      assert.ok(res.body.error.fields?.[param], `${query}: ${JSON.stringify(res.body)}`);
+      assert.match(res.body.error.message, new RegExp(`^${param}\\b`), JSON.stringify(res.body));
+    }
+    assert.equal((await admin.json('/api/audit?to=2003-02-29')).body.error.fields.to, '2003-02-29 is not a day: February 2003 has 28 days');
+    const backwards = await admin.json('/api/audit?from=2003-06-02&to=2003-06-01T23:00:00Z');
+    assert.equal(backwards.status, 400, JSON.stringify(backwards.body));
+    assert.ok(backwards.body.error.fields?.from && backwards.body.error.fields?.to, JSON.stringify(backwards.body));
+  } finally {
+    await db.deleteFrom('audit_log').where('actor_name', '=', 'range test').execute();
+  }
+});
