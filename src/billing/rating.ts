@@ -47,7 +47,11 @@ export function pricingProblems(p: Pricing): Record<string, string> {
     if (t.flatFee !== undefined && (!Number.isSafeInteger(t.flatFee) || t.flatFee < 0)) out[`tiers.${i}.flatFee`] = 'Flat fee is a whole number of minor units, zero or more';
     if (last) {
       if (t.upTo !== null) out[`tiers.${i}.upTo`] = 'The last tier must be open-ended (no upper bound)';
-    } else if (t.upTo === null || !Number.isSafeInteger(t.upTo) || t.upTo <= prev) {
+    } else if (t.upTo === null) {
+      out[`tiers.${i}.upTo`] = 'Only the last tier is open-ended: enter where this tier ends';
+    } else if (!Number.isSafeInteger(t.upTo) || t.upTo < 1) {
+      out[`tiers.${i}.upTo`] = 'Enter a whole number of units, 1 or more';
+    } else if (t.upTo <= prev) {
       out[`tiers.${i}.upTo`] = 'Each tier must end above the previous one';
     } else {
       prev = t.upTo;

@@ -526,6 +526,45 @@ describe('input the API does not take is a 400 naming the field, and nothing is 
     assert.ok(backwards.body.error.fields.to, JSON.stringify(backwards.body));
   });
 
+  test('a tier limit that is not a whole number, an open tier before the last or a closed last tier is refused naming the tier; nothing is stored', async () => {
+    const tier = (upTo: unknown, unitPrice = '0.001') => ({ upTo, unitPrice });
+    const cases: [unknown[], string][] = [
+      [[tier('abc'), tier(null)], 'charges.0.pricing.tiers.0.upTo'],
+      [[tier(1000), tier('1e')], 'charges.0.pricing.tiers.1.upTo'],
+      [[tier('1000'), tier(null)], 'charges.0.pricing.tiers.0.upTo'],
+      [[tier(1.5), tier(null)], 'charges.0.pricing.tiers.0.upTo'],
+      [[tier(true), tier(null)], 'charges.0.pricing.tiers.0.upTo'],
+      [[tier(0), tier(null)], 'charges.0.pricing.tiers.0.upTo'],
+      [[tier(1e21), tier(null)], 'charges.0.pricing.tiers.0.upTo'],
+      [[tier(null), tier(null)], 'charges.0.pricing.tiers.0.upTo'],
+      [[tier(1000), tier(500), tier(null)], 'charges.0.pricing.tiers.1.upTo'],
+      [[tier(1000), tier(2000)], 'charges.0.pricing.tiers.1.upTo'],
+    ];
+    const count = async () => Number((await t.database.db.selectFrom('products').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const before = await count();
+    const existing = await ok(full, `/api/products/${ctx.product.id}`);
+    for (const model of ['graduated', 'volume']) {
+      for (const [tiers, field] of cases) {
+        const charges = [{ name: 'Calls', kind: 'usage', usageIdentifier: 'tier_check', pricing: { model, tiers } }];
+        const what = `${model} ${JSON.stringify(tiers)}`;
+        const created = await full.json('/api/products', { method: 'POST', body: { code: `TIER${++seq}`, name: 'Tiered', currency: 'USD', charges } });
+        assert.equal(created.status, 400, `${what}: ${JSON.stringify(created.body)}`);
+        assert.ok(created.body.error.fields?.[field], `${what}: ${field} is named: ${JSON.stringify(created.body)}`);
+        const edited = await full.json(`/api/products/${ctx.product.id}`, { method: 'PATCH', body: { charges } });
+        assert.equal(edited.status, 400, `${what}: ${JSON.stringify(edited.body)}`);
+        assert.ok(edited.body.error.fields?.[field], `${what}: ${field} is named: ${JSON.stringify(edited.body)}`);
+      }
+    }
+    assert.equal(await count(), before);
+    assert.deepEqual(await ok(full, `/api/products/${ctx.product.id}`), existing);
+    // Each says what is wrong with that tier.
+    const message = async (tiers: unknown[]) => (await full.json('/api/products', { method: 'POST', body: { code: `TIER${++seq}`, name: 'Tiered', currency: 'USD', charges: [{ name: 'Calls', kind: 'usage', usageIdentifier: 'tier_check', pricing: { model: 'graduated', tiers } }] } })).body.error.fields;
+    assert.equal((await message([tier(null), tier(null)]))['charges.0.pricing.tiers.0.upTo'], 'Only the last tier is open-ended: enter where this tier ends');
+    assert.equal((await message([tier(1e21), tier(null)]))['charges.0.pricing.tiers.0.upTo'], 'Enter a whole number of units, 1 or more');
+    assert.equal((await message([tier(1000), tier(500), tier(null)]))['charges.0.pricing.tiers.1.upTo'], 'Each tier must end above the previous one');
+    assert.equal((await message([tier(1000), tier(2000)]))['charges.0.pricing.tiers.1.upTo'], 'The last tier must be open-ended (no upper bound)');
+  });
+
   test('a CSV row on a day that does not exist is a row error naming the day; the other rows are kept', async () => {
     const n = ctx.account.number;
     const csv = `account_number,identifier,quantity,occurred_at,idempotency_key\n${n},api_calls,1,2027-03-02T00:00:00Z,csv-day-1\n${n},api_calls,1,2025-02-30T00:00:00Z,csv-day-2\n${n},api_calls,1,2027-03-02T24:00:00Z,csv-day-3\n`;

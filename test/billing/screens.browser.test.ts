@@ -1,5 +1,5 @@
-// In the browser: resuming a stopped bill run from its progress view, and changing a subscription's
-// quantity from the account's Subscriptions table.
+// In the browser: resuming a stopped bill run from its progress view, changing a subscription's
+// quantity from the account's Subscriptions table, and the tiers of a usage price.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
@@ -21,7 +21,7 @@ before(async () => {
   const p = await api.json('/api/products', { method: 'POST', body: { code: 'PRO', name: 'Pro', currency: 'USD', charges: [{ name: 'Platform fee', kind: 'recurring', interval: 'month', amount: 10000 }] } });
   assert.equal(p.status, 201);
   product = p.body;
-  clerk = await createUserWithLevels(api, { home: 'full', accounts: 'full', invoices: 'full' }, 'clerk');
+  clerk = await createUserWithLevels(api, { home: 'full', accounts: 'full', invoices: 'full', products: 'full' }, 'clerk');
   browser = await launchBrowser();
 });
 after(async () => {
@@ -78,4 +78,43 @@ test('the quantity of a subscription is changed from the account screen', async 
   await page.context().close();
   const overview = await api.json(`/api/accounts/${account.id}`);
   assert.equal(overview.body.subscriptions[0].quantity, 12);
+});
+
+test('a tier limit that is not a whole number is shown under the tiers, and nothing is sent until it is one', async () => {
+  const { page } = await newSession(browser, t.baseUrl);
+  const writes: string[] = [];
+  page.on('request', (r) => {
+    if (r.method() !== 'GET' && new URL(r.url()).pathname.startsWith('/api/products')) writes.push(`${r.method()} ${r.url()}`);
+  });
+  await captureOnFailure('billing-tiers', [page], async () => {
+    await signInThroughUi(page, clerk.username, clerk.password);
+    await page.goto('/products');
+    await page.getByRole('button', { name: 'New product' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Code').fill('CALLS');
+    await dialog.getByLabel('Name', { exact: true }).fill('Calls');
+    await dialog.getByRole('button', { name: 'Add charge' }).click();
+    await dialog.getByLabel('Charge name').fill('API calls');
+    await dialog.getByLabel('Kind').selectOption('usage');
+    await dialog.getByLabel('Usage identifier').fill('ui_calls');
+    await dialog.getByLabel('Pricing').selectOption('graduated');
+    const tiers = dialog.getByLabel(/^Tiers, one per line/);
+    // "abc" and "1e" were sent as null: the last tier was saved open-ended, the first refused as "not above the previous one".
+    for (const [text, shown] of [['1000:0\nabc:0.002', /Tier 2: "abc" is not a whole number/], ['1e:0\n*:0.002', /Tier 1: "1e" is not a whole number/], ['1,000:0\n*:0.002', /Tier 1: "1,000" is not a whole number/]] as const) {
+      await tiers.fill(text);
+      await dialog.getByRole('button', { name: 'Create product' }).click();
+      await dialog.getByRole('alert').filter({ hasText: shown }).waitFor();
+      assert.equal(await tiers.getAttribute('aria-invalid'), 'true', text);
+      const describedBy = (await tiers.getAttribute('aria-describedby')) ?? '';
+      assert.match(await page.locator(`[id="${describedBy}"]`).innerText(), shown, `${text}: the message is the field's own`);
+    }
+    assert.deepEqual(writes, [], 'nothing was sent');
+    await tiers.fill('1000:0\n*:0.002');
+    await dialog.getByRole('button', { name: 'Create product' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+  });
+  await page.context().close();
+  assert.equal(writes.length, 1);
+  const saved = await api.json('/api/products?q=CALLS');
+  assert.deepEqual(saved.body.items.map((p: any) => p.charges[0].pricing), [{ model: 'graduated', tiers: [{ upTo: 1000, unitPrice: '0' }, { upTo: null, unitPrice: '0.002' }] }]);
 });

@@ -31,11 +31,21 @@ export function UnsavedGuard({ dirty }: { dirty: boolean }) {
   );
 }
 
+/** Field errors a form finds before sending anything: `submit` shows them as it shows the server's. */
+export class FieldErrors extends Error {
+  readonly fields: Record<string, string>;
+  constructor(fields: Record<string, string>) {
+    super('Some fields need attention');
+    this.name = 'FieldErrors';
+    this.fields = fields;
+  }
+}
+
 export interface FormState {
   busy: boolean;
   error: string | null;
   fields: Record<string, string>;
-  /** Runs a save; maps an ApiError to field errors and a banner. Returns true on success. */
+  /** Runs a save; maps an ApiError (or FieldErrors) to field errors and a banner. Returns true on success. */
   submit: (fn: () => Promise<unknown>) => Promise<boolean>;
   clearField: (name: string) => void;
 }
@@ -57,7 +67,7 @@ export function useFormState(): FormState {
         await fn();
         return true;
       } catch (e) {
-        if (e instanceof ApiError) {
+        if (e instanceof ApiError || e instanceof FieldErrors) {
           setFields(e.fields);
           setError(Object.keys(e.fields).length ? 'Check the highlighted fields.' : errorText(e));
         } else setError(errorText(e));

@@ -18,6 +18,6 @@ export type { LevelMap } from './PermissionMatrix.tsx';
 export { PageHeader } from './PageHeader.tsx';
 export type { Crumb } from './PageHeader.tsx';
 export { EmptyState, Banner, Spinner } from './EmptyState.tsx';
-export { UnsavedGuard, useFormState, Form, FormError, FormActions } from './form.tsx';
+export { UnsavedGuard, useFormState, Form, FormError, FormActions, FieldErrors } from './form.tsx';
 export type { FormState } from './form.tsx';
 export { formatMoney, parseMoney, formatNumber, formatDate, formatDateTime, dateTitle, DateTime, Money, userTimeZone, setDisplayPreferences } from './format.tsx';

@@ -1,8 +1,8 @@
 // Products: the catalog with its charges; create or edit a product and its charges (Full Permission).
-import { useState } from 'react';
+import { useId, useState } from 'react';
 import { useCanEdit } from '../../auth/session.tsx';
 import { screenCrumbs } from '../../shell/nav.ts';
-import { Badge, Banner, Button, Dialog, EmptyState, FilterBar, Form, FormActions, FormError, PageHeader, Pager, SelectField, Spinner, Table, TextField, formatMoney, parseMoney, useFormState, useList, useListParams, type Column } from '../../ui/index.ts';
+import { Badge, Banner, Button, Dialog, EmptyState, FieldErrors, FilterBar, Form, FormActions, FormError, PageHeader, Pager, SelectField, Spinner, Table, TextField, formatMoney, parseMoney, useFormState, useList, useListParams, type Column } from '../../ui/index.ts';
 import { billingApi, type Charge, type Product, type Tier } from './billing.api.ts';
 
 const KIND_LABEL: Record<string, string> = { recurring: 'Recurring', one_time: 'One-time', usage: 'Usage' };
@@ -19,11 +19,20 @@ export function describeCharge(c: Charge, currency: string): string {
 interface ChargeDraft { name: string; kind: Charge['kind']; interval: string; amount: string; usageIdentifier: string; model: string; unitPrice: string; tiers: string }
 
 const tiersText = (tiers: Tier[]) => tiers.map((t) => `${t.upTo ?? '*'}:${t.unitPrice}${t.flatFee ? `:${t.flatFee}` : ''}`).join('\n');
-function parseTiers(text: string): Tier[] {
-  return text.split(/\n|;/).map((l) => l.trim()).filter(Boolean).map((l) => {
+const WHOLE = /^\d+$/;
+/**
+ * The tiers as typed, and what is wrong with each that is not one. Number() read "abc", "1e" or "1,000"
+ * as NaN, which JSON sends as null: the tier was saved open-ended. Prices are the server's to check.
+ */
+function parseTiers(text: string): { tiers: Tier[]; problems: string[] } {
+  const problems: string[] = [];
+  const tiers = text.split(/\n|;/).map((l) => l.trim()).filter(Boolean).map((l, i) => {
     const [upTo, unitPrice, flat] = l.split(':').map((s) => s.trim());
+    if (upTo !== '*' && upTo !== '' && !(WHOLE.test(upTo) && Number.isSafeInteger(Number(upTo)))) problems.push(`Tier ${i + 1}: "${upTo}" is not a whole number of units; write * for an open-ended last tier`);
+    if (flat && !(WHOLE.test(flat) && Number.isSafeInteger(Number(flat)))) problems.push(`Tier ${i + 1}: the flat fee "${flat}" is not a whole number of minor units`);
     return { upTo: upTo === '*' || upTo === '' ? null : Number(upTo), unitPrice: unitPrice ?? '', ...(flat ? { flatFee: Number(flat) } : {}) };
   });
+  return { tiers, problems };
 }
 
 function toDraft(c: Charge, currency: string): ChargeDraft {
@@ -42,14 +51,25 @@ function ProductForm({ product, onDone, onCancel }: { product?: Product; onDone:
   const [currency, setCurrency] = useState(product?.currency ?? 'USD');
   const [charges, setCharges] = useState<ChargeDraft[]>(() => (product?.charges ?? []).map((c) => toDraft(c, product!.currency)));
   const edit = (i: number, k: keyof ChargeDraft) => (v: string) => setCharges((cs) => cs.map((c, j) => (j === i ? { ...c, [k]: v } : c)));
-  const body = () => ({
-    code, name, description: description || null, currency,
-    charges: charges.map((c): Charge => {
-      if (c.kind === 'usage') return { name: c.name, kind: 'usage', usageIdentifier: c.usageIdentifier, pricing: c.model === 'unit' ? { model: 'unit', unitPrice: c.unitPrice } : { model: c.model as 'graduated' | 'volume', tiers: parseTiers(c.tiers) } };
-      const amount = parseMoney(c.amount, currency);
-      return { name: c.name, kind: c.kind, ...(c.kind === 'recurring' ? { interval: c.interval as 'month' | 'year' } : {}), amount: amount ?? -1 };
-    }),
-  });
+  /** The request body, or FieldErrors (shown under the tiers, nothing sent) for tiers that are not numbers. */
+  const body = () => {
+    const problems: Record<string, string> = {};
+    const product = {
+      code, name, description: description || null, currency,
+      charges: charges.map((c, i): Charge => {
+        if (c.kind === 'usage') {
+          if (c.model === 'unit') return { name: c.name, kind: 'usage', usageIdentifier: c.usageIdentifier, pricing: { model: 'unit', unitPrice: c.unitPrice } };
+          const { tiers, problems: wrong } = parseTiers(c.tiers);
+          if (wrong.length) problems[`charges.${i}.pricing.tiers`] = wrong.join('; ');
+          return { name: c.name, kind: 'usage', usageIdentifier: c.usageIdentifier, pricing: { model: c.model as 'graduated' | 'volume', tiers } };
+        }
+        const amount = parseMoney(c.amount, currency);
+        return { name: c.name, kind: c.kind, ...(c.kind === 'recurring' ? { interval: c.interval as 'month' | 'year' } : {}), amount: amount ?? -1 };
+      }),
+    };
+    if (Object.keys(problems).length) throw new FieldErrors(problems);
+    return product;
+  };
   const f = (k: string) => form.fields[k];
   return (
     <Form onSubmit={() => void form.submit(async () => {
@@ -90,13 +110,14 @@ function ProductForm({ product, onDone, onCancel }: { product?: Product; onDone:
 }
 
 function Field2({ label, value, onChange, error }: { label: string; value: string; onChange: (v: string) => void; error?: string }) {
+  const errId = `${useId()}-err`;
   return (
     <div className={['field', error ? 'field-invalid' : ''].join(' ')}>
       <label className="field-label">
         {label}
-        <textarea className="input" rows={4} value={value} onChange={(e) => onChange(e.target.value)} aria-invalid={error ? true : undefined} />
+        <textarea className="input" rows={4} value={value} onChange={(e) => onChange(e.target.value)} aria-invalid={error ? true : undefined} aria-describedby={error ? errId : undefined} />
       </label>
-      {error && <div className="field-error" role="alert">{error}</div>}
+      {error && <div id={errId} className="field-error" role="alert">{error}</div>}
     </div>
   );
 }
