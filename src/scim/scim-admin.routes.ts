@@ -1,8 +1,7 @@
 // Admin JSON API for SCIM: access tokens (buttons on Setup › SAML Settings) and the provisioning
 // log (Setup › Provisioning Log). Thin: access declaration, one service call.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { Invalid } from '../platform/errors.ts';
 import { listProvisioningLog } from './provisioning-log.service.ts';
 import { clearTokens, createToken, listTokens, refreshTokens, revokeToken } from './scim-tokens.service.ts';
 
@@ -15,24 +14,32 @@ const LogListQuery = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 500 })),
 });
 
+/**
+ * The token buttons' bodies, checked as sent (src/platform/validator.ts): a name that is not text, or
+ * hours that are not a JSON number, are a 400 naming the field rather than left out of the token.
+ * Unknown fields are still ignored.
+ */
+const TokenCreateBody = Type.Object({ name: Type.Optional(Type.String()) });
+const TokenRefreshBody = Type.Object({ name: Type.Optional(Type.String()), graceHours: Type.Optional(Type.Number()) });
+/** A POST without a body (or with JSON null) asks for the defaults, as it always has: it is checked as `{}`. */
+const noBodyIsEmpty = async (request: FastifyRequest) => {
+  request.body ??= {};
+};
+
 export default async function scimAdminRoutes(app: FastifyInstance): Promise<void> {
   const tokens = { access: { screen: 'saml-settings' as const } };
 
   app.get('/api/scim/tokens', { config: tokens }, async () => ({ items: await listTokens(app.db), nextCursor: null }));
 
-  app.post('/api/scim/tokens', { config: tokens }, async (request, reply) => {
-    const body = (request.body ?? {}) as { name?: unknown };
-    if (body.name !== undefined && typeof body.name !== 'string') throw Invalid('The name must be text', { name: 'Must be text' });
-    const { token, item } = await createToken(app.db, request.actor, body.name as string | undefined);
+  app.post('/api/scim/tokens', { config: tokens, preValidation: noBodyIsEmpty, schema: { body: TokenCreateBody } }, async (request, reply) => {
+    const body = request.body as { name?: string };
+    const { token, item } = await createToken(app.db, request.actor, body.name);
     return reply.code(201).send({ token, item });
   });
 
-  app.post('/api/scim/tokens/refresh', { config: tokens }, async (request, reply) => {
-    const body = (request.body ?? {}) as { graceHours?: unknown; name?: unknown };
-    // A JSON number as sent: true, "12" or [5] are not hours (bodies are not type-coerced anywhere in /api).
-    if (body.graceHours !== undefined && typeof body.graceHours !== 'number') throw Invalid('graceHours must be a number', { graceHours: 'Must be a number' });
-    const grace = body.graceHours ?? 24;
-    const { token, item } = await refreshTokens(app.db, request.actor, grace, typeof body.name === 'string' ? body.name : undefined);
+  app.post('/api/scim/tokens/refresh', { config: tokens, preValidation: noBodyIsEmpty, schema: { body: TokenRefreshBody } }, async (request, reply) => {
+    const body = request.body as { graceHours?: number; name?: string };
+    const { token, item } = await refreshTokens(app.db, request.actor, body.graceHours ?? 24, body.name);
     return reply.code(201).send({ token, item });
   });
 

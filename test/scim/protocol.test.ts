@@ -1204,6 +1204,31 @@ describe('access tokens', () => {
     assert.equal(await count(), before);
   });
 
+  test('a token name that is not text is a 400 naming name and makes no token, on refresh as on create', async () => {
+    const db = h.t.database.db;
+    const rows = async () => db.selectFrom('scim_tokens').select(['id', 'name', 'expires_at', 'revoked_at']).orderBy('id').execute();
+    const before = await rows();
+    for (const path of ['/api/scim/tokens/refresh', '/api/scim/tokens']) {
+      for (const name of [12, { text: 'Okta' }, ['Okta'], true, null]) {
+        const res = await h.admin.json(path, { method: 'POST', body: path.endsWith('refresh') ? { graceHours: 1, name } : { name } });
+        assert.equal(res.status, 400, `${path} ${JSON.stringify(name)}: ${JSON.stringify(res.body)}`);
+        assert.equal(res.body.error.code, 'invalid');
+        assert.ok(res.body.error.fields?.name, `${path} ${JSON.stringify(name)}: ${JSON.stringify(res.body)}`);
+      }
+    }
+    assert.deepEqual(await rows(), before, 'no token made, none expired');
+    // Text is still a name; none, or an empty body, is the default one.
+    const named = await h.admin.json('/api/scim/tokens/refresh', { method: 'POST', body: { graceHours: 1, name: 'Okta (rotated)' } });
+    assert.equal(named.status, 201, JSON.stringify(named.body));
+    assert.equal(named.body.item.name, 'Okta (rotated)');
+    const plain = await h.admin.json('/api/scim/tokens', { method: 'POST', body: {} });
+    assert.equal(plain.status, 201, JSON.stringify(plain.body));
+    assert.equal(plain.body.item.name, 'SCIM access token');
+    const bodiless = await h.admin.json('/api/scim/tokens', { method: 'POST' });
+    assert.equal(bodiless.status, 201, JSON.stringify(bodiless.body));
+    h.token = named.body.token;
+  });
+
   test('two refreshes at the same moment leave exactly one token without an expiry, one of the two new ones', async () => {
     for (let round = 0; round < 10; round++) {
       const answers = await Promise.all([0, 1].map(() => h.admin.json('/api/scim/tokens/refresh', { method: 'POST', body: { graceHours: 1 } })));
