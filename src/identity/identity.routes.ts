@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { NotFound } from '../platform/errors.ts';
 import { Nullable } from '../platform/schema.ts';
+import { noBodyIsEmpty } from '../platform/validator.ts';
 import authRoutes from './auth.routes.ts';
 import auditRoutes from './audit.routes.ts';
 import { createLocalUser, getUserDetail, listUsers, resetPassword, signOutEverywhere, updateUser } from './users.service.ts';
@@ -57,8 +58,10 @@ export default async function identityRoutes(app: FastifyInstance): Promise<void
   }, async (req) => updateUser(db, req.actor, (req.params as { id: string }).id, req.body as never, { sessionIdleMinutes: app.config.sessionIdleMinutes }));
   app.post('/api/users/:id/password', {
     config: users,
-    schema: { params: Id, body: Type.Optional(Type.Object({ password: Type.Optional(Type.String({ maxLength: 512 })) }, { additionalProperties: false })) },
-  }, async (req) => resetPassword(db, req.actor, (req.params as { id: string }).id, (req.body as { password?: string } | undefined)?.password));
+    // No body (or {}) asks for a generated password: it was a 400 "body: Must be object".
+    preValidation: noBodyIsEmpty,
+    schema: { params: Id, body: Type.Object({ password: Type.Optional(Type.String({ maxLength: 512 })) }, { additionalProperties: false }) },
+  }, async (req) => resetPassword(db, req.actor, (req.params as { id: string }).id, (req.body as { password?: string }).password));
   app.post('/api/users/:id/sign-out-everywhere', { config: users, schema: { params: Id } }, async (req) => signOutEverywhere(db, req.actor, (req.params as { id: string }).id));
 
   // Roles

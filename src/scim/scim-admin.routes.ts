@@ -1,7 +1,8 @@
 // Admin JSON API for SCIM: access tokens (buttons on Setup › SAML Settings) and the provisioning
 // log (Setup › Provisioning Log). Thin: access declaration, one service call.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { noBodyIsEmpty } from '../platform/validator.ts';
 import { listProvisioningLog } from './provisioning-log.service.ts';
 import { clearTokens, createToken, listTokens, refreshTokens, revokeToken } from './scim-tokens.service.ts';
 
@@ -17,14 +18,10 @@ const LogListQuery = Type.Object({
 /**
  * The token buttons' bodies, checked as sent (src/platform/validator.ts): a name that is not text, or
  * hours that are not a JSON number, are a 400 naming the field rather than left out of the token.
- * Unknown fields are still ignored.
+ * Unknown fields are still ignored. A POST without a body asks for the defaults (noBodyIsEmpty).
  */
 const TokenCreateBody = Type.Object({ name: Type.Optional(Type.String()) });
 const TokenRefreshBody = Type.Object({ name: Type.Optional(Type.String()), graceHours: Type.Optional(Type.Number()) });
-/** A POST without a body (or with JSON null) asks for the defaults, as it always has: it is checked as `{}`. */
-const noBodyIsEmpty = async (request: FastifyRequest) => {
-  request.body ??= {};
-};
 
 export default async function scimAdminRoutes(app: FastifyInstance): Promise<void> {
   const tokens = { access: { screen: 'saml-settings' as const } };
