@@ -36,7 +36,9 @@ export function validationFields(items: ValidationItem[]): Record<string, string
     if (!fields[name]) fields[name] = humanise(v);
   }
   for (const [name, list] of types) {
-    if (list.length > 1) fields[name] = `Must be ${[...list.filter((x) => x !== 'null'), ...list.filter((x) => x === 'null')].join(' or ')}`;
+    // Each type once: the branches of a union can name the same one ("Must be integer or integer or null or null").
+    const distinct = [...new Set(list)];
+    if (distinct.length > 1) fields[name] = `Must be ${[...distinct.filter((x) => x !== 'null'), ...distinct.filter((x) => x === 'null')].join(' or ')}`;
   }
   return fields;
 }
