@@ -33,6 +33,10 @@ export interface PatchResult {
 
 type Op = 'add' | 'replace' | 'remove';
 
+/** Operations a PATCH may hold, of which on attributes other than a group's members (see Engine.attributeOps). */
+export const MAX_OPERATIONS = 10_000;
+export const MAX_ATTRIBUTE_OPERATIONS = 1_000;
+
 export function parsePatchRequest(body: unknown): PatchOperation[] {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('PATCH body must be a PatchOp object', 'invalidSyntax');
   const ops = getProp(body, 'Operations');
@@ -41,7 +45,7 @@ export function parsePatchRequest(body: unknown): PatchOperation[] {
   if (schemas !== undefined && !(Array.isArray(schemas) && schemas.some((s) => typeof s === 'string' && s.toLowerCase() === URN.patch.toLowerCase()))) {
     throw badRequest(`PATCH "schemas" must contain ${URN.patch}`, 'invalidSyntax');
   }
-  if (ops.length > 10000) throw badRequest('Too many operations', 'tooMany');
+  if (ops.length > MAX_OPERATIONS) throw badRequest(`A PATCH may hold at most ${MAX_OPERATIONS.toLocaleString('en-US')} operations (this one holds ${ops.length.toLocaleString('en-US')}); send it as several`, 'tooMany');
   return ops.map((o, i) => {
     if (!o || typeof o !== 'object') throw badRequest(`Operation ${i + 1} must be an object`, 'invalidSyntax');
     const op = getProp(o, 'op');
@@ -137,6 +141,13 @@ class Engine {
    * value's value or type in place, so it starts the keys afresh.
    */
   private keys = new WeakMap<object, string>();
+  /**
+   * Changes to attributes other than members (each key of a value without a path counts once). Each
+   * may scan a multi-valued attribute's 1,000 values, and a PATCH holds the request thread while it is
+   * applied: 10,000 of them took 2.9-3.3 s (filtered replaces taking turns with adds over 990 e-mails,
+   * in-process), 1,000 take 0.2-0.25 s. Members are not held in memory, so their operations are cheap.
+   */
+  private attributeOps = 0;
   constructor(private readonly kind: ResourceKind, private readonly res: Resource) {}
 
   apply(op: PatchOperation): void {
@@ -175,6 +186,9 @@ class Engine {
       return;
     }
     if (this.kind === 'Group' && t.name === 'members') return this.applyMembers(op, p, t, value);
+    if (++this.attributeOps > MAX_ATTRIBUTE_OPERATIONS) {
+      throw badRequest(`A PATCH may change attributes other than members at most ${MAX_ATTRIBUTE_OPERATIONS.toLocaleString('en-US')} times; send it as several`, 'tooMany');
+    }
     this.attributesChanged = true;
     if (op !== 'add' || p.filter || t.sub) this.keys = new WeakMap();
     if (p.filter) return this.applyFiltered(op, p, t, value);

@@ -540,6 +540,40 @@ describe('errors', () => {
     await h.scim('DELETE', path);
   });
 
+  test('a PATCH changes attributes other than members at most 1,000 times (each may scan 1,000 values: 10,000 held the request thread for 3 s); a group PATCH may hold 10,000 member operations', async () => {
+    const user = await h.scim('POST', '/Users', oktaUser('ops35@acme.com', { emails: Array.from({ length: 900 }, (_, i) => ({ value: `o${i}@acme.com`, type: 'work' })) }));
+    const path = `/Users/${user.body.id}`;
+    const version = versionOf(user.headers.get('etag'));
+    const retitle = (n: number) => Array.from({ length: n }, (_, i) => ({ op: 'replace', path: `emails[value eq "o${i % 900}@acme.com"].type`, value: i % 2 ? 'home' : 'work' }));
+    const over = await h.scim('PATCH', path, { schemas: [PATCH_OP], Operations: retitle(1001) });
+    assert.equal(over.status, 400);
+    assert.equal(over.body.scimType, 'tooMany');
+    assert.equal(over.body.detail, 'A PATCH may change attributes other than members at most 1,000 times; send it as several');
+    // Keys of a value without a path count one each.
+    const wide = { title: 'x', nickName: 'x', displayName: 'x', profileUrl: 'https://x.example', userType: 'x', preferredLanguage: 'en', locale: 'en-GB', timezone: 'Europe/London', externalId: 'x', name: { givenName: 'x' } };
+    assert.equal((await h.scim('PATCH', path, { schemas: [PATCH_OP], Operations: Array.from({ length: 100 }, () => ({ op: 'replace', value: wide })) })).status, 204, '100 x 10 keys: 1,000');
+    const wider = await h.scim('PATCH', path, { schemas: [PATCH_OP], Operations: Array.from({ length: 101 }, () => ({ op: 'replace', value: { ...wide, title: 'y' } })) });
+    assert.equal(wider.status, 400, '101 x 10 keys');
+    assert.equal(wider.body.scimType, 'tooMany');
+    const unchanged = await h.scim('GET', path);
+    assert.equal(versionOf(unchanged.headers.get('etag')), version + 1, 'only the PATCH within the limit applied');
+    assert.equal(unchanged.body.title, 'x');
+    assert.equal((await h.scim('PATCH', path, { schemas: [PATCH_OP], Operations: retitle(1000) })).status, 204);
+    const tooLong = await h.scim('PATCH', path, { schemas: [PATCH_OP], Operations: Array.from({ length: 10_001 }, () => ({ op: 'replace', path: 'title', value: 't' })) });
+    assert.equal(tooLong.status, 400);
+    assert.equal(tooLong.body.detail, 'A PATCH may hold at most 10,000 operations (this one holds 10,001); send it as several');
+
+    const members = await Promise.all(Array.from({ length: 3 }, (_, i) => h.scim('POST', '/Users', oktaUser(`ops35.member${i}@acme.com`))));
+    const group = await h.scim('POST', '/Groups', { schemas: [GROUP], displayName: 'Ops 35' });
+    const memberOps = Array.from({ length: 3000 }, (_, i) => ({ op: i % 3 === 2 ? 'remove' : 'add', path: 'members', value: [{ value: members[i % 3].body.id }] }));
+    assert.equal((await h.scim('PATCH', `/Groups/${group.body.id}`, { schemas: [PATCH_OP], Operations: memberOps })).status, 204);
+    const after = await h.scim('GET', `/Groups/${group.body.id}`);
+    assert.deepEqual(after.body.members.map((m: { value: string }) => m.value), [members[0].body.id, members[1].body.id]);
+    for (const m of members) await h.scim('DELETE', `/Users/${m.body.id}`);
+    await h.scim('DELETE', `/Groups/${group.body.id}`);
+    await h.scim('DELETE', path);
+  });
+
   test('nesting depth is counted outside strings only, escaped quotes included', () => {
     assert.equal(nestedDeeperThan('[[]]', 1), true);
     assert.equal(nestedDeeperThan('[[]]', 2), false);
