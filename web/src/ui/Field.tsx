@@ -1,6 +1,16 @@
 // Form fields: label above, the error under the field that caused it, read-only values without
 // input borders, and the "managed by your identity provider" note for IdP-owned fields.
 import { useId, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from 'react';
+import { isDate } from '../../../src/platform/time.ts';
+
+/**
+ * The input type for a date field holding `value`: 'date', unless the value is not a day. A date
+ * input shows such a value (2026-02-31 or zzz from a bookmarked URL) as empty, so the field would
+ * hide what its error is about; as text it stays visible and can be corrected.
+ */
+export function dateInputType(value: string): 'date' | 'text' {
+  return value === '' || isDate(value) ? 'date' : 'text';
+}
 
 export interface FieldProps {
   label: string;
@@ -48,7 +58,7 @@ export interface TextFieldProps extends Omit<InputHTMLAttributes<HTMLInputElemen
   readOnlyView?: boolean;
 }
 
-export function TextField({ label, value, onChange, error, hint, managedBy, readOnlyView, className, ...rest }: TextFieldProps) {
+export function TextField({ label, value, onChange, error, hint, managedBy, readOnlyView, className, type, ...rest }: TextFieldProps) {
   return (
     <Field label={label} error={error} hint={hint} managedBy={managedBy} className={className}>
       {(id, describedBy) =>
@@ -64,6 +74,7 @@ export function TextField({ label, value, onChange, error, hint, managedBy, read
             onChange={(e) => onChange?.(e.target.value)}
             aria-invalid={error ? true : undefined}
             aria-describedby={describedBy}
+            type={type === 'date' ? dateInputType(value) : type}
             {...rest}
           />
         )

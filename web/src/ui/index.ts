@@ -1,11 +1,11 @@
 // The admin UI's own components (UI.md: a dozen, no component library). Screens import from here.
 export { Button, ButtonLink } from './Button.tsx';
 export type { ButtonProps, ButtonVariant } from './Button.tsx';
-export { Field, TextField, SelectField, Select, ReadOnlyField } from './Field.tsx';
+export { Field, TextField, SelectField, Select, ReadOnlyField, dateInputType } from './Field.tsx';
 export type { Option } from './Field.tsx';
 export { Table, sortRows } from './Table.tsx';
 export type { Column, SortState, SortDir } from './Table.tsx';
-export { Pager, FilterBar, FilterSelect, useListParams, useList, useExpanded } from './list.tsx';
+export { Pager, FilterBar, FilterSelect, FilterDate, dayRangeErrors, useListParams, useList, useExpanded } from './list.tsx';
 export type { ListParams, ListData } from './list.tsx';
 export { Dialog, ConfirmDialog } from './Dialog.tsx';
 export { ToastProvider, useToast } from './Toast.tsx';

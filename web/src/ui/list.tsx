@@ -1,11 +1,14 @@
 // The list pattern: filters, sort and cursor live in the URL (bookmarkable); the previous-page
 // cursors ride in history state so "Previous" works without the server paging backwards.
-import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { useLocation, useNavigate, useSearchParams } from 'react-router';
 import type { Page } from '../api/types.ts';
-import { errorText } from '../api/client.ts';
+import { ApiError, errorText } from '../api/client.ts';
+import { isDate, notADay } from '../../../src/platform/time.ts';
 import type { SortState } from './Table.tsx';
 import { Button } from './Button.tsx';
+import { dateInputType } from './Field.tsx';
+import { FieldErrors } from './form.tsx';
 
 interface PagerState {
   prev?: (string | null)[];
@@ -79,14 +82,23 @@ export interface ListData<T, P extends Page<T> = Page<T>> {
   page: P | null;
   loading: boolean;
   error: string | null;
+  /**
+   * Field errors of the last load (the server's `error.fields`, or FieldErrors the loader threw
+   * before sending anything), for the screen to show next to its filters. While there are any,
+   * `page` is the previous answer, not one for the filters shown.
+   */
+  fields: Record<string, string>;
   reload: () => void;
 }
+
+const NO_FIELDS: Record<string, string> = {};
 
 /** Loads one page whenever the query changes; stale answers are dropped. */
 export function useList<T, P extends Page<T> = Page<T>>(load: (q: Record<string, string | number | null>, signal: AbortSignal) => Promise<P>, query: Record<string, string | number | null>): ListData<T, P> {
   const [page, setPage] = useState<P | null>(null);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string | null>(null);
+  const [fields, setFields] = useState(NO_FIELDS);
   const [tick, setTick] = useState(0);
   const key = JSON.stringify(query);
   const loadRef = useRef(load);
@@ -99,16 +111,19 @@ export function useList<T, P extends Page<T> = Page<T>>(load: (q: Record<string,
       .then((p) => {
         setPage(p);
         setError(null);
+        setFields(NO_FIELDS);
       })
       .catch((e) => {
-        if ((e as Error).name !== 'AbortError') setError(errorText(e));
+        if ((e as Error).name === 'AbortError') return;
+        setError(errorText(e));
+        setFields(e instanceof ApiError || e instanceof FieldErrors ? e.fields : NO_FIELDS);
       })
       .finally(() => {
         if (!ctrl.signal.aborted) setLoading(false);
       });
     return () => ctrl.abort();
   }, [key, tick]);
-  return { page, loading, error, reload: () => setTick((t) => t + 1) };
+  return { page, loading, error, fields, reload: () => setTick((t) => t + 1) };
 }
 
 export function Pager({ list, nextCursor, count }: { list: ListParams; nextCursor: string | null | undefined; count: number }) {
@@ -167,6 +182,53 @@ export function FilterSelect({ list, name, label, options }: { list: ListParams;
           </option>
         ))}
       </select>
+    </span>
+  );
+}
+
+const DAY_HINT = 'Enter a date like 2026-01-31';
+
+/**
+ * What is wrong with a from/to pair of day filters, as the API words it (src/platform/time-query.ts):
+ * a value that is not a day, or a from after to. Empty when both are days or absent.
+ */
+export function dayRangeErrors(from: string, to: string): Record<string, string> {
+  const problems: Record<string, string> = {};
+  for (const [name, value] of [['from', from], ['to', to]] as const) {
+    if (value && !isDate(value)) problems[name] = notADay(value) ?? DAY_HINT;
+  }
+  if (!problems.from && !problems.to && from && to && from > to) {
+    problems.from = 'Must not be after to';
+    problems.to = 'Must not be before from';
+  }
+  return problems;
+}
+
+/**
+ * A day filter inside the filter bar that applies at once, with its error beside it. A value that is
+ * not a day (from a bookmarked URL) stays in the field as text, so what the error names is visible.
+ */
+export function FilterDate({ list, name, label, error }: { list: ListParams; name: string; label: string; error?: string }) {
+  const id = `filter-${name}`;
+  const errId = `${useId()}-err`;
+  const value = list.filters[name] ?? '';
+  return (
+    <span className={['filter-select', error ? 'field-invalid' : ''].filter(Boolean).join(' ')}>
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        type={dateInputType(value)}
+        className="input"
+        value={value}
+        onChange={(e) => list.setFilters({ [name]: e.target.value })}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? errId : undefined}
+      />
+      {error && (
+        <span id={errId} className="field-error" role="alert">
+          {error}
+        </span>
+      )}
     </span>
   );
 }

@@ -2,7 +2,7 @@
 import type { AuditEntry } from '../../api/types.ts';
 import { auditApi } from '../../api/identity.ts';
 import { screenCrumbs } from '../../shell/nav.ts';
-import { Badge, Banner, DateTime, EmptyState, FilterBar, FilterSelect, PageHeader, Pager, Spinner, Table, useExpanded, useList, useListParams, type Column } from '../../ui/index.ts';
+import { Badge, Banner, DateTime, EmptyState, FieldErrors, FilterBar, FilterDate, FilterSelect, PageHeader, Pager, Spinner, Table, dayRangeErrors, useExpanded, useList, useListParams, type Column } from '../../ui/index.ts';
 
 const SOURCES = ['ui', 'api', 'cli', 'scim', 'saml', 'system'].map((s) => ({ value: s, label: s.toUpperCase() }));
 const ACTIONS = [
@@ -21,10 +21,22 @@ const ACTIONS = [
 ];
 const FILTERS = ['q', 'source', 'action', 'from', 'to'];
 
-function dayStartIso(d: string, end = false): string | undefined {
-  if (!d) return undefined;
-  const t = new Date(`${d}T${end ? '23:59:59.999' : '00:00:00'}`);
-  return Number.isNaN(t.getTime()) ? undefined : t.toISOString();
+/** A day's first (or last) millisecond in the browser's time zone, as the ISO time the API takes. */
+function dayStartIso(d: string, end = false): string | null {
+  return d ? new Date(`${d}T${end ? '23:59:59.999' : '00:00:00'}`).toISOString() : null;
+}
+
+/**
+ * One page for the filters in the URL. Days that are not days, or a from after to, are refused here
+ * with the API's words, before anything is sent: converted as they were, 2026-02-31 became 3 March
+ * and zzz no filter at all, while the field showed nothing and the list looked filtered.
+ */
+function loadAudit(q: Record<string, string | number | null>, signal: AbortSignal) {
+  const from = String(q.from ?? '');
+  const to = String(q.to ?? '');
+  const problems = dayRangeErrors(from, to);
+  if (Object.keys(problems).length) return Promise.reject(new FieldErrors(problems));
+  return auditApi.list({ ...q, from: dayStartIso(from), to: dayStartIso(to, true) }, signal);
 }
 
 const columns: Column<AuditEntry>[] = [
@@ -68,31 +80,29 @@ export default function AuditLogScreen() {
   const list = useListParams(FILTERS);
   const [expanded, toggle] = useExpanded();
   const f = list.filters;
-  const { page, loading, error } = useList((q, signal) => auditApi.list(q, signal), {
+  const { page, loading, error, fields } = useList(loadAudit, {
     q: f.q,
     source: f.source,
     action: f.action,
-    from: dayStartIso(f.from) ?? null,
-    to: dayStartIso(f.to, true) ?? null,
+    from: f.from || null,
+    to: f.to || null,
     cursor: list.cursor,
     limit: 50,
   });
   const filtered = FILTERS.some((k) => f[k]);
+  // With a date to correct, the page held is not one for these filters: show none.
+  const datesWrong = Boolean(fields.from || fields.to);
   return (
     <div className="page">
       <PageHeader title="Audit Log" breadcrumb={screenCrumbs('audit-log')} />
       <FilterBar list={list} placeholder="Actor, target or summary">
         <FilterSelect list={list} name="source" label="Source" options={SOURCES} />
         <FilterSelect list={list} name="action" label="Action" options={ACTIONS} />
-        <span className="filter-select">
-          <label htmlFor="audit-from">From</label>
-          <input id="audit-from" type="date" className="input" value={f.from} onChange={(e) => list.setFilters({ from: e.target.value })} />
-          <label htmlFor="audit-to">to</label>
-          <input id="audit-to" type="date" className="input" value={f.to} onChange={(e) => list.setFilters({ to: e.target.value })} />
-        </span>
+        <FilterDate list={list} name="from" label="From" error={fields.from} />
+        <FilterDate list={list} name="to" label="to" error={fields.to} />
       </FilterBar>
-      {error && <Banner>{error}</Banner>}
-      {!page && loading ? (
+      {datesWrong ? <Banner tone="warning">No entries are shown until the dates are corrected.</Banner> : error && <Banner>{error}</Banner>}
+      {datesWrong ? null : !page && loading ? (
         <Spinner />
       ) : page && page.items.length === 0 ? (
         <EmptyState title={filtered ? 'No entry matches these filters.' : 'Nothing has been recorded yet.'}>

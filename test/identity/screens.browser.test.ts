@@ -1,0 +1,94 @@
+// In the browser: the Audit Log's date filters. A date that is not one (from a bookmarked or shared
+// URL) or a from after to stays in its field with the problem beside it, and no list is shown as if
+// it were filtered.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { createLocalAdmin, createUserWithLevels, signIn, startTestApp, type TestApp } from '../helpers/app.ts';
+import { captureOnFailure, launchBrowser, newSession, signInThroughUi } from '../helpers/browser.ts';
+
+let t: TestApp;
+let browser: Browser;
+let auditor: { username: string; password: string };
+
+before(async () => {
+  t = await startTestApp();
+  const admin = await createLocalAdmin(t.database);
+  const api = await signIn(t.baseUrl, admin.username, admin.password);
+  auditor = await createUserWithLevels(api, { 'audit-log': 'read' }, 'auditor');
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await t?.close();
+});
+
+/** The text of the element that describes `field` (its error), or '' when none does. */
+async function describedText(page: Page, field: Locator): Promise<string> {
+  const ids = (await field.getAttribute('aria-describedby')) ?? '';
+  return ids ? page.locator(`[id="${ids}"]`).innerText() : '';
+}
+
+/** The audit list requests the page sends, with their from and to. */
+function auditRequests(page: Page): { from: string | null; to: string | null }[] {
+  const sent: { from: string | null; to: string | null }[] = [];
+  page.on('request', (r) => {
+    const url = new URL(r.url());
+    if (url.pathname === '/api/audit') sent.push({ from: url.searchParams.get('from'), to: url.searchParams.get('to') });
+  });
+  return sent;
+}
+
+test('a date from the URL that is not a day stays in its field with the problem beside it, and no list is shown', async () => {
+  const { page } = await newSession(browser, t.baseUrl);
+  const sent = auditRequests(page);
+  await captureOnFailure('audit-bad-date-url', [page], async () => {
+    await signInThroughUi(page, auditor.username, auditor.password);
+    const from = page.getByLabel('From', { exact: true });
+    for (const [value, problem] of [['2026-02-31', '2026-02-31 is not a day: February 2026 has 28 days'], ['zzz', 'Enter a date like 2026-01-31']]) {
+      sent.length = 0;
+      await page.goto(`/operations/audit?from=${value}`);
+      await page.getByRole('alert').filter({ hasText: problem }).waitFor();
+      // Before: 2026-02-31 was sent as 3 March and zzz as no filter, the field empty, the list shown.
+      assert.equal(await from.inputValue(), value, 'what the URL holds stays in the field');
+      assert.equal(await from.getAttribute('aria-invalid'), 'true');
+      assert.equal(await describedText(page, from), problem, 'the message is the field’s own');
+      await page.getByText('No entries are shown until the dates are corrected.').waitFor();
+      assert.equal(await page.getByRole('table', { name: 'Audit log' }).count(), 0, 'no list passes for a filtered one');
+      assert.deepEqual(sent, [], 'nothing is asked of the server with that date');
+    }
+    // Corrected, the list is shown for the date typed.
+    await from.fill('2000-01-01');
+    await page.getByRole('table', { name: 'Audit log' }).waitFor();
+    assert.equal(await from.getAttribute('aria-invalid'), null);
+    assert.equal(new URL(page.url()).searchParams.get('from'), '2000-01-01');
+    assert.equal(sent.length, 1);
+    assert.ok(sent[0].from, 'the corrected date is sent');
+  });
+  await page.context().close();
+});
+
+test('a from after to is shown beside both fields, the dates typed are kept, and no list is shown', async () => {
+  const { page } = await newSession(browser, t.baseUrl);
+  await captureOnFailure('audit-backwards-range', [page], async () => {
+    await signInThroughUi(page, auditor.username, auditor.password);
+    await page.goto('/operations/audit');
+    await page.getByRole('table', { name: 'Audit log' }).waitFor();
+    const from = page.getByLabel('From', { exact: true });
+    const to = page.getByLabel('to', { exact: true });
+    await from.fill('2026-03-10');
+    await to.fill('2026-03-01');
+    await page.getByRole('alert').filter({ hasText: 'Must not be after to' }).waitFor();
+    // Before: a banner quoting the ISO times the screen had made of them, above the list as it was.
+    assert.equal(await describedText(page, from), 'Must not be after to');
+    assert.equal(await describedText(page, to), 'Must not be before from');
+    assert.deepEqual([await from.inputValue(), await to.inputValue()], ['2026-03-10', '2026-03-01']);
+    await page.getByText('No entries are shown until the dates are corrected.').waitFor();
+    assert.equal(await page.getByRole('table', { name: 'Audit log' }).count(), 0);
+    await to.fill('2026-12-31');
+    await page.getByRole('table', { name: 'Audit log' }).or(page.getByText('No entry matches these filters.')).waitFor();
+    assert.equal(await page.getByRole('alert').count(), 0);
+    assert.equal(await from.getAttribute('aria-invalid'), null);
+  });
+  await page.context().close();
+});
