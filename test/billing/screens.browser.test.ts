@@ -1,8 +1,9 @@
 // In the browser: resuming a stopped bill run from its progress view, changing a subscription's
-// quantity from the account's Subscriptions table, and the tiers of a usage price.
+// quantity from the account's Subscriptions table, the tiers of a usage price, and the Usage
+// screen's date filters.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { createLocalAdmin, createUserWithLevels, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
 import { captureOnFailure, launchBrowser, newSession, signInThroughUi } from '../helpers/browser.ts';
 import { systemActor } from '../../src/platform/actor.ts';
@@ -21,7 +22,7 @@ before(async () => {
   const p = await api.json('/api/products', { method: 'POST', body: { code: 'PRO', name: 'Pro', currency: 'USD', charges: [{ name: 'Platform fee', kind: 'recurring', interval: 'month', amount: 10000 }] } });
   assert.equal(p.status, 201);
   product = p.body;
-  clerk = await createUserWithLevels(api, { home: 'full', accounts: 'full', invoices: 'full', products: 'full' }, 'clerk');
+  clerk = await createUserWithLevels(api, { home: 'full', accounts: 'full', invoices: 'full', products: 'full', usage: 'read' }, 'clerk');
   browser = await launchBrowser();
 });
 after(async () => {
@@ -117,4 +118,46 @@ test('a tier limit that is not a whole number is shown under the tiers, and noth
   assert.equal(writes.length, 1);
   const saved = await api.json('/api/products?q=CALLS');
   assert.deepEqual(saved.body.items.map((p: any) => p.charges[0].pricing), [{ model: 'graduated', tiers: [{ upTo: 1000, unitPrice: '0' }, { upTo: null, unitPrice: '0.002' }] }]);
+});
+
+/** The text of the element that describes `field` (its error), or '' when none does. */
+async function describedText(page: Page, field: Locator): Promise<string> {
+  const ids = (await field.getAttribute('aria-describedby')) ?? '';
+  return ids ? page.locator(`[id="${ids}"]`).innerText() : '';
+}
+
+test('usage dates the server refuses are shown under their fields, as typed, and no records pass for filtered ones', async () => {
+  const { page } = await newSession(browser, t.baseUrl);
+  await captureOnFailure('usage-dates', [page], async () => {
+    await signInThroughUi(page, clerk.username, clerk.password);
+    const from = page.getByLabel('From', { exact: true });
+    const to = page.getByLabel('To (exclusive)');
+    const notice = page.getByText('No usage records are shown until the dates are corrected.');
+    // A bookmarked URL with a day that does not exist: the server's words under From, the day kept in it.
+    await page.goto('/usage?from=2026-02-31');
+    await page.getByRole('alert').filter({ hasText: 'February 2026 has 28 days' }).waitFor();
+    // Before: a page banner ("from: 2026-02-31 is not a day…"), and a date field that showed nothing.
+    assert.equal(await describedText(page, from), '2026-02-31 is not a day: February 2026 has 28 days');
+    assert.equal(await from.getAttribute('aria-invalid'), 'true');
+    assert.equal(await from.inputValue(), '2026-02-31');
+    await notice.waitFor();
+    // A from after to, typed and applied: each field says which way it is wrong, the dates stay.
+    await from.fill('2026-03-10');
+    await to.fill('2026-03-01');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Must not be before from' }).waitFor();
+    assert.equal(await describedText(page, from), 'Must not be after to');
+    assert.equal(await describedText(page, to), 'Must not be before from');
+    assert.deepEqual([await from.inputValue(), await to.inputValue()], ['2026-03-10', '2026-03-01']);
+    await notice.waitFor();
+    assert.equal(await page.getByRole('table', { name: 'Usage records' }).count(), 0);
+    // Corrected and applied: no error, and the list (empty here) for those dates.
+    await to.fill('2026-03-20');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('No usage records match.').waitFor();
+    assert.equal(await page.getByRole('alert').count(), 0);
+    assert.equal(await notice.count(), 0);
+    assert.equal(await from.getAttribute('aria-invalid'), null);
+  });
+  await page.context().close();
 });

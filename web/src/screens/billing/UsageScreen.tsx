@@ -11,21 +11,24 @@ import { ProgressBar } from './parts.tsx';
 
 function Records() {
   const list = useListParams(['q', 'accountId', 'identifier', 'from', 'to']);
-  const { page, loading, error } = useList((q, signal) => billingApi.usage(q, signal), { ...list.filters, cursor: list.cursor, limit: 100 });
+  const { page, loading, error, fields } = useList((q, signal) => billingApi.usage(q, signal), { ...list.filters, cursor: list.cursor, limit: 100 });
   const [identifier, setIdentifier] = useState(list.filters.identifier);
   const [from, setFrom] = useState(list.filters.from);
   const [to, setTo] = useState(list.filters.to);
+  // The server's word on the dates goes under their fields; while one is wrong, the records held
+  // are not those of the filters shown, so none are.
+  const datesWrong = Boolean(fields.from || fields.to);
   return (
     <>
       <FilterBar list={list} placeholder="Account number or idempotency key" />
-      <div className="row">
+      <div className="row row-fields">
         <TextField label="Identifier" value={identifier} onChange={setIdentifier} />
-        <TextField label="From" type="date" value={from} onChange={setFrom} />
-        <TextField label="To (exclusive)" type="date" value={to} onChange={setTo} />
+        <TextField label="From" type="date" value={from} onChange={setFrom} error={fields.from} />
+        <TextField label="To (exclusive)" type="date" value={to} onChange={setTo} error={fields.to} />
         <Button onClick={() => list.setFilters({ identifier, from, to })}>Apply</Button>
       </div>
-      {error && <Banner>{error}</Banner>}
-      {!page && loading ? <Spinner /> : page && page.items.length === 0 ? <EmptyState title="No usage records match." /> : page ? (
+      {datesWrong ? <Banner tone="warning">No usage records are shown until the dates are corrected.</Banner> : error && <Banner>{error}</Banner>}
+      {datesWrong ? null : !page && loading ? <Spinner /> : page && page.items.length === 0 ? <EmptyState title="No usage records match." /> : page ? (
         <>
           <Table caption="Usage records" rowKey={(u) => String(u.id)} rows={page.items} dense columns={[
             { key: 'at', header: 'Occurred', render: (u) => <DateTime value={u.occurredAt} /> },
