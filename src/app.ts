@@ -50,8 +50,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
     // A request that does not arrive in full within REQUEST_TIMEOUT_SECONDS is answered a 408 and its
-    // connection closed. Node reads its limits when the server is made (Fastify's own requestTimeout,
-    // set after, did not bound a body that stopped arriving), and checks them every 30 s by default.
+    // connection closed. Node's server is given its limits when it is made: set only afterwards, as
+    // Fastify sets its own requestTimeout, 1 s ended a stalled body after 60 s, not 1 s (tried). Fastify's
+    // is set to the same value, or it would turn Node's off (its default is 0). Node checks the limits
+    // every 30 s by default; a short timeout is checked more often.
     requestTimeout,
     http: requestTimeout
       ? { requestTimeout, headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: Math.min(30_000, Math.max(100, requestTimeout / 4)) }

@@ -133,15 +133,15 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
   const A = (a ?? '').toLowerCase();
   if (c !== undefined) throw notFound(`No such endpoint ${req.path}`);
   const query = req.query as Record<string, unknown>;
-  const allow = allowedMethods(segs);
   // Which methods a path takes (RFC 9110 §9.3.7), before anything else about the path is looked up.
-  if (method === 'OPTIONS' && allow !== null) {
+  const allow = method === 'OPTIONS' ? allowedMethods(segs) : null;
+  if (allow !== null) {
     out.status = 204;
     out.headers = { allow };
     out.summary = `asked which methods ${req.path} takes`;
     return;
   }
-  const refuse = () => methodNotAllowed(method, req.path, allow ?? '');
+  const refuse = () => methodNotAllowed(method, req.path, allowedMethods(segs) ?? '');
   // RFC 7644 §4: a filter on a discovery endpoint SHOULD be a 403, "to ensure that clients cannot
   // incorrectly assume that any matching conditions specified in a filter are true" (it was ignored).
   const refuseFilter = (what: string) => {
