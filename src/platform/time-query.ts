@@ -4,9 +4,7 @@
 // `from=2026-1-5` and `from=zzz` matched nothing or everything, and `to=2026-05-01T23:30:00Z`
 // (no milliseconds) or an offset other than Z cut the range in the wrong place.
 import { Invalid } from './errors.ts';
-import { TIME_HINT, isDate, normaliseTime, notADay } from './time.ts';
-
-const DAY_HINT = 'Enter a date like 2026-01-31';
+import { DAY_HINT, TIME_HINT, isDate, normaliseTime, notADay } from './time.ts';
 
 /** A day parameter ('YYYY-MM-DD'): the day, undefined when absent, or a 400 naming the parameter. */
 export function dayParam(name: string, value: string | undefined): string | undefined {

@@ -48,6 +48,8 @@ export function notADay(day: string): string | null {
 
 const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+-])(\d{2}):?(\d{2})))?$/;
 export const TIME_HINT = 'Enter a time like 2026-01-31T12:00:00Z or a date like 2026-01-31';
+/** What a day field or parameter takes (the API's field message and the UI's, alike). */
+export const DAY_HINT = 'Enter a date like 2026-01-31';
 
 /**
  * An ISO 8601 time with its zone, or a date (its midnight UTC), as stored (UTC, milliseconds), or why

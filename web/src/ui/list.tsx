@@ -4,7 +4,7 @@ import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEven
 import { useLocation, useNavigate, useSearchParams } from 'react-router';
 import type { Page } from '../api/types.ts';
 import { ApiError, errorText } from '../api/client.ts';
-import { isDate, notADay } from '../../../src/platform/time.ts';
+import { DAY_HINT, isDate, notADay } from '../../../src/platform/time.ts';
 import type { SortState } from './Table.tsx';
 import { Button } from './Button.tsx';
 import { dateInputType } from './Field.tsx';
@@ -185,8 +185,6 @@ export function FilterSelect({ list, name, label, options }: { list: ListParams;
     </span>
   );
 }
-
-const DAY_HINT = 'Enter a date like 2026-01-31';
 
 /**
  * What is wrong with a from/to pair of day filters, as the API words it (src/platform/time-query.ts):
