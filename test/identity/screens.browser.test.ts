@@ -44,6 +44,8 @@ test('a date from the URL that is not a day stays in its field with the problem 
   const sent = auditRequests(page);
   await captureOnFailure('audit-bad-date-url', [page], async () => {
     await signInThroughUi(page, auditor.username, auditor.password);
+    // The auditor lands on the Audit Log, unfiltered: its request is not one of those counted below.
+    await page.waitForLoadState('networkidle');
     const from = page.getByLabel('From', { exact: true });
     for (const [value, problem] of [['2026-02-31', '2026-02-31 is not a day: February 2026 has 28 days'], ['zzz', 'Enter a date like 2026-01-31']]) {
       sent.length = 0;
