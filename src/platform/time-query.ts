@@ -4,7 +4,7 @@
 // `from=2026-1-5` and `from=zzz` matched nothing or everything, and `to=2026-05-01T23:30:00Z`
 // (no milliseconds) or an offset other than Z cut the range in the wrong place.
 import { Invalid } from './errors.ts';
-import { DAY_HINT, TIME_HINT, isDate, normaliseTime, notADay } from './time.ts';
+import { BACKWARDS_RANGE, DAY_HINT, TIME_HINT, isDate, normaliseTime, notADay } from './time.ts';
 
 /** A day parameter ('YYYY-MM-DD'): the day, undefined when absent, or a 400 naming the parameter. */
 export function dayParam(name: string, value: string | undefined): string | undefined {
@@ -34,7 +34,7 @@ export function timeRangeParams(query: { from?: string; to?: string }, toIs: 'ex
   const to = timeParam('to', query.to);
   const upper = to && (toIs === 'inclusive' && to.day ? new Date(Date.parse(to.at) + 86_400_000 - 1).toISOString() : to.at);
   if (from && upper !== undefined && from.at > upper) {
-    throw Invalid(`from (${query.from}) is after to (${query.to})`, { from: 'Must not be after to', to: 'Must not be before from' });
+    throw Invalid(`from (${query.from}) is after to (${query.to})`, { ...BACKWARDS_RANGE });
   }
   return { from: from?.at, to: upper };
 }

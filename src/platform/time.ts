@@ -50,6 +50,8 @@ const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{
 export const TIME_HINT = 'Enter a time like 2026-01-31T12:00:00Z or a date like 2026-01-31';
 /** What a day field or parameter takes (the API's field message and the UI's, alike). */
 export const DAY_HINT = 'Enter a date like 2026-01-31';
+/** The field messages of a from/to range whose from comes after its to, in the API and the UI alike. */
+export const BACKWARDS_RANGE = { from: 'Must not be after to', to: 'Must not be before from' } as const;
 
 /**
  * An ISO 8601 time with its zone, or a date (its midnight UTC), as stored (UTC, milliseconds), or why

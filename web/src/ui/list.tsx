@@ -4,7 +4,7 @@ import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEven
 import { useLocation, useNavigate, useSearchParams } from 'react-router';
 import type { Page } from '../api/types.ts';
 import { ApiError, errorText } from '../api/client.ts';
-import { DAY_HINT, isDate, notADay } from '../../../src/platform/time.ts';
+import { BACKWARDS_RANGE, DAY_HINT, isDate, notADay } from '../../../src/platform/time.ts';
 import type { SortState } from './Table.tsx';
 import { Button } from './Button.tsx';
 import { dateInputType } from './Field.tsx';
@@ -196,8 +196,8 @@ export function dayRangeErrors(from: string, to: string): Record<string, string>
     if (value && !isDate(value)) problems[name] = notADay(value) ?? DAY_HINT;
   }
   if (!problems.from && !problems.to && from && to && from > to) {
-    problems.from = 'Must not be after to';
-    problems.to = 'Must not be before from';
+    problems.from = BACKWARDS_RANGE.from;
+    problems.to = BACKWARDS_RANGE.to;
   }
   return problems;
 }
