@@ -40,7 +40,7 @@ export interface ScimUserEmailsTable {
   user_id: string;
   value_norm: string;
   type_norm: string | null;
-  is_primary: number;
+  is_primary: number | null;
 }
 
 /** Trigger-maintained counts (key 'idp_users:<last two chars of id>', 009), summed for totalResults. */

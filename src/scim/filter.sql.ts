@@ -57,7 +57,8 @@ function compare(o: Operand, op: CompareOp, value: Value): RawBuilder<SqlBool> {
   if (o.kind === 'int01') {
     if (op !== 'eq' && op !== 'ne') throw badRequest(`Operator "${op}" does not apply to a boolean`, 'invalidFilter');
     const b = toBoolean(value);
-    return op === 'eq' ? sql<SqlBool>`${expr} = ${b ? 1 : 0}` : sql<SqlBool>`${expr} <> ${b ? 1 : 0}`;
+    // Null: an e-mail sent without `primary`, which no boolean equals (and every one differs from).
+    return op === 'eq' ? sql<SqlBool>`${expr} = ${b ? 1 : 0}` : sql<SqlBool>`(${expr} is null or ${expr} <> ${b ? 1 : 0})`;
   }
   if (o.kind === 'datetime') v = toDateIso(value);
   else if (typeof value === 'boolean') v = String(value);

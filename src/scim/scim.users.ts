@@ -395,7 +395,8 @@ interface Extracted {
   cols: Pick<UsersTable, (typeof UPDATE_COLS)[number]>;
   locale: string | null;
   timeZone: string | null;
-  emails: { value_norm: string; type_norm: string | null; is_primary: number }[];
+  /** is_primary: 1 or 0 for `primary: true` or `false`, null for an e-mail sent without it. */
+  emails: { value_norm: string; type_norm: string | null; is_primary: number | null }[];
 }
 
 const isEmail = (e: Json): e is { value: string } & Record<string, Json> => isObj(e) && typeof e.value === 'string';
@@ -411,7 +412,7 @@ function emailRows(list: Json | undefined): Extracted['emails'] {
     const key = `${e.value.toLowerCase()}\u0000${type ?? ''}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    emails.push({ value_norm: e.value.toLowerCase(), type_norm: type, is_primary: e.primary === true ? 1 : 0 });
+    emails.push({ value_norm: e.value.toLowerCase(), type_norm: type, is_primary: typeof e.primary === 'boolean' ? Number(e.primary) : null });
   }
   return emails;
 }
@@ -475,7 +476,7 @@ function displayTimeZone(v: string | null): string | null {
 
 const deleteEmails = precompiled((db, arg) => db.deleteFrom('scim_user_emails').where('user_id', '=', arg(0)));
 const insertEmail = precompiled((db, arg) =>
-  db.insertInto('scim_user_emails').values({ user_id: arg(0), value_norm: arg(1), type_norm: arg(2), is_primary: arg(3) as unknown as number }),
+  db.insertInto('scim_user_emails').values({ user_id: arg(0), value_norm: arg(1), type_norm: arg(2), is_primary: arg(3) as unknown as number | null }),
 );
 const USER_INSERT_COLUMNS = [
   'id', 'user_name', 'user_name_norm', 'display_name', 'given_name', 'family_name', 'email', 'email_norm', 'external_id', 'role_id',

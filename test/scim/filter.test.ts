@@ -116,6 +116,31 @@ describe('filter compiled to SQL', () => {
     assert.deepEqual(await find('emails[type eq "home"]'), ['Alice@Acme.com', 'carol@other.org']);
   });
 
+  test('emails.primary: pr matches only e-mails that say primary, eq false only those that say false', async () => {
+    const made: string[] = [];
+    try {
+      for (const u of [
+        { userName: 'erin@x.test', emails: [{ value: 'erin@x.test', type: 'work' }] },
+        { userName: 'frank@x.test', emails: [{ value: 'frank@x.test', type: 'work', primary: false }, { value: 'frank@y.test', type: 'home', primary: 'True' }] },
+      ]) {
+        const r = await call({ method: 'POST', path: '/Users', body: u });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        made.push((r.body as any).id);
+      }
+      // Alice's work address says primary, her home one does not; Erin's says nothing.
+      assert.deepEqual(await find('emails.primary pr'), ['Alice@Acme.com', 'bob@acme.com', 'carol@other.org', 'frank@x.test']);
+      assert.deepEqual(await find('not (emails.primary pr)'), ['erin@x.test']);
+      assert.deepEqual(await find('emails[primary pr and type eq "home"]'), ['carol@other.org', 'frank@x.test']);
+      assert.deepEqual(await find('emails[primary eq false]'), ['frank@x.test']);
+      assert.deepEqual(await find('emails[primary eq "FALSE"]'), ['frank@x.test']);
+      // An e-mail without primary is not primary: ne true finds it.
+      assert.deepEqual(await find('emails[type eq "work" and primary ne true]'), ['erin@x.test', 'frank@x.test']);
+      assert.deepEqual(await find('emails[primary eq true and value ew "@y.test"]'), ['frank@x.test']);
+    } finally {
+      for (const id of made) assert.equal((await call({ method: 'DELETE', path: `/Users/${id}` })).status, 204);
+    }
+  });
+
   test('and, or, not and parentheses combine', async () => {
     assert.deepEqual(await find('name.familyName eq "smith" and (emails.value co "acme" or emails.value co "other")'), ['Alice@Acme.com', 'carol@other.org']);
     assert.deepEqual(await find('not (name.familyName eq "Smith")'), ['bob@acme.com']);

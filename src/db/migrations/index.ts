@@ -15,6 +15,7 @@ import * as m012 from './012_group_touch.ts';
 import * as m013 from './013_unused_user_indexes.ts';
 import * as m014 from './014_log_failures_index.ts';
 import * as m015 from './015_log_own_file.ts';
+import * as m016 from './016_email_primary_absent.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '013_unused_user_indexes': m013,
   '014_log_failures_index': m014,
   '015_log_own_file': m015,
+  '016_email_primary_absent': m016,
 };
