@@ -193,7 +193,7 @@ test('a server killed mid-provisioning keeps every acknowledged write and no hal
           assert.equal(u.email_norm, u.user_name);
           assert.deepEqual(
             emailRows.filter((e) => e.user_id === u.id).map((e) => [e.value_norm, e.type_norm, e.is_primary]),
-            [[u.user_name, 'work', 1], [`home.${u.user_name}`, 'home', 0]],
+            [[u.user_name, 'work', 1], [`home.${u.user_name}`, 'home', null]],
             `e-mail rows of ${u.user_name}`,
           );
           assert.equal(count(creations, u.id), 1, `audit rows for the creation of ${u.user_name}`);
