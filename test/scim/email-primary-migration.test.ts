@@ -47,7 +47,19 @@ test('migration 016 turns the stored 0 of an e-mail sent without primary into nu
       for (const [value_norm, type_norm, is_primary] of p.rows) await db.insertInto('scim_user_emails').values({ user_id: id, value_norm, type_norm, is_primary }).execute();
     }
 
+    // Past the migration's first page of 1,000 users: 1,200 without e-mails, then one whose e-mail says nothing.
+    const filler = (id: string, attributes: unknown) => ({
+      id, user_name: `${id}@acme.test`, user_name_norm: `${id}@acme.test`, display_name: null, given_name: null, family_name: null, email: null, email_norm: null,
+      external_id: null, role_id: null, status: 'active' as const, source: 'idp' as const, time_zone: 'UTC', locale: 'en-US', password_hash: null,
+      scim_attributes: JSON.stringify(attributes), version: 1, created_at: now, updated_at: now,
+    });
+    await db.insertInto('users').values(Array.from({ length: 1200 }, (_, i) => filler(`f-${String(i).padStart(4, '0')}`, {}))).execute();
+    await db.insertInto('users').values(filler('z-last', { emails: [{ value: 'last@acme.test' }] })).execute();
+    await db.insertInto('scim_user_emails').values({ user_id: 'z-last', value_norm: 'last@acme.test', type_norm: null, is_primary: 0 }).execute();
+
     await migrate(database);
+    const last = await db.selectFrom('scim_user_emails').select('is_primary').where('user_id', '=', 'z-last').execute();
+    assert.deepEqual(last.map((r) => r.is_primary), [null]);
     const rows = async (name: string) => (await db.selectFrom('scim_user_emails').select(['value_norm', 'type_norm', 'is_primary']).where('user_id', '=', ids[name])
       .orderBy('value_norm').orderBy('type_norm').execute()).map((r) => [r.value_norm, r.type_norm, r.is_primary === null ? null : Number(r.is_primary)]);
     assert.deepEqual(await rows('ana'), [['ana@acme.test', 'work', 1], ['ana@home.test', 'home', null]]);
@@ -71,7 +83,7 @@ test('migration 016 turns the stored 0 of an e-mail sent without primary into nu
     assert.deepEqual(await find('emails.value eq "cleä@acme.test"'), ['cleo@acme.test']);
     await db.deleteFrom('users').where('id', '=', ids.ana).execute();
     assert.equal((await rows('ana')).length, 0);
-    assert.equal(Number((await db.selectFrom('scim_user_emails').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n), 5);
+    assert.equal(Number((await db.selectFrom('scim_user_emails').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n), 6);
   } finally {
     await database.close();
     await scratch.drop();

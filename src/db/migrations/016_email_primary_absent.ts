@@ -7,7 +7,9 @@
 //
 // The rows are worked out in JavaScript, the way the SCIM code writes them (lower-cased with
 // toLowerCase, where SQLite's lower() folds only ASCII; one row per distinct value and type, the
-// first occurrence deciding), from the stored JSON, a thousand users at a time.
+// first occurrence deciding), from the stored JSON, a thousand users at a time. Measured with every
+// e-mail lacking `primary` (scratch): 1,000,000 users on SQLite in 10.5 s (the rebuild included),
+// 100,000 on PostgreSQL in 2.8 s.
 import { sql, type Kysely } from 'kysely';
 import { isPostgres } from '../dialect.ts';
 
@@ -68,15 +70,23 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 async function nullWhereAbsent(db: Kysely<any>): Promise<void> {
+  const postgres = isPostgres(db);
   for (let after = ''; ; ) {
-    const users = await sql<{ id: string; scim_attributes: string | null }>`select u.id, u.scim_attributes from users u
-      where u.id > ${after} and exists (select 1 from scim_user_emails e where e.user_id = u.id and e.is_primary = 0)
-      order by u.id limit ${BATCH}`.execute(db);
+    // Every user, in pages of the primary key. (Only those with a 0 row could change, but with that
+    // condition PostgreSQL read all of scim_user_emails for each page.)
+    const users = await sql<{ id: string; scim_attributes: string | null }>`select id, scim_attributes from users
+      where id > ${after} order by id limit ${BATCH}`.execute(db);
     if (users.rows.length === 0) return;
-    for (const u of users.rows) {
-      for (const e of withoutPrimary(u.scim_attributes)) {
+    const rows = users.rows.flatMap((u) => withoutPrimary(u.scim_attributes).map((e) => ({ user: u.id, ...e })));
+    if (postgres) {
+      // One statement a batch: a round trip a row took 30 s for 100,000 users.
+      await sql`update scim_user_emails e set is_primary = null
+        from unnest(${rows.map((r) => r.user)}::text[], ${rows.map((r) => r.value)}::text[], ${rows.map((r) => r.type)}::text[]) as x(u, v, t)
+        where e.user_id = x.u and e.value_norm = x.v and coalesce(e.type_norm, '') = x.t and e.is_primary = 0`.execute(db);
+    } else {
+      for (const r of rows) {
         await sql`update scim_user_emails set is_primary = null
-          where user_id = ${u.id} and value_norm = ${e.value} and coalesce(type_norm, '') = ${e.type} and is_primary = 0`.execute(db);
+          where user_id = ${r.user} and value_norm = ${r.value} and coalesce(type_norm, '') = ${r.type} and is_primary = 0`.execute(db);
       }
     }
     after = users.rows[users.rows.length - 1].id;
