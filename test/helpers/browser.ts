@@ -50,9 +50,9 @@ export interface BrowserSession {
   errors: string[];
 }
 
-/** A fresh cookie jar at 1280×800, the size the UI is designed for. */
-export async function newSession(browser: Browser, baseUrl: string): Promise<BrowserSession> {
-  const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 800 }, timezoneId: 'UTC', locale: 'en-GB' });
+/** A fresh cookie jar at 1280×800, the size the UI is designed for; the browser's clock on UTC unless `timezoneId` says otherwise. */
+export async function newSession(browser: Browser, baseUrl: string, opts: { timezoneId?: string } = {}): Promise<BrowserSession> {
+  const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 800 }, timezoneId: opts.timezoneId ?? 'UTC', locale: 'en-GB' });
   context.setDefaultTimeout(10_000);
   const page = await context.newPage();
   const errors: string[] = [];

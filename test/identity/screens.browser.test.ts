@@ -1,20 +1,22 @@
 // In the browser: the Audit Log's date filters. A date that is not one (from a bookmarked or shared
 // URL) or a from after to stays in its field with the problem beside it, and no list is shown as if
-// it were filtered.
+// it were filtered; a day is the user's, in the time zone they chose, not the browser's.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { createLocalAdmin, createUserWithLevels, signIn, startTestApp, type TestApp } from '../helpers/app.ts';
+import { isDeepStrictEqual } from 'node:util';
+import { createLocalAdmin, createUserWithLevels, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
 import { captureOnFailure, launchBrowser, newSession, signInThroughUi } from '../helpers/browser.ts';
 
 let t: TestApp;
 let browser: Browser;
+let api: Client;
 let auditor: { username: string; password: string };
 
 before(async () => {
   t = await startTestApp();
   const admin = await createLocalAdmin(t.database);
-  const api = await signIn(t.baseUrl, admin.username, admin.password);
+  api = await signIn(t.baseUrl, admin.username, admin.password);
   auditor = await createUserWithLevels(api, { 'audit-log': 'read' }, 'auditor');
   browser = await launchBrowser();
 });
@@ -91,6 +93,53 @@ test('a from after to is shown beside both fields, the dates typed are kept, and
     await page.getByRole('table', { name: 'Audit log' }).or(page.getByText('No entry matches these filters.')).waitFor();
     assert.equal(await page.getByRole('alert').count(), 0);
     assert.equal(await from.getAttribute('aria-invalid'), null);
+  });
+  await page.context().close();
+});
+
+/** What `read` gives once it is `expected`, or what it gives after 5 s (for the assertion to show). */
+async function settled<T>(read: () => Promise<T>, expected: T): Promise<T> {
+  const until = Date.now() + 5_000;
+  for (;;) {
+    const got = await read();
+    if (isDeepStrictEqual(got, expected) || Date.now() > until) return got;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test("a day filtered is the user's day in the time zone they chose, not the browser's", async () => {
+  // A user in New York, on a laptop whose clock says Tokyo. 14 March 2021 is 23 hours long in New
+  // York (the clocks go forward at 02:00): it runs from 05:00 UTC to 04:00 UTC the next day.
+  const newYorker = await createUserWithLevels(api, { 'audit-log': 'read' }, 'new-yorker');
+  const patched = await api.json(`/api/users/${newYorker.userId}`, { method: 'PATCH', body: { timeZone: 'America/New_York', locale: 'en-GB' } });
+  assert.equal(patched.status, 200);
+  const entry = (at: string, summary: string) => ({ at, actor_id: null, actor_name: 'clock', source: 'system', action: 'test.clock', target_type: null, target_id: null, target_name: null, summary, details: null, ip: null, request_id: null });
+  await t.database.db
+    .insertInto('audit_log')
+    .values([
+      entry('2021-03-14T04:59:59.000Z', 'a second before the day, in New York'),
+      entry('2021-03-14T05:00:00.000Z', 'the day’s first second, in New York'),
+      entry('2021-03-15T03:59:59.000Z', 'the day’s last second, in New York'),
+      entry('2021-03-15T04:00:00.000Z', 'a second after the day, in New York'),
+    ])
+    .execute();
+  const { page } = await newSession(browser, t.baseUrl, { timezoneId: 'Asia/Tokyo' });
+  const sent = auditRequests(page);
+  await captureOnFailure('audit-user-zone', [page], async () => {
+    assert.equal(await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone), 'Asia/Tokyo');
+    await signInThroughUi(page, newYorker.username, newYorker.password);
+    await page.waitForLoadState('networkidle');
+    await page.getByLabel('From', { exact: true }).fill('2021-03-14');
+    await page.getByLabel('to', { exact: true }).fill('2021-03-14');
+    const table = page.getByRole('table', { name: 'Audit log' });
+    const rows = () => table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.querySelector('time')?.textContent, tr.lastElementChild?.textContent]));
+    const expected = [
+      ['14 Mar 2021, 23:59:59', 'the day’s last second, in New York'],
+      ['14 Mar 2021, 00:00:00', 'the day’s first second, in New York'],
+    ];
+    // Before: the day was Tokyo's (15:00 UTC to 15:00 UTC), which holds the second before New York's day and not its last second.
+    assert.deepEqual(await settled(rows, expected), expected, "the day's entries, at the times on the user's clock");
+    assert.deepEqual(sent.at(-1), { from: '2021-03-14T05:00:00.000Z', to: '2021-03-15T03:59:59.999Z' }, 'New York’s day, in the times the server compares');
   });
   await page.context().close();
 });

@@ -31,6 +31,35 @@ export function userTimeZone(): string {
   return displayZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
 }
 
+/** How far `zone`'s clocks are ahead of UTC at instant `t`, in milliseconds. */
+function zoneOffset(zone: string, t: number): number {
+  const f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+  const p = Object.fromEntries(f.formatToParts(t).map((x) => [x.type, x.value]));
+  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - Math.floor(t / 1000) * 1000;
+}
+
+/**
+ * The first instant of a day ('YYYY-MM-DD') on the clocks of `zone` (the user's by default): its
+ * midnight there, found with the zone's offset on that date, not the browser's. Where the clocks
+ * skip midnight (Santiago in September, Beirut in March), the day begins when they jump; where
+ * midnight comes twice, at the first.
+ */
+export function dayStart(day: string, zone = userTimeZone()): Date {
+  const [y, m, d] = day.split('-').map(Number);
+  const wall = Date.UTC(y, m - 1, d);
+  // A change of offset near that midnight is within a day of it: try the offsets on either side.
+  const tries = [...new Set([zoneOffset(zone, wall - 86_400_000), zoneOffset(zone, wall + 86_400_000)])].map((o) => wall - o);
+  const midnights = tries.filter((t) => zoneOffset(zone, t) === wall - t);
+  return new Date(midnights.length ? Math.min(...midnights) : Math.max(...tries));
+}
+
+/** The last millisecond of a day in `zone` (the user's by default): one before the next day starts (a day there may last 23 or 25 hours). */
+export function dayEnd(day: string, zone = userTimeZone()): Date {
+  const [y, m, d] = day.split('-').map(Number);
+  const next = new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
+  return new Date(dayStart(next, zone).getTime() - 1);
+}
+
 const MINOR_DIGITS: Record<string, number> = { JPY: 0, KRW: 0, BHD: 3, KWD: 3, JOD: 3, TND: 3, OMR: 3 };
 
 /**

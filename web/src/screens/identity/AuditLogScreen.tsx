@@ -2,7 +2,7 @@
 import type { AuditEntry } from '../../api/types.ts';
 import { auditApi } from '../../api/identity.ts';
 import { screenCrumbs } from '../../shell/nav.ts';
-import { Badge, Banner, DateTime, EmptyState, FieldErrors, FilterBar, FilterDate, FilterSelect, PageHeader, Pager, Spinner, Table, dayRangeErrors, useExpanded, useList, useListParams, type Column } from '../../ui/index.ts';
+import { Badge, Banner, DateTime, EmptyState, FieldErrors, FilterBar, FilterDate, FilterSelect, PageHeader, Pager, Spinner, Table, dayEnd, dayRangeErrors, dayStart, useExpanded, useList, useListParams, type Column } from '../../ui/index.ts';
 
 const SOURCES = ['ui', 'api', 'cli', 'scim', 'saml', 'system'].map((s) => ({ value: s, label: s.toUpperCase() }));
 const ACTIONS = [
@@ -21,22 +21,20 @@ const ACTIONS = [
 ];
 const FILTERS = ['q', 'source', 'action', 'from', 'to'];
 
-/** A day's first (or last) millisecond in the browser's time zone, as the ISO time the API takes. */
-function dayStartIso(d: string, end = false): string | null {
-  return d ? new Date(`${d}T${end ? '23:59:59.999' : '00:00:00'}`).toISOString() : null;
-}
-
 /**
  * One page for the filters in the URL. Days that are not days, or a from after to, are refused here
  * with the API's words, before anything is sent: converted as they were, 2026-02-31 became 3 March
  * and zzz no filter at all, while the field showed nothing and the list looked filtered.
+ * The days are the user's, as the times listed are: from the first millisecond of from to the last
+ * of to in the user's time zone, sent as the times the API compares (a day sent as a day would be
+ * UTC's; converted with Date, it was the browser's).
  */
 function loadAudit(q: Record<string, string | number | null>, signal: AbortSignal) {
   const from = String(q.from ?? '');
   const to = String(q.to ?? '');
   const problems = dayRangeErrors(from, to);
   if (Object.keys(problems).length) return Promise.reject(new FieldErrors(problems));
-  return auditApi.list({ ...q, from: dayStartIso(from), to: dayStartIso(to, true) }, signal);
+  return auditApi.list({ ...q, from: from ? dayStart(from).toISOString() : null, to: to ? dayEnd(to).toISOString() : null }, signal);
 }
 
 const columns: Column<AuditEntry>[] = [
