@@ -1,8 +1,9 @@
 // In the browser: resuming a stopped bill run from its progress view, changing a subscription's
 // quantity from the account's Subscriptions table, the tiers of a usage price, and the Usage
-// screen's date filters.
+// screen's date filters (their errors, and the fields following the URL on back and forward).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { createLocalAdmin, createUserWithLevels, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
 import { captureOnFailure, launchBrowser, newSession, signInThroughUi } from '../helpers/browser.ts';
@@ -158,6 +159,94 @@ test('usage dates the server refuses are shown under their fields, as typed, and
     assert.equal(await page.getByRole('alert').count(), 0);
     assert.equal(await notice.count(), 0);
     assert.equal(await from.getAttribute('aria-invalid'), null);
+  });
+  await page.context().close();
+});
+
+/** What `read` gives once it is `expected`, or what it gives after 5 s (for the assertion to show). */
+async function settled<T>(read: () => Promise<T>, expected: T): Promise<T> {
+  const until = Date.now() + 5_000;
+  for (;;) {
+    const got = await read();
+    if (isDeepStrictEqual(got, expected) || Date.now() > until) return got;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('a usage date’s error goes once its field is changed, and comes back when Apply gets it again', async () => {
+  const { page } = await newSession(browser, t.baseUrl);
+  await captureOnFailure('usage-dates-edited', [page], async () => {
+    await signInThroughUi(page, clerk.username, clerk.password);
+    const from = page.getByLabel('From', { exact: true });
+    const to = page.getByLabel('To (exclusive)');
+    const notice = page.getByText('No usage records are shown until the dates are corrected.');
+    await page.goto('/usage?from=2026-03-10&to=2026-03-01');
+    await page.getByRole('alert').filter({ hasText: 'Must not be before from' }).waitFor();
+    assert.equal(await describedText(page, from), 'Must not be after to');
+    // Changed, not applied: From no longer holds what the server refused, so its error goes (before:
+    // it stayed under the new date until Apply). To still does; no records until Apply.
+    await from.fill('2026-03-05');
+    assert.equal(await settled(() => describedText(page, from), ''), '', 'From’s error goes when it is changed');
+    assert.equal(await from.getAttribute('aria-invalid'), null);
+    assert.equal(await describedText(page, to), 'Must not be before from');
+    await notice.waitFor();
+    // Applied, and still after To: the server says so again, under both.
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Must not be after to' }).waitFor();
+    assert.equal(await describedText(page, from), 'Must not be after to');
+    assert.equal(await describedText(page, to), 'Must not be before from');
+    // The same for To: changed, its error goes and From's stays; applied, the list.
+    await to.fill('2026-03-20');
+    assert.equal(await settled(() => describedText(page, to), ''), '', 'To’s error goes when it is changed');
+    assert.equal(await describedText(page, from), 'Must not be after to');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('No usage records match.').waitFor();
+    assert.equal(await page.getByRole('alert').count(), 0);
+  });
+  await page.context().close();
+});
+
+test('the usage filter fields follow the URL on back and forward, as the records do', async () => {
+  const p = await api.json('/api/products', { method: 'POST', body: { code: 'METER', name: 'Metered', currency: 'USD', charges: [{ name: 'Readings', kind: 'usage', usageIdentifier: 'ui_readings', pricing: { model: 'graduated', tiers: [{ upTo: null, unitPrice: '0.01' }] } }] } });
+  assert.equal(p.status, 201);
+  const a = await api.json('/api/accounts', { method: 'POST', body: { name: 'Vandelay', currency: 'USD' } });
+  assert.equal(a.status, 201);
+  const s = await api.json('/api/subscriptions', { method: 'POST', body: { accountId: a.body.id, productId: p.body.id, startDate: '2026-01-01', quantity: 1 } });
+  assert.equal(s.status, 201);
+  const reading = (occurredAt: string, idempotencyKey: string) => ({ accountId: a.body.id, identifier: 'ui_readings', quantity: 3, occurredAt, idempotencyKey });
+  const u = await api.json('/api/usage', { method: 'POST', body: { records: [reading('2026-02-10T12:00:00Z', 'february-reading'), reading('2026-03-10T12:00:00Z', 'march-reading')] } });
+  assert.equal(u.status, 200);
+  const { page } = await newSession(browser, t.baseUrl);
+  await captureOnFailure('usage-history', [page], async () => {
+    await signInThroughUi(page, clerk.username, clerk.password);
+    const from = page.getByLabel('From', { exact: true });
+    const to = page.getByLabel('To (exclusive)');
+    const keys = () => page.getByRole('table', { name: 'Usage records' }).locator('tbody code').allTextContents();
+    const fields = async () => [await from.inputValue(), await to.inputValue()];
+    await page.goto('/usage?from=2026-03-01&to=2026-04-01');
+    assert.deepEqual(await settled(keys, ['march-reading']), ['march-reading']);
+    assert.deepEqual(await fields(), ['2026-03-01', '2026-04-01']);
+    // The menu's Usage: the URL and the records lose the dates, and so do the fields (before: they kept them).
+    await page.getByRole('navigation', { name: 'Main menu' }).getByRole('link', { name: 'Usage', exact: true }).click();
+    assert.deepEqual(await settled(keys, ['march-reading', 'february-reading']), ['march-reading', 'february-reading']);
+    assert.deepEqual(await settled(fields, ['', '']), ['', ''], 'the fields show the URL’s (no) dates');
+    await page.goBack();
+    assert.deepEqual(await settled(keys, ['march-reading']), ['march-reading']);
+    assert.deepEqual(await settled(fields, ['2026-03-01', '2026-04-01']), ['2026-03-01', '2026-04-01'], 'back: the dates of the URL gone back to');
+    await page.goForward();
+    assert.deepEqual(await settled(keys, ['march-reading', 'february-reading']), ['march-reading', 'february-reading']);
+    assert.deepEqual(await settled(fields, ['', '']), ['', ''], 'forward: none again');
+    // A date the server refused, gone back to: in its field with its error; gone forward from, neither.
+    await page.goto('/usage?from=2026-02-31');
+    await page.getByRole('alert').filter({ hasText: 'February 2026 has 28 days' }).waitFor();
+    await page.getByRole('navigation', { name: 'Main menu' }).getByRole('link', { name: 'Usage', exact: true }).click();
+    assert.deepEqual(await settled(keys, ['march-reading', 'february-reading']), ['march-reading', 'february-reading']);
+    assert.deepEqual(await settled(fields, ['', '']), ['', '']);
+    assert.equal(await page.getByRole('alert').count(), 0);
+    await page.goBack();
+    await page.getByRole('alert').filter({ hasText: 'February 2026 has 28 days' }).waitFor();
+    assert.equal(await from.inputValue(), '2026-02-31');
+    assert.equal(await describedText(page, from), '2026-02-31 is not a day: February 2026 has 28 days');
   });
   await page.context().close();
 });

@@ -88,42 +88,52 @@ export interface ListData<T, P extends Page<T> = Page<T>> {
    * `page` is the previous answer, not one for the filters shown.
    */
   fields: Record<string, string>;
+  /**
+   * The error of filter `name` while its field holds `value`: `fields[name]` if `value` is what the
+   * load that gave it sent, else none. So an error goes once its field is changed (before Apply, or by
+   * back/forward), and does not sit under a value it is not about while the next load is on its way.
+   */
+  fieldError: (name: string, value: string) => string | undefined;
   reload: () => void;
 }
 
 const NO_FIELDS: Record<string, string> = {};
+const NO_ERRORS = { fields: NO_FIELDS, query: {} as Record<string, string | number | null> };
 
 /** Loads one page whenever the query changes; stale answers are dropped. */
 export function useList<T, P extends Page<T> = Page<T>>(load: (q: Record<string, string | number | null>, signal: AbortSignal) => Promise<P>, query: Record<string, string | number | null>): ListData<T, P> {
   const [page, setPage] = useState<P | null>(null);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string | null>(null);
-  const [fields, setFields] = useState(NO_FIELDS);
+  // The field errors of the last load, with the query it sent.
+  const [failed, setFailed] = useState(NO_ERRORS);
   const [tick, setTick] = useState(0);
   const key = JSON.stringify(query);
   const loadRef = useRef(load);
   loadRef.current = load;
   useEffect(() => {
     const ctrl = new AbortController();
+    const sent = JSON.parse(key) as Record<string, string | number | null>;
     setLoading(true);
     loadRef
-      .current(JSON.parse(key), ctrl.signal)
+      .current(sent, ctrl.signal)
       .then((p) => {
         setPage(p);
         setError(null);
-        setFields(NO_FIELDS);
+        setFailed(NO_ERRORS);
       })
       .catch((e) => {
         if ((e as Error).name === 'AbortError') return;
         setError(errorText(e));
-        setFields(e instanceof ApiError || e instanceof FieldErrors ? e.fields : NO_FIELDS);
+        setFailed(e instanceof ApiError || e instanceof FieldErrors ? { fields: e.fields, query: sent } : NO_ERRORS);
       })
       .finally(() => {
         if (!ctrl.signal.aborted) setLoading(false);
       });
     return () => ctrl.abort();
   }, [key, tick]);
-  return { page, loading, error, fields, reload: () => setTick((t) => t + 1) };
+  const fieldError = (name: string, value: string) => (String(failed.query[name] ?? '') === value ? failed.fields[name] : undefined);
+  return { page, loading, error, fields: failed.fields, fieldError, reload: () => setTick((t) => t + 1) };
 }
 
 export function Pager({ list, nextCursor, count }: { list: ListParams; nextCursor: string | null | undefined; count: number }) {

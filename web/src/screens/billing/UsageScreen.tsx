@@ -11,20 +11,28 @@ import { ProgressBar } from './parts.tsx';
 
 function Records() {
   const list = useListParams(['q', 'accountId', 'identifier', 'from', 'to']);
-  const { page, loading, error, fields } = useList((q, signal) => billingApi.usage(q, signal), { ...list.filters, cursor: list.cursor, limit: 100 });
-  const [identifier, setIdentifier] = useState(list.filters.identifier);
-  const [from, setFrom] = useState(list.filters.from);
-  const [to, setTo] = useState(list.filters.to);
-  // The server's word on the dates goes under their fields; while one is wrong, the records held
-  // are not those of the filters shown, so none are.
+  const f = list.filters;
+  const { page, loading, error, fields, fieldError } = useList((q, signal) => billingApi.usage(q, signal), { ...f, cursor: list.cursor, limit: 100 });
+  // What is typed, applied with Apply. When the URL changes under the fields (back/forward, a link
+  // to the screen), they show what it holds, as the list does; they kept what was last typed.
+  const [identifier, setIdentifier] = useState(f.identifier);
+  const [from, setFrom] = useState(f.from);
+  const [to, setTo] = useState(f.to);
+  useEffect(() => {
+    setIdentifier(f.identifier);
+    setFrom(f.from);
+    setTo(f.to);
+  }, [f.identifier, f.from, f.to]);
+  // The server's word on the dates goes under their fields while they hold what it was said of
+  // (fieldError); while one is wrong, the records held are not those of the filters shown, so none are.
   const datesWrong = Boolean(fields.from || fields.to);
   return (
     <>
       <FilterBar list={list} placeholder="Account number or idempotency key" />
       <div className="row row-fields">
         <TextField label="Identifier" value={identifier} onChange={setIdentifier} />
-        <TextField label="From" type="date" value={from} onChange={setFrom} error={fields.from} />
-        <TextField label="To (exclusive)" type="date" value={to} onChange={setTo} error={fields.to} />
+        <TextField label="From" type="date" value={from} onChange={setFrom} error={fieldError('from', from)} />
+        <TextField label="To (exclusive)" type="date" value={to} onChange={setTo} error={fieldError('to', to)} />
         <Button onClick={() => list.setFilters({ identifier, from, to })}>Apply</Button>
       </div>
       {datesWrong ? <Banner tone="warning">No usage records are shown until the dates are corrected.</Banner> : error && <Banner>{error}</Banner>}
