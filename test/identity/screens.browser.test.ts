@@ -97,6 +97,36 @@ test('a from after to is shown beside both fields, the dates typed are kept, and
   await page.context().close();
 });
 
+test('a corrected date loses its error at once, not when the server answers', async () => {
+  const { page } = await newSession(browser, t.baseUrl);
+  await captureOnFailure('audit-corrected-date', [page], async () => {
+    await signInThroughUi(page, auditor.username, auditor.password);
+    await page.waitForLoadState('networkidle');
+    await page.goto('/operations/audit?from=zzz');
+    const from = page.getByLabel('From', { exact: true });
+    await page.getByRole('alert').filter({ hasText: 'Enter a date like 2026-01-31' }).waitFor();
+    // A slow server: the list for the corrected date is held until the field has been looked at.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const asked = new Promise<void>((resolve) =>
+      void page.route((url) => url.pathname === '/api/audit', async (route) => {
+        resolve();
+        await held;
+        await route.continue();
+      }),
+    );
+    await from.fill('2000-01-01');
+    await asked;
+    // Before: "Enter a date like 2026-01-31" stayed beside 2000-01-01 until the answer came.
+    assert.equal(await describedText(page, from), '', 'no error beside the corrected date');
+    assert.equal(await from.getAttribute('aria-invalid'), null);
+    release();
+    await page.getByRole('table', { name: 'Audit log' }).waitFor();
+    assert.equal(await page.getByRole('alert').count(), 0);
+  });
+  await page.context().close();
+});
+
 /** What `read` gives once it is `expected`, or what it gives after 5 s (for the assertion to show). */
 async function settled<T>(read: () => Promise<T>, expected: T): Promise<T> {
   const until = Date.now() + 5_000;

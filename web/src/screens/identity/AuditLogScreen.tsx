@@ -78,7 +78,7 @@ export default function AuditLogScreen() {
   const list = useListParams(FILTERS);
   const [expanded, toggle] = useExpanded();
   const f = list.filters;
-  const { page, loading, error, fields } = useList(loadAudit, {
+  const { page, loading, error, fields, fieldError } = useList(loadAudit, {
     q: f.q,
     source: f.source,
     action: f.action,
@@ -96,8 +96,8 @@ export default function AuditLogScreen() {
       <FilterBar list={list} placeholder="Actor, target or summary">
         <FilterSelect list={list} name="source" label="Source" options={SOURCES} />
         <FilterSelect list={list} name="action" label="Action" options={ACTIONS} />
-        <FilterDate list={list} name="from" label="From" error={fields.from} />
-        <FilterDate list={list} name="to" label="to" error={fields.to} />
+        <FilterDate list={list} name="from" label="From" error={fieldError('from', f.from)} />
+        <FilterDate list={list} name="to" label="to" error={fieldError('to', f.to)} />
       </FilterBar>
       {datesWrong ? <Banner tone="warning">No entries are shown until the dates are corrected.</Banner> : error && <Banner>{error}</Banner>}
       {datesWrong ? null : !page && loading ? (
