@@ -5,7 +5,7 @@ export { Field, TextField, SelectField, Select, ReadOnlyField, dateInputType } f
 export type { Option } from './Field.tsx';
 export { Table, sortRows } from './Table.tsx';
 export type { Column, SortState, SortDir } from './Table.tsx';
-export { Pager, FilterBar, FilterSelect, FilterDate, dayRangeErrors, useListParams, useList, useExpanded } from './list.tsx';
+export { Pager, FilterBar, FilterSelect, FilterDate, ListResults, dayRangeErrors, useListParams, useList, useExpanded } from './list.tsx';
 export type { ListParams, ListData } from './list.tsx';
 export { Dialog, ConfirmDialog } from './Dialog.tsx';
 export { ToastProvider, useToast } from './Toast.tsx';

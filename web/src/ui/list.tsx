@@ -7,6 +7,7 @@ import { ApiError, errorText } from '../api/client.ts';
 import { BACKWARDS_RANGE, DAY_HINT, isDate, notADay } from '../../../src/platform/time.ts';
 import type { SortState } from './Table.tsx';
 import { Button } from './Button.tsx';
+import { Banner } from './EmptyState.tsx';
 import { dateInputType } from './Field.tsx';
 import { FieldErrors } from './form.tsx';
 
@@ -238,6 +239,21 @@ export function FilterDate({ list, name, label, error }: { list: ListParams; nam
         </span>
       )}
     </span>
+  );
+}
+
+/**
+ * What goes under a list's filters: `children` (the list), below the load's error if there is one. While
+ * a from or to filter is wrong (its error in `fields`), the page held is not one for the dates shown, so
+ * a notice that no `what` are shown takes the list's place.
+ */
+export function ListResults({ data, what, children }: { data: Pick<ListData<unknown>, 'error' | 'fields'>; what: string; children: ReactNode }) {
+  if (data.fields.from || data.fields.to) return <Banner tone="warning">No {what} are shown until the dates are corrected.</Banner>;
+  return (
+    <>
+      {data.error && <Banner>{data.error}</Banner>}
+      {children}
+    </>
   );
 }
 

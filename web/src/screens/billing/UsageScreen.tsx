@@ -5,14 +5,15 @@ import { Link, useSearchParams } from 'react-router';
 import { errorText } from '../../api/client.ts';
 import { useCanEdit, useSession } from '../../auth/session.tsx';
 import { screenCrumbs } from '../../shell/nav.ts';
-import { Banner, Button, DateTime, EmptyState, FilterBar, PageHeader, Pager, Spinner, Table, Tabs, TextField, formatNumber, useList, useListParams } from '../../ui/index.ts';
+import { Banner, Button, DateTime, EmptyState, FilterBar, ListResults, PageHeader, Pager, Spinner, Table, Tabs, TextField, formatNumber, useList, useListParams } from '../../ui/index.ts';
 import { billingApi, uploadUsageCsv, type UploadResult } from './billing.api.ts';
 import { ProgressBar } from './parts.tsx';
 
 function Records() {
   const list = useListParams(['q', 'accountId', 'identifier', 'from', 'to']);
   const f = list.filters;
-  const { page, loading, error, fields, fieldError } = useList((q, signal) => billingApi.usage(q, signal), { ...f, cursor: list.cursor, limit: 100 });
+  const data = useList((q, signal) => billingApi.usage(q, signal), { ...f, cursor: list.cursor, limit: 100 });
+  const { page, loading, fieldError } = data;
   // What is typed, applied with Apply. When the URL changes under the fields (back/forward, a link
   // to the screen), they show what it holds, as the list does; they kept what was last typed.
   const [identifier, setIdentifier] = useState(f.identifier);
@@ -24,8 +25,7 @@ function Records() {
     setTo(f.to);
   }, [f.identifier, f.from, f.to]);
   // The server's word on the dates goes under their fields while they hold what it was said of
-  // (fieldError); while one is wrong, the records held are not those of the filters shown, so none are.
-  const datesWrong = Boolean(fields.from || fields.to);
+  // (fieldError); while one is wrong, ListResults shows no records, as they are not for those dates.
   return (
     <>
       <FilterBar list={list} placeholder="Account number or idempotency key" />
@@ -35,19 +35,20 @@ function Records() {
         <TextField label="To (exclusive)" type="date" value={to} onChange={setTo} error={fieldError('to', to)} />
         <Button onClick={() => list.setFilters({ identifier, from, to })}>Apply</Button>
       </div>
-      {datesWrong ? <Banner tone="warning">No usage records are shown until the dates are corrected.</Banner> : error && <Banner>{error}</Banner>}
-      {datesWrong ? null : !page && loading ? <Spinner /> : page && page.items.length === 0 ? <EmptyState title="No usage records match." /> : page ? (
-        <>
-          <Table caption="Usage records" rowKey={(u) => String(u.id)} rows={page.items} dense columns={[
-            { key: 'at', header: 'Occurred', render: (u) => <DateTime value={u.occurredAt} /> },
-            { key: 'acct', header: 'Account', render: (u) => <Link to={`/accounts/${u.accountId}`}>{u.accountNumber} {u.accountName}</Link> },
-            { key: 'id', header: 'Identifier', render: (u) => u.identifier },
-            { key: 'q', header: 'Quantity', align: 'right', render: (u) => formatNumber(u.quantity) },
-            { key: 'k', header: 'Idempotency key', render: (u) => <code>{u.idempotencyKey}</code> },
-          ]} />
-          <Pager list={list} nextCursor={page.nextCursor} count={page.items.length} />
-        </>
-      ) : null}
+      <ListResults data={data} what="usage records">
+        {!page && loading ? <Spinner /> : page && page.items.length === 0 ? <EmptyState title="No usage records match." /> : page ? (
+          <>
+            <Table caption="Usage records" rowKey={(u) => String(u.id)} rows={page.items} dense columns={[
+              { key: 'at', header: 'Occurred', render: (u) => <DateTime value={u.occurredAt} /> },
+              { key: 'acct', header: 'Account', render: (u) => <Link to={`/accounts/${u.accountId}`}>{u.accountNumber} {u.accountName}</Link> },
+              { key: 'id', header: 'Identifier', render: (u) => u.identifier },
+              { key: 'q', header: 'Quantity', align: 'right', render: (u) => formatNumber(u.quantity) },
+              { key: 'k', header: 'Idempotency key', render: (u) => <code>{u.idempotencyKey}</code> },
+            ]} />
+            <Pager list={list} nextCursor={page.nextCursor} count={page.items.length} />
+          </>
+        ) : null}
+      </ListResults>
     </>
   );
 }

@@ -2,7 +2,7 @@
 import type { AuditEntry } from '../../api/types.ts';
 import { auditApi } from '../../api/identity.ts';
 import { screenCrumbs } from '../../shell/nav.ts';
-import { Badge, Banner, DateTime, EmptyState, FieldErrors, FilterBar, FilterDate, FilterSelect, PageHeader, Pager, Spinner, Table, dayEnd, dayRangeErrors, dayStart, useExpanded, useList, useListParams, type Column } from '../../ui/index.ts';
+import { Badge, DateTime, EmptyState, FieldErrors, FilterBar, FilterDate, FilterSelect, ListResults, PageHeader, Pager, Spinner, Table, dayEnd, dayRangeErrors, dayStart, useExpanded, useList, useListParams, type Column } from '../../ui/index.ts';
 
 const SOURCES = ['ui', 'api', 'cli', 'scim', 'saml', 'system'].map((s) => ({ value: s, label: s.toUpperCase() }));
 const ACTIONS = [
@@ -78,7 +78,7 @@ export default function AuditLogScreen() {
   const list = useListParams(FILTERS);
   const [expanded, toggle] = useExpanded();
   const f = list.filters;
-  const { page, loading, error, fields, fieldError } = useList(loadAudit, {
+  const data = useList(loadAudit, {
     q: f.q,
     source: f.source,
     action: f.action,
@@ -87,9 +87,8 @@ export default function AuditLogScreen() {
     cursor: list.cursor,
     limit: 50,
   });
+  const { page, loading, fieldError } = data;
   const filtered = FILTERS.some((k) => f[k]);
-  // With a date to correct, the page held is not one for these filters: show none.
-  const datesWrong = Boolean(fields.from || fields.to);
   return (
     <div className="page">
       <PageHeader title="Audit Log" breadcrumb={screenCrumbs('audit-log')} />
@@ -99,30 +98,31 @@ export default function AuditLogScreen() {
         <FilterDate list={list} name="from" label="From" error={fieldError('from', f.from)} />
         <FilterDate list={list} name="to" label="to" error={fieldError('to', f.to)} />
       </FilterBar>
-      {datesWrong ? <Banner tone="warning">No entries are shown until the dates are corrected.</Banner> : error && <Banner>{error}</Banner>}
-      {datesWrong ? null : !page && loading ? (
-        <Spinner />
-      ) : page && page.items.length === 0 ? (
-        <EmptyState title={filtered ? 'No entry matches these filters.' : 'Nothing has been recorded yet.'}>
-          {filtered ? 'Widen the dates or clear a filter.' : 'Sign-ins and every change to users, roles, role groups, settings and tokens appear here.'}
-        </EmptyState>
-      ) : page ? (
-        <>
-          <Table
-            columns={columns}
-            rows={page.items}
-            rowKey={(e) => String(e.id)}
-            sort={list.sort}
-            onSort={list.setSort}
-            renderExpanded={(e) => <Details e={e} />}
-            expanded={expanded}
-            onToggle={toggle}
-            dense
-            caption="Audit log"
-          />
-          <Pager list={list} nextCursor={page.nextCursor} count={page.items.length} />
-        </>
-      ) : null}
+      <ListResults data={data} what="entries">
+        {!page && loading ? (
+          <Spinner />
+        ) : page && page.items.length === 0 ? (
+          <EmptyState title={filtered ? 'No entry matches these filters.' : 'Nothing has been recorded yet.'}>
+            {filtered ? 'Widen the dates or clear a filter.' : 'Sign-ins and every change to users, roles, role groups, settings and tokens appear here.'}
+          </EmptyState>
+        ) : page ? (
+          <>
+            <Table
+              columns={columns}
+              rows={page.items}
+              rowKey={(e) => String(e.id)}
+              sort={list.sort}
+              onSort={list.setSort}
+              renderExpanded={(e) => <Details e={e} />}
+              expanded={expanded}
+              onToggle={toggle}
+              dense
+              caption="Audit log"
+            />
+            <Pager list={list} nextCursor={page.nextCursor} count={page.items.length} />
+          </>
+        ) : null}
+      </ListResults>
     </div>
   );
 }
