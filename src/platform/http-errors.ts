@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from './errors.ts';
+import { errorsOfMeantBranches, type SchemaError } from './union-branch.ts';
 
 /**
  * An error response written straight to the socket, for requests Node's HTTP parser refused before
@@ -15,15 +16,14 @@ export function writeRawError(socket: Socket, status: number, contentType: strin
   socket.destroy();
 }
 
-interface ValidationItem {
-  keyword?: string;
-  instancePath?: string;
-  params?: Record<string, unknown>;
-  message?: string;
-}
+type ValidationItem = SchemaError;
 
-/** Fastify/ajv validation errors → field name → message. */
-export function validationFields(items: ValidationItem[]): Record<string, string> {
+/**
+ * Fastify/ajv validation errors → field name → message. Given the schema and the value checked, a
+ * union's errors are those of the branch the value was meant for (union-branch.ts).
+ */
+export function validationFields(all: ValidationItem[], checked?: { schema: unknown; data: unknown }): Record<string, string> {
+  const items = checked ? errorsOfMeantBranches(all, checked.schema, checked.data) : all;
   const fields: Record<string, string> = {};
   // A nullable field (anyOf null, string) fails once per branch: "Must be string or null", not "Must be null".
   const types = new Map<string, string[]>();
@@ -46,8 +46,20 @@ export function validationFields(items: ValidationItem[]): Record<string, string
 function humanise(v: ValidationItem): string {
   if (v.params?.missingProperty) return 'Required';
   if (v.params?.additionalProperty) return 'Unknown field';
+  // Ajv says "must be equal to constant" or "to one of the allowed values" without naming them.
+  if (v.keyword === 'const' && v.params && 'allowedValue' in v.params) return `Must be ${valueText(v.params.allowedValue)}`;
+  if (v.keyword === 'enum' && Array.isArray(v.params?.allowedValues)) return `Must be one of ${v.params.allowedValues.map(valueText).join(', ')}`;
   const m = v.message || 'Invalid value';
   return m.charAt(0).toUpperCase() + m.slice(1);
+}
+
+const valueText = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+
+/** The schema a request part was validated against, and its value, for validationFields. */
+function checkedPart(request: FastifyRequest, part: string | undefined): { schema: unknown; data: unknown } | undefined {
+  const data = part === 'body' ? request.body : part === 'querystring' ? request.query : part === 'params' ? request.params : part === 'headers' ? request.headers : undefined;
+  const schema = part ? (request.routeOptions.schema as Record<string, unknown> | undefined)?.[part] : undefined;
+  return schema === undefined ? undefined : { schema, data };
 }
 
 export function apiErrorHandler(error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) {
@@ -58,7 +70,7 @@ export function apiErrorHandler(error: FastifyError | AppError, request: Fastify
   }
   const fe = error as FastifyError & { validation?: ValidationItem[] };
   if (fe.validation) {
-    const fields = validationFields(fe.validation);
+    const fields = validationFields(fe.validation, checkedPart(request, fe.validationContext));
     return reply.code(400).send({ error: { code: 'invalid', message: 'Some fields need attention', fields, requestId } });
   }
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: { code: 'payload_too_large', message: 'The request body is too large', requestId } });

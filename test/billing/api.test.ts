@@ -565,6 +565,66 @@ describe('input the API does not take is a 400 naming the field, and nothing is 
     assert.equal((await message([tier(1000), tier(2000)]))['charges.0.pricing.tiers.1.upTo'], 'The last tier must be open-ended (no upper bound)');
   });
 
+  test('a wrong value inside a price is refused with the errors of the model it names, each at its field, and nothing else', async () => {
+    const P = 'charges.1.pricing';
+    const tiers = (...over: object[]) => [{ upTo: 1000, unitPrice: '0', ...over[0] }, { upTo: null, unitPrice: '0.002', ...over[1] }];
+    // Each of these was also refused with "Must be null" on the price, and "Required", "Unknown field" or
+    // "Must be equal to constant" on the fields of the shapes it was not.
+    const cases: [unknown, Record<string, string>][] = [
+      [{ model: 'unit' }, { [`${P}.unitPrice`]: 'Required' }],
+      [{ model: 'unit', unitPrice: -1 }, { [`${P}.unitPrice`]: 'Must be string' }],
+      [{ model: 'unit', unitPrice: '' }, { [`${P}.unitPrice`]: 'Must NOT have fewer than 1 characters' }],
+      [{ model: 'unit', unitPrice: '0.1', tiers: tiers() }, { [`${P}.tiers`]: 'Unknown field' }],
+      [{ model: 'graduated', tiers: tiers({}, { unitPrice: -0.002 }) }, { [`${P}.tiers.1.unitPrice`]: 'Must be string' }],
+      [{ model: 'graduated', tiers: tiers({}, { flatFee: -100 }) }, { [`${P}.tiers.1.flatFee`]: 'Must be >= 0' }],
+      [{ model: 'graduated', tiers: [{ upTo: 1000 }, { upTo: null, unitPrice: '0.002' }] }, { [`${P}.tiers.0.unitPrice`]: 'Required' }],
+      [{ model: 'graduated', tiers: tiers({ upTo: 0 }) }, { [`${P}.tiers.0.upTo`]: 'Must be >= 1' }],
+      [{ model: 'graduated', tiers: tiers({ upTo: '1000' }) }, { [`${P}.tiers.0.upTo`]: 'Must be integer or null' }],
+      [{ model: 'graduated' }, { [`${P}.tiers`]: 'Required' }],
+      [{ model: 'graduated', unitPrice: '0.1' }, { [`${P}.tiers`]: 'Required', [`${P}.unitPrice`]: 'Unknown field' }],
+      [{ model: 'volume', tiers: [] }, { [`${P}.tiers`]: 'Must NOT have fewer than 1 items' }],
+      [{ model: 'volume', tiers: tiers({}, { discount: 5 }) }, { [`${P}.tiers.1.discount`]: 'Unknown field' }],
+      [{ model: 'volume', tiers: tiers({ unitPrice: '' }, { flatFee: 'ten' }) }, { [`${P}.tiers.0.unitPrice`]: 'Must NOT have fewer than 1 characters', [`${P}.tiers.1.flatFee`]: 'Must be integer' }],
+      // The model itself: one error naming the models.
+      [{ tiers: tiers() }, { [`${P}.model`]: 'Required: one of unit, graduated, volume' }],
+      [{ model: 'tiered', tiers: tiers() }, { [`${P}.model`]: 'Must be one of unit, graduated, volume' }],
+      [{ model: 2, unitPrice: '0.1' }, { [`${P}.model`]: 'Must be one of unit, graduated, volume' }],
+      // Not a price at all: its types, as before.
+      ['0.002', { [P]: 'Must be object or null' }],
+    ];
+    const charges = (pricing: unknown) => [
+      { name: 'Platform', kind: 'recurring', interval: 'month', amount: 1000 },
+      { name: 'Calls', kind: 'usage', usageIdentifier: 'shape_check', pricing },
+    ];
+    const count = async () => Number((await t.database.db.selectFrom('products').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const before = await count();
+    const existing = await ok(full, `/api/products/${ctx.product.id}`);
+    for (const [pricing, fields] of cases) {
+      const what = JSON.stringify(pricing);
+      const created = await full.json('/api/products', { method: 'POST', body: { code: `SHAPE${++seq}`, name: 'Shapes', currency: 'USD', charges: charges(pricing) } });
+      assert.equal(created.status, 400, `${what}: ${JSON.stringify(created.body)}`);
+      assert.deepEqual(created.body.error.fields, fields, what);
+      const edited = await full.json(`/api/products/${ctx.product.id}`, { method: 'PATCH', body: { charges: charges(pricing) } });
+      assert.equal(edited.status, 400, `${what}: ${JSON.stringify(edited.body)}`);
+      assert.deepEqual(edited.body.error.fields, fields, what);
+    }
+    // Errors elsewhere in the body are kept beside the price's, and each charge's price is read on its own.
+    const mixed = await full.json('/api/products', { method: 'POST', body: { code: `SHAPE${++seq}`, name: 'Shapes', currency: 'USD', charges: [
+      { name: 'Calls', kind: 'usage', usageIdentifier: 'shape_a', pricing: { model: 'volume', tiers: tiers({}, { flatFee: -1 }) } },
+      { name: '', kind: 'usage', usageIdentifier: 'shape_b', pricing: { model: 'unit', unitPrice: 1 } },
+      { name: 'Setup', kind: 'one_time', interval: 'week', amount: 500 },
+    ] } });
+    assert.equal(mixed.status, 400);
+    assert.deepEqual(mixed.body.error.fields, {
+      'charges.0.pricing.tiers.1.flatFee': 'Must be >= 0',
+      'charges.1.name': 'Must NOT have fewer than 1 characters',
+      'charges.1.pricing.unitPrice': 'Must be string',
+      'charges.2.interval': 'Must be one of month, year',
+    });
+    assert.equal(await count(), before);
+    assert.deepEqual(await ok(full, `/api/products/${ctx.product.id}`), existing);
+  });
+
   test('a CSV row on a day that does not exist is a row error naming the day; the other rows are kept', async () => {
     const n = ctx.account.number;
     const csv = `account_number,identifier,quantity,occurred_at,idempotency_key\n${n},api_calls,1,2027-03-02T00:00:00Z,csv-day-1\n${n},api_calls,1,2025-02-30T00:00:00Z,csv-day-2\n${n},api_calls,1,2027-03-02T24:00:00Z,csv-day-3\n`;
