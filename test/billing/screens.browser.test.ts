@@ -1,6 +1,7 @@
 // In the browser: resuming a stopped bill run from its progress view, changing a subscription's
-// quantity from the account's Subscriptions table, the tiers of a usage price, and the Usage
-// screen's date filters (their errors, and the fields following the URL on back and forward).
+// quantity from the account's Subscriptions table, the tiers of a usage price (as typed and as the
+// server refuses them), and the Usage screen's date filters (their errors, and the fields following
+// the URL on back and forward).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
@@ -119,6 +120,43 @@ test('a tier limit that is not a whole number is shown under the tiers, and noth
   assert.equal(writes.length, 1);
   const saved = await api.json('/api/products?q=CALLS');
   assert.deepEqual(saved.body.items.map((p: any) => p.charges[0].pricing), [{ model: 'graduated', tiers: [{ upTo: 1000, unitPrice: '0' }, { upTo: null, unitPrice: '0.002' }] }]);
+});
+
+test("the server's error on a tier is shown under the tiers naming the tier, without the errors of the other pricing models", async () => {
+  const { page } = await newSession(browser, t.baseUrl);
+  await captureOnFailure('billing-tier-server-error', [page], async () => {
+    await signInThroughUi(page, clerk.username, clerk.password);
+    await page.goto('/products');
+    await page.getByRole('button', { name: 'New product' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Code').fill('VOLUME');
+    await dialog.getByLabel('Name', { exact: true }).fill('Volume pricing');
+    await dialog.getByRole('button', { name: 'Add charge' }).click();
+    await dialog.getByLabel('Charge name').fill('API calls');
+    await dialog.getByLabel('Kind').selectOption('usage');
+    await dialog.getByLabel('Usage identifier').fill('ui_volume');
+    await dialog.getByLabel('Pricing').selectOption('volume');
+    const tiers = dialog.getByLabel(/^Tiers, one per line/);
+    // The first was "Must be null; Required; Unknown field; Must be equal to constant; Must NOT have fewer than 1 characters"
+    // (the schema's error for each pricing model), the second "Enter a price of zero or more" without its tier.
+    for (const [text, shown] of [
+      ['1000:\n*:0.002', 'Tier 1 unit price: Must NOT have fewer than 1 characters'],
+      ['1000:0\n*:-0.002', 'Tier 2 unit price: Enter a price of zero or more'],
+    ] as const) {
+      await tiers.fill(text);
+      const answer = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/api/products');
+      await dialog.getByRole('button', { name: 'Create product' }).click();
+      assert.equal((await answer).status(), 400, text);
+      await dialog.getByRole('alert').filter({ hasText: shown }).waitFor();
+      assert.equal(await describedText(page, tiers), shown, `${text}: the tiers' error is that tier's alone`);
+    }
+    await tiers.fill('1000:0\n*:0.002');
+    await dialog.getByRole('button', { name: 'Create product' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+  });
+  await page.context().close();
+  const saved = await api.json('/api/products?q=VOLUME');
+  assert.deepEqual(saved.body.items.map((p: any) => p.charges[0].pricing), [{ model: 'volume', tiers: [{ upTo: 1000, unitPrice: '0' }, { upTo: null, unitPrice: '0.002' }] }]);
 });
 
 /** The text of the element that describes `field` (its error), or '' when none does. */

@@ -35,6 +35,20 @@ function parseTiers(text: string): { tiers: Tier[]; problems: string[] } {
   return { tiers, problems };
 }
 
+const TIER_PART: Record<string, string> = { upTo: 'up-to', unitPrice: 'unit price', flatFee: 'flat fee' };
+/**
+ * The errors on a charge's price, shown under its one tiers field: each of a tier names it as the
+ * form's own do ("Tier 2 unit price: Enter a price of zero or more"); the server's field names
+ * (charges.0.pricing.tiers.1.unitPrice) say which, the textarea cannot.
+ */
+function pricingError(fields: Record<string, string>, charge: number): string | undefined {
+  const prefix = `charges.${charge}.pricing`;
+  return Object.entries(fields).filter(([k]) => k === prefix || k.startsWith(`${prefix}.`)).map(([k, message]) => {
+    const tier = /^\.tiers\.(\d+)(?:\.(\w+))?$/.exec(k.slice(prefix.length));
+    return tier ? `Tier ${Number(tier[1]) + 1}${tier[2] ? ` ${TIER_PART[tier[2]] ?? tier[2]}` : ''}: ${message}` : message;
+  }).join('; ') || undefined;
+}
+
 function toDraft(c: Charge, currency: string): ChargeDraft {
   const p = c.pricing;
   return {
@@ -98,7 +112,7 @@ function ProductForm({ product, onDone, onCancel }: { product?: Product; onDone:
             {c.kind === 'usage' && c.model === 'unit' && <TextField label={`Unit price (${currency})`} value={c.unitPrice} onChange={edit(i, 'unitPrice')} error={f(`charges.${i}.pricing.unitPrice`) ?? f(`charges.${i}.pricing`)} hint="May have sub-cent precision: 0.0015" />}
           </div>
           {c.kind === 'usage' && c.model !== 'unit' && (
-            <Field2 label="Tiers, one per line as up-to:unit price[:flat fee in minor units]; * for the last" value={c.tiers} onChange={edit(i, 'tiers')} error={Object.entries(form.fields).filter(([k]) => k.startsWith(`charges.${i}.pricing`)).map(([, v]) => v).join('; ') || undefined} />
+            <Field2 label="Tiers, one per line as up-to:unit price[:flat fee in minor units]; * for the last" value={c.tiers} onChange={edit(i, 'tiers')} error={pricingError(form.fields, i)} />
           )}
           <Button small variant="ghost" onClick={() => setCharges((cs) => cs.filter((_, j) => j !== i))}>Remove charge</Button>
         </fieldset>
