@@ -73,3 +73,15 @@ test('without a discriminator the branch whose fields the value has is the one r
   // Nothing to tell them apart: every branch's errors, as before.
   assert.deepEqual(Object.keys(fieldsFor(Contact, { contact: { note: 'x' } })).sort(), ['contact.email', 'contact.phone']);
 });
+
+test('the errors of many refused unions are mapped in time linear in their number', () => {
+  // 10,000 shapes (a 160 KB body) each refused in every branch: 80,000 errors. Looking for each union's
+  // errors among all of them took 5 s for 2,000 shapes in a 28 KB body, and minutes for 1 MB.
+  const data = drawing(...Array.from({ length: 10_000 }, () => ({ kind: 'band', segments: 'none' })));
+  const started = performance.now();
+  const fields = fieldsFor(Drawing, data);
+  const ms = performance.now() - started;
+  assert.equal(Object.keys(fields).length, 10_000);
+  assert.equal(fields['shapes.9999.segments'], 'Must be array');
+  assert.ok(ms < 5_000, `${Math.round(ms)} ms`);
+});

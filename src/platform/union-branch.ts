@@ -26,44 +26,58 @@ type Choice = { branch: number } | { key?: string; missing?: boolean; allowed: u
  * allowed values. The union's own error ("must match a schema in anyOf") goes when its branches speak.
  */
 export function errorsOfMeantBranches(errors: SchemaError[], schema: unknown, data: unknown): SchemaError[] {
-  let kept = errors;
-  // Outer unions first: an inner union in a branch that is dropped, or in one that could not be
-  // told apart from the others, is left as it is.
-  const unions = errors.filter((e) => (e.keyword === 'anyOf' || e.keyword === 'oneOf') && e.schemaPath?.startsWith('#/'));
-  unions.sort((a, b) => a.schemaPath!.length - b.schemaPath!.length);
-  const undecided: SchemaError[] = [];
-  const within = (e: SchemaError, outer: SchemaError) => e.schemaPath!.startsWith(`${outer.schemaPath}/`) && `${e.instancePath ?? ''}/`.startsWith(`${outer.instancePath ?? ''}/`);
-  for (const union of unions) {
-    if (!kept.includes(union) || undecided.some((outer) => within(union, outer))) continue;
-    const branches = resolve(schema, union.schemaPath!.slice(2).split('/').map(unescapeSchemaSegment));
-    if (!Array.isArray(branches)) continue;
+  const dropped = new Uint8Array(errors.length);
+  // Inside a union whose branch could not be told: left as Ajv wrote them, inner unions included.
+  const left = new Uint8Array(errors.length);
+  const replaced = new Map<number, SchemaError>();
+  const branchesAt = new Map<string, unknown>(); // schemaPath → its branches: the same union for each item of a list
+  // Ajv writes a union's error just after those of its branches, so each union's errors are the run
+  // before it, and from the end an outer union is met before the unions inside it. Each error is
+  // looked at once per union around it: a 1 MB body of refused unions is answered in linear time.
+  for (let k = errors.length - 1; k >= 0; k--) {
+    const union = errors[k];
+    if (dropped[k] || left[k] || (union.keyword !== 'anyOf' && union.keyword !== 'oneOf') || !union.schemaPath?.startsWith('#/')) continue;
     const at = union.instancePath ?? '';
-    const branchOf = (e: SchemaError): number | undefined => {
-      const path = e.instancePath ?? '';
-      if (e === union || !e.schemaPath?.startsWith(`${union.schemaPath}/`) || !(path === at || path.startsWith(`${at}/`))) return undefined;
-      const m = /^(\d+)(\/|$)/.exec(e.schemaPath.slice(union.schemaPath!.length + 1));
-      return m ? Number(m[1]) : undefined;
-    };
-    const inBranches = kept.filter((e) => branchOf(e) !== undefined);
-    if (!inBranches.length) continue;
-    const choice = chooseBranch(branches, resolve(data, at.split('/').slice(1).map(unescapePointer)), (i) => inBranches.filter((e) => branchOf(e) === i).length);
+    const branchOf: number[] = []; // of errors[k - 1], errors[k - 2], …
+    for (let i = k - 1; i >= 0; i--) {
+      const b = branchIndex(errors[i], union.schemaPath, at);
+      if (b === undefined) break;
+      branchOf.push(b);
+    }
+    if (!branchOf.length) continue;
+    if (!branchesAt.has(union.schemaPath)) branchesAt.set(union.schemaPath, resolve(schema, union.schemaPath.slice(2).split('/').map(unescapeSchemaSegment)));
+    const branches = branchesAt.get(union.schemaPath);
+    if (!Array.isArray(branches)) continue;
+    const counts = new Map<number, number>();
+    for (const b of branchOf) counts.set(b, (counts.get(b) ?? 0) + 1);
+    const choice = chooseBranch(branches, resolve(data, at.split('/').slice(1).map(unescapePointer)), (b) => counts.get(b) ?? 0);
+    dropped[k] = 1;
     if (choice === undefined) {
-      undecided.push(union);
-      kept = kept.filter((e) => e !== union);
+      left.fill(1, k - branchOf.length, k);
     } else if ('branch' in choice) {
-      kept = kept.filter((e) => e !== union && (branchOf(e) === undefined || branchOf(e) === choice.branch));
+      branchOf.forEach((b, j) => {
+        if (b !== choice.branch) dropped[k - 1 - j] = 1;
+      });
     } else {
+      dropped.fill(1, k - branchOf.length, k);
       const values = choice.allowed.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ');
-      const one: SchemaError = {
+      replaced.set(k, {
         keyword: 'discriminator',
         instancePath: choice.key === undefined ? at : `${at}/${choice.key.replace(/~/g, '~0').replace(/\//g, '~1')}`,
         params: { allowedValues: choice.allowed },
         message: choice.missing ? `Required: one of ${values}` : `Must be one of ${values}`,
-      };
-      kept = kept.flatMap((e) => (e === union ? [one] : branchOf(e) === undefined ? [e] : []));
+      });
     }
   }
-  return kept;
+  return errors.flatMap((e, k) => (replaced.has(k) ? [replaced.get(k)!] : dropped[k] ? [] : [e]));
+}
+
+/** Which branch of the union at `unionPath` (checking the value at `at`) an error is in, if it is. */
+function branchIndex(e: SchemaError, unionPath: string, at: string): number | undefined {
+  const path = e.instancePath ?? '';
+  if (!e.schemaPath?.startsWith(unionPath) || e.schemaPath[unionPath.length] !== '/' || !(path === at || path.startsWith(`${at}/`))) return undefined;
+  const m = /^\/(\d+)(\/|$)/.exec(e.schemaPath.slice(unionPath.length));
+  return m ? Number(m[1]) : undefined;
 }
 
 function chooseBranch(branches: unknown[], value: unknown, errorCount: (branch: number) => number): Choice {
