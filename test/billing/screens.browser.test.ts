@@ -4,10 +4,9 @@
 // the URL on back and forward).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { isDeepStrictEqual } from 'node:util';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { createLocalAdmin, createUserWithLevels, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
-import { captureOnFailure, launchBrowser, newSession, signInThroughUi } from '../helpers/browser.ts';
+import { captureOnFailure, launchBrowser, newSession, settled, signInThroughUi } from '../helpers/browser.ts';
 import { systemActor } from '../../src/platform/actor.ts';
 import { createBillRun, processBillRun } from '../../src/billing/billruns.service.ts';
 
@@ -200,16 +199,6 @@ test('usage dates the server refuses are shown under their fields, as typed, and
   });
   await page.context().close();
 });
-
-/** What `read` gives once it is `expected`, or what it gives after 5 s (for the assertion to show). */
-async function settled<T>(read: () => Promise<T>, expected: T): Promise<T> {
-  const until = Date.now() + 5_000;
-  for (;;) {
-    const got = await read();
-    if (isDeepStrictEqual(got, expected) || Date.now() > until) return got;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('a usage date’s error goes once its field is changed, and comes back when Apply gets it again', async () => {
   const { page } = await newSession(browser, t.baseUrl);

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const RESULTS_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../test-results');
@@ -116,4 +117,14 @@ export async function signInThroughUi(page: Page, username: string, password: st
 /** The labels of the screens in the left menu, in order. */
 export async function menuScreens(page: Page): Promise<string[]> {
   return page.getByRole('navigation', { name: 'Main menu' }).getByRole('link').allTextContents();
+}
+
+/** What `read` gives once it is `expected`, or what it gives after 5 s (for the assertion to show). */
+export async function settled<T>(read: () => Promise<T>, expected: T): Promise<T> {
+  const until = Date.now() + 5_000;
+  for (;;) {
+    const got = await read();
+    if (isDeepStrictEqual(got, expected) || Date.now() > until) return got;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -4,9 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { isDeepStrictEqual } from 'node:util';
 import { createLocalAdmin, createUserWithLevels, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
-import { captureOnFailure, launchBrowser, newSession, signInThroughUi } from '../helpers/browser.ts';
+import { captureOnFailure, launchBrowser, newSession, settled, signInThroughUi } from '../helpers/browser.ts';
 
 let t: TestApp;
 let browser: Browser;
@@ -126,16 +125,6 @@ test('a corrected date loses its error at once, not when the server answers', as
   });
   await page.context().close();
 });
-
-/** What `read` gives once it is `expected`, or what it gives after 5 s (for the assertion to show). */
-async function settled<T>(read: () => Promise<T>, expected: T): Promise<T> {
-  const until = Date.now() + 5_000;
-  for (;;) {
-    const got = await read();
-    if (isDeepStrictEqual(got, expected) || Date.now() > until) return got;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test("a day filtered is the user's day in the time zone they chose, not the browser's", async () => {
   // A user in New York, on a laptop whose clock says Tokyo. 14 March 2021 is 23 hours long in New
