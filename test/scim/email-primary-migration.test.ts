@@ -35,26 +35,22 @@ test('migration 016 turns the stored 0 of an e-mail sent without primary into nu
       { name: 'eve', emails: [{ value: 'eve@acme.test', type: 'work', primary: false }, { value: 'eve@acme.test' }],
         rows: [['eve@acme.test', 'work', 0], ['eve@acme.test', null, 0]] },
     ];
+    const user = (id: string, name: string, attributes: unknown) => ({
+      id, user_name: `${name}@acme.test`, user_name_norm: `${name}@acme.test`, display_name: null, given_name: null, family_name: null, email: null, email_norm: null,
+      external_id: null, role_id: null, status: 'active' as const, source: 'idp' as const, time_zone: 'UTC', locale: 'en-US', password_hash: null,
+      scim_attributes: JSON.stringify(attributes), version: 1, created_at: now, updated_at: now,
+    });
     const ids: Record<string, string> = {};
     for (const p of people) {
       const id = randomUUID();
       ids[p.name] = id;
-      await db.insertInto('users').values({
-        id, user_name: `${p.name}@acme.test`, user_name_norm: `${p.name}@acme.test`, display_name: null, given_name: null, family_name: null, email: null, email_norm: null,
-        external_id: null, role_id: null, status: 'active', source: 'idp', time_zone: 'UTC', locale: 'en-US', password_hash: null,
-        scim_attributes: JSON.stringify({ emails: p.emails }), version: 1, created_at: now, updated_at: now,
-      }).execute();
+      await db.insertInto('users').values(user(id, p.name, { emails: p.emails })).execute();
       for (const [value_norm, type_norm, is_primary] of p.rows) await db.insertInto('scim_user_emails').values({ user_id: id, value_norm, type_norm, is_primary }).execute();
     }
 
     // Past the migration's first page of 1,000 users: 1,200 without e-mails, then one whose e-mail says nothing.
-    const filler = (id: string, attributes: unknown) => ({
-      id, user_name: `${id}@acme.test`, user_name_norm: `${id}@acme.test`, display_name: null, given_name: null, family_name: null, email: null, email_norm: null,
-      external_id: null, role_id: null, status: 'active' as const, source: 'idp' as const, time_zone: 'UTC', locale: 'en-US', password_hash: null,
-      scim_attributes: JSON.stringify(attributes), version: 1, created_at: now, updated_at: now,
-    });
-    await db.insertInto('users').values(Array.from({ length: 1200 }, (_, i) => filler(`f-${String(i).padStart(4, '0')}`, {}))).execute();
-    await db.insertInto('users').values(filler('z-last', { emails: [{ value: 'last@acme.test' }] })).execute();
+    await db.insertInto('users').values(Array.from({ length: 1200 }, (_, i) => user(`f-${String(i).padStart(4, '0')}`, `f-${i}`, {}))).execute();
+    await db.insertInto('users').values(user('z-last', 'z-last', { emails: [{ value: 'last@acme.test' }] })).execute();
     await db.insertInto('scim_user_emails').values({ user_id: 'z-last', value_norm: 'last@acme.test', type_norm: null, is_primary: 0 }).execute();
 
     await migrate(database);
