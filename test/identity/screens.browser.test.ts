@@ -162,3 +162,34 @@ test("a day filtered is the user's day in the time zone they chose, not the brow
   });
   await page.context().close();
 });
+
+test('two dates changed before the screen has redrawn are both kept: the second does not undo the first', async () => {
+  const { page } = await newSession(browser, t.baseUrl);
+  const sent = auditRequests(page);
+  await captureOnFailure('audit-two-dates-at-once', [page], async () => {
+    await signInThroughUi(page, auditor.username, auditor.password);
+    await page.waitForLoadState('networkidle');
+    const bothSent = page.waitForResponse((r) => {
+      const url = new URL(r.url());
+      return url.pathname === '/api/audit' && url.searchParams.has('from') && url.searchParams.has('to');
+    });
+    // Both fields change within one task, as a quick hand or a slow machine makes them: the second
+    // change comes before the first one's new address has reached the screen.
+    await page.evaluate(() => {
+      const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
+      for (const [label, day] of [['From', '2021-03-01'], ['to', '2021-03-31']]) {
+        const input = [...document.querySelectorAll('label')].find((l) => l.textContent === label)!.control as HTMLInputElement;
+        setValue.call(input, day);
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+      }
+    });
+    // Before: the address kept only the second date (to=2021-03-31), and so did the list's request.
+    await page.waitForURL((url) => url.searchParams.get('from') === '2021-03-01' && url.searchParams.get('to') === '2021-03-31');
+    assert.equal(await page.getByLabel('From', { exact: true }).inputValue(), '2021-03-01');
+    assert.equal(await page.getByLabel('to', { exact: true }).inputValue(), '2021-03-31');
+    await bothSent;
+    const last = sent.at(-1)!;
+    assert.ok(last.from && last.to, `the last list request has both dates (from ${last.from}, to ${last.to})`);
+  });
+  await page.context().close();
+});

@@ -43,12 +43,15 @@ export function useListParams(filterKeys: string[]): ListParams {
 
   const go = useCallback(
     (mutate: (p: URLSearchParams) => void, nextState: PagerState, replace = false) => {
-      const p = new URLSearchParams(location.search);
+      // The address as it is now, not as this render saw it: the router shows a navigation in a
+      // transition, so a second change made before the screen redraws (two fields filled in one
+      // moment) would otherwise start from the old address and undo the first.
+      const p = new URLSearchParams(window.location.search);
       mutate(p);
       const s = p.toString();
       navigate({ pathname: location.pathname, search: s ? `?${s}` : '' }, { state: nextState, replace });
     },
-    [location.pathname, location.search, navigate],
+    [location.pathname, navigate],
   );
 
   return {
@@ -216,11 +219,18 @@ export function dayRangeErrors(from: string, to: string): Record<string, string>
 /**
  * A day filter inside the filter bar that applies at once, with its error beside it. A value that is
  * not a day (from a bookmarked URL) stays in the field as text, so what the error names is visible.
+ * The field holds what was typed at once and follows the URL when it changes (back, forward, a link):
+ * the router shows a new URL in a transition, which must not set a field's value (React would put
+ * the old one back until it ends). `error` is about the URL's value, so it is shown only while the
+ * field holds that value.
  */
-export function FilterDate({ list, name, label, error }: { list: ListParams; name: string; label: string; error?: string }) {
+export function FilterDate({ list, name, label, error: urlError }: { list: ListParams; name: string; label: string; error?: string }) {
   const id = `filter-${name}`;
   const errId = `${useId()}-err`;
-  const value = list.filters[name] ?? '';
+  const fromUrl = list.filters[name] ?? '';
+  const [value, setValue] = useState(fromUrl);
+  useEffect(() => setValue(fromUrl), [fromUrl]);
+  const error = value === fromUrl ? urlError : undefined;
   return (
     <span className={['filter-select', error ? 'field-invalid' : ''].filter(Boolean).join(' ')}>
       <label htmlFor={id}>{label}</label>
@@ -229,7 +239,10 @@ export function FilterDate({ list, name, label, error }: { list: ListParams; nam
         type={dateInputType(value)}
         className="input"
         value={value}
-        onChange={(e) => list.setFilters({ [name]: e.target.value })}
+        onChange={(e) => {
+          setValue(e.target.value);
+          list.setFilters({ [name]: e.target.value });
+        }}
         aria-invalid={error ? true : undefined}
         aria-describedby={error ? errId : undefined}
       />
