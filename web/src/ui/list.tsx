@@ -182,13 +182,31 @@ export function FilterBar({ list, searchKey = 'q', searchLabel = 'Search', place
   );
 }
 
+/**
+ * The value of a filter field that applies at once: what was chosen, shown at once, and the URL's
+ * value whenever the URL changes (back, forward, a link). The router shows a new URL in a
+ * transition, which must not set a field's value: React puts a controlled field's old value back
+ * as its change event ends, and the field would show it until the transition did.
+ */
+function useFilterValue(list: ListParams, name: string): { value: string; fromUrl: string; change: (value: string) => void } {
+  const fromUrl = list.filters[name] ?? '';
+  const [value, setValue] = useState(fromUrl);
+  useEffect(() => setValue(fromUrl), [fromUrl]);
+  const change = (next: string) => {
+    setValue(next);
+    list.setFilters({ [name]: next });
+  };
+  return { value, fromUrl, change };
+}
+
 /** A labelled select inside the filter bar that applies immediately. */
 export function FilterSelect({ list, name, label, options }: { list: ListParams; name: string; label: string; options: { value: string; label: string }[] }) {
   const id = `filter-${name}`;
+  const { value, change } = useFilterValue(list, name);
   return (
     <span className="filter-select">
       <label htmlFor={id}>{label}</label>
-      <select id={id} className="select" value={list.filters[name] ?? ''} onChange={(e) => list.setFilters({ [name]: e.target.value })}>
+      <select id={id} className="select" value={value} onChange={(e) => change(e.target.value)}>
         <option value="">All</option>
         {options.map((o) => (
           <option key={o.value} value={o.value}>
@@ -219,17 +237,12 @@ export function dayRangeErrors(from: string, to: string): Record<string, string>
 /**
  * A day filter inside the filter bar that applies at once, with its error beside it. A value that is
  * not a day (from a bookmarked URL) stays in the field as text, so what the error names is visible.
- * The field holds what was typed at once and follows the URL when it changes (back, forward, a link):
- * the router shows a new URL in a transition, which must not set a field's value (React would put
- * the old one back until it ends). `error` is about the URL's value, so it is shown only while the
- * field holds that value.
+ * `error` is about the URL's value, so it is shown only while the field holds that value.
  */
 export function FilterDate({ list, name, label, error: urlError }: { list: ListParams; name: string; label: string; error?: string }) {
   const id = `filter-${name}`;
   const errId = `${useId()}-err`;
-  const fromUrl = list.filters[name] ?? '';
-  const [value, setValue] = useState(fromUrl);
-  useEffect(() => setValue(fromUrl), [fromUrl]);
+  const { value, fromUrl, change } = useFilterValue(list, name);
   const error = value === fromUrl ? urlError : undefined;
   return (
     <span className={['filter-select', error ? 'field-invalid' : ''].filter(Boolean).join(' ')}>
@@ -239,10 +252,7 @@ export function FilterDate({ list, name, label, error: urlError }: { list: ListP
         type={dateInputType(value)}
         className="input"
         value={value}
-        onChange={(e) => {
-          setValue(e.target.value);
-          list.setFilters({ [name]: e.target.value });
-        }}
+        onChange={(e) => change(e.target.value)}
         aria-invalid={error ? true : undefined}
         aria-describedby={error ? errId : undefined}
       />
