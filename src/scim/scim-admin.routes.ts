@@ -17,11 +17,13 @@ const LogListQuery = Type.Object({
 
 /**
  * The token buttons' bodies, checked as sent (src/platform/validator.ts): a name that is not text, or
- * hours that are not a JSON number, are a 400 naming the field rather than left out of the token.
- * Unknown fields are still ignored. A POST without a body asks for the defaults (noBodyIsEmpty).
+ * hours that are not a JSON number, are a 400 naming the field rather than left out of the token. So
+ * is a field these calls do not take, as on the other admin calls: a mistyped "gracehours" would
+ * otherwise end the other tokens after the default 24 hours, not the hours asked for. A POST without
+ * a body asks for the defaults (noBodyIsEmpty).
  */
-const TokenCreateBody = Type.Object({ name: Type.Optional(Type.String()) });
-const TokenRefreshBody = Type.Object({ name: Type.Optional(Type.String()), graceHours: Type.Optional(Type.Number()) });
+const TokenCreateBody = Type.Object({ name: Type.Optional(Type.String()) }, { additionalProperties: false });
+const TokenRefreshBody = Type.Object({ name: Type.Optional(Type.String()), graceHours: Type.Optional(Type.Number()) }, { additionalProperties: false });
 
 export default async function scimAdminRoutes(app: FastifyInstance): Promise<void> {
   const tokens = { access: { screen: 'saml-settings' as const } };

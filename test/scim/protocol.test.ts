@@ -1263,6 +1263,23 @@ describe('access tokens', () => {
     h.token = named.body.token;
   });
 
+  test('a field the token calls do not take is a 400 naming it and makes no token: a mistyped gracehours does not fall back to 24 hours', async () => {
+    const db = h.t.database.db;
+    const rows = async () => db.selectFrom('scim_tokens').select(['id', 'name', 'expires_at', 'revoked_at']).orderBy('id').execute();
+    const before = await rows();
+    for (const [path, body, field] of [
+      ['/api/scim/tokens/refresh', { gracehours: 0 }, 'gracehours'],
+      ['/api/scim/tokens/refresh', { graceHours: 0, label: 'Okta' }, 'label'],
+      ['/api/scim/tokens', { name: 'Okta', graceHours: 0 }, 'graceHours'],
+    ] as const) {
+      const res = await h.admin.json(path, { method: 'POST', body });
+      assert.equal(res.status, 400, `${path} ${JSON.stringify(body)}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.error.code, 'invalid');
+      assert.ok(res.body.error.fields?.[field], `${path} ${JSON.stringify(body)} names ${field}: ${JSON.stringify(res.body)}`);
+    }
+    assert.deepEqual(await rows(), before, 'no token made, none expired');
+  });
+
   test('two refreshes at the same moment leave exactly one token without an expiry, one of the two new ones', async () => {
     for (let round = 0; round < 10; round++) {
       const answers = await Promise.all([0, 1].map(() => h.admin.json('/api/scim/tokens/refresh', { method: 'POST', body: { graceHours: 1 } })));
