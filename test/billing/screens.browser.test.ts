@@ -233,7 +233,7 @@ test('a usage date’s error goes once its field is changed, and comes back when
   await page.context().close();
 });
 
-test('the usage filter fields follow the URL on back and forward, as the records do', async () => {
+test('the usage filter fields follow the URL on back and forward, as the records do, and each Apply is a step Back undoes', async () => {
   const p = await api.json('/api/products', { method: 'POST', body: { code: 'METER', name: 'Metered', currency: 'USD', charges: [{ name: 'Readings', kind: 'usage', usageIdentifier: 'ui_readings', pricing: { model: 'graduated', tiers: [{ upTo: null, unitPrice: '0.01' }] } }] } });
   assert.equal(p.status, 201);
   const a = await api.json('/api/accounts', { method: 'POST', body: { name: 'Vandelay', currency: 'USD' } });
@@ -274,6 +274,28 @@ test('the usage filter fields follow the URL on back and forward, as the records
     await page.getByRole('alert').filter({ hasText: 'February 2026 has 28 days' }).waitFor();
     assert.equal(await from.inputValue(), '2026-02-31');
     assert.equal(await describedText(page, from), '2026-02-31 is not a day: February 2026 has 28 days');
+    // Apply is a step in the browser's history (before: it replaced the current one, so Back left the
+    // screen); applying the same dates again is not another step.
+    await page.goto('/usage');
+    assert.deepEqual(await settled(keys, ['march-reading', 'february-reading']), ['march-reading', 'february-reading']);
+    const apply = async (dates: [string, string]) => {
+      await from.fill(dates[0]);
+      await to.fill(dates[1]);
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await page.waitForURL((url) => url.searchParams.get('from') === dates[0] && url.searchParams.get('to') === dates[1]);
+    };
+    await apply(['2026-03-01', '2026-04-01']);
+    assert.deepEqual(await settled(keys, ['march-reading']), ['march-reading']);
+    await apply(['2026-02-01', '2026-03-01']);
+    await apply(['2026-02-01', '2026-03-01']);
+    assert.deepEqual(await settled(keys, ['february-reading']), ['february-reading']);
+    await page.goBack();
+    assert.deepEqual(await settled(keys, ['march-reading']), ['march-reading'], 'Back: the dates applied before');
+    assert.deepEqual(await settled(fields, ['2026-03-01', '2026-04-01']), ['2026-03-01', '2026-04-01']);
+    await page.goBack();
+    assert.deepEqual(await settled(keys, ['march-reading', 'february-reading']), ['march-reading', 'february-reading'], 'Back again: no dates');
+    assert.deepEqual(await settled(fields, ['', '']), ['', '']);
+    assert.equal(new URL(page.url()).pathname, '/usage', 'still on Usage');
   });
   await page.context().close();
 });

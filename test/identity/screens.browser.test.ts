@@ -206,3 +206,27 @@ test('filters changed before the screen has redrawn are all kept, each field sho
   });
   await page.context().close();
 });
+
+test('each search is a step Back undoes, with the box showing the search gone back to', async () => {
+  const { page } = await newSession(browser, t.baseUrl);
+  await captureOnFailure('audit-search-steps', [page], async () => {
+    await signInThroughUi(page, auditor.username, auditor.password);
+    await page.goto('/operations/audit');
+    const box = page.getByRole('searchbox');
+    const q = () => new URL(page.url()).searchParams.get('q');
+    for (const text of ['first second', 'last second']) {
+      await box.fill(text);
+      await box.press('Enter');
+      await page.waitForURL((url) => url.searchParams.get('q') === text);
+    }
+    // Before: a search replaced the step it was made on, so Back left the Audit Log.
+    await page.goBack();
+    await page.waitForURL((url) => url.searchParams.get('q') === 'first second');
+    assert.equal(await settled(() => box.inputValue(), 'first second'), 'first second');
+    await page.goBack();
+    await page.waitForURL((url) => url.pathname === '/operations/audit' && !url.searchParams.has('q'));
+    assert.equal(q(), null);
+    assert.equal(await settled(() => box.inputValue(), ''), '');
+  });
+  await page.context().close();
+});

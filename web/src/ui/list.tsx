@@ -20,7 +20,13 @@ export interface ListParams {
   filters: Record<string, string>;
   cursor: string | null;
   sort: SortState | null;
-  setFilters: (next: Record<string, string>) => void;
+  /**
+   * Applies filter values (an empty one removes its filter) and goes back to the first page. With
+   * `step`, the change is a step in the browser's history (Back returns to the filters before it):
+   * for what the user applies on purpose (Search, Apply). Without, it replaces the current step: for
+   * fields that apply as they change, which would otherwise leave a step per keystroke.
+   */
+  setFilters: (next: Record<string, string>, options?: { step?: boolean }) => void;
   setSort: (sort: SortState) => void;
   next: (cursor: string) => void;
   previous: () => void;
@@ -46,10 +52,12 @@ export function useListParams(filterKeys: string[]): ListParams {
       // The address as it is now, not as this render saw it: the router shows a navigation in a
       // transition, so a second change made before the screen redraws (two fields filled in one
       // moment) would otherwise start from the old address and undo the first.
-      const p = new URLSearchParams(window.location.search);
+      const now = new URLSearchParams(window.location.search);
+      const p = new URLSearchParams(now);
       mutate(p);
       const s = p.toString();
-      navigate({ pathname: location.pathname, search: s ? `?${s}` : '' }, { state: nextState, replace });
+      // Applying the filters already applied is no step of its own.
+      navigate({ pathname: location.pathname, search: s ? `?${s}` : '' }, { state: nextState, replace: replace || s === now.toString() });
     },
     [location.pathname, navigate],
   );
@@ -58,14 +66,14 @@ export function useListParams(filterKeys: string[]): ListParams {
     filters,
     cursor,
     sort,
-    setFilters: (next) =>
+    setFilters: (next, options) =>
       go((p) => {
         for (const [k, v] of Object.entries(next)) {
           if (v) p.set(k, v);
           else p.delete(k);
         }
         p.delete('cursor');
-      }, {}, true),
+      }, {}, !options?.step),
     setSort: (s) =>
       go((p) => {
         p.set('sort', s.key);
@@ -168,7 +176,7 @@ export function FilterBar({ list, searchKey = 'q', searchLabel = 'Search', place
   useEffect(() => setText(list.filters[searchKey] ?? ''), [list.filters[searchKey]]);
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    list.setFilters({ [searchKey]: text.trim() });
+    list.setFilters({ [searchKey]: text.trim() }, { step: true });
   };
   return (
     <form className="filter-bar" role="search" onSubmit={submit}>

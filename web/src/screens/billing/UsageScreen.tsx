@@ -33,7 +33,7 @@ function Records() {
         <TextField label="Identifier" value={identifier} onChange={setIdentifier} />
         <TextField label="From" type="date" value={from} onChange={setFrom} error={fieldError('from', from)} />
         <TextField label="To (exclusive)" type="date" value={to} onChange={setTo} error={fieldError('to', to)} />
-        <Button onClick={() => list.setFilters({ identifier, from, to })}>Apply</Button>
+        <Button onClick={() => list.setFilters({ identifier, from, to }, { step: true })}>Apply</Button>
       </div>
       <ListResults data={data} what="usage records">
         {!page && loading ? <Spinner /> : page && page.items.length === 0 ? <EmptyState title="No usage records match." /> : page ? (
