@@ -68,7 +68,8 @@ export const UsageRecord = Type.Object({
   occurredAt: Str(40, 10),
   idempotencyKey: Str(200, 1),
 }, { additionalProperties: false });
-export const UsageBatch = Type.Object({ records: Type.Array(UsageRecord, { minItems: 1, maxItems: 5000 }) }, { additionalProperties: false });
+const MAX_BATCH = 5000;
+export const UsageBatch = Type.Object({ records: Type.Array(UsageRecord, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false });
 export const UsageListQuery = Type.Object({ ...ListBase, accountId: Opt(Str(100)), identifier: Opt(Str(64)), from: Opt(Str(40)), to: Opt(Str(40)) });
 export const UploadQuery = Type.Object({ fileName: Opt(Str(200)) });
 
@@ -114,6 +115,13 @@ export function singleOrBatchValidator() {
   const fn = ((data: unknown) => {
     const c = data && typeof data === 'object' && 'records' in data ? batch : single;
     if (c.Check(data)) return true;
+    // Too many records is the whole answer: TypeBox's Errors looks at each record before it says so,
+    // 400 ms for 25,000 good ones (2.6 MB), ~1.6 s at the route's 10 MB.
+    const records = c === batch ? (data as { records: unknown }).records : undefined;
+    if (Array.isArray(records) && records.length > MAX_BATCH) {
+      fn.errors = [{ instancePath: '/records', params: { limit: MAX_BATCH }, message: `must not have more than ${MAX_BATCH} items` }];
+      return false;
+    }
     const errors: AjvLikeError[] = [];
     for (const e of c.Errors(data) as Iterable<{ keyword: string; instancePath: string; params: Record<string, unknown>; message: string }>) {
       if (e.keyword === 'required') for (const p of (e.params.requiredProperties as string[]) ?? []) errors.push({ instancePath: e.instancePath, params: { missingProperty: p }, message: 'required' });

@@ -84,3 +84,36 @@ test('many refused unions in one body each get the errors of their own branch', 
   assert.equal(fields['shapes.0.segments'], 'Must be array');
   assert.equal(fields['shapes.1999.segments'], 'Must be array');
 });
+
+test('a list, text or object too big is the whole answer, found in the branch a union was meant for; a body only wrong still names every error', () => {
+  const Limited = Type.Object(
+    {
+      name: Type.String({ minLength: 1, maxLength: 3 }),
+      tags: Type.Optional(Type.Record(Type.String(), Type.String(), { maxProperties: 2 })),
+      shapes: Type.Array(Nullable(Type.Union([Circle, Type.Object({ kind: Type.Literal('strip'), segments: Type.Array(Segment, { maxItems: 2 }) }, { additionalProperties: false })])), { maxItems: 4 }),
+    },
+    { additionalProperties: false },
+  );
+  const bad = { upTo: 0, width: -1 };
+  // Before: every refused segment of the long strip was named beside its length, and the bad name too.
+  assert.deepEqual(fieldsFor(Limited, { name: '', shapes: [{ kind: 'circle', radius: -1 }, { kind: 'strip', segments: Array(500).fill(bad) }] }), { 'shapes.1.segments': 'Must NOT have more than 2 items' });
+  assert.deepEqual(fieldsFor(Limited, { name: 'x', shapes: Array(5).fill({ kind: 'circle', radius: -1 }) }), { shapes: 'Must NOT have more than 4 items' });
+  assert.deepEqual(fieldsFor(Limited, { name: 'four', tags: { a: 'x', b: 'y', c: 'z' }, shapes: [null] }), { name: 'Must NOT have more than 3 characters', tags: 'Must NOT have more than 2 properties' });
+  // Three characters, each two UTF-16 units: not too long, as Ajv counts; the body's other error is named.
+  assert.deepEqual(fieldsFor(Limited, { name: '😀😀😀', shapes: [{ kind: 'circle', radius: -1 }] }), { 'shapes.0.radius': 'Must be >= 0' });
+  // Long only in a branch the value was not meant for: not too big, and that branch's errors are not named.
+  assert.deepEqual(fieldsFor(Limited, { name: 'x', shapes: [{ kind: 'circle', radius: -1, segments: Array(3).fill(bad) }] }), { 'shapes.0.radius': 'Must be >= 0', 'shapes.0.segments': 'Unknown field' });
+  // Within its limits, every error is named, as before.
+  assert.deepEqual(fieldsFor(Limited, { name: '', shapes: [{ kind: 'circle', radius: -1 }, { kind: 'strip', segments: [bad, bad] }] }), {
+    name: 'Must NOT have fewer than 1 characters',
+    'shapes.0.radius': 'Must be >= 0',
+    'shapes.1.segments.0.upTo': 'Must be >= 1',
+    'shapes.1.segments.0.width': 'Must be >= 0',
+    'shapes.1.segments.1.upTo': 'Must be >= 1',
+    'shapes.1.segments.1.width': 'Must be >= 0',
+  });
+  // A body that passes is still passed.
+  const validate = compileBody({ schema: Limited, method: 'POST', url: '/test', httpPart: 'body' });
+  assert.equal(validate({ name: 'abc', tags: { a: 'x' }, shapes: [null, { kind: 'strip', segments: [{ upTo: null, width: 1 }] }] }), true);
+  assert.equal(validate.errors, null);
+});

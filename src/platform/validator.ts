@@ -3,6 +3,7 @@
 // A coercing body check let ["x"] through a string field (a 500 in the service's .trim()) and
 // stored `true` as 1, "1e3" as 1000 and a null as 0 or false.
 import AjvCompiler from '@fastify/ajv-compiler';
+import { oversizedParts } from './union-branch.ts';
 
 type BuildValidator = ReturnType<typeof AjvCompiler>;
 type CompilerOptions = Parameters<BuildValidator>[1];
@@ -14,11 +15,43 @@ const pool = AjvCompiler();
  * defaults, ajv-formats included) twice, once coercing for the text parts and once not for bodies.
  */
 export const buildValidator: BuildValidator = (externalSchemas, options) => {
-  const withCoercion = (coerceTypes: 'array' | false) => ({ ...options, customOptions: { ...options?.customOptions, coerceTypes } }) as CompilerOptions;
+  const withCoercion = (coerceTypes: 'array' | false, more: Record<string, unknown> = {}) => ({ ...options, customOptions: { ...options?.customOptions, coerceTypes, ...more } }) as CompilerOptions;
   const text = pool(externalSchemas, withCoercion('array'));
   const body = pool(externalSchemas, withCoercion(false));
-  return (route) => (route.httpPart === 'body' ? body(route) : text(route));
+  const firstError = pool(externalSchemas, withCoercion(false, { allErrors: false }));
+  return (route) => (route.httpPart === 'body' ? oversizeFirst(route.schema, firstError(route), body(route)) : text(route));
 };
+
+/** An Ajv-style check: true, or false with its errors on `errors`. */
+type Check = ((data: unknown) => boolean) & { errors?: unknown[] | null };
+
+/**
+ * A body check that answers a body with a part too big from that part alone. With every error asked
+ * for (the app's allErrors), Ajv goes on through each item of a list it has already refused as too
+ * long: one product charge with 30,000 refused tiers (730 KB) held the request thread 1.2 s and was
+ * answered with a line per tier. `first` (stopping at the first error) says whether the body passes;
+ * if not, a walk of the body against the schema (oversizedParts) looks for parts too big, and those
+ * are the answer. Otherwise `all` checks it as before, so a body that is only wrong, not too big,
+ * still has every field's error named.
+ */
+function oversizeFirst<F extends Check>(schema: unknown, first: F, all: F): F {
+  const check: Check = (data) => {
+    if (first(data)) {
+      check.errors = null;
+      return true;
+    }
+    const tooBig = oversizedParts(schema, data);
+    if (tooBig.length) {
+      check.errors = tooBig;
+      return false;
+    }
+    const ok = all(data);
+    check.errors = all.errors;
+    return ok;
+  };
+  // The rest of what Ajv's function carries (its schema, for whoever reads it) is the full check's.
+  return Object.assign(check, { ...all, errors: null }) as unknown as F;
+}
 
 /**
  * A route's `preValidation` for a POST whose body is optional: none (or JSON null) is checked as `{}`.

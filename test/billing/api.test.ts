@@ -625,6 +625,32 @@ describe('input the API does not take is a 400 naming the field, and nothing is 
     assert.deepEqual(await ok(full, `/api/products/${ctx.product.id}`), existing);
   });
 
+  test('a list too long is the whole answer: its items are not each named, and nothing is stored', async () => {
+    const count = async (table: 'products' | 'usage_records') => Number((await t.database.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const [products, usage] = [await count('products'), await count('usage_records')];
+    // Before: each of the 5,000 refused tiers was named beside the length (10,000 fields), and so was the charge's empty name.
+    const badTier = { upTo: 0, unitPrice: 1 };
+    const long = await full.json('/api/products', { method: 'POST', body: { code: `LONG${++seq}`, name: 'Long', currency: 'USD', charges: [
+      { name: '', kind: 'usage', usageIdentifier: 'long_a', pricing: { model: 'unit', unitPrice: '1' } },
+      { name: 'Calls', kind: 'usage', usageIdentifier: 'long_b', pricing: { model: 'volume', tiers: Array(5000).fill(badTier) } },
+    ] } });
+    assert.equal(long.status, 400);
+    assert.deepEqual(long.body.error.fields, { 'charges.1.pricing.tiers': 'Must NOT have more than 20 items' });
+    // Twenty refused tiers are each named.
+    const twenty = await full.json('/api/products', { method: 'POST', body: { code: `LONG${++seq}`, name: 'Long', currency: 'USD', charges: [
+      { name: 'Calls', kind: 'usage', usageIdentifier: 'long_c', pricing: { model: 'volume', tiers: Array(20).fill(badTier) } },
+    ] } });
+    assert.equal(twenty.status, 400);
+    assert.equal(Object.keys(twenty.body.error.fields).length, 40, JSON.stringify(twenty.body.error.fields));
+    assert.equal(twenty.body.error.fields['charges.0.pricing.tiers.19.upTo'], 'Must be >= 1');
+    // A usage batch of 5,001 records, one of them refused: the count is the answer.
+    const record = (i: number) => ({ accountNumber: ctx.account.number, identifier: 'api_calls', quantity: i === 7 ? 'many' : 1, occurredAt: '2026-02-06T00:00:00Z', idempotencyKey: `long-${seq}-${i}` });
+    const batch = await full.json('/api/usage', { method: 'POST', body: { records: Array.from({ length: 5001 }, (_, i) => record(i)) } });
+    assert.equal(batch.status, 400);
+    assert.deepEqual(batch.body.error.fields, { records: 'Must not have more than 5000 items' });
+    assert.deepEqual([await count('products'), await count('usage_records')], [products, usage]);
+  });
+
   test('a CSV row on a day that does not exist is a row error naming the day; the other rows are kept', async () => {
     const n = ctx.account.number;
     const csv = `account_number,identifier,quantity,occurred_at,idempotency_key\n${n},api_calls,1,2027-03-02T00:00:00Z,csv-day-1\n${n},api_calls,1,2025-02-30T00:00:00Z,csv-day-2\n${n},api_calls,1,2027-03-02T24:00:00Z,csv-day-3\n`;
