@@ -126,7 +126,7 @@ test('a corrected date loses its error at once, not when the server answers', as
   await page.context().close();
 });
 
-test("a day filtered is the user's day in the time zone they chose, not the browser's", async () => {
+test("a day filtered is the user's day in the time zone they chose, not the browser's, and follows a change of zone made elsewhere", async () => {
   // A user in New York, on a laptop whose clock says Tokyo. 14 March 2021 is 23 hours long in New
   // York (the clocks go forward at 02:00): it runs from 05:00 UTC to 04:00 UTC the next day.
   const newYorker = await createUserWithLevels(api, { 'audit-log': 'read' }, 'new-yorker');
@@ -159,6 +159,19 @@ test("a day filtered is the user's day in the time zone they chose, not the brow
     // Before: the day was Tokyo's (15:00 UTC to 15:00 UTC), which holds the second before New York's day and not its last second.
     assert.deepEqual(await settled(rows, expected), expected, "the day's entries, at the times on the user's clock");
     assert.deepEqual(sent.at(-1), { from: '2021-03-14T05:00:00.000Z', to: '2021-03-15T03:59:59.999Z' }, 'New York’s day, in the times the server compares');
+    // The user moves to Tokyo on another tab (here: the API), and comes back to this one. Before: the
+    // list kept New York's day and times until the page was left, as the browser only read the
+    // user's zone again, and nothing on the screen asked for it.
+    const moved = await api.json(`/api/users/${newYorker.userId}`, { method: 'PATCH', body: { timeZone: 'Asia/Tokyo' } });
+    assert.equal(moved.status, 200);
+    await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+    const inTokyo = [
+      ['14 Mar 2021, 14:00:00', 'the day’s first second, in New York'],
+      ['14 Mar 2021, 13:59:59', 'a second before the day, in New York'],
+    ];
+    assert.deepEqual(await settled(rows, inTokyo), inTokyo, "Tokyo's 14 March (15:00 UTC the day before to 15:00 UTC), at the times on Tokyo's clock");
+    assert.deepEqual(sent.at(-1), { from: '2021-03-13T15:00:00.000Z', to: '2021-03-14T14:59:59.999Z' });
+    assert.equal(await page.getByLabel('From', { exact: true }).inputValue(), '2021-03-14', 'the days chosen stay');
   });
   await page.context().close();
 });

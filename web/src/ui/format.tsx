@@ -1,13 +1,35 @@
 // Money and dates as the UI shows them everywhere: money always with currency and two decimals
 // ("1,234.50 USD"), dates in the signed-in user's time zone with the zone on hover.
 
+import { useSyncExternalStore } from 'react';
+
 let displayZone: string | undefined;
 let displayLocale: string | undefined;
+const watchers = new Set<() => void>();
 
-/** Set once the user is known (from GET /api/me); falls back to the browser's zone. */
+/**
+ * Set once the user is known (from GET /api/me, read again on each navigation and when the window
+ * gets focus); falls back to the browser's zone. A change (made on another tab, or by an admin)
+ * redraws what shows a time (DateTime) and what depends on the zone (useDisplayPreferences).
+ */
 export function setDisplayPreferences(timeZone?: string | null, locale?: string | null): void {
-  displayZone = timeZone && isValidZone(timeZone) ? timeZone : undefined;
-  displayLocale = locale && isValidLocale(locale) ? locale : undefined;
+  const zone = timeZone && isValidZone(timeZone) ? timeZone : undefined;
+  const loc = locale && isValidLocale(locale) ? locale : undefined;
+  if (zone === displayZone && loc === displayLocale) return;
+  displayZone = zone;
+  displayLocale = loc;
+  for (const w of watchers) w();
+}
+
+const watch = (onChange: () => void) => {
+  watchers.add(onChange);
+  return () => void watchers.delete(onChange);
+};
+const preferences = () => `${userTimeZone()}|${displayLocale ?? ''}`;
+
+/** The user's time zone and locale as one value, which changes (and redraws its component) when they do. */
+export function useDisplayPreferences(): string {
+  return useSyncExternalStore(watch, preferences);
 }
 
 function isValidZone(z: string): boolean {
@@ -138,6 +160,7 @@ export function dateTitle(v: string | number | Date): string {
 
 /** <DateTime value=…/>: the time in the user's zone, zone and UTC on hover. */
 export function DateTime({ value, seconds, dateOnly }: { value: string | number | Date | null | undefined; seconds?: boolean; dateOnly?: boolean }) {
+  useDisplayPreferences();
   if (value === null || value === undefined || value === '') return <span className="muted">—</span>;
   const iso = toDate(value);
   return (

@@ -20,4 +20,4 @@ export type { Crumb } from './PageHeader.tsx';
 export { EmptyState, Banner, Spinner } from './EmptyState.tsx';
 export { UnsavedGuard, useFormState, Form, FormError, FormActions, FieldErrors } from './form.tsx';
 export type { FormState } from './form.tsx';
-export { formatMoney, parseMoney, formatNumber, formatDate, formatDateTime, dateTitle, DateTime, Money, userTimeZone, setDisplayPreferences, dayStart, dayEnd } from './format.tsx';
+export { formatMoney, parseMoney, formatNumber, formatDate, formatDateTime, dateTitle, DateTime, Money, userTimeZone, useDisplayPreferences, setDisplayPreferences, dayStart, dayEnd } from './format.tsx';

@@ -2,7 +2,7 @@
 import type { AuditEntry } from '../../api/types.ts';
 import { auditApi } from '../../api/identity.ts';
 import { screenCrumbs } from '../../shell/nav.ts';
-import { Badge, DateTime, EmptyState, FieldErrors, FilterBar, FilterDate, FilterSelect, ListResults, PageHeader, Pager, Spinner, Table, dayEnd, dayRangeErrors, dayStart, useExpanded, useList, useListParams, type Column } from '../../ui/index.ts';
+import { Badge, DateTime, EmptyState, FieldErrors, FilterBar, FilterDate, FilterSelect, ListResults, PageHeader, Pager, Spinner, Table, dayEnd, dayRangeErrors, dayStart, useDisplayPreferences, useExpanded, useList, useListParams, type Column } from '../../ui/index.ts';
 
 const SOURCES = ['ui', 'api', 'cli', 'scim', 'saml', 'system'].map((s) => ({ value: s, label: s.toUpperCase() }));
 const ACTIONS = [
@@ -29,7 +29,7 @@ const FILTERS = ['q', 'source', 'action', 'from', 'to'];
  * of to in the user's time zone, sent as the times the API compares (a day sent as a day would be
  * UTC's; converted with Date, it was the browser's).
  */
-function loadAudit(q: Record<string, string | number | null>, signal: AbortSignal) {
+function loadAudit({ preferences: _, ...q }: Record<string, string | number | null>, signal: AbortSignal) {
   const from = String(q.from ?? '');
   const to = String(q.to ?? '');
   const problems = dayRangeErrors(from, to);
@@ -78,7 +78,11 @@ export default function AuditLogScreen() {
   const list = useListParams(FILTERS);
   const [expanded, toggle] = useExpanded();
   const f = list.filters;
+  // The user's zone is part of the query: a day is the user's, so a change of zone (on another tab)
+  // asks again for the new zone's days.
+  const preferences = useDisplayPreferences();
   const data = useList(loadAudit, {
+    preferences,
     q: f.q,
     source: f.source,
     action: f.action,
