@@ -3,6 +3,7 @@
 import { Type, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Nullable } from '../platform/schema.ts';
+import { oversizedParts } from '../platform/union-branch.ts';
 
 const Str = (max: number, min = 0) => Type.String({ maxLength: max, minLength: min });
 const Opt = <T extends TSchema>(s: T) => Type.Optional(s);
@@ -68,8 +69,7 @@ export const UsageRecord = Type.Object({
   occurredAt: Str(40, 10),
   idempotencyKey: Str(200, 1),
 }, { additionalProperties: false });
-const MAX_BATCH = 5000;
-export const UsageBatch = Type.Object({ records: Type.Array(UsageRecord, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false });
+export const UsageBatch = Type.Object({ records: Type.Array(UsageRecord, { minItems: 1, maxItems: 5000 }) }, { additionalProperties: false });
 export const UsageListQuery = Type.Object({ ...ListBase, accountId: Opt(Str(100)), identifier: Opt(Str(64)), from: Opt(Str(40)), to: Opt(Str(40)) });
 export const UploadQuery = Type.Object({ fileName: Opt(Str(200)) });
 
@@ -115,11 +115,12 @@ export function singleOrBatchValidator() {
   const fn = ((data: unknown) => {
     const c = data && typeof data === 'object' && 'records' in data ? batch : single;
     if (c.Check(data)) return true;
-    // Too many records is the whole answer: TypeBox's Errors looks at each record before it says so,
-    // 400 ms for 25,000 good ones (2.6 MB), ~1.6 s at the route's 10 MB.
-    const records = c === batch ? (data as { records: unknown }).records : undefined;
-    if (Array.isArray(records) && records.length > MAX_BATCH) {
-      fn.errors = [{ instancePath: '/records', params: { limit: MAX_BATCH }, message: `must not have more than ${MAX_BATCH} items` }];
+    // A part too big (more than 5,000 records) is the whole answer, as for the other bodies
+    // (src/platform/validator.ts): TypeBox's Errors looks at each record before it says so, 330-440 ms
+    // for 25,000 good ones (2.6 MB).
+    const tooBig = oversizedParts(c === batch ? UsageBatch : UsageRecord, data);
+    if (tooBig.length) {
+      fn.errors = tooBig.map((e) => ({ instancePath: e.instancePath ?? '', params: e.params ?? {}, message: e.message ?? '' }));
       return false;
     }
     const errors: AjvLikeError[] = [];

@@ -647,7 +647,11 @@ describe('input the API does not take is a 400 naming the field, and nothing is 
     const record = (i: number) => ({ accountNumber: ctx.account.number, identifier: 'api_calls', quantity: i === 7 ? 'many' : 1, occurredAt: '2026-02-06T00:00:00Z', idempotencyKey: `long-${seq}-${i}` });
     const batch = await full.json('/api/usage', { method: 'POST', body: { records: Array.from({ length: 5001 }, (_, i) => record(i)) } });
     assert.equal(batch.status, 400);
-    assert.deepEqual(batch.body.error.fields, { records: 'Must not have more than 5000 items' });
+    assert.deepEqual(batch.body.error.fields, { records: 'Must NOT have more than 5000 items' });
+    // A single record with a field too long: that field alone, though another is refused too.
+    const single = await full.json('/api/usage', { method: 'POST', body: { ...record(0), quantity: 'many', idempotencyKey: 'k'.repeat(1000) } });
+    assert.equal(single.status, 400);
+    assert.deepEqual(single.body.error.fields, { idempotencyKey: 'Must NOT have more than 200 characters' });
     assert.deepEqual([await count('products'), await count('usage_records')], [products, usage]);
   });
 
