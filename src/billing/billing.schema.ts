@@ -3,7 +3,7 @@
 import { Type, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Nullable } from '../platform/schema.ts';
-import { oversizedParts } from '../platform/union-branch.ts';
+import { oversizedParts } from '../platform/oversize.ts';
 
 const Str = (max: number, min = 0) => Type.String({ maxLength: max, minLength: min });
 const Opt = <T extends TSchema>(s: T) => Type.Optional(s);

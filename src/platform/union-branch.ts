@@ -63,7 +63,7 @@ export function errorsOfMeantBranches(errors: SchemaError[], schema: unknown, da
       const values = choice.allowed.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ');
       replaced.set(k, {
         keyword: 'discriminator',
-        instancePath: choice.key === undefined ? at : `${at}/${choice.key.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+        instancePath: choice.key === undefined ? at : `${at}/${escapePointer(choice.key)}`,
         params: { allowedValues: choice.allowed },
         message: choice.missing ? `Required: one of ${values}` : `Must be one of ${values}`,
       });
@@ -71,49 +71,6 @@ export function errorsOfMeantBranches(errors: SchemaError[], schema: unknown, da
   }
   return errors.flatMap((e, k) => (replaced.has(k) ? [replaced.get(k)!] : dropped[k] ? [] : [e]));
 }
-
-/**
- * The parts of `data` too big for `schema` (maxItems, maxLength, maxProperties), as Ajv would word
- * them, looking into each union's meant branch only (the one chooseBranch names; none when it cannot
- * tell) and not into a list already too long. For a body that is refused: its size is then the whole
- * answer, given in time linear in the body, where Ajv with allErrors would go on through every item
- * of a list it has already refused and report each of their errors (src/platform/validator.ts).
- */
-export function oversizedParts(schema: unknown, data: unknown): SchemaError[] {
-  const found: SchemaError[] = [];
-  const tooBig = (keyword: string, limit: number, what: string, at: string, schemaPath: string) =>
-    found.push({ keyword, instancePath: at, schemaPath: `${schemaPath}/${keyword}`, params: { limit }, message: `must NOT have more than ${limit} ${what}` });
-  const walk = (s: unknown, v: unknown, at: string, schemaPath: string): void => {
-    if (!isObject(s)) return;
-    for (const key of ['anyOf', 'oneOf'] as const) {
-      const branches = s[key];
-      if (!Array.isArray(branches)) continue;
-      const choice = chooseBranch(branches, v, () => 0);
-      if (choice && 'branch' in choice) walk(branches[choice.branch], v, at, `${schemaPath}/${key}/${choice.branch}`);
-    }
-    if (Array.isArray(s.allOf)) s.allOf.forEach((b, i) => walk(b, v, at, `${schemaPath}/allOf/${i}`));
-    // Ajv counts a string's characters as code points: a pair of UTF-16 surrogates is one.
-    if (typeof v === 'string' && typeof s.maxLength === 'number' && v.length > s.maxLength) {
-      let chars = 0;
-      for (const _ of v) chars++;
-      if (chars > s.maxLength) tooBig('maxLength', s.maxLength, 'characters', at, schemaPath);
-    } else if (Array.isArray(v)) {
-      if (typeof s.maxItems === 'number' && v.length > s.maxItems) tooBig('maxItems', s.maxItems, 'items', at, schemaPath);
-      else if (isObject(s.items)) v.forEach((item, i) => walk(s.items, item, `${at}/${i}`, `${schemaPath}/items`));
-    } else if (isObject(v)) {
-      const keys = Object.keys(v);
-      if (typeof s.maxProperties === 'number' && keys.length > s.maxProperties) tooBig('maxProperties', s.maxProperties, 'properties', at, schemaPath);
-      const props = properties(s);
-      for (const k of keys) {
-        if (Object.hasOwn(props, k)) walk(props[k], v[k], `${at}/${escapePointer(k)}`, `${schemaPath}/properties/${encodeURIComponent(escapePointer(k))}`);
-      }
-    }
-  };
-  walk(schema, data, '', '#');
-  return found;
-}
-
-const escapePointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** Which branch of the union at `unionPath` (checking the value at `at`) an error is in, if it is. */
 function branchIndex(e: SchemaError, unionPath: string, at: string): number | undefined {
@@ -123,7 +80,7 @@ function branchIndex(e: SchemaError, unionPath: string, at: string): number | un
   return m ? Number(m[1]) : undefined;
 }
 
-function chooseBranch(branches: unknown[], value: unknown, errorCount: (branch: number) => number): Choice {
+export function chooseBranch(branches: unknown[], value: unknown, errorCount: (branch: number) => number): Choice {
   // A union of values (month or year) names them.
   const consts = branches.map(constOf);
   if (consts.every((c) => c !== NONE)) {
@@ -205,12 +162,14 @@ function constOf(schema: unknown): unknown {
   return NONE;
 }
 
-const properties = (schema: Schema): Schema => (isObject(schema.properties) ? (schema.properties as Schema) : {});
+export const properties = (schema: Schema): Schema => (isObject(schema.properties) ? (schema.properties as Schema) : {});
 const sameValue = (a: unknown, b: unknown) => a === b || (typeof a === 'object' && a !== null && JSON.stringify(a) === JSON.stringify(b));
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A JSON pointer's segment, as in an instancePath. */
 const unescapePointer = (s: string) => s.replace(/~1/g, '/').replace(/~0/g, '~');
+/** A key as a JSON pointer's segment. */
+export const escapePointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** A segment of a schemaPath, which Ajv also URI-escapes. */
 function unescapeSchemaSegment(s: string): string {

@@ -3,7 +3,7 @@
 // A coercing body check let ["x"] through a string field (a 500 in the service's .trim()) and
 // stored `true` as 1, "1e3" as 1000 and a null as 0 or false.
 import AjvCompiler from '@fastify/ajv-compiler';
-import { oversizedParts } from './union-branch.ts';
+import { oversizedParts } from './oversize.ts';
 
 type BuildValidator = ReturnType<typeof AjvCompiler>;
 type CompilerOptions = Parameters<BuildValidator>[1];
