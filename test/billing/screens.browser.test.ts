@@ -82,6 +82,21 @@ test('the quantity of a subscription is changed from the account screen', async 
   assert.equal(overview.body.subscriptions[0].quantity, 12);
 });
 
+/** The New product dialog, filled in up to a usage charge "API calls" priced by tiers: the dialog and its tiers field. */
+async function newTieredProduct(page: Page, p: { code: string; name: string; usageIdentifier: string; model: 'graduated' | 'volume' }): Promise<{ dialog: Locator; tiers: Locator }> {
+  await page.goto('/products');
+  await page.getByRole('button', { name: 'New product' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Code').fill(p.code);
+  await dialog.getByLabel('Name', { exact: true }).fill(p.name);
+  await dialog.getByRole('button', { name: 'Add charge' }).click();
+  await dialog.getByLabel('Charge name').fill('API calls');
+  await dialog.getByLabel('Kind').selectOption('usage');
+  await dialog.getByLabel('Usage identifier').fill(p.usageIdentifier);
+  await dialog.getByLabel('Pricing').selectOption(p.model);
+  return { dialog, tiers: dialog.getByLabel(/^Tiers, one per line/) };
+}
+
 test('a tier limit that is not a whole number is shown under the tiers, and nothing is sent until it is one', async () => {
   const { page } = await newSession(browser, t.baseUrl);
   const writes: string[] = [];
@@ -90,17 +105,7 @@ test('a tier limit that is not a whole number is shown under the tiers, and noth
   });
   await captureOnFailure('billing-tiers', [page], async () => {
     await signInThroughUi(page, clerk.username, clerk.password);
-    await page.goto('/products');
-    await page.getByRole('button', { name: 'New product' }).click();
-    const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('Code').fill('CALLS');
-    await dialog.getByLabel('Name', { exact: true }).fill('Calls');
-    await dialog.getByRole('button', { name: 'Add charge' }).click();
-    await dialog.getByLabel('Charge name').fill('API calls');
-    await dialog.getByLabel('Kind').selectOption('usage');
-    await dialog.getByLabel('Usage identifier').fill('ui_calls');
-    await dialog.getByLabel('Pricing').selectOption('graduated');
-    const tiers = dialog.getByLabel(/^Tiers, one per line/);
+    const { dialog, tiers } = await newTieredProduct(page, { code: 'CALLS', name: 'Calls', usageIdentifier: 'ui_calls', model: 'graduated' });
     // "abc" and "1e" were sent as null: the last tier was saved open-ended, the first refused as "not above the previous one".
     for (const [text, shown] of [['1000:0\nabc:0.002', /Tier 2: "abc" is not a whole number/], ['1e:0\n*:0.002', /Tier 1: "1e" is not a whole number/], ['1,000:0\n*:0.002', /Tier 1: "1,000" is not a whole number/]] as const) {
       await tiers.fill(text);
@@ -125,17 +130,7 @@ test("the server's error on a tier is shown under the tiers naming the tier, wit
   const { page } = await newSession(browser, t.baseUrl);
   await captureOnFailure('billing-tier-server-error', [page], async () => {
     await signInThroughUi(page, clerk.username, clerk.password);
-    await page.goto('/products');
-    await page.getByRole('button', { name: 'New product' }).click();
-    const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('Code').fill('VOLUME');
-    await dialog.getByLabel('Name', { exact: true }).fill('Volume pricing');
-    await dialog.getByRole('button', { name: 'Add charge' }).click();
-    await dialog.getByLabel('Charge name').fill('API calls');
-    await dialog.getByLabel('Kind').selectOption('usage');
-    await dialog.getByLabel('Usage identifier').fill('ui_volume');
-    await dialog.getByLabel('Pricing').selectOption('volume');
-    const tiers = dialog.getByLabel(/^Tiers, one per line/);
+    const { dialog, tiers } = await newTieredProduct(page, { code: 'VOLUME', name: 'Volume pricing', usageIdentifier: 'ui_volume', model: 'volume' });
     // The first was "Must be null; Required; Unknown field; Must be equal to constant; Must NOT have fewer than 1 characters"
     // (the schema's error for each pricing model), the second "Enter a price of zero or more" without its tier.
     for (const [text, shown] of [

@@ -40,13 +40,29 @@ function auditRequests(page: Page): { from: string | null; to: string | null }[]
   return sent;
 }
 
-test('a date from the URL that is not a day stays in its field with the problem beside it, and no list is shown', async () => {
-  const { page } = await newSession(browser, t.baseUrl);
+/**
+ * Runs `run` on a new browser page signed in as `user` on the Audit Log, once its first list is
+ * shown, with the list requests the page sends; screenshots under `name` if it fails.
+ */
+async function onAuditLog(name: string, user: { username: string; password: string }, run: Run, session: { timezoneId?: string } = {}): Promise<void> {
+  const { page } = await newSession(browser, t.baseUrl, session);
   const sent = auditRequests(page);
-  await captureOnFailure('audit-bad-date-url', [page], async () => {
-    await signInThroughUi(page, auditor.username, auditor.password);
-    // The auditor lands on the Audit Log, unfiltered: its request is not one of those counted below.
-    await page.waitForLoadState('networkidle');
+  try {
+    await captureOnFailure(name, [page], async () => {
+      await signInThroughUi(page, user.username, user.password);
+      await page.goto('/operations/audit');
+      await page.getByRole('table', { name: 'Audit log' }).waitFor();
+      await run(page, sent);
+    });
+  } finally {
+    await page.context().close();
+  }
+}
+type Run = (page: Page, sent: ReturnType<typeof auditRequests>) => Promise<void>;
+
+test('a date from the URL that is not a day stays in its field with the problem beside it, and no list is shown', async () => {
+  await onAuditLog('audit-bad-date-url', auditor, async (page, sent) => {
+    // The unfiltered list's request is not one of those counted below.
     const from = page.getByLabel('From', { exact: true });
     for (const [value, problem] of [['2026-02-31', '2026-02-31 is not a day: February 2026 has 28 days'], ['zzz', 'Enter a date like 2026-01-31']]) {
       sent.length = 0;
@@ -68,15 +84,10 @@ test('a date from the URL that is not a day stays in its field with the problem 
     assert.equal(sent.length, 1);
     assert.ok(sent[0].from, 'the corrected date is sent');
   });
-  await page.context().close();
 });
 
 test('a from after to is shown beside both fields, the dates typed are kept, and no list is shown', async () => {
-  const { page } = await newSession(browser, t.baseUrl);
-  await captureOnFailure('audit-backwards-range', [page], async () => {
-    await signInThroughUi(page, auditor.username, auditor.password);
-    await page.goto('/operations/audit');
-    await page.getByRole('table', { name: 'Audit log' }).waitFor();
+  await onAuditLog('audit-backwards-range', auditor, async (page) => {
     const from = page.getByLabel('From', { exact: true });
     const to = page.getByLabel('to', { exact: true });
     await from.fill('2026-03-10');
@@ -93,14 +104,10 @@ test('a from after to is shown beside both fields, the dates typed are kept, and
     assert.equal(await page.getByRole('alert').count(), 0);
     assert.equal(await from.getAttribute('aria-invalid'), null);
   });
-  await page.context().close();
 });
 
 test('a corrected date loses its error at once, not when the server answers', async () => {
-  const { page } = await newSession(browser, t.baseUrl);
-  await captureOnFailure('audit-corrected-date', [page], async () => {
-    await signInThroughUi(page, auditor.username, auditor.password);
-    await page.waitForLoadState('networkidle');
+  await onAuditLog('audit-corrected-date', auditor, async (page) => {
     await page.goto('/operations/audit?from=zzz');
     const from = page.getByLabel('From', { exact: true });
     await page.getByRole('alert').filter({ hasText: 'Enter a date like 2026-01-31' }).waitFor();
@@ -123,7 +130,6 @@ test('a corrected date loses its error at once, not when the server answers', as
     await page.getByRole('table', { name: 'Audit log' }).waitFor();
     assert.equal(await page.getByRole('alert').count(), 0);
   });
-  await page.context().close();
 });
 
 test("a day filtered is the user's day in the time zone they chose, not the browser's, and follows a change of zone made elsewhere", async () => {
@@ -142,12 +148,8 @@ test("a day filtered is the user's day in the time zone they chose, not the brow
       entry('2021-03-15T04:00:00.000Z', 'a second after the day, in New York'),
     ])
     .execute();
-  const { page } = await newSession(browser, t.baseUrl, { timezoneId: 'Asia/Tokyo' });
-  const sent = auditRequests(page);
-  await captureOnFailure('audit-user-zone', [page], async () => {
+  await onAuditLog('audit-user-zone', newYorker, async (page, sent) => {
     assert.equal(await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone), 'Asia/Tokyo');
-    await signInThroughUi(page, newYorker.username, newYorker.password);
-    await page.waitForLoadState('networkidle');
     await page.getByLabel('From', { exact: true }).fill('2021-03-14');
     await page.getByLabel('to', { exact: true }).fill('2021-03-14');
     const table = page.getByRole('table', { name: 'Audit log' });
@@ -172,16 +174,11 @@ test("a day filtered is the user's day in the time zone they chose, not the brow
     assert.deepEqual(await settled(rows, inTokyo), inTokyo, "Tokyo's 14 March (15:00 UTC the day before to 15:00 UTC), at the times on Tokyo's clock");
     assert.deepEqual(sent.at(-1), { from: '2021-03-13T15:00:00.000Z', to: '2021-03-14T14:59:59.999Z' });
     assert.equal(await page.getByLabel('From', { exact: true }).inputValue(), '2021-03-14', 'the days chosen stay');
-  });
-  await page.context().close();
+  }, { timezoneId: 'Asia/Tokyo' });
 });
 
 test('filters changed before the screen has redrawn are all kept, each field showing its choice at once', async () => {
-  const { page } = await newSession(browser, t.baseUrl);
-  const sent = auditRequests(page);
-  await captureOnFailure('audit-filters-at-once', [page], async () => {
-    await signInThroughUi(page, auditor.username, auditor.password);
-    await page.waitForLoadState('networkidle');
+  await onAuditLog('audit-filters-at-once', auditor, async (page, sent) => {
     const allSent = page.waitForResponse((r) => {
       const q = new URL(r.url()).searchParams;
       return new URL(r.url()).pathname === '/api/audit' && ['source', 'from', 'to'].every((k) => q.has(k));
@@ -217,14 +214,10 @@ test('filters changed before the screen has redrawn are all kept, each field sho
     assert.equal(await page.getByLabel('From', { exact: true }).inputValue(), '2021-03-01');
     assert.equal(await page.getByLabel('to', { exact: true }).inputValue(), '2021-03-31');
   });
-  await page.context().close();
 });
 
 test('each search is a step Back undoes, with the box showing the search gone back to', async () => {
-  const { page } = await newSession(browser, t.baseUrl);
-  await captureOnFailure('audit-search-steps', [page], async () => {
-    await signInThroughUi(page, auditor.username, auditor.password);
-    await page.goto('/operations/audit');
+  await onAuditLog('audit-search-steps', auditor, async (page) => {
     const box = page.getByRole('searchbox');
     const q = () => new URL(page.url()).searchParams.get('q');
     for (const text of ['first second', 'last second']) {
@@ -241,5 +234,4 @@ test('each search is a step Back undoes, with the box showing the search gone ba
     assert.equal(q(), null);
     assert.equal(await settled(() => box.inputValue(), ''), '');
   });
-  await page.context().close();
 });
