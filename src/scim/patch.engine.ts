@@ -85,7 +85,9 @@ function resolveTarget(kind: ResourceKind, a: AttrPath): Target | 'extension-roo
   }
   const def = topAttr(kind, name);
   if (!def) throw badRequest(`Unknown attribute "${name}"`, 'invalidPath');
-  if (['id', 'meta', 'schemas', 'groups'].includes(def.name)) return 'ignore';
+  // A password is not kept (changePassword is not supported): dropped here as a POST or PUT drops it,
+  // never stored, returned or matched by a filter.
+  if (['id', 'meta', 'schemas', 'groups'].includes(def.name) || def.mutability === 'writeOnly') return 'ignore';
   const sd = sub ? subAttr(def, sub) : undefined;
   if (sub && !sd) throw badRequest(`Unknown attribute "${name}.${sub}"`, 'invalidPath');
   name = def.name;

@@ -226,9 +226,19 @@ export function getPath(obj: Resource, path: string[]): Json | undefined {
 
 const SECRET_KEY = /pass(word)?|secret|token/i;
 
+/** Whether a PATCH operation's `path` names a secret (`password`, `urn:…:User:password`; a filter's text aside). */
+function secretPath(v: { [k: string]: Json }): boolean {
+  for (const k of Object.keys(v)) {
+    const p = v[k];
+    if (k.toLowerCase() === 'path' && typeof p === 'string') return SECRET_KEY.test(p.replace(/\[.*\]/s, ''));
+  }
+  return false;
+}
+
 /**
  * A body (a value JSON.parse gave) as JSON text for the logs, with the value of every `password`-,
- * `secret`- or `token`-like key masked, at any depth; otherwise as JSON.stringify writes it. Written
+ * `secret`- or `token`-like key masked, at any depth, and the `value` of a PATCH operation whose
+ * `path` names one; otherwise as JSON.stringify writes it. Written
  * only as far as `limit` characters and cut there (`cut`): the provisioning log keeps 8 KB of a body,
  * and Okta's PUT of a group of 100,000 members is 8 MB.
  */
@@ -250,11 +260,12 @@ export function maskedJson(value: Json, limit = Infinity): { text: string; cut: 
     }
     text += '{';
     let first = true;
+    const secretValue = secretPath(v);
     for (const k of Object.keys(v)) {
       if (text.length > limit) break;
       text += `${first ? '' : ','}${JSON.stringify(k)}:`;
       first = false;
-      if (SECRET_KEY.test(k)) text += '"********"';
+      if (SECRET_KEY.test(k) || (secretValue && k.toLowerCase() === 'value')) text += '"********"';
       else write(v[k]);
     }
     text += '}';
@@ -262,4 +273,13 @@ export function maskedJson(value: Json, limit = Infinity): { text: string; cut: 
   write(value);
   // Whatever was written after passing the limit (closing brackets) lies beyond it and is cut off.
   return text.length > limit ? { text: text.slice(0, limit), cut: true } : { text, cut: false };
+}
+
+/**
+ * A body that could not be read as JSON, for the logs: as sent, unless it mentions a password, a
+ * secret or a token anywhere. A pattern cannot find where such a value ends in text that is not JSON
+ * (an escaped quote, a cut, a broken structure each fooled one), so that body is not kept at all.
+ */
+export function maskedRaw(text: string, length = text.length): string {
+  return SECRET_KEY.test(text) ? `[not kept: ${length.toLocaleString('en-US')} characters that are not JSON and mention a password, secret or token]` : text;
 }

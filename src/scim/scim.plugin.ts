@@ -11,7 +11,7 @@ import type { Actor } from '../platform/actor.ts';
 import { writeRawError } from '../platform/http-errors.ts';
 import { hasEncodedNul, loneSurrogatePath, nulPath } from '../platform/nul-guard.ts';
 import { nowIso } from '../platform/time.ts';
-import { maskedJson, type Json } from './scim.attributes.ts';
+import { maskedJson, maskedRaw, type Json } from './scim.attributes.ts';
 import { responsePieces, stringifyResponse as stringify } from './json-text.ts';
 import { nextTurn } from '../platform/next-turn.ts';
 import { parseInSlices, scanJson } from './large-json.ts';
@@ -217,8 +217,8 @@ export default async function scimPlugin(app: FastifyInstance): Promise<void> {
       requestText = masked.text;
       if (masked.cut) requestLength = Math.max(st?.bodyLength ?? 0, BODY_LIMIT + 1);
     } else if (st?.rawBody) {
-      requestText = st.rawBody.replace(/("pass(word)?"\s*:\s*)"[^"]*"/gi, '$1"********"');
-      requestLength = st.bodyLength;
+      requestText = maskedRaw(st.rawBody, st.bodyLength);
+      if (requestText === st.rawBody) requestLength = st.bodyLength;
     }
     const path = request.url.length > 1000 ? request.url.slice(0, 1000) : request.url;
     log.add({

@@ -1420,6 +1420,43 @@ describe('access tokens', () => {
 });
 
 describe('provisioning log', () => {
+  test('a password sent in a PATCH, with a path or without, is not kept: never returned, matched by a filter or logged', async () => {
+    const u = await h.scim('POST', '/Users', oktaUser('pw.patched@acme.com'));
+    assert.equal(u.status, 201);
+    const at = `/Users/${u.body.id}`;
+    const patches = [
+      [{ op: 'replace', value: { password: 'PatchPw-1', displayName: 'Patched Pw' } }],
+      [{ op: 'replace', path: 'password', value: 'PatchPw-2' }],
+      [{ op: 'add', value: { 'urn:ietf:params:scim:schemas:core:2.0:User:password': 'PatchPw-3' } }],
+      [{ op: 'Replace', path: 'urn:ietf:params:scim:schemas:core:2.0:User:password', value: 'PatchPw-4' }],
+    ];
+    for (const Operations of patches) {
+      const r = await h.scim('PATCH', at, { schemas: [PATCH_OP], Operations });
+      assert.ok(r.status === 200 || r.status === 204, `${r.status} ${JSON.stringify(r.body)}`);
+      assert.ok(!JSON.stringify(r.body ?? null).includes('PatchPw'), JSON.stringify(r.body));
+    }
+    const got = await h.scim('GET', at);
+    assert.equal(got.body.displayName, 'Patched Pw', 'the rest of the PATCH applied');
+    assert.ok(!JSON.stringify(got.body).includes('PatchPw'), JSON.stringify(got.body));
+    for (const filter of ['userName eq "pw.patched@acme.com" and password pr', 'userName eq "pw.patched@acme.com" and password sw "PatchPw"']) {
+      const found = await h.scim('GET', `/Users?filter=${encodeURIComponent(filter)}`);
+      assert.equal(found.status, 200, filter);
+      assert.equal(found.body.totalResults, 0, filter);
+    }
+    // A body that is not JSON is logged as sent, but not when it mentions a password.
+    const broken = await h.scim('PATCH', at, '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"password","value":"PatchPw-5"}');
+    assert.equal(broken.status, 400);
+    const escaped = await h.scim('POST', '/Users', '{"userName":"pw.broken@acme.com","password":"PatchPw\\"-6", broken');
+    assert.equal(escaped.status, 400);
+    await flushProvisioningLog(h.t.database.db);
+    const rows = await provisioningLogDbOf(h.t.database.db).selectFrom('provisioning_log').select(['method', 'path', 'status', 'request_body', 'response_body']).execute();
+    const mine = rows.filter((r) => r.path.includes(u.body.id));
+    assert.equal(mine.filter((r) => r.method === 'PATCH').length, 5);
+    for (const r of rows) assert.ok(!`${r.request_body} ${r.response_body}`.includes('PatchPw'), `${r.method} ${r.path}: ${r.request_body} ${r.response_body}`);
+    const brokenRow = mine.find((r) => r.method === 'PATCH' && r.status === 400)!;
+    assert.match(brokenRow.request_body!, /^\[not kept: \d+ characters that are not JSON and mention a password, secret or token\]$/);
+  });
+
   test('every SCIM request is logged in words, with masked bodies, and can be filtered', async () => {
     const created = await h.scim('POST', '/Users', oktaUser('logged@acme.com'));
     assert.equal(created.status, 201);

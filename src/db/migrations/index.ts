@@ -16,6 +16,7 @@ import * as m013 from './013_unused_user_indexes.ts';
 import * as m014 from './014_log_failures_index.ts';
 import * as m015 from './015_log_own_file.ts';
 import * as m016 from './016_email_primary_absent.ts';
+import * as m017 from './017_passwords_not_kept.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '014_log_failures_index': m014,
   '015_log_own_file': m015,
   '016_email_primary_absent': m016,
+  '017_passwords_not_kept': m017,
 };
