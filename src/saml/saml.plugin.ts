@@ -114,6 +114,12 @@ export default async function samlPlugin(app: FastifyInstance): Promise<void> {
         return refuse(request, reply, err, 'logout');
       }
     }
+    // A sign-out is the UI's own navigation (Sec-Fetch-Site same-origin) or an address typed (none). A
+    // link or form on another site (cross-site, same-site) ends nothing: no one can sign a person out
+    // by making their browser open this address. Without the header (browsers before 2020, scripts)
+    // it signs out, as before.
+    const site = request.headers['sec-fetch-site'];
+    if (site === 'cross-site' || site === 'same-site') return reply.redirect('/', 302);
     const target = await logout(db, config, request.cookies[SESSION_COOKIE]);
     clearSessionCookie(reply, config);
     return reply.redirect(target, 302);

@@ -121,4 +121,21 @@ describe('without Single Logout in the IdP metadata', () => {
     assert.match(res.headers.getSetCookie().join(';'), /ll_session=;/);
     assert.equal(await me(t, cookie), 401);
   });
+
+  test('the sign-out address opened from another site ends nothing; from the app, or typed, it signs out', async () => {
+    const cookie = await ssoSession(t);
+    for (const site of ['cross-site', 'same-site']) {
+      const res = await fetch(`${t.baseUrl}/AuthorizationServer/Saml2/Logout`, { headers: { cookie, 'sec-fetch-site': site }, redirect: 'manual' });
+      assert.equal(res.status, 302, site);
+      assert.equal(res.headers.get('location'), '/');
+      assert.doesNotMatch(res.headers.getSetCookie().join(';'), /ll_session=;/, site);
+      assert.equal(await me(t, cookie), 200, site);
+    }
+    for (const site of ['same-origin', 'none']) {
+      const own = await ssoSession(t);
+      const res = await fetch(`${t.baseUrl}/AuthorizationServer/Saml2/Logout`, { headers: { cookie: own, 'sec-fetch-site': site }, redirect: 'manual' });
+      assert.equal(res.status, 302, site);
+      assert.equal(await me(t, own), 401, site);
+    }
+  });
 });
