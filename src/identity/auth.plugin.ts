@@ -60,6 +60,7 @@ export function requireLevel(request: FastifyRequest, screen: ScreenKey, level: 
 }
 
 async function authPlugin(app: FastifyInstance): Promise<void> {
+  const publicOrigin = new URL(app.config.publicUrl).origin;
   app.decorateRequest('auth', null);
   app.decorateRequest('actor', null as unknown as Actor);
 
@@ -105,6 +106,9 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
     if (!SAFE.has(request.method)) {
       const sent = request.headers['x-csrf-token'];
       if (typeof sent !== 'string' || !sameToken(sent, user.csrfToken)) throw Forbidden('Missing or invalid CSRF token; reload the page and try again');
+      // As for sign-in: a browser names the page a write comes from, and only Ledgerline's own may write.
+      const origin = request.headers.origin;
+      if (origin && origin !== publicOrigin) throw Forbidden('Changes must come from the Ledgerline page itself');
     }
     if (access === 'signedIn') return;
     requireLevel(request, access.screen, access.level ?? (SAFE.has(request.method) ? 'read' : 'full'));

@@ -68,6 +68,19 @@ test('signing in returns the user and an HttpOnly, SameSite=Lax session cookie t
   assert.ok(meBody.csrfToken.length >= 20);
 });
 
+test('a write with the right CSRF token is still refused when the browser says it comes from another origin', async () => {
+  const body = { userName: `o-${randomBytes(4).toString('hex')}`, roleId: 'role-read-only-core' };
+  for (const origin of ['https://evil.example', 'null', new URL(t.baseUrl).origin.replace('127.0.0.1', 'localhost')]) {
+    const res = await admin.fetch('/api/users', { method: 'POST', body, headers: { origin } });
+    assert.equal(res.status, 403, origin);
+    assert.equal((await res.json()).error.message, 'Changes must come from the Ledgerline page itself');
+  }
+  assert.equal((await admin.json(`/api/users?q=${body.userName}`)).body.items.length, 0, 'nothing was created');
+  assert.equal((await admin.fetch('/api/users', { method: 'POST', body, headers: { origin: new URL(t.baseUrl).origin } })).status, 201);
+  const read = await admin.fetch('/api/users', { headers: { origin: 'https://evil.example' } });
+  assert.equal(read.status, 200, 'reads are not writes (and no other origin may read the answer: no CORS)');
+});
+
 test('user names are matched case-insensitively', async () => {
   const u = await newLocalUser();
   assert.equal((await login({ username: u.userName.toUpperCase(), password: u.password })).status, 200);
