@@ -65,6 +65,17 @@ export async function effectivePermissionsOf(db: Db, userId: string): Promise<Ef
   return user ? effectivePermissions(db, user) : null;
 }
 
+/** The levels a role gives: the most permissive over its role groups. */
+export async function levelsOfRole(db: Db, roleId: string): Promise<Permissions> {
+  return mergeGrants(await applicableRoleGroups(db, { id: '', source: 'local', role_id: roleId })).permissions;
+}
+
+/** The levels a set of role groups gives together. */
+export async function levelsOfRoleGroups(db: Db, roleGroupIds: string[]): Promise<Permissions> {
+  const rows = roleGroupIds.length ? await db.selectFrom('role_groups').select(['id', 'name', 'core_kind']).where('id', 'in', roleGroupIds).execute() : [];
+  return mergeGrants(await withLevels(db, rows.map((r) => ({ ...r, via: '' })))).permissions;
+}
+
 /** A role group's levels for every screen (core role groups expanded from the catalogue). */
 export async function levelsOfRoleGroup(db: Db, roleGroupId: string): Promise<Permissions | null> {
   const rg = await db.selectFrom('role_groups').select(['id', 'core_kind']).where('id', '=', roleGroupId).executeTakeFirst();

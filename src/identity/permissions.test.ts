@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SCREEN_KEYS, atLeast, maxLevel, visibleMenu, uniformPermissions } from './catalogue.ts';
-import { levelsOf, mergeGrants, type RoleGroupGrant } from './permissions.ts';
+import { levelsOf, mergeGrants, raisedAbove, type RoleGroupGrant } from './permissions.ts';
 
 const group = (id: string, levels: RoleGroupGrant['levels'], coreKind: string | null = null): RoleGroupGrant => ({ id, name: `name ${id}`, coreKind, levels });
 
@@ -85,4 +85,13 @@ test('the menu shows only screens with at least Read Only, and drops empty menus
   const menu = visibleMenu(perms);
   assert.deepEqual(menu.map((m) => m.key), ['setup', 'operations']);
   assert.deepEqual(menu[0].screens.map((s) => s.key), ['users']);
+});
+
+test('raisedAbove names the screens a change lifts above the ceiling, not those lowered or kept', () => {
+  const ceiling = { ...uniformPermissions('none'), users: 'full', accounts: 'read' } as const;
+  const wanted = { ...uniformPermissions('none'), users: 'full', accounts: 'full', invoices: 'read', 'audit-log': 'full', payments: 'read' } as const;
+  const before = { ...uniformPermissions('none'), 'audit-log': 'full', payments: 'full' } as const;
+  assert.deepEqual(raisedAbove(ceiling, wanted, before), [{ screen: 'accounts', level: 'full' }, { screen: 'invoices', level: 'read' }]);
+  assert.deepEqual(raisedAbove(ceiling, wanted).map((o) => o.screen), ['accounts', 'invoices', 'payments', 'audit-log']);
+  assert.deepEqual(raisedAbove(uniformPermissions('full'), uniformPermissions('full')), []);
 });

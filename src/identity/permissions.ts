@@ -1,6 +1,6 @@
 // The permission calculus: a role group's levels, and the most-permissive merge of several role
 // groups with an explanation of which role group grants each screen. Pure, no database.
-import { SCREEN_KEYS, maxLevel, uniformPermissions, type Level, type Permissions, type ScreenKey } from './catalogue.ts';
+import { SCREEN_KEYS, atLeast, maxLevel, uniformPermissions, type Level, type Permissions, type ScreenKey } from './catalogue.ts';
 
 export interface RoleGroupGrant {
   id: string;
@@ -41,4 +41,13 @@ export function mergeGrants(groups: RoleGroupGrant[]): { permissions: Permission
     grantedBy: permissions[screen] === 'none' ? [] : all.filter((x) => x.levels[screen] === permissions[screen]).map((x) => ({ id: x.g.id, name: x.g.name })),
   }));
   return { permissions, grants };
+}
+
+/**
+ * The screens `wanted` puts above `ceiling` that were not that high in `before` already: what a change
+ * from `before` to `wanted` would give beyond what the holder of `ceiling` holds. Lowering, or keeping a
+ * level someone else gave, is never in it.
+ */
+export function raisedAbove(ceiling: Permissions, wanted: Permissions, before: Permissions = uniformPermissions('none')): { screen: ScreenKey; level: Level }[] {
+  return SCREEN_KEYS.filter((k) => !atLeast(ceiling[k], wanted[k]) && !atLeast(before[k], wanted[k])).map((screen) => ({ screen, level: wanted[screen] }));
 }

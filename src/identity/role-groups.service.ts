@@ -11,6 +11,8 @@ import { clampLimit, decodeCursor, page } from '../platform/paging.ts';
 import { nowIso } from '../platform/time.ts';
 import { recordAudit } from './audit.service.ts';
 import { LEVEL_LABEL, isScreenKey, screenLabel, type Level, type Permissions } from './catalogue.ts';
+import { refuseGivingAbove } from './permission-ceiling.ts';
+import { levelsOf } from './permissions.ts';
 import { levelsOfRoleGroup } from './permissions.repo.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
@@ -109,6 +111,7 @@ export async function createRoleGroup(db: Kysely<DB>, actor: Actor, input: { nam
   const now = nowIso();
   try {
     await db.transaction().execute(async (trx) => {
+      await refuseGivingAbove(trx, actor, levelsOf({ coreKind: null, levels }));
       await trx.insertInto('role_groups').values({ id, name, name_norm: name.toLowerCase(), core_kind: null, is_scim_default: 0, pushed_group_id: null, version: 1, created_at: now, updated_at: now }).execute();
       await writeLevels(trx, id, levels);
       await recordAudit(trx, actor, { action: 'role_group.create', targetType: 'role_group', targetId: id, targetName: name, summary: `created role group ${name}${Object.keys(levels).length ? ` (${describeLevels(levels)})` : ''}`, details: { levels } });
@@ -129,14 +132,20 @@ export async function updateRoleGroup(db: Kysely<DB>, actor: Actor, id: string, 
   if (input.isScimDefault === false) throw Invalid('Mark another role group as SCIM Default instead', { isScimDefault: 'One role group is always the SCIM Default' });
   const name = input.name !== undefined ? checkName(input.name) : rg.name;
   const levels = checkLevels(input.levels);
-  const before = await levelsOfRoleGroup(db, id);
   try {
     await db.transaction().execute(async (trx) => {
       if (input.isScimDefault && !rg.is_scim_default) {
         // PostgreSQL: waits for another admin's move of the flag, committed or not, so that the clearing
         // below, a statement later, sees where the flag is now (otherwise both moves set it and the one
         // index that allows a single SCIM Default refuses the second).
-        if (isPostgres(trx)) await trx.selectFrom('role_groups').select('id').where('is_scim_default', '=', 1).forUpdate().execute();
+        let flagged = trx.selectFrom('role_groups').select('id').where('is_scim_default', '=', 1);
+        if (isPostgres(trx)) flagged = flagged.forUpdate();
+        const old = await flagged.executeTakeFirst();
+        // The SCIM Default gives its levels to provisioned users in no pushed group: the move may not
+        // raise a screen above the actor's own level (counting the levels this request sets).
+        const mine = await levelsOfRoleGroup(trx, id);
+        if (!mine) throw NotFound('No such role group');
+        await refuseGivingAbove(trx, actor, { ...mine, ...levels }, old ? (await levelsOfRoleGroup(trx, old.id)) ?? undefined : undefined);
         await trx.updateTable('role_groups').set({ is_scim_default: 0 }).where('is_scim_default', '=', 1).execute();
         const moved = await trx.updateTable('role_groups').set({ is_scim_default: 1 }).where('id', '=', id).executeTakeFirst();
         // Deleted since it was read: the flag it cleared above comes back with the rollback.
@@ -151,8 +160,12 @@ export async function updateRoleGroup(db: Kysely<DB>, actor: Actor, id: string, 
         const renamed = name !== rg.name ? { name, name_norm: name.toLowerCase() } : {};
         const row = await trx.updateTable('role_groups').set({ ...renamed, version: sql<number>`version + 1`, updated_at: nowIso() }).where('id', '=', id).returning('name').executeTakeFirst();
         if (!row) throw NotFound('No such role group');
+        // Read after the update above, which holds the role group: a screen left above the actor's level
+        // is kept, one lowered is allowed, one raised above it is refused.
+        const before = (await levelsOfRoleGroup(trx, id))!;
+        await refuseGivingAbove(trx, actor, { ...before, ...levels }, before);
         await writeLevels(trx, id, levels);
-        const changed = Object.fromEntries(Object.entries(levels).filter(([k, l]) => before?.[k as keyof Permissions] !== l));
+        const changed = Object.fromEntries(Object.entries(levels).filter(([k, l]) => before[k as keyof Permissions] !== l));
         const parts = [name !== rg.name ? `renamed to ${name}` : '', Object.keys(changed).length ? describeLevels(changed) : ''].filter(Boolean);
         if (parts.length) await recordAudit(trx, actor, { action: 'role_group.update', targetType: 'role_group', targetId: id, targetName: row.name, summary: `updated role group ${name !== rg.name ? rg.name : row.name}: ${parts.join('; ')}`, details: { name: row.name, levels: changed } });
       }

@@ -9,6 +9,8 @@ import { ilike, isPostgres, likeEscape } from '../db/dialect.ts';
 import { clampLimit, decodeCursor, page } from '../platform/paging.ts';
 import { nowIso } from '../platform/time.ts';
 import { recordAudit } from './audit.service.ts';
+import { refuseGivingAbove } from './permission-ceiling.ts';
+import { levelsOfRole, levelsOfRoleGroups } from './permissions.repo.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
@@ -94,6 +96,7 @@ export async function createRole(db: Kysely<DB>, actor: Actor, input: { name: st
   try {
     await db.transaction().execute(async (trx) => {
       const ids = await checkRoleGroups(trx, input.roleGroupIds ?? []);
+      await refuseGivingAbove(trx, actor, await levelsOfRoleGroups(trx, ids));
       await trx.insertInto('roles').values({ id, name, name_norm: name.toLowerCase(), is_core: 0, pushed_group_id: null, created_at: now, updated_at: now }).execute();
       await trx.insertInto('role_role_groups').values(ids.map((rg) => ({ role_id: id, role_group_id: rg }))).execute();
       await recordAudit(trx, actor, { action: 'role.create', targetType: 'role', targetId: id, targetName: name, summary: `created role ${name}`, details: { roleGroupIds: ids } });
@@ -125,6 +128,9 @@ export async function updateRole(db: Kysely<DB>, actor: Actor, id: string, input
       const row = await trx.updateTable('roles').set({ ...renamed, updated_at: nowIso() }).where('id', '=', id).returning('name').executeTakeFirst();
       if (!row) throw NotFound('No such role');
       if (ids) {
+        // Read after the update above, which holds the role: a screen may stay above the actor's level
+        // (removing is always allowed), but none may be raised above it.
+        await refuseGivingAbove(trx, actor, await levelsOfRoleGroups(trx, ids), await levelsOfRole(trx, id));
         await trx.deleteFrom('role_role_groups').where('role_id', '=', id).execute();
         await trx.insertInto('role_role_groups').values(ids.map((rg) => ({ role_id: id, role_group_id: rg }))).execute();
       }

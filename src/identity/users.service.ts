@@ -12,7 +12,8 @@ import { nowIso } from '../platform/time.ts';
 import { recordAudit } from './audit.service.ts';
 import { CATALOGUE } from './catalogue.ts';
 import { generatePassword, hashPassword, validatePasswordStrength } from './password.ts';
-import { effectivePermissions } from './permissions.repo.ts';
+import { refuseGivingAbove, refuseManagingAbove } from './permission-ceiling.ts';
+import { effectivePermissions, levelsOfRole } from './permissions.repo.ts';
 import { countSessionsForUser, endSessionsForUser } from './sessions.service.ts';
 import { CORE } from '../db/migrations/001_identity.ts';
 
@@ -216,6 +217,11 @@ async function holdRole(trx: Transaction<DB>, roleId: string): Promise<void> {
   if (!(await q.executeTakeFirst())) throw Invalid('Some fields need attention', { roleId: 'No such role' });
 }
 
+/** In the transaction that gives `roleId`: it gives no screen above the actor's own level. */
+async function refuseRoleAboveActor(trx: Transaction<DB>, actor: Actor, roleId: string): Promise<void> {
+  await refuseGivingAbove(trx, actor, await levelsOfRole(trx, roleId), undefined, 'You cannot give a role with permissions you do not have yourself');
+}
+
 export async function createLocalUser(db: Kysely<DB>, actor: Actor, input: UserInput & { userName: string }, opts: DetailOptions = NEW_USER) {
   const fields = checkFields(input);
   await checkRole(db, input.roleId, fields);
@@ -228,7 +234,10 @@ export async function createLocalUser(db: Kysely<DB>, actor: Actor, input: UserI
   const userName = input.userName.trim();
   try {
     await db.transaction().execute(async (trx) => {
-      if (input.roleId) await holdRole(trx, input.roleId);
+      if (input.roleId) {
+        await holdRole(trx, input.roleId);
+        await refuseRoleAboveActor(trx, actor, input.roleId);
+      }
       await trx
         .insertInto('users')
         .values({
@@ -286,10 +295,17 @@ export async function updateUser(db: Kysely<DB>, actor: Actor, id: string, input
   put('status', input.status, 'status');
   put('time_zone', input.timeZone, 'timeZone');
   put('locale', input.locale, 'locale');
-  if (!Object.keys(set).length) return (await getUserDetail(db, id, opts))!;
+  if (!Object.keys(set).length) {
+    await refuseManagingAbove(db, actor, existing);
+    return (await getUserDetail(db, id, opts))!;
+  }
   try {
     await db.transaction().execute(async (trx) => {
-      if (set.role_id) await holdRole(trx, set.role_id);
+      await refuseManagingAbove(trx, actor, existing);
+      if (set.role_id) {
+        await holdRole(trx, set.role_id);
+        await refuseRoleAboveActor(trx, actor, set.role_id);
+      }
       // The version moves from the row's current one, not from `existing` (read before the transaction):
       // a SCIM PUT committed meanwhile moved it already, and both changes would have named one ETag.
       await trx.updateTable('users').set({ ...set, version: sql<number>`version + 1`, updated_at: nowIso() }).where('id', '=', id).execute();
@@ -323,6 +339,7 @@ export async function resetPassword(db: Kysely<DB>, actor: Actor, id: string, pa
   const generated = password === undefined ? generatePassword() : null;
   const hash = await hashPassword(password ?? generated!);
   await db.transaction().execute(async (trx) => {
+    await refuseManagingAbove(trx, actor, user);
     await trx.updateTable('users').set({ password_hash: hash, updated_at: nowIso() }).where('id', '=', id).execute();
     // A new password ends the old sessions, except the admin's own current one is not affected (different user).
     const ended = await endSessionsForUser(trx, id);
@@ -335,6 +352,7 @@ export async function signOutEverywhere(db: Kysely<DB>, actor: Actor, id: string
   const user = await db.selectFrom('users').select(['id', 'user_name']).where('id', '=', id).executeTakeFirst();
   if (!user) throw NotFound('No such user');
   return db.transaction().execute(async (trx) => {
+    await refuseManagingAbove(trx, actor, user);
     const ended = await endSessionsForUser(trx, id);
     await recordAudit(trx, actor, { action: 'user.sign_out_everywhere', targetType: 'user', targetId: id, targetName: user.user_name, summary: `signed ${user.user_name} out everywhere (${ended} session${ended === 1 ? '' : 's'} ended)` });
     return { ended };

@@ -20,8 +20,9 @@ async function user(levels: Record<string, 'none' | 'read' | 'full'>): Promise<C
   return signIn(t.baseUrl, u.username, u.password);
 }
 
-// Fixtures made with the admin client, fresh for each call so writes never collide.
-async function newRoleGroup(levels: Record<string, string> = { accounts: 'read' }) {
+// Fixtures made with the admin client, fresh for each call so writes never collide. They give no
+// level a Full caller lacks: nobody gives or manages more than they hold (escalation.test.ts).
+async function newRoleGroup(levels: Record<string, string> = {}) {
   const r = await admin.json('/api/role-groups', { method: 'POST', body: { name: `rg-${uniq()}`, levels } });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return r.body as { id: string; name: string };
@@ -112,12 +113,12 @@ const cases: Case[] = [
   },
   {
     screen: 'role-groups', method: 'POST', path: '/api/role-groups',
-    valid: async () => ({ path: '/api/role-groups', body: { name: `g-${uniq()}`, levels: { invoices: 'full' } }, expect: 201 }),
+    valid: async () => ({ path: '/api/role-groups', body: { name: `g-${uniq()}`, levels: { 'role-groups': 'full' } }, expect: 201 }),
     invalid: async () => ({ path: '/api/role-groups', body: { name: `g-${uniq()}`, levels: { 'no-such-screen': 'full' } }, field: 'levels.no-such-screen' }),
   },
   {
     screen: 'role-groups', method: 'PATCH', path: '/api/role-groups/:id',
-    valid: async () => ({ path: `/api/role-groups/${(await newRoleGroup()).id}`, body: { levels: { payments: 'read' } }, expect: 200 }),
+    valid: async () => ({ path: `/api/role-groups/${(await newRoleGroup()).id}`, body: { levels: { 'role-groups': 'read' } }, expect: 200 }),
     invalid: async () => ({ path: `/api/role-groups/${(await newRoleGroup()).id}`, body: { name: '   ' }, field: 'name' }),
   },
   {

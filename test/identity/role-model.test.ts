@@ -169,7 +169,7 @@ test('a role with two role groups grants the most permissive level per screen an
   assert.equal(me.body.permissions.products, 'read');
   assert.equal(me.body.permissions.invoices, 'none');
   // Enforced, not only reported: Full on Users from Alpha although Beta says Read Only.
-  const created = await c.json('/api/users', { method: 'POST', body: { userName: `by-merge-${uniq()}`, roleId: 'role-read-only-core' } });
+  const created = await c.json('/api/users', { method: 'POST', body: { userName: `by-merge-${uniq()}`, roleId: r.id } });
   assert.equal(created.status, 201);
   assert.equal((await c.fetch('/api/roles')).status, 403);
   const detail = await admin.json(`/api/users/${u.id}`);

@@ -53,7 +53,7 @@ test('a role group changed on node B is enforced on node A at once', async () =>
   assert.equal((await onA.fetch('/api/users')).status, 403);
   assert.equal((await onA.json('/api/me')).body.permissions.users, 'none');
   await adminOnB.json(`/api/role-groups/${u.roleGroupId}`, { method: 'PATCH', body: { levels: { users: 'full' } } });
-  const write = await onA.json('/api/users', { method: 'POST', body: { userName: `from-a-${Date.now()}`, roleId: 'role-read-only-core' } });
+  const write = await onA.json('/api/users', { method: 'POST', body: { userName: `from-a-${Date.now()}`, roleId: u.roleId } });
   assert.equal(write.status, 201, 'Full Permission granted on B lets the user write on A');
 });
 
