@@ -637,6 +637,8 @@ interface Change {
   emailsChanged: boolean;
   /** Whether the name the user's groups show for them (displayName, else userName) changes. */
   memberDisplayChanged: boolean;
+  /** Nothing the user is changes (Okta's PUT re-sending the profile it read): nothing is written. */
+  unchanged: boolean;
 }
 
 /**
@@ -690,7 +692,17 @@ function planChange(row: Row, attrs: Resource, verb: 'replaced' | 'updated'): Ch
   // was (Okta's PUT re-sends the whole user, a deactivation included) leaves them alone.
   const emailsChanged = JSON.stringify(x.emails) !== JSON.stringify(emailRows(before.emails));
   const memberDisplayChanged = (x.cols.display_name ?? x.userName) !== (str(before.displayName) ?? row.user_name);
-  return { x, status, stored: JSON.stringify(x.stored), version: row.version + 1, now: nowIso(), action, deactivating, head, tail, emailsChanged, memberDisplayChanged };
+  const unchanged = !changes.length && x.userName === row.user_name && status === row.status;
+  return { x, status, stored: JSON.stringify(x.stored), version: row.version + 1, now: nowIso(), action, deactivating, head, tail, emailsChanged, memberDisplayChanged, unchanged };
+}
+
+/**
+ * The answer to a PUT or PATCH that changes nothing: the user as read, with their version and
+ * lastModified kept (RFC 7643 §3.1: the version changes when the resource does), so an IdP's re-sent
+ * profile neither writes nor turns the ETag a client holds into a 412.
+ */
+function unchangedUser(ctx: ScimCtx, row: Row, c: Change, groups: Groups): { resource: Resource; outcome: Outcome } {
+  return { resource: toResource(ctx, row, groups), outcome: { summary: c.head, resourceId: row.id, userName: row.user_name } };
 }
 
 function changed(ctx: ScimCtx, row: Row, c: Change, ended: number, groups: Groups): { resource: Resource; outcome: Outcome } {
@@ -707,6 +719,7 @@ function changed(ctx: ScimCtx, row: Row, c: Change, ended: number, groups: Group
 async function save(ctx: ScimCtx, trx: Transaction<DB>, row: Row, attrs: Resource, verb: 'replaced' | 'updated', groups?: Groups): Promise<{ resource: Resource; outcome: Outcome }> {
   const c = planChange(row, attrs, verb);
   const theirGroups = async () => (groups ??= await groupsOfUser(trx, row.id));
+  if (c.unchanged) return unchangedUser(ctx, row, c, await theirGroups());
   // A group lists its members by name: when the user's changes, so do the groups they are in (on
   // PostgreSQL the caller has locked them already, before the user's row: updateLocked).
   const touchTheirGroups = async () => {
@@ -813,6 +826,7 @@ async function updateUserInOneStatement(
     const { row, groups } = splitGroups(found);
     checkIfMatch(ifMatch, userEtag(row.version, groups));
     const c = planChange(row, next(row), verb);
+    if (c.unchanged) return unchangedUser(ctx, row, c, groups);
     // A new display name for a member of groups changes those groups too: that goes through save().
     if (c.memberDisplayChanged && groups.length) break;
     const r = await writeChangePg(ctx, ctx.db, row, c);

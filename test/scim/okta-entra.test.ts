@@ -120,6 +120,9 @@ describe('Okta custom app (PUT for every update)', () => {
     const put = (body: Record<string, unknown>) => h.scim('PUT', `/Users/${id}`, body);
     const same = await put(created.body);
     assert.equal(same.status, 200);
+    // Okta's re-sent profile changes nothing: no write, the same version and lastModified.
+    assert.equal(same.body.meta.version, created.body.meta.version);
+    assert.equal(same.body.meta.lastModified, created.body.meta.lastModified);
     const changedProfile = await put({ ...same.body, title: 'Controller', name: { givenName: 'Test', familyName: 'Other' } });
     const entra = await h.scim('PATCH', `/Users/${id}`, {
       schemas: [PATCH_OP],
@@ -139,7 +142,7 @@ describe('Okta custom app (PUT for every update)', () => {
       'deactivated user words2@okta.local; renamed user words@okta.local to words2@okta.local; changed title',
     ];
     const audit = await h.t.database.db.selectFrom('audit_log').select('summary').where('target_id', '=', id).orderBy('at').orderBy('id').execute();
-    assert.deepEqual(audit.map((a) => a.summary), expected);
+    assert.deepEqual(audit.map((a) => a.summary), expected.filter((e) => !e.endsWith('(nothing changed)')), 'the audit log records changes');
     assert.equal(changedProfile.status, 200);
     await flushProvisioningLog(h.t.database.db);
     const log = await provisioningLogDbOf(h.t.database.db).selectFrom('provisioning_log').select('summary').where('resource_id', '=', id).where('method', '!=', 'GET').orderBy('id').execute();

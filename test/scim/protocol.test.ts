@@ -701,7 +701,7 @@ describe('errors', () => {
     assert.equal(put.status, 200, JSON.stringify(put.body));
     assert.deepEqual(groupsOf(put.body), [`${g.body.id} ETag Members`]);
     assert.equal(put.headers.get('etag'), put.body.meta.version);
-    assert.notEqual(put.body.meta.version, b1.etag);
+    assert.equal(put.body.meta.version, b1.etag, 'a PUT of the profile as it is changes nothing, its version included');
     assert.equal((await h.scim('GET', `/Users/${b.body.id}`, undefined, { 'if-none-match': put.body.meta.version })).status, 304);
     const patched = await h.scim('PATCH', `/Users/${b.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'nickName', value: 'Bee' }] }, { 'if-match': put.body.meta.version.replace(/^W\//, '') });
     assert.equal(patched.status, 204);
