@@ -1,6 +1,8 @@
 // Customer accounts: create and edit (number assigned here), search, and the overview with the
 // account's balance. Balance = finalized invoices − payments − credit notes; open receivables and
 // available credit are the same money seen through allocations (the invariant test checks both agree).
+// What the overview and list embed from other screens follows the caller's reads of those screens
+// (EmbeddedReads): the Accounts screen alone must not show what the Invoices, Payments or Usage screen would refuse.
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
@@ -167,7 +169,7 @@ export interface AccountListQuery {
   cursor?: string;
 }
 
-export async function listAccounts(db: Db, query: AccountListQuery) {
+export async function listAccounts(db: Db, query: AccountListQuery, reads: Pick<EmbeddedReads, 'invoices'> = { invoices: false }) {
   const limit = clampLimit(query.limit);
   const cur = decodeCursor(query.cursor, ['text']);
   let qb = db.selectFrom('accounts').selectAll();
@@ -179,6 +181,7 @@ export async function listAccounts(db: Db, query: AccountListQuery) {
   if (cur) qb = qb.where((eb) => after(eb, ['number'], cur, 'asc'));
   const rows = await qb.orderBy('number').limit(limit + 1).execute();
   const p = page(rows, limit, (r) => [r.number]);
+  if (!reads.invoices) return { items: p.items.map(toAccount), nextCursor: p.nextCursor };
   const open = await openBalances(db, p.items.map((r) => r.id));
   return { items: p.items.map((r) => ({ ...toAccount(r), openBalance: open.get(r.id) ?? 0 })), nextCursor: p.nextCursor };
 }
@@ -223,27 +226,48 @@ export async function accountBalance(db: Db, id: string, currency: string): Prom
   return { currency, invoiced, payments, credits, balance: invoiced - payments - credits, openReceivables: Number(inv.open), availableCredit: Number(pay.free) + Number(cred.free) };
 }
 
-export async function accountOverview(db: Db, id: string) {
+/**
+ * Which other screens the caller may read. The account overview and list embed data that belongs to
+ * those screens, and a section is included only for a caller who could read it there:
+ * open invoices → Invoices; recent payments → Payments; usage → Usage; the balance (invoiced −
+ * payments − credits, open receivables, account credit) is made of invoices and of payments and
+ * credits, so it needs both Invoices and Payments; the list's open balance (what is due on finalized
+ * invoices) needs Invoices. Absent sections are left out of the response, not set to zero.
+ */
+export interface EmbeddedReads {
+  invoices: boolean;
+  payments: boolean;
+  usage: boolean;
+}
+
+export async function accountOverview(db: Db, id: string, reads: EmbeddedReads) {
   const row = await getAccountRow(db, id);
+  const none = Promise.resolve(null);
   const [balance, openInvoices, subscriptions, recentPayments, usageByIdentifier, recentUsage] = await Promise.all([
-    accountBalance(db, id, row.currency),
-    db.selectFrom('invoices').select(['id', 'number', 'status', 'issue_date', 'due_date', 'total', 'amount_paid', 'period_start', 'period_end', 'currency'])
-      .where('account_id', '=', id).where('status', 'in', ['draft', 'finalized']).orderBy('period_start', 'desc').limit(50).execute(),
+    reads.invoices && reads.payments ? accountBalance(db, id, row.currency) : none,
+    reads.invoices
+      ? db.selectFrom('invoices').select(['id', 'number', 'status', 'issue_date', 'due_date', 'total', 'amount_paid', 'period_start', 'period_end', 'currency'])
+        .where('account_id', '=', id).where('status', 'in', ['draft', 'finalized']).orderBy('period_start', 'desc').limit(50).execute()
+      : none,
     db.selectFrom('subscriptions as s').innerJoin('products as p', 'p.id', 's.product_id')
       .select(['s.id', 's.product_id', 'p.name as product_name', 'p.code as product_code', 's.quantity', 's.start_date', 's.end_date', 's.status', 's.version'])
       .where('s.account_id', '=', id).orderBy('s.start_date', 'desc').execute(),
-    db.selectFrom('payments').select(['id', 'amount', 'currency', 'received_on', 'method', 'reference', 'unallocated']).where('account_id', '=', id).orderBy('received_on', 'desc').orderBy('created_at', 'desc').limit(10).execute(),
-    db.selectFrom('usage_records').select((eb) => ['identifier', eb.fn.sum<number>('quantity').as('quantity'), eb.fn.countAll<number>().as('records')])
-      .where('account_id', '=', id).where('occurred_at', '>=', new Date(Date.now() - 30 * 86_400_000).toISOString()).groupBy('identifier').orderBy('identifier').execute(),
-    db.selectFrom('usage_records').select(['id', 'identifier', 'quantity', 'occurred_at', 'idempotency_key']).where('account_id', '=', id).orderBy('id', 'desc').limit(10).execute(),
+    reads.payments
+      ? db.selectFrom('payments').select(['id', 'amount', 'currency', 'received_on', 'method', 'reference', 'unallocated']).where('account_id', '=', id).orderBy('received_on', 'desc').orderBy('created_at', 'desc').limit(10).execute()
+      : none,
+    reads.usage
+      ? db.selectFrom('usage_records').select((eb) => ['identifier', eb.fn.sum<number>('quantity').as('quantity'), eb.fn.countAll<number>().as('records')])
+        .where('account_id', '=', id).where('occurred_at', '>=', new Date(Date.now() - 30 * 86_400_000).toISOString()).groupBy('identifier').orderBy('identifier').execute()
+      : none,
+    reads.usage ? db.selectFrom('usage_records').select(['id', 'identifier', 'quantity', 'occurred_at', 'idempotency_key']).where('account_id', '=', id).orderBy('id', 'desc').limit(10).execute() : none,
   ]);
   return {
     account: toAccount(row),
-    balance,
-    openInvoices: openInvoices.map((i) => ({ id: i.id, number: i.number, status: i.status, issueDate: i.issue_date, dueDate: i.due_date, total: Number(i.total), amountDue: Number(i.total) - Number(i.amount_paid), periodStart: i.period_start, periodEnd: i.period_end, currency: i.currency })),
+    ...(balance && { balance }),
+    ...(openInvoices && { openInvoices: openInvoices.map((i) => ({ id: i.id, number: i.number, status: i.status, issueDate: i.issue_date, dueDate: i.due_date, total: Number(i.total), amountDue: Number(i.total) - Number(i.amount_paid), periodStart: i.period_start, periodEnd: i.period_end, currency: i.currency })) }),
     subscriptions: subscriptions.map((s) => ({ id: s.id, productId: s.product_id, productName: s.product_name, productCode: s.product_code, quantity: s.quantity, startDate: s.start_date, endDate: s.end_date, status: s.status, version: s.version })),
-    recentPayments: recentPayments.map((p) => ({ id: p.id, amount: Number(p.amount), currency: p.currency, receivedOn: p.received_on, method: p.method, reference: p.reference, unallocated: Number(p.unallocated) })),
-    usageLast30Days: usageByIdentifier.map((u) => ({ identifier: u.identifier, quantity: Number(u.quantity), records: Number(u.records) })),
-    recentUsage: recentUsage.map((u) => ({ id: Number(u.id), identifier: u.identifier, quantity: Number(u.quantity), occurredAt: u.occurred_at, idempotencyKey: u.idempotency_key })),
+    ...(recentPayments && { recentPayments: recentPayments.map((p) => ({ id: p.id, amount: Number(p.amount), currency: p.currency, receivedOn: p.received_on, method: p.method, reference: p.reference, unallocated: Number(p.unallocated) })) }),
+    ...(usageByIdentifier && { usageLast30Days: usageByIdentifier.map((u) => ({ identifier: u.identifier, quantity: Number(u.quantity), records: Number(u.records) })) }),
+    ...(recentUsage && { recentUsage: recentUsage.map((u) => ({ id: Number(u.id), identifier: u.identifier, quantity: Number(u.quantity), occurredAt: u.occurred_at, idempotencyKey: u.idempotency_key })) }),
   };
 }

@@ -89,6 +89,17 @@ export async function getInvoice(db: Db, id: string) {
 }
 export type InvoiceDetail = Awaited<ReturnType<typeof getInvoice>>;
 
+/**
+ * The invoice as a caller sees it: the allocations name the payments (method, reference, date) and
+ * credit notes (reason) applied, which belong to the Payments screen, so a caller who cannot read
+ * Payments gets the invoice without them; amountPaid, the invoice's own figure, stays.
+ */
+export function invoiceFor(inv: InvoiceDetail, reads: { payments: boolean }): InvoiceDetail | Omit<InvoiceDetail, 'allocations'> {
+  if (reads.payments) return inv;
+  const { allocations: _hidden, ...rest } = inv;
+  return rest;
+}
+
 export interface InvoiceListQuery {
   q?: string;
   status?: string;

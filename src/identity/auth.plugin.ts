@@ -59,6 +59,11 @@ export function requireLevel(request: FastifyRequest, screen: ScreenKey, level: 
   return user;
 }
 
+/** True when the signed-in user may read `screen`: for a response that embeds another screen's data. */
+export function canRead(request: FastifyRequest, screen: ScreenKey): boolean {
+  return !!request.auth && atLeast(request.auth.permissions[screen], 'read');
+}
+
 async function authPlugin(app: FastifyInstance): Promise<void> {
   const publicOrigin = new URL(app.config.publicUrl).origin;
   app.decorateRequest('auth', null);

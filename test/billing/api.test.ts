@@ -49,6 +49,7 @@ before(async () => {
     return signIn(t.baseUrl, u.username, u.password);
   };
   [full, read, none] = [await mk('full'), await mk('read'), await mk('none')];
+  ctx.admin = adminClient;
   ctx.product = await ok(full, '/api/products', 'POST', {
     code: 'PRO',
     name: 'Pro',
@@ -389,6 +390,65 @@ describe('billing rules over HTTP', () => {
   });
 });
 
+
+describe("a screen's response holds another screen's data only for those who may read that screen", () => {
+  const readsOf = async (screens: string[]) => {
+    const u = await createUserWithLevels(ctx.admin, { ...levels('none'), ...Object.fromEntries(screens.map((s) => [s, 'read'])) });
+    return signIn(t.baseUrl, u.username, u.password);
+  };
+  const OVERVIEW_SECTIONS = ['balance', 'openInvoices', 'recentPayments', 'usageLast30Days', 'recentUsage'];
+  let paid: any;
+  before(async () => {
+    // A finalized invoice paid in part by a payment with a reference, and usage on the same account.
+    paid = await newFinalized();
+    await ok(full, '/api/payments', 'POST', { accountId: paid.account.id, amount: 1234, currency: 'USD', method: 'bank_transfer', reference: 'WIRE-SECRET-1' });
+    await ok(full, '/api/usage', 'POST', { accountNumber: paid.account.number, identifier: 'api_calls', quantity: 4, occurredAt: new Date().toISOString(), idempotencyKey: 'embedded-key-1' });
+  });
+
+  test('Read Only on Accounts alone shows the account and its subscriptions, without balance, invoices, payments or usage', async () => {
+    const accountsOnly = await readsOf(['accounts']);
+    assert.equal((await accountsOnly.json('/api/payments')).status, 403);
+    const res = await accountsOnly.json(`/api/accounts/${paid.account.id}`);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.account.id, paid.account.id);
+    assert.equal(res.body.subscriptions.length, 1);
+    for (const k of OVERVIEW_SECTIONS) assert.ok(!(k in res.body), `${k} is shown: ${JSON.stringify(res.body[k])}`);
+    const text = JSON.stringify(res.body);
+    assert.ok(!text.includes('WIRE-SECRET-1') && !text.includes('embedded-key-1'), text);
+    const list = await accountsOnly.json(`/api/accounts?q=${encodeURIComponent(paid.account.number)}`);
+    assert.equal(list.body.items.length, 1);
+    assert.ok(!('openBalance' in list.body.items[0]), JSON.stringify(list.body.items[0]));
+  });
+
+  test('each section of the account overview comes with a read of its own screen', async () => {
+    const cases: [string[], string[]][] = [
+      [['accounts', 'payments'], ['recentPayments']],
+      [['accounts', 'usage'], ['usageLast30Days', 'recentUsage']],
+      [['accounts', 'invoices'], ['openInvoices']],
+      [['accounts', 'invoices', 'payments', 'usage'], OVERVIEW_SECTIONS],
+    ];
+    for (const [screens, shown] of cases) {
+      const c = await readsOf(screens);
+      const body = await ok(c, `/api/accounts/${paid.account.id}`);
+      assert.deepEqual(OVERVIEW_SECTIONS.filter((k) => k in body), shown, `reads of ${screens.join(', ')}`);
+    }
+    const all = await ok(await readsOf(['accounts', 'invoices', 'payments', 'usage']), `/api/accounts/${paid.account.id}`);
+    assert.equal(all.recentPayments[0].reference, 'WIRE-SECRET-1');
+    assert.equal(all.recentUsage[0].idempotencyKey, 'embedded-key-1');
+    assert.equal(all.openInvoices.length, 1);
+    assert.equal(all.balance.openReceivables, paid.invoice.total - 1234);
+    const list = await ok(await readsOf(['accounts', 'invoices']), `/api/accounts?q=${encodeURIComponent(paid.account.number)}`);
+    assert.equal(list.items[0].openBalance, paid.invoice.total - 1234);
+  });
+
+  test('an invoice names the payments applied to it only to those who may read Payments', async () => {
+    const invoicesOnly = await ok(await readsOf(['invoices']), `/api/invoices/${paid.invoice.id}`);
+    assert.equal(invoicesOnly.amountPaid, 1234);
+    assert.ok(!('allocations' in invoicesOnly), JSON.stringify(invoicesOnly.allocations));
+    const withPayments = await ok(await readsOf(['invoices', 'payments']), `/api/invoices/${paid.invoice.id}`);
+    assert.deepEqual(withPayments.allocations.map((a: any) => [a.amount, a.reference]), [[1234, 'WIRE-SECRET-1']]);
+  });
+});
 
 describe('input the API does not take is a 400 naming the field, and nothing is stored', () => {
   const refused = (res: { status: number; body: any }, field: string) => {

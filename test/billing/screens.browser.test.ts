@@ -294,3 +294,24 @@ test('the usage filter fields follow the URL on back and forward, as the records
   });
   await page.context().close();
 });
+
+test('with Read Only on Accounts alone, the account screen shows the account and no balance, invoices, payments or usage panels', async () => {
+  const account = await subscribedAccount('Soylent');
+  const pay = await api.json('/api/payments', { method: 'POST', body: { accountId: account.id, amount: 700, currency: 'USD', method: 'card', reference: 'CARD-77' } });
+  assert.equal(pay.status, 201);
+  const viewer = await createUserWithLevels(api, { accounts: 'read' }, 'accounts-viewer');
+  const { page } = await newSession(browser, t.baseUrl);
+  await captureOnFailure('billing-accounts-only', [page], async () => {
+    await signInThroughUi(page, viewer.username, viewer.password);
+    await page.goto('/accounts');
+    await page.getByRole('link', { name: 'Soylent' }).waitFor();
+    assert.equal(await page.getByRole('columnheader', { name: 'Open balance' }).count(), 0);
+    await page.goto(`/accounts/${account.id}`);
+    await page.getByRole('table', { name: 'Subscriptions' }).getByText('Pro (PRO)').waitFor();
+    for (const heading of ['Open invoices', 'Recent payments', 'Usage, last 30 days', 'Latest usage records']) {
+      assert.equal(await page.getByRole('heading', { name: heading }).count(), 0, heading);
+    }
+    for (const text of ['Balance', 'Open receivables', 'Account credit']) assert.equal(await page.getByText(text, { exact: true }).count(), 0, text);
+  });
+  await page.context().close();
+});

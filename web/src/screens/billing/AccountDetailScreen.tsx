@@ -1,5 +1,7 @@
 // Account overview: balance, open invoices, subscriptions (subscribe, cancel), recent usage and
-// payments, and the account's details (editable with Full Permission).
+// payments, and the account's details (editable with Full Permission). The API leaves out a section
+// the user may not read on its own screen (balance needs Invoices and Payments, open invoices
+// Invoices, payments Payments, usage Usage); an absent section's panel is not drawn at all.
 import { useCallback, useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { errorText } from '../../api/client.ts';
@@ -85,18 +87,20 @@ export default function AccountDetailScreen() {
   }, [load]);
   if (error) return <div className="page"><Banner>{error}</Banner></div>;
   if (!data) return <div className="page"><Spinner /></div>;
-  const { account: a, balance: b } = data;
+  const { account: a, balance: b, openInvoices, recentPayments, usageLast30Days, recentUsage } = data;
   const cancel = (subId: string) => setCancelling(subId);
   return (
     <div className="page">
       <PageHeader title={`${a.name}`} breadcrumb={screenCrumbs('accounts', { label: a.number })} actions={<AccountStatus status={a.status} />}>
         <p className="muted">{a.number} · billed in {a.currency} · {a.paymentTermsDays} days to pay{a.taxRate !== '0' ? ` · tax ${a.taxRate}%` : ''}</p>
       </PageHeader>
-      <div className="bl-cards">
-        <FigureCard label="Balance" value={<Money minor={b.balance} currency={a.currency} />} note="invoiced − payments − credits" />
-        <FigureCard label="Open receivables" value={<Money minor={b.openReceivables} currency={a.currency} />} note={`${data.openInvoices.filter((i) => i.status === 'finalized').length} open invoices`} />
-        <FigureCard label="Account credit" value={<Money minor={b.availableCredit} currency={a.currency} />} note="applied to the next invoices" />
-      </div>
+      {b && (
+        <div className="bl-cards">
+          <FigureCard label="Balance" value={<Money minor={b.balance} currency={a.currency} />} note="invoiced − payments − credits" />
+          <FigureCard label="Open receivables" value={<Money minor={b.openReceivables} currency={a.currency} />} note={openInvoices ? `${openInvoices.filter((i) => i.status === 'finalized').length} open invoices` : undefined} />
+          <FigureCard label="Account credit" value={<Money minor={b.availableCredit} currency={a.currency} />} note="applied to the next invoices" />
+        </div>
+      )}
       <Tabs label="Account sections" value={tab} onChange={setTab} tabs={[{ key: 'overview', label: 'Overview' }, { key: 'details', label: 'Details' }]}>
         {tab === 'overview' ? (
           <>
@@ -113,10 +117,10 @@ export default function AccountDetailScreen() {
                 ]} />
               )}
             </section>
-            <section className="bl-section">
+            {openInvoices && <section className="bl-section">
               <h2>Open invoices</h2>
-              {data.openInvoices.length === 0 ? <EmptyState title="No open or draft invoices." /> : (
-                <Table caption="Open invoices" rowKey={(i) => i.id} rows={data.openInvoices} columns={[
+              {openInvoices.length === 0 ? <EmptyState title="No open or draft invoices." /> : (
+                <Table caption="Open invoices" rowKey={(i) => i.id} rows={openInvoices} columns={[
                   { key: 'number', header: 'Invoice', render: (i) => <Link to={`/invoices/${i.id}`}>{i.number ?? 'Draft'}</Link> },
                   { key: 'period', header: 'Period', render: (i) => `${i.periodStart} – ${i.periodEnd}` },
                   { key: 'due', header: 'Due', render: (i) => i.dueDate ?? '—' },
@@ -125,33 +129,33 @@ export default function AccountDetailScreen() {
                   { key: 'dueAmt', header: 'Amount due', align: 'right', render: (i) => <Money minor={i.amountDue} currency={i.currency} /> },
                 ]} />
               )}
-            </section>
-            <section className="bl-section grid-2">
-              <div>
+            </section>}
+            {(usageLast30Days || recentPayments) && <section className={usageLast30Days && recentPayments ? 'bl-section grid-2' : 'bl-section'}>
+              {usageLast30Days && <div>
                 <h2>Usage, last 30 days</h2>
-                {data.usageLast30Days.length === 0 ? <p className="muted">No usage recorded.</p> : (
-                  <Table caption="Usage" rowKey={(u) => u.identifier} rows={data.usageLast30Days} columns={[
+                {usageLast30Days.length === 0 ? <p className="muted">No usage recorded.</p> : (
+                  <Table caption="Usage" rowKey={(u) => u.identifier} rows={usageLast30Days} columns={[
                     { key: 'id', header: 'Identifier', render: (u) => <Link to={`/usage?accountId=${a.id}&identifier=${u.identifier}`}>{u.identifier}</Link> },
                     { key: 'q', header: 'Quantity', align: 'right', render: (u) => formatNumber(u.quantity) },
                     { key: 'r', header: 'Records', align: 'right', render: (u) => formatNumber(u.records) },
                   ]} />
                 )}
-              </div>
-              <div>
+              </div>}
+              {recentPayments && <div>
                 <h2>Recent payments</h2>
-                {data.recentPayments.length === 0 ? <p className="muted">No payments yet.</p> : (
-                  <Table caption="Payments" rowKey={(p) => p.id} rows={data.recentPayments} columns={[
+                {recentPayments.length === 0 ? <p className="muted">No payments yet.</p> : (
+                  <Table caption="Payments" rowKey={(p) => p.id} rows={recentPayments} columns={[
                     { key: 'd', header: 'Received', render: (p) => p.receivedOn },
                     { key: 'm', header: 'Method', render: (p) => p.method.replace('_', ' ') },
                     { key: 'a', header: 'Amount', align: 'right', render: (p) => <Money minor={p.amount} currency={p.currency} /> },
                   ]} />
                 )}
-              </div>
-            </section>
-            {data.recentUsage.length > 0 && (
+              </div>}
+            </section>}
+            {recentUsage && recentUsage.length > 0 && (
               <section className="bl-section">
                 <h2>Latest usage records</h2>
-                <Table caption="Latest usage" rowKey={(u) => String(u.id)} rows={data.recentUsage} dense columns={[
+                <Table caption="Latest usage" rowKey={(u) => String(u.id)} rows={recentUsage} dense columns={[
                   { key: 't', header: 'Occurred', render: (u) => <DateTime value={u.occurredAt} /> },
                   { key: 'i', header: 'Identifier', render: (u) => u.identifier },
                   { key: 'q', header: 'Quantity', align: 'right', render: (u) => formatNumber(u.quantity) },

@@ -1,7 +1,7 @@
 // Accounts: search by name, number or contact; status filter; create an account (Full Permission).
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { useCanEdit } from '../../auth/session.tsx';
+import { useCanEdit, useSession } from '../../auth/session.tsx';
 import { screenCrumbs } from '../../shell/nav.ts';
 import { Banner, Button, Dialog, EmptyState, FilterBar, FilterSelect, Money, PageHeader, Pager, Spinner, Table, useList, useListParams, type Column } from '../../ui/index.ts';
 import { AccountForm } from './AccountForm.tsx';
@@ -9,17 +9,19 @@ import { billingApi, type Account } from './billing.api.ts';
 import { AccountStatus } from './parts.tsx';
 
 const FILTERS = ['q', 'status'];
-const columns: Column<Account>[] = [
+// Open balance comes from invoices: the API sends it, and the column is shown, only to those who may read Invoices.
+const columns = (openBalance: boolean): Column<Account>[] => [
   { key: 'number', header: 'Number', sortValue: (a) => a.number, render: (a) => <Link to={`/accounts/${encodeURIComponent(a.id)}`}>{a.number}</Link> },
   { key: 'name', header: 'Name', sortValue: (a) => a.name, render: (a) => <Link to={`/accounts/${encodeURIComponent(a.id)}`}>{a.name}</Link> },
   { key: 'contact', header: 'Billing contact', sortValue: (a) => a.contactName ?? '', render: (a) => [a.contactName, a.contactEmail].filter(Boolean).join(' · ') || <span className="muted">—</span> },
   { key: 'currency', header: 'Currency', sortValue: (a) => a.currency, render: (a) => a.currency },
-  { key: 'open', header: 'Open balance', align: 'right', sortValue: (a) => a.openBalance ?? 0, render: (a) => <Money minor={a.openBalance ?? 0} currency={a.currency} /> },
+  ...(openBalance ? [{ key: 'open', header: 'Open balance', align: 'right' as const, sortValue: (a: Account) => a.openBalance ?? 0, render: (a: Account) => <Money minor={a.openBalance ?? 0} currency={a.currency} /> }] : []),
   { key: 'status', header: 'Status', sortValue: (a) => a.status, render: (a) => <AccountStatus status={a.status} /> },
 ];
 
 export default function AccountsScreen() {
   const canEdit = useCanEdit('accounts');
+  const canReadInvoices = useSession().canRead('invoices');
   const navigate = useNavigate();
   const list = useListParams(FILTERS);
   const [creating, setCreating] = useState(false);
@@ -41,7 +43,7 @@ export default function AccountsScreen() {
         </EmptyState>
       ) : page ? (
         <>
-          <Table columns={columns} rows={page.items} rowKey={(a) => a.id} sort={list.sort} onSort={list.setSort} caption="Accounts" />
+          <Table columns={columns(canReadInvoices)} rows={page.items} rowKey={(a) => a.id} sort={list.sort} onSort={list.setSort} caption="Accounts" />
           <Pager list={list} nextCursor={page.nextCursor} count={page.items.length} />
         </>
       ) : null}

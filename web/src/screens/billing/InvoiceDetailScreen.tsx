@@ -81,7 +81,7 @@ export default function InvoiceDetailScreen() {
           </tfoot>
         </table>
         {inv.memo && <p>{inv.memo}</p>}
-        {inv.allocations.length > 0 && (
+        {inv.allocations && inv.allocations.length > 0 && (
           <>
             <h3>Payments and credits applied</h3>
             <ul className="plain">

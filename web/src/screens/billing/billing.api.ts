@@ -7,19 +7,29 @@ type Q = Record<string, string | number | boolean | null | undefined>;
 export interface Account {
   id: string; number: string; name: string; contactName: string | null; contactEmail: string | null; contactPhone: string | null;
   addressLine1: string | null; addressLine2: string | null; city: string | null; region: string | null; postalCode: string | null; country: string | null;
-  currency: string; paymentTermsDays: number; status: 'active' | 'suspended' | 'closed'; notes: string | null; taxRate: string; version: number; openBalance?: number;
+  currency: string; paymentTermsDays: number; status: 'active' | 'suspended' | 'closed'; notes: string | null; taxRate: string; version: number;
+  /** absent unless the user may read Invoices */
+  openBalance?: number;
 }
 export interface Balance { currency: string; invoiced: number; payments: number; credits: number; balance: number; openReceivables: number; availableCredit: number }
 export interface InvoiceSummary { id: string; number: string | null; accountId: string; accountNumber?: string; accountName?: string; periodStart: string; periodEnd: string; currency: string; status: 'draft' | 'finalized' | 'paid' | 'void'; subtotal: number; tax: number; taxRate: string; total: number; amountPaid: number; amountDue: number; issueDate: string | null; dueDate: string | null; memo: string | null; voidReason: string | null; createdAt: string; billRunId: string | null }
 export interface InvoiceLine { id: string; kind: string; description: string; quantity: number; periodStart: string | null; periodEnd: string | null; amount: number }
-export interface InvoiceDetail extends InvoiceSummary { lines: InvoiceLine[]; allocations: { id: string; amount: number; at: string; paymentId: string | null; creditId: string | null; method: string | null; reference: string | null; reason: string | null }[]; billTo: { number: string; name: string } }
+export interface InvoiceDetail extends InvoiceSummary { lines: InvoiceLine[]; /** absent unless the user may read Payments */
+  allocations?: { id: string; amount: number; at: string; paymentId: string | null; creditId: string | null; method: string | null; reference: string | null; reason: string | null }[]; billTo: { number: string; name: string } }
+/** Sections from other screens are absent unless the user may read them (src/billing/accounts.service.ts, EmbeddedReads). */
 export interface AccountOverview {
-  account: Account; balance: Balance;
-  openInvoices: { id: string; number: string | null; status: string; issueDate: string | null; dueDate: string | null; total: number; amountDue: number; periodStart: string; periodEnd: string; currency: string }[];
+  account: Account;
+  /** Invoices and Payments */
+  balance?: Balance;
+  /** Invoices */
+  openInvoices?: { id: string; number: string | null; status: string; issueDate: string | null; dueDate: string | null; total: number; amountDue: number; periodStart: string; periodEnd: string; currency: string }[];
   subscriptions: { id: string; productId: string; productName: string; productCode: string; quantity: number; startDate: string; endDate: string | null; status: string; version: number }[];
-  recentPayments: { id: string; amount: number; currency: string; receivedOn: string; method: string; reference: string | null; unallocated: number }[];
-  usageLast30Days: { identifier: string; quantity: number; records: number }[];
-  recentUsage: { id: number; identifier: string; quantity: number; occurredAt: string; idempotencyKey: string }[];
+  /** Payments */
+  recentPayments?: { id: string; amount: number; currency: string; receivedOn: string; method: string; reference: string | null; unallocated: number }[];
+  /** Usage */
+  usageLast30Days?: { identifier: string; quantity: number; records: number }[];
+  /** Usage */
+  recentUsage?: { id: number; identifier: string; quantity: number; occurredAt: string; idempotencyKey: string }[];
 }
 export interface Tier { upTo: number | null; unitPrice: string; flatFee?: number }
 export type Pricing = { model: 'unit'; unitPrice: string } | { model: 'graduated' | 'volume'; tiers: Tier[] };
