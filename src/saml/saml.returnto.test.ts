@@ -13,3 +13,10 @@ test('anything that could leave the origin is refused', () => {
     assert.equal(safeReturnTo(v), null, String(v));
   }
 });
+
+test('a path whose dot segments collapse into "//host" is refused, not normalised into another origin', () => {
+  for (const v of ['/.//evil.example', '/a/..//evil.example', '/%2e//evil.example']) {
+    assert.equal(safeReturnTo(v), null, v);
+  }
+  assert.equal(safeReturnTo('/a/./b//c'), '/a/b//c');
+});
