@@ -235,3 +235,17 @@ test('each search is a step Back undoes, with the box showing the search gone ba
     assert.equal(await settled(() => box.inputValue(), ''), '');
   });
 });
+
+test('signing in from a link whose returnTo hides another host behind a tab stays on Ledgerline', async () => {
+  const { page } = await newSession(browser, t.baseUrl);
+  await captureOnFailure('login-return-to-tab', [page], async () => {
+    await page.goto('/login?returnTo=%2F%09%2Fevil.example');
+    await page.getByLabel('User name').fill(auditor.username);
+    await page.getByLabel('Password').fill(auditor.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((url) => url.origin === t.baseUrl && url.pathname === '/' && url.search === '', { timeout: 10_000 });
+    await page.getByRole('navigation', { name: 'Main menu' }).waitFor();
+    assert.equal(new URL(page.url()).origin, t.baseUrl);
+  });
+  await page.context().close();
+});

@@ -5,6 +5,7 @@ import { useSearchParams } from 'react-router';
 import { ApiError, setCsrfToken } from '../api/client.ts';
 import { authApi } from '../api/identity.ts';
 import type { SsoInfo } from '../api/types.ts';
+import { safeReturnTo } from '../auth/login-params.ts';
 
 const SSO_MESSAGES: Record<string, string> = {
   sso_disabled: 'Single sign-on is not enabled for Ledgerline. Sign in with your username and password, or ask your administrator.',
@@ -15,12 +16,6 @@ const SSO_MESSAGES: Record<string, string> = {
   session_expired: 'Your session has ended. Sign in again.',
 };
 const SSO_GENERIC = 'We could not sign you in with single sign-on. Ask your administrator for help and give them the reference below.';
-
-/** A same-origin path only: anything else (//evil, https://…) falls back to Home. */
-export function safeReturnTo(v: string | null): string {
-  if (!v || !v.startsWith('/') || v.startsWith('//') || v.startsWith('/\\') || v.startsWith('/login')) return '/';
-  return v;
-}
 
 function refusalSentence(error: string): string {
   if (SSO_MESSAGES[error]) return SSO_MESSAGES[error];
