@@ -1,5 +1,7 @@
 // A refused SAML message: the exact reason for the audit log, and the sentence shown to the person.
 // The person's sentence never carries the reason's details (keys, XML, library messages).
+// The sentences are also the only ones the sign-in page shows for /login?error=<reason>
+// (web/src/auth/login-params.ts imports them), so this module must not import anything from Node.
 
 export type RefusalReason =
   | 'sso_disabled'
@@ -31,7 +33,7 @@ export type RefusalReason =
   | 'rate_limited'
   | 'invalid_response';
 
-const GENERIC = 'We could not sign you in with single sign-on. Ask your administrator for help and give them the reference below.';
+export const REFUSAL_GENERIC = 'We could not sign you in with single sign-on. Ask your administrator for help and give them the reference below.';
 
 const MESSAGES: Partial<Record<RefusalReason, string>> = {
   sso_disabled: 'Single sign-on is not enabled for Ledgerline. Sign in with your username and password, or ask your administrator.',
@@ -46,6 +48,14 @@ const MESSAGES: Partial<Record<RefusalReason, string>> = {
   rate_limited: 'Too many sign-in attempts from your address. Wait a minute and try again.',
 };
 
+/** The sentence for a refusal reason; anything else (an unknown code, or free text) gets the generic one. */
+export function refusalMessage(reason: string): string {
+  return Object.hasOwn(MESSAGES, reason) ? MESSAGES[reason as RefusalReason]! : REFUSAL_GENERIC;
+}
+
+/** A reference id as the refusal page gives it (src/saml/saml.plugin.ts): "SSO-" and 10 hex digits. */
+export const REFERENCE_ID_RE = /^SSO-[0-9A-F]{10}$/;
+
 export class SamlRefusal extends Error {
   readonly reason: RefusalReason;
   /** Exact technical detail, for the audit log only. */
@@ -57,7 +67,7 @@ export class SamlRefusal extends Error {
     this.detail = detail;
   }
   get userMessage(): string {
-    return MESSAGES[this.reason] ?? GENERIC;
+    return refusalMessage(this.reason);
   }
   get httpStatus(): number {
     return this.reason === 'rate_limited' ? 429 : 403;

@@ -249,3 +249,18 @@ test('signing in from a link whose returnTo hides another host behind a tab stay
   });
   await page.context().close();
 });
+
+test('the sign-in page shows only its own sentences for ?error=, never text from the link, and only a reference in its own form', async () => {
+  const { page } = await newSession(browser, t.baseUrl);
+  await captureOnFailure('login-error-text', [page], async () => {
+    const crafted = 'Your account is locked. Call +1 555 0100 and give your password to unlock it.';
+    await page.goto(`/login?error=${encodeURIComponent(crafted)}&ref=${encodeURIComponent('call 555 0100')}`);
+    const banner = page.getByTestId('sso-error');
+    await banner.waitFor();
+    assert.equal((await banner.innerText()).trim(), 'We could not sign you in with single sign-on. Ask your administrator for help.');
+    await page.goto('/login?error=user_disabled&ref=SSO-0A1B2C3D4E');
+    await banner.getByText('Your Ledgerline account is disabled. Ask your administrator if you need access.').waitFor();
+    assert.equal(await banner.locator('code').innerText(), 'SSO-0A1B2C3D4E');
+  });
+  await page.context().close();
+});

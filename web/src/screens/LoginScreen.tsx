@@ -1,33 +1,18 @@
 // The sign-in page: username + password, and "Log in with SSO" above them when SSO is enabled.
-// SSO refusals come back as /login?error=…&ref=… and are shown as a sentence with the reference.
+// SSO refusals come back as /login?error=…&ref=… and are shown as a sentence with the reference;
+// what the URL may carry is decided in ../auth/login-params.ts.
 import { useEffect, useState, type FormEvent } from 'react';
 import { useSearchParams } from 'react-router';
 import { ApiError, setCsrfToken } from '../api/client.ts';
 import { authApi } from '../api/identity.ts';
 import type { SsoInfo } from '../api/types.ts';
-import { safeReturnTo } from '../auth/login-params.ts';
-
-const SSO_MESSAGES: Record<string, string> = {
-  sso_disabled: 'Single sign-on is not enabled for Ledgerline. Sign in with your username and password, or ask your administrator.',
-  unknown_user: 'Your administrator has not given you access to Ledgerline.',
-  user_disabled: 'Your Ledgerline account is disabled. Ask your administrator if you need access.',
-  user_suspended: 'Your Ledgerline account is suspended. Ask your administrator if you need access.',
-  expired: 'This sign-in has expired. Start again from your identity provider or the Ledgerline sign-in page.',
-  session_expired: 'Your session has ended. Sign in again.',
-};
-const SSO_GENERIC = 'We could not sign you in with single sign-on. Ask your administrator for help and give them the reference below.';
-
-function refusalSentence(error: string): string {
-  if (SSO_MESSAGES[error]) return SSO_MESSAGES[error];
-  // The server may send the sentence itself; a bare code we do not know gets the generic one.
-  return /\s/.test(error) ? error : SSO_GENERIC;
-}
+import { refusalReference, refusalSentence, safeReturnTo } from '../auth/login-params.ts';
 
 export default function LoginScreen() {
   const [params] = useSearchParams();
   const returnTo = safeReturnTo(params.get('returnTo'));
   const ssoError = params.get('error');
-  const ssoRef = params.get('ref');
+  const ssoRef = refusalReference(params.get('ref'));
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -76,7 +61,7 @@ export default function LoginScreen() {
         <h1 id="login-title">Sign in</h1>
         {ssoError && (
           <div className="banner banner-error" role="alert" data-testid="sso-error">
-            <p>{refusalSentence(ssoError)}</p>
+            <p>{refusalSentence(ssoError, ssoRef !== null)}</p>
             {ssoRef && (
               <p className="banner-ref">
                 Reference: <code>{ssoRef}</code>
