@@ -3,6 +3,7 @@
 // (created, id), and the ListResponse envelope.
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { badRequest } from './scim.errors.ts';
+import { createHash } from 'node:crypto';
 import { isCursorText } from '../platform/paging.ts';
 import { getProp } from './filter.eval.ts';
 import { parseFilter, type Filter } from './filter.parser.ts';
@@ -21,6 +22,8 @@ export interface ListParams {
   count: number;
   /** null: index paging; '' : first cursor page; otherwise the cursor sent. */
   cursor: string | null;
+  /** With a cursor: what the list is (resource type, filter, sort), which a cursor is issued for. */
+  shape?: string;
   projection: Projection;
 }
 
@@ -69,36 +72,56 @@ export function listParams(kind: ResourceKind, src: Record<string, unknown>): Li
   const sortOrder = one(getProp(src, 'sortOrder'), 'sortOrder');
   if (sortOrder && !/^(ascending|descending)$/i.test(sortOrder)) throw badRequest('sortOrder must be "ascending" or "descending"', 'invalidValue');
   const cursorRaw = getProp(src, 'cursor');
+  const sortBy = one(getProp(src, 'sortBy'), 'sortBy') || undefined;
   const attrs = names(getProp(src, 'attributes'), 'attributes');
   const excl = names(getProp(src, 'excludedAttributes'), 'excludedAttributes');
   return {
     filter,
     filterText,
-    sortBy: one(getProp(src, 'sortBy'), 'sortBy') || undefined,
+    sortBy,
     descending: /^descending$/i.test(sortOrder ?? ''),
     startIndex,
     count,
     cursor: cursorRaw === undefined ? null : (one(cursorRaw, 'cursor') ?? ''),
+    shape: cursorRaw === undefined ? undefined : listShape(kind, filterText, sortBy, sortOrder),
     projection: parseProjection(kind, attrs, excl),
   };
 }
 
-export type CursorKey = { k: 'key'; created: string; id: string } | { k: 'offset'; offset: number };
-
-export function encodeScimCursor(c: CursorKey): string {
-  return Buffer.from(JSON.stringify(c.k === 'key' ? [c.created, c.id] : [c.offset])).toString('base64url');
+/**
+ * A short digest of what a cursor walks: a cursor sent with another filter, sort or resource type
+ * is refused (RFC 9865's invalidCursor), where it went on silently, from the first page or from
+ * a position in another order.
+ */
+function listShape(kind: ResourceKind, filterText: string | undefined, sortBy: string | undefined, sortOrder: string | undefined): string {
+  const text = JSON.stringify([kind, filterText?.trim() ?? '', sortBy?.toLowerCase() ?? '', /^descending$/i.test(sortOrder ?? '')]);
+  return createHash('sha256').update(text).digest('base64url').slice(0, 8);
 }
 
-export function decodeScimCursor(s: string): CursorKey {
+export type CursorKey = { k: 'key'; created: string; id: string } | { k: 'offset'; offset: number };
+
+/** `[created, id, shape]` or `[offset, shape]`, as base64url JSON. */
+export function encodeScimCursor(c: CursorKey, shape: string): string {
+  return Buffer.from(JSON.stringify(c.k === 'key' ? [c.created, c.id, shape] : [c.offset, shape])).toString('base64url');
+}
+
+/** A cursor sent with a list of `shape`. Cursors issued before they named theirs (no shape) are taken as they were. */
+export function decodeScimCursor(s: string, shape: string | undefined): CursorKey {
+  let c: { key: CursorKey; shape?: string } | undefined;
   try {
     const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+    const tail = (i: number) => (v.length === i ? undefined : v.length === i + 1 && typeof v[i] === 'string' ? (v[i] as string) : null);
     // Text as the /api cursors take it (no NUL, no lone surrogate: PostgreSQL refused the NUL with a 500).
-    if (Array.isArray(v) && v.length === 2 && isCursorText(v[0]) && isCursorText(v[1])) return { k: 'key', created: v[0], id: v[1] };
-    if (Array.isArray(v) && v.length === 1 && Number.isSafeInteger(v[0]) && v[0] >= 0) return { k: 'offset', offset: v[0] };
+    if (Array.isArray(v) && isCursorText(v[0]) && isCursorText(v[1]) && tail(2) !== null) c = { key: { k: 'key', created: v[0], id: v[1] }, shape: tail(2) ?? undefined };
+    else if (Array.isArray(v) && Number.isSafeInteger(v[0]) && v[0] >= 0 && tail(1) !== null) c = { key: { k: 'offset', offset: v[0] }, shape: tail(1) ?? undefined };
   } catch {
     /* below */
   }
-  throw badRequest('The cursor is not valid', 'invalidCursor');
+  if (!c) throw badRequest('The cursor is not valid', 'invalidCursor');
+  if (c.shape !== undefined && shape !== undefined && c.shape !== shape) {
+    throw badRequest('The cursor was issued for another list (another filter, sortBy, sortOrder or resource type); start again with cursor=', 'invalidCursor');
+  }
+  return c.key;
 }
 
 /** `(created_at, id) > (c, i)` on the given table: the keyset condition after a cursor. */
@@ -110,7 +133,7 @@ export function pageStart(p: ListParams, sorted: boolean): { offset: number; cur
   let offset = p.startIndex - 1;
   let cursorKey: { created: string; id: string } | null = null;
   if (p.cursor) {
-    const c = decodeScimCursor(p.cursor);
+    const c = decodeScimCursor(p.cursor, p.shape);
     if (c.k === 'key') cursorKey = c;
     else offset = c.offset;
   }
@@ -156,7 +179,8 @@ export async function finishPage<R extends { created_at: string; id: string }>(
   let next: string | null = null;
   if (p.cursor !== null && more) {
     const last = rows[rows.length - 1];
-    next = keyset ? encodeScimCursor({ k: 'key', created: last.created_at, id: last.id }) : encodeScimCursor({ k: 'offset', offset: offset + rows.length });
+    const at: CursorKey = keyset ? { k: 'key', created: last.created_at, id: last.id } : { k: 'offset', offset: offset + rows.length };
+    next = encodeScimCursor(at, p.shape ?? '');
   }
   return { rows, total, next };
 }

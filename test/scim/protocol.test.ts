@@ -867,6 +867,39 @@ describe('queries', () => {
     }
   });
 
+  test('a cursor sent with another filter, sort or resource type is a 400 invalidCursor, not a walk from the first page or through another order', async () => {
+    for (const n of [1, 2, 3]) assert.equal((await h.scim('POST', '/Users', oktaUser(`cursor.shape${n}@acme.com`))).status, 201);
+    const filter = `&filter=${encodeURIComponent('userName sw "cursor.shape"')}`;
+    const first = await h.scim('GET', `/Users?cursor=&count=1${filter}`);
+    const next = first.body.nextCursor as string;
+    assert.ok(next);
+    const sorted = (await h.scim('GET', `/Users?cursor=&count=1&sortBy=userName${filter}`)).body.nextCursor as string;
+    const refused = [
+      `/Users?count=1&cursor=${next}`,
+      `/Users?count=1&cursor=${next}&sortBy=userName${filter}`,
+      `/Users?count=1&cursor=${next}&filter=${encodeURIComponent('userName sw "cursor.shape2"')}`,
+      `/Groups?count=1&cursor=${next}${filter}`,
+      `/Users?count=1&cursor=${sorted}${filter}`,
+      `/Users?count=1&cursor=${sorted}&sortBy=userName&sortOrder=descending${filter}`,
+    ];
+    for (const path of refused) {
+      const r = await h.scim('GET', path);
+      assert.equal(r.status, 400, `${path}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.scimType, 'invalidCursor');
+      assert.match(r.body.detail, /issued for another list/);
+    }
+    // The same list goes on, whatever the count or the attributes asked for; and through POST /.search.
+    const second = await h.scim('GET', `/Users?count=2&attributes=userName&cursor=${next}${filter}`);
+    assert.equal(second.status, 200);
+    assert.deepEqual(second.body.Resources.map((u: { userName: string }) => u.userName), ['cursor.shape2@acme.com', 'cursor.shape3@acme.com']);
+    const searched = await h.scim('POST', '/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName sw "cursor.shape"', cursor: next, count: 1 });
+    assert.equal(searched.status, 200, JSON.stringify(searched.body));
+    assert.equal(searched.body.Resources[0].userName, 'cursor.shape2@acme.com');
+    // A cursor issued before cursors named their list is taken as it was.
+    const old = Buffer.from(JSON.stringify(JSON.parse(Buffer.from(next, 'base64url').toString()).slice(0, 2))).toString('base64url');
+    assert.equal((await h.scim('GET', `/Users?count=1&cursor=${old}`)).status, 200);
+  });
+
   test('totalResults of an unfiltered list is exact after creates and deletes (trigger-kept counters)', async () => {
     const extra = await h.scim('POST', '/Users', oktaUser('count.me@acme.com'));
     assert.equal(extra.status, 201);
