@@ -681,6 +681,11 @@ function planChange(row: Row, attrs: Resource, verb: 'replaced' | 'updated'): Ch
   }
   const before = storedAttributes(row.scim_attributes);
   const changes = changedAttributes(before, x.stored);
+  // The IdP's locale and time zone become the person's display preferences when it first sends them
+  // or sends new ones; a choice made in Ledgerline since stays while the IdP re-sends the old values
+  // (Okta's PUT re-sends the whole profile on every change).
+  if (!changes.includes('locale')) x.locale = null;
+  if (!changes.includes('timezone')) x.timeZone = null;
   // After the head: a rename, and the attributes that changed, by name (Okta re-sends the whole user
   // on every change, so "nothing changed" is worth saying too).
   const parts: string[] = [];

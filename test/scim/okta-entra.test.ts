@@ -149,7 +149,7 @@ describe('Okta custom app (PUT for every update)', () => {
     assert.deepEqual(log.map((l) => l.summary), expected);
   });
 
-  test("Okta's en_US locale and IANA time zone become the person's display preferences; unknown values leave them alone", async () => {
+  test("Okta's en_US locale and IANA time zone become the person's display preferences when first sent or changed; unknown values and re-sent ones leave them alone", async () => {
     const created = await h.scim('POST', '/Users', oktaUser('locale.user@okta.local', { locale: 'en_US', timezone: 'America/Los_Angeles' }));
     assert.equal(created.status, 201);
     assert.equal(created.body.locale, 'en_US', 'the SCIM resource keeps the value as sent');
@@ -168,10 +168,21 @@ describe('Okta custom app (PUT for every update)', () => {
     const put = await h.scim('PUT', `/Users/${id}`, { ...got.body, locale: 'fr_CA', timezone: 'Europe/Paris' });
     assert.equal(put.status, 200);
     assert.deepEqual(await prefs(), { locale: 'fr-CA', timeZone: 'Europe/Paris' });
-    const junk = await h.scim('PUT', `/Users/${id}`, { ...put.body, locale: 'not a locale!', timezone: 'Mars/Olympus_Mons' });
+    // A choice made in Ledgerline stays while the IdP re-sends the values it sent before (Okta's PUT
+    // of the whole profile, here for a new title).
+    const chosen = await h.admin.json(`/api/users/${id}`, { method: 'PATCH', body: { locale: 'de-DE', timeZone: 'Asia/Tokyo' } });
+    assert.equal(chosen.status, 200, JSON.stringify(chosen.body));
+    const again = await h.scim('PUT', `/Users/${id}`, { ...put.body, title: 'Clerk' });
+    assert.equal(again.status, 200);
+    assert.equal(again.body.title, 'Clerk');
+    assert.deepEqual(await prefs(), { locale: 'de-DE', timeZone: 'Asia/Tokyo' });
+    const junk = await h.scim('PUT', `/Users/${id}`, { ...again.body, locale: 'not a locale!', timezone: 'Mars/Olympus_Mons' });
     assert.equal(junk.status, 200);
     assert.equal(junk.body.timezone, 'Mars/Olympus_Mons');
-    assert.deepEqual(await prefs(), { locale: 'fr-CA', timeZone: 'Europe/Paris' });
+    assert.deepEqual(await prefs(), { locale: 'de-DE', timeZone: 'Asia/Tokyo' });
+    // New values from the IdP replace the choice.
+    assert.equal((await h.scim('PUT', `/Users/${id}`, { ...junk.body, locale: 'en_GB', timezone: 'Europe/London' })).status, 200);
+    assert.deepEqual(await prefs(), { locale: 'en-GB', timeZone: 'Europe/London' });
     const fresh = await h.scim('POST', '/Users', oktaUser('junk.locale@okta.local', { locale: '???', timezone: 'Nowhere/Else' }));
     assert.equal(fresh.status, 201);
     const r = await h.admin.json(`/api/users/${fresh.body.id}`);
