@@ -4,7 +4,7 @@
 // created_at/updated_at, members.value → pushed_group_members. Anything else reads the JSON the
 // IdP sent (json_extract / ->>). Never load-then-filter.
 // Dialect-specific fragments (JSON array iteration) are kept in the two helpers at the bottom.
-import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+import { sql, type Kysely, type OrderByItemBuilder, type RawBuilder, type SqlBool } from 'kysely';
 import { isPostgres, jsonText, likeEscape } from '../db/dialect.ts';
 import type { AttrPath, CompareOp, Filter, Value } from './filter.parser.ts';
 import { badRequest } from './scim.errors.ts';
@@ -46,7 +46,17 @@ function toBoolean(v: Value): boolean {
   throw badRequest(`"${String(v)}" is not a boolean (true or false)`, 'invalidFilter');
 }
 
-function compare(o: Operand, op: CompareOp, value: Value): RawBuilder<SqlBool> {
+/** Lower-cases ASCII letters only, as SQLite's lower() does, so a value compares with lower(column) there. */
+function asciiLower(s: string): string {
+  return s.replace(/[A-Z]+/g, (c) => c.toLowerCase());
+}
+
+/** Escapes * ? and [ in a fragment for GLOB, SQLite's case-sensitive LIKE. */
+function globEscape(s: string): string {
+  return s.replace(/[*?[]/g, (c) => `[${c}]`);
+}
+
+function compare(db: Kysely<any>, o: Operand, op: CompareOp, value: Value): RawBuilder<SqlBool> {
   const { expr } = o;
   if (value === null) {
     if (op === 'eq') return sql<SqlBool>`${expr} is null`;
@@ -62,15 +72,23 @@ function compare(o: Operand, op: CompareOp, value: Value): RawBuilder<SqlBool> {
   }
   if (o.kind === 'datetime') v = toDateIso(value);
   else if (typeof value === 'boolean') v = String(value);
-  else v = o.kind === 'exact' ? String(value) : String(value).toLowerCase();
+  else if (o.kind === 'exact') v = String(value);
+  // SQLite's lower() folds ASCII only: the value is lowered the same way, so at least the stored spelling matches.
+  else if (o.kind === 'ci' && !isPostgres(db)) v = asciiLower(String(value));
+  else v = String(value).toLowerCase();
   const lhs = o.kind === 'ci' ? sql`lower(${expr})` : expr;
-  const like = (pattern: string) => sql<SqlBool>`${lhs} like ${pattern} escape '\\'`;
+  // SQLite's LIKE ignores ASCII case; GLOB does not, as PostgreSQL's LIKE does not.
+  const glob = o.kind === 'exact' && !isPostgres(db);
+  const like = (before: string, after: string) => {
+    if (glob) return sql<SqlBool>`${lhs} glob ${before.replace('%', '*') + globEscape(String(v)) + after.replace('%', '*')}`;
+    return sql<SqlBool>`${lhs} like ${before + likeEscape(String(v)) + after} escape '\\'`;
+  };
   switch (op) {
     case 'eq': return sql<SqlBool>`${lhs} = ${v}`;
     case 'ne': return sql<SqlBool>`(${lhs} is null or ${lhs} <> ${v})`;
-    case 'co': return like(`%${likeEscape(String(v))}%`);
-    case 'sw': return like(`${likeEscape(String(v))}%`);
-    case 'ew': return like(`%${likeEscape(String(v))}`);
+    case 'co': return like('%', '%');
+    case 'sw': return like('', '%');
+    case 'ew': return like('%', '');
     case 'gt': return sql<SqlBool>`${lhs} > ${v}`;
     case 'ge': return sql<SqlBool>`${lhs} >= ${v}`;
     case 'lt': return sql<SqlBool>`${lhs} < ${v}`;
@@ -86,16 +104,37 @@ function combine(f: Filter, leaf: (f: Filter) => RawBuilder<SqlBool>): RawBuilde
   switch (f.op) {
     case 'and': return sql<SqlBool>`(${combine(f.left, leaf)} and ${combine(f.right, leaf)})`;
     case 'or': return sql<SqlBool>`(${combine(f.left, leaf)} or ${combine(f.right, leaf)})`;
-    case 'not': return sql<SqlBool>`(not ${combine(f.filter, leaf)})`;
+    // Unknown (null, an attribute absent) is false before negating: not(title eq "x") keeps users without a title.
+    case 'not': return sql<SqlBool>`(not coalesce(${combine(f.filter, leaf)}, false))`;
     default: return leaf(f);
   }
 }
 
-function leafWith(f: Filter, operand: (a: AttrPath) => Operand): RawBuilder<SqlBool> {
+function leafWith(db: Kysely<any>, f: Filter, operand: (a: AttrPath) => Operand): RawBuilder<SqlBool> {
   if (f.op === 'pr') return present(operand(f.attr));
   if (f.op === 'has' || f.op === 'and' || f.op === 'or' || f.op === 'not') throw badRequest('Nested value filters are not allowed', 'invalidFilter');
   const c = f as Extract<Filter, { value: Value }>;
-  return compare(operand(c.attr), c.op, c.value);
+  return compare(db, operand(c.attr), c.op, c.value);
+}
+
+/**
+ * The attribute without its schema URN when that is the resource's own core schema
+ * (`urn:ietf:params:scim:schemas:core:2.0:User:userName` is `userName`), in any case.
+ */
+function withoutCoreUrn(kind: ResourceKind, a: AttrPath): AttrPath {
+  if (!a.uri || a.uri.toLowerCase() !== (kind === 'User' ? URN.user : URN.group).toLowerCase()) return a;
+  return a.sub === undefined ? { name: a.name } : { name: a.name, sub: a.sub };
+}
+
+/** The filter with every attribute named as withoutCoreUrn has it. */
+function withoutCoreUrns(kind: ResourceKind, f: Filter): Filter {
+  switch (f.op) {
+    case 'and':
+    case 'or': return { op: f.op, left: withoutCoreUrns(kind, f.left), right: withoutCoreUrns(kind, f.right) };
+    case 'not': return { op: 'not', filter: withoutCoreUrns(kind, f.filter) };
+    case 'has': return { op: 'has', attr: withoutCoreUrn(kind, f.attr), filter: withoutCoreUrns(kind, f.filter) };
+    default: return { ...f, attr: withoutCoreUrn(kind, f.attr) };
+  }
 }
 
 /** Canonical (schema) spelling of an attribute, so JSON paths match what storage wrote. */
@@ -114,6 +153,15 @@ function canonicalPath(kind: ResourceKind, a: AttrPath): { path: string[]; multi
   return { path: sub ? [name, sub] : [name], multi: false };
 }
 
+/**
+ * SQLite's text of a JSON value as PostgreSQL's ->> gives it: json_extract turns true and false into
+ * 1 and 0, which no filter's `true` equals.
+ */
+function sqliteJsonText(json: RawBuilder<unknown>, path: string): RawBuilder<unknown> {
+  const p = sql.lit(path);
+  return sql`(case json_type(${json}, ${p}) when 'true' then 'true' when 'false' then 'false' else json_extract(${json}, ${p}) end)`;
+}
+
 /** `exists (select 1 from <elements of a JSON array column> where <cond on element fields>)`. */
 function jsonArrayExists(db: Kysely<any>, column: string, arrayKey: string, cond: (field: (name: string) => RawBuilder<unknown>) => RawBuilder<SqlBool>): RawBuilder<SqlBool> {
   if (isPostgres(db)) {
@@ -122,7 +170,7 @@ function jsonArrayExists(db: Kysely<any>, column: string, arrayKey: string, cond
     return sql<SqlBool>`exists (select 1 from jsonb_array_elements(case when jsonb_typeof(${arr}) = 'array' then ${arr} else '[]'::jsonb end) as j(v) where ${cond(field)})`;
   }
   const path = `$."${arrayKey.replace(/"/g, '')}"`;
-  const field = (name: string) => sql`json_extract(j.value, ${sql.lit(`$."${name.replace(/"/g, '')}"`)})`;
+  const field = (name: string) => sqliteJsonText(sql`j.value`, `$."${name.replace(/"/g, '')}"`);
   return sql<SqlBool>`exists (select 1 from json_each(${sql.ref(column)}, ${sql.lit(path)}) as j where j.type = 'object' and ${cond(field)})`;
 }
 
@@ -132,16 +180,17 @@ function jsonLeaf(db: Kysely<any>, kind: ResourceKind, column: string, f: Filter
     const def = topAttr(kind, f.attr.name);
     const inner0 = f.filter;
     return jsonArrayExists(db, column, c.path[0], (field) =>
-      combine(inner0, (inner) => leafWith(inner, (a) => ({ expr: field(subAttr(def, a.name)?.name ?? a.name), kind: 'ci' }))),
+      combine(inner0, (inner) => leafWith(db, inner, (a) => ({ expr: field(subAttr(def, a.name)?.name ?? a.name), kind: 'ci' }))),
     );
   }
   if (f.op === 'and' || f.op === 'or' || f.op === 'not') throw new Error('unreachable');
   f = f as Leaf;
   const c = canonicalPath(kind, f.attr);
   if (c.multi) {
-    return jsonArrayExists(db, column, c.path[0], (field) => leafWith({ ...f, attr: { name: c.subName! } } as Filter, (a) => ({ expr: field(a.name), kind: 'ci' })));
+    return jsonArrayExists(db, column, c.path[0], (field) => leafWith(db, { ...f, attr: { name: c.subName! } } as Filter, (a) => ({ expr: field(a.name), kind: 'ci' })));
   }
-  return leafWith(f, () => ({ expr: jsonText(db, column, c.path), kind: 'ci' }));
+  const expr = isPostgres(db) ? jsonText(db, column, c.path) : sqliteJsonText(sql.ref(column), '$' + c.path.map((p) => `."${p.replace(/"/g, '')}"`).join(''));
+  return leafWith(db, f, () => ({ expr, kind: 'ci' }));
 }
 
 function key(a: AttrPath): string {
@@ -182,9 +231,9 @@ function emailField(name: string): Operand {
 }
 
 export function compileUserFilter(db: Kysely<any>, filter: Filter): RawBuilder<SqlBool> {
-  return combine(filter, (f) => {
+  return combine(withoutCoreUrns('User', filter), (f) => {
     if (f.op === 'has') {
-      if (!f.attr.uri && f.attr.name.toLowerCase() === 'emails') return emailsExists(combine(f.filter, (inner) => leafWith(inner, (a) => emailField(a.name))));
+      if (!f.attr.uri && f.attr.name.toLowerCase() === 'emails') return emailsExists(combine(f.filter, (inner) => leafWith(db, inner, (a) => emailField(a.name))));
       return jsonLeaf(db, 'User', 'users.scim_attributes', f);
     }
     if (f.op === 'and' || f.op === 'or' || f.op === 'not') throw new Error('unreachable');
@@ -199,13 +248,13 @@ export function compileUserFilter(db: Kysely<any>, filter: Filter): RawBuilder<S
     }
     if (k === 'emails' || k.startsWith('emails.')) {
       const o = emailField(f.attr.sub ?? 'value');
-      return emailsExists(leafWith(f, () => o));
+      return emailsExists(leafWith(db, f, () => o));
     }
     if (k === 'groups' || k === 'groups.value') {
-      return sql<SqlBool>`exists (select 1 from pushed_group_members gm where gm.user_id = users.id and ${leafWith(f, () => ({ expr: sql.ref('gm.group_id'), kind: 'exact' }))})`;
+      return sql<SqlBool>`exists (select 1 from pushed_group_members gm where gm.user_id = users.id and ${leafWith(db, f, () => ({ expr: sql.ref('gm.group_id'), kind: 'exact' }))})`;
     }
     const col = own(USER_COLUMNS, k);
-    if (col) return leafWith(f, () => col);
+    if (col) return leafWith(db, f, () => col);
     if (k === 'meta.resourcetype') return f.op === 'pr' ? TRUE : f.op === 'eq' && String(f.value).toLowerCase() === 'user' ? TRUE : FALSE;
     return jsonLeaf(db, 'User', 'users.scim_attributes', f);
   });
@@ -228,20 +277,20 @@ export function compileGroupFilter(db: Kysely<any>, filter: Filter): RawBuilder<
     if (name.toLowerCase() !== 'value') throw badRequest(`members.${name} cannot be filtered`, 'invalidFilter');
     return { expr: sql.ref('m.user_id'), kind: 'exact' };
   };
-  return combine(filter, (f) => {
+  return combine(withoutCoreUrns('Group', filter), (f) => {
     if (f.op === 'has') {
       if (f.attr.name.toLowerCase() !== 'members') return jsonLeaf(db, 'Group', 'pushed_groups.scim_attributes', f);
-      return membersExists(combine(f.filter, (inner) => leafWith(inner, (a) => memberField(a.name))));
+      return membersExists(combine(f.filter, (inner) => leafWith(db, inner, (a) => memberField(a.name))));
     }
     if (f.op === 'and' || f.op === 'or' || f.op === 'not') throw new Error('unreachable');
     f = f as Leaf;
     const k = f.attr.uri ? '' : key(f.attr);
     if (k === 'members' || k === 'members.value') {
       if (f.op === 'pr') return membersExists(TRUE);
-      return membersExists(leafWith(f, () => memberField('value')));
+      return membersExists(leafWith(db, f, () => memberField('value')));
     }
     const col = own(GROUP_COLUMNS, k);
-    if (col) return leafWith(f, () => col);
+    if (col) return leafWith(db, f, () => col);
     if (k === 'meta.resourcetype') return f.op === 'pr' ? TRUE : f.op === 'eq' && String(f.value).toLowerCase() === 'group' ? TRUE : FALSE;
     return jsonLeaf(db, 'Group', 'pushed_groups.scim_attributes', f);
   });
@@ -251,19 +300,28 @@ export function compileGroupFilter(db: Kysely<any>, filter: Filter): RawBuilder<
  * sortBy attribute → the expression to order by (RFC 7644 §3.4.2.3). Strings that are not caseExact
  * (RFC 7643 §2.2) sort without regard to case, as they compare in filters: displayName by
  * lower(display_name), which the filter's expression index also serves; userName, e-mails and group
- * names by their stored lower-case forms. Unknown attributes sort by the default order.
+ * names by their stored lower-case forms. Unknown attributes sort by the default order. An empty
+ * string is no value, as for `pr`: sortOrder() puts those last ascending, first descending.
  */
 export function sortExpression(kind: ResourceKind, sortBy: string): RawBuilder<unknown> | null {
   const k = sortBy.toLowerCase();
   const user: Record<string, RawBuilder<unknown>> = {
-    id: sql.ref('users.id'), username: sql.ref('users.user_name_norm'), displayname: sql`lower(users.display_name)`,
-    externalid: sql.ref('users.external_id'), 'name.givenname': sql`lower(users.given_name)`, 'name.familyname': sql`lower(users.family_name)`,
+    id: sql.ref('users.id'), username: sql.ref('users.user_name_norm'), displayname: sql`nullif(lower(users.display_name), '')`,
+    externalid: sql`nullif(users.external_id, '')`, 'name.givenname': sql`nullif(lower(users.given_name), '')`, 'name.familyname': sql`nullif(lower(users.family_name), '')`,
     'meta.created': sql.ref('users.created_at'), 'meta.lastmodified': sql.ref('users.updated_at'),
-    emails: sql.ref('users.email_norm'), 'emails.value': sql.ref('users.email_norm'),
+    emails: sql`nullif(users.email_norm, '')`, 'emails.value': sql`nullif(users.email_norm, '')`,
   };
   const group: Record<string, RawBuilder<unknown>> = {
-    id: sql.ref('pushed_groups.id'), displayname: sql.ref('pushed_groups.display_name_norm'), externalid: sql.ref('pushed_groups.external_id'),
+    id: sql.ref('pushed_groups.id'), displayname: sql.ref('pushed_groups.display_name_norm'), externalid: sql`nullif(pushed_groups.external_id, '')`,
     'meta.created': sql.ref('pushed_groups.created_at'), 'meta.lastmodified': sql.ref('pushed_groups.updated_at'),
   };
   return own(kind === 'User' ? user : group, k) ?? null;
+}
+
+/**
+ * The direction of a sortBy, with resources without a value last ascending and first descending
+ * (RFC 7644 §3.4.2.3): PostgreSQL's default, not SQLite's (nulls sort first there).
+ */
+export function sortOrder(descending: boolean): (ob: OrderByItemBuilder) => OrderByItemBuilder {
+  return descending ? (ob) => ob.desc().nullsFirst() : (ob) => ob.asc().nullsLast();
 }

@@ -17,7 +17,7 @@ import { uuidv7 } from '../platform/ids.ts';
 import { nextTurn } from '../platform/next-turn.ts';
 import { nowIso } from '../platform/time.ts';
 import { getProp } from './filter.eval.ts';
-import { compileGroupFilter, sortExpression } from './filter.sql.ts';
+import { compileGroupFilter, sortExpression, sortOrder } from './filter.sql.ts';
 import { applyPatch, memberIds, type MemberChange, type PatchOperation } from './patch.engine.ts';
 import { canonicalize, MAX_SEARCHABLE_LENGTH, searchableStr, storedAttributes, str, type Json, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound } from './scim.errors.ts';
@@ -270,7 +270,7 @@ async function listGroupsIn(ctx: ScimCtx, db: Db, p: ListParams): Promise<{ body
   if (p.count > 0) {
     let pq = q;
     if (start.cursorKey && start.keyset) pq = pq.where(afterKey('pushed_groups', start.cursorKey, false));
-    if (sortCol) pq = pq.orderBy(sortCol, p.descending ? 'desc' : 'asc');
+    if (sortCol) pq = pq.orderBy(sortCol, sortOrder(p.descending));
     pq = pq.orderBy('pushed_groups.created_at', 'asc').orderBy('pushed_groups.id', 'asc');
     fetched = (await pq.limit(p.count + 1).offset(start.offset).execute()) as Row[];
   }

@@ -14,7 +14,7 @@ import { endSessionsForUser } from '../identity/sessions.service.ts';
 import type { Actor } from '../platform/actor.ts';
 import { isUniqueViolation } from '../platform/errors.ts';
 import { nowIso } from '../platform/time.ts';
-import { compileUserFilter, sortExpression } from './filter.sql.ts';
+import { compileUserFilter, sortExpression, sortOrder } from './filter.sql.ts';
 import { applyPatch, type PatchOperation } from './patch.engine.ts';
 import { canonicalize, isObj, MAX_SEARCHABLE_LENGTH, primaryValue, searchableStr, storedAttributes, str, type Json, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound } from './scim.errors.ts';
@@ -245,7 +245,7 @@ export async function getUser(ctx: ScimCtx, id: string, projection: Projection):
 /** `userName eq "x"`: the IdPs' look-up before every create; one indexed row at most. */
 function userNameEq(p: ListParams): string | null {
   const f = p.filter;
-  if (!f || f.op !== 'eq' || f.attr.uri || f.attr.sub || f.attr.name.toLowerCase() !== 'username' || typeof f.value !== 'string') return null;
+  if (!f || f.op !== 'eq' || (f.attr.uri && f.attr.uri.toLowerCase() !== URN.user.toLowerCase()) || f.attr.sub || f.attr.name.toLowerCase() !== 'username' || typeof f.value !== 'string') return null;
   if (p.sortBy || p.cursor || p.startIndex !== 1 || p.count < 1) return null;
   return f.value.toLowerCase();
 }
@@ -366,7 +366,7 @@ export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Re
   if (p.count > 0) {
     let pq = q;
     if (cursorKey && useKeyset) pq = pq.where(afterKey('users', cursorKey, false));
-    if (sortCol) pq = pq.orderBy(sortCol, p.descending ? 'desc' : 'asc');
+    if (sortCol) pq = pq.orderBy(sortCol, sortOrder(p.descending));
     pq = pq.orderBy('users.created_at', 'asc').orderBy('users.id', 'asc');
     if (!where && !sortCol && offset > 0) {
       ({ rows: fetched, total: deepTotal } = await deepPage(db, offset, p.count));

@@ -175,6 +175,7 @@ describe('filter compiled to SQL', () => {
       });
     };
     assert.match(await plan('userName eq "x"'), /user_name_norm/i);
+    assert.match(await plan('urn:ietf:params:scim:schemas:core:2.0:User:userName eq "x"'), /user_name_norm/i);
     assert.match(await plan('emails.value eq "x"'), /scim_user_emails_value/i);
     assert.match(await plan('displayName eq "X"'), /users_display_name_lower/i);
   });
@@ -206,6 +207,121 @@ describe('filter compiled to SQL', () => {
       assert.deepEqual(await find('emails.value eq "d.new@zeta.test"'), ['dave@zeta.test']);
     } finally {
       await call({ method: 'DELETE', path: `/Users/${id}` });
+    }
+  });
+});
+
+describe('filters and sorting agree with RFC 7644 on both databases', () => {
+  let tdb: TestDatabase;
+  let database: Database;
+  const actor = { id: null, name: 'test', source: 'scim' as const };
+  const call = (req: Partial<ScimRequest> & { method: string; path: string }) =>
+    handleScim({ db: database.db, baseUrl: 'http://x/scim', actor }, { query: {}, ...req });
+  const list = async (path: '/Users' | '/Groups', query: Record<string, string>) => {
+    const r = await call({ method: 'GET', path, query: { count: '100', ...query } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return (r.body as any).Resources as any[];
+  };
+  const users = async (filter: string) => (await list('/Users', { filter })).map((u) => u.userName).sort();
+  const groups = async (filter: string) => (await list('/Groups', { filter })).map((g) => g.displayName).sort();
+
+  before(async () => {
+    tdb = await freshDatabaseUrl();
+    database = openDatabase(tdb.url);
+    await migrate(database);
+    const made = [
+      { userName: 'a@audit.test', externalId: 'ext-a', title: 'Eng', emails: [{ value: 'a@audit.test', type: 'work' }] },
+      { userName: 'b@audit.test', emails: [{ value: 'b@audit.test' }], phoneNumbers: [{ value: '+1 555', primary: true }] },
+      { userName: 'c@audit.test', externalId: 'AbC-123', name: { givenName: 'Carl', familyName: 'Östlund' }, displayName: 'Zoë Ünicode', title: 'Ärztin',
+        phoneNumbers: [{ value: '+1 556', primary: false }] },
+      { userName: 'd@audit.test', externalId: 'x*y?z[1]_%' },
+    ];
+    for (const u of made) assert.equal((await call({ method: 'POST', path: '/Users', body: u })).status, 201);
+    for (const g of [{ displayName: 'With ext', externalId: 'gx' }, { displayName: 'Without ext' }]) {
+      assert.equal((await call({ method: 'POST', path: '/Groups', body: g })).status, 201);
+    }
+  });
+  after(async () => {
+    await database.close();
+    await tdb.drop();
+  });
+
+  test('not() is logical negation: it keeps resources that lack the attribute', async () => {
+    assert.deepEqual(await users('not(externalId eq "ext-a")'), ['b@audit.test', 'c@audit.test', 'd@audit.test']);
+    assert.deepEqual(await users('not(title eq "Eng")'), ['b@audit.test', 'c@audit.test', 'd@audit.test']);
+    assert.deepEqual(await users('not(title eq "Eng" or externalId sw "x")'), ['b@audit.test', 'c@audit.test']);
+    assert.deepEqual(await users('not(not(title eq "Eng"))'), ['a@audit.test']);
+    assert.deepEqual(await users('emails[not(type eq "work")]'), ['b@audit.test']);
+    assert.deepEqual(await users('phoneNumbers[not(value eq "+1 555")]'), ['c@audit.test']);
+    assert.deepEqual(await groups('not(externalId eq "gx")'), ['Without ext']);
+  });
+
+  test('attribute names qualified with the resource\'s core schema URN are accepted and use the indexed columns', async () => {
+    assert.deepEqual(await users('urn:ietf:params:scim:schemas:core:2.0:User:userName eq "A@audit.test"'), ['a@audit.test']);
+    assert.deepEqual(await users('URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER:name.givenName eq "carl"'), ['c@audit.test']);
+    assert.deepEqual(await users('emails[urn:ietf:params:scim:schemas:core:2.0:User:type eq "work"]'), ['a@audit.test']);
+    assert.deepEqual(await groups('urn:ietf:params:scim:schemas:core:2.0:Group:displayName eq "with ext"'), ['With ext']);
+    for (const [path, filter] of [['/Users', 'urn:ietf:params:scim:schemas:core:2.0:Group:displayName eq "x"'], ['/Groups', 'urn:ietf:params:scim:schemas:core:2.0:User:userName eq "x"']] as const) {
+      const r = await call({ method: 'GET', path, query: { filter } });
+      assert.equal(r.status, 400, filter);
+      assert.equal((r.body as any).scimType, 'invalidFilter');
+    }
+    const q = database.db.selectFrom('users').select('id')
+      .where(compileUserFilter(database.db, parseFilter('urn:ietf:params:scim:schemas:core:2.0:User:userName eq "x"'))).compile();
+    assert.match(q.sql, /user_name_norm/);
+  });
+
+  test('sw, co and ew on case-exact attributes respect case, as eq does', async () => {
+    assert.deepEqual(await users('externalId sw "abc"'), []);
+    assert.deepEqual(await users('externalId sw "AbC"'), ['c@audit.test']);
+    assert.deepEqual(await users('externalId co "bc-"'), []);
+    assert.deepEqual(await users('externalId co "bC-"'), ['c@audit.test']);
+    assert.deepEqual(await users('externalId ew "c-123"'), []);
+    assert.deepEqual(await users('externalId ew "C-123"'), ['c@audit.test']);
+    // Pattern characters of LIKE and GLOB in the value are literal.
+    assert.deepEqual(await users('externalId co "*y?z[1]_%"'), ['d@audit.test']);
+    assert.deepEqual(await users('externalId sw "x?"'), []);
+    assert.deepEqual(await users('externalId sw "x_"'), []);
+    assert.deepEqual(await users('externalId ew "]_%"'), ['d@audit.test']);
+  });
+
+  test('case-insensitive attributes match their exact stored spelling beyond ASCII', async () => {
+    assert.deepEqual(await users('displayName eq "Zoë Ünicode"'), ['c@audit.test']);
+    assert.deepEqual(await users('displayName eq "zoë Ünicode"'), ['c@audit.test']);
+    assert.deepEqual(await users('displayName sw "ZOë Ü"'), ['c@audit.test']);
+    assert.deepEqual(await users('title eq "Ärztin"'), ['c@audit.test']);
+    assert.deepEqual(await users('name.familyName eq "Östlund"'), ['c@audit.test']);
+  });
+
+  test('booleans inside stored multi-valued attributes match true and false', async () => {
+    assert.deepEqual(await users('phoneNumbers[primary eq true]'), ['b@audit.test']);
+    assert.deepEqual(await users('phoneNumbers.primary eq true'), ['b@audit.test']);
+    assert.deepEqual(await users('phoneNumbers[primary eq false]'), ['c@audit.test']);
+    assert.deepEqual(await users('phoneNumbers[primary eq "True"]'), ['b@audit.test']);
+    assert.deepEqual(await users('phoneNumbers[primary ne true]'), ['c@audit.test']);
+  });
+
+  test('sortBy puts resources without the attribute last ascending and first descending', async () => {
+    const made: string[] = [];
+    try {
+      for (const u of [
+        { userName: 'none1@sort.test' },
+        { userName: 'b@sort.test', displayName: 'Bravo' },
+        { userName: 'empty@sort.test', displayName: '' },
+        { userName: 'a@sort.test', displayName: 'alpha' },
+        { userName: 'none2@sort.test' },
+      ]) {
+        const r = await call({ method: 'POST', path: '/Users', body: u });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        made.push((r.body as any).id);
+      }
+      const sorted = async (sortOrder: string) =>
+        (await list('/Users', { filter: 'userName ew "@sort.test"', sortBy: 'displayName', sortOrder })).map((u) => u.userName);
+      // Those without a value keep the default order (created, then id) among themselves.
+      assert.deepEqual(await sorted('ascending'), ['a@sort.test', 'b@sort.test', 'none1@sort.test', 'empty@sort.test', 'none2@sort.test']);
+      assert.deepEqual(await sorted('descending'), ['none1@sort.test', 'empty@sort.test', 'none2@sort.test', 'b@sort.test', 'a@sort.test']);
+    } finally {
+      for (const id of made) assert.equal((await call({ method: 'DELETE', path: `/Users/${id}` })).status, 204);
     }
   });
 });
