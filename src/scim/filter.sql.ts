@@ -126,15 +126,49 @@ function withoutCoreUrn(kind: ResourceKind, a: AttrPath): AttrPath {
   return a.sub === undefined ? { name: a.name } : { name: a.name, sub: a.sub };
 }
 
-/** The filter with every attribute named as withoutCoreUrn has it. */
-function withoutCoreUrns(kind: ResourceKind, f: Filter): Filter {
+/** A value filter's leaves as sub-attributes of `parent`: `name[givenName eq "A"]` is `name.givenName eq "A"`. */
+function underParent(parent: string, f: Filter): Filter {
   switch (f.op) {
     case 'and':
-    case 'or': return { op: f.op, left: withoutCoreUrns(kind, f.left), right: withoutCoreUrns(kind, f.right) };
-    case 'not': return { op: 'not', filter: withoutCoreUrns(kind, f.filter) };
-    case 'has': return { op: 'has', attr: withoutCoreUrn(kind, f.attr), filter: withoutCoreUrns(kind, f.filter) };
+    case 'or': return { op: f.op, left: underParent(parent, f.left), right: underParent(parent, f.right) };
+    case 'not': return { op: 'not', filter: underParent(parent, f.filter) };
+    case 'has': throw badRequest('Nested value filters are not allowed', 'invalidFilter');
+    default:
+      if (f.attr.uri || f.attr.sub) throw badRequest(`"${f.attr.name}.${f.attr.sub}" is not a sub-attribute of ${parent}`, 'invalidFilter');
+      return { ...f, attr: { name: parent, sub: f.attr.name } };
+  }
+}
+
+/**
+ * The filter as the compilers read it: attributes without the resource's core URN, and a value
+ * filter on a complex attribute that is not multi-valued (`name[…]`) as a filter on its
+ * sub-attributes. A value filter on a simple attribute of the schema (`userName[…]`) is a 400.
+ */
+function normalized(kind: ResourceKind, f: Filter): Filter {
+  switch (f.op) {
+    case 'and':
+    case 'or': return { op: f.op, left: normalized(kind, f.left), right: normalized(kind, f.right) };
+    case 'not': return { op: 'not', filter: normalized(kind, f.filter) };
+    case 'has': {
+      const attr = withoutCoreUrn(kind, f.attr);
+      const def = attr.uri ? undefined : topAttr(kind, attr.name);
+      if (def && def.type !== 'complex') throw badRequest(`${def.name} has no sub-attributes to filter on`, 'invalidFilter');
+      if (def && !def.multiValued) return normalized(kind, underParent(def.name, f.filter));
+      return { op: 'has', attr, filter: normalized(kind, f.filter) };
+    }
     default: return { ...f, attr: withoutCoreUrn(kind, f.attr) };
   }
+}
+
+/**
+ * meta sub-attributes not kept in a column: `location` and `version` are present on every resource
+ * (computed when it is returned), so `pr` is true; comparing them is not supported (a 400, not an
+ * empty list).
+ */
+function metaLeaf(kind: ResourceKind, k: string, f: Leaf): RawBuilder<SqlBool> {
+  if (k === 'meta.resourcetype') return f.op === 'pr' ? TRUE : f.op === 'eq' && String(f.value).toLowerCase() === kind.toLowerCase() ? TRUE : FALSE;
+  if (f.op === 'pr' && (k === 'meta' || k === 'meta.location' || k === 'meta.version')) return TRUE;
+  throw badRequest(`${k === 'meta' ? 'meta' : `meta.${f.attr.sub}`} cannot be filtered with "${f.op}"`, 'invalidFilter');
 }
 
 /** Canonical (schema) spelling of an attribute, so JSON paths match what storage wrote. */
@@ -231,7 +265,7 @@ function emailField(name: string): Operand {
 }
 
 export function compileUserFilter(db: Kysely<any>, filter: Filter): RawBuilder<SqlBool> {
-  return combine(withoutCoreUrns('User', filter), (f) => {
+  return combine(normalized('User', filter), (f) => {
     if (f.op === 'has') {
       if (!f.attr.uri && f.attr.name.toLowerCase() === 'emails') return emailsExists(combine(f.filter, (inner) => leafWith(db, inner, (a) => emailField(a.name))));
       return jsonLeaf(db, 'User', 'users.scim_attributes', f);
@@ -250,12 +284,13 @@ export function compileUserFilter(db: Kysely<any>, filter: Filter): RawBuilder<S
       const o = emailField(f.attr.sub ?? 'value');
       return emailsExists(leafWith(db, f, () => o));
     }
+    if (k.startsWith('groups.') && k !== 'groups.value') throw badRequest(`groups.${f.attr.sub} cannot be filtered`, 'invalidFilter');
     if (k === 'groups' || k === 'groups.value') {
       return sql<SqlBool>`exists (select 1 from pushed_group_members gm where gm.user_id = users.id and ${leafWith(db, f, () => ({ expr: sql.ref('gm.group_id'), kind: 'exact' }))})`;
     }
     const col = own(USER_COLUMNS, k);
     if (col) return leafWith(db, f, () => col);
-    if (k === 'meta.resourcetype') return f.op === 'pr' ? TRUE : f.op === 'eq' && String(f.value).toLowerCase() === 'user' ? TRUE : FALSE;
+    if (k === 'meta' || k.startsWith('meta.')) return metaLeaf('User', k, f);
     return jsonLeaf(db, 'User', 'users.scim_attributes', f);
   });
 }
@@ -277,7 +312,7 @@ export function compileGroupFilter(db: Kysely<any>, filter: Filter): RawBuilder<
     if (name.toLowerCase() !== 'value') throw badRequest(`members.${name} cannot be filtered`, 'invalidFilter');
     return { expr: sql.ref('m.user_id'), kind: 'exact' };
   };
-  return combine(withoutCoreUrns('Group', filter), (f) => {
+  return combine(normalized('Group', filter), (f) => {
     if (f.op === 'has') {
       if (f.attr.name.toLowerCase() !== 'members') return jsonLeaf(db, 'Group', 'pushed_groups.scim_attributes', f);
       return membersExists(combine(f.filter, (inner) => leafWith(db, inner, (a) => memberField(a.name))));
@@ -285,13 +320,14 @@ export function compileGroupFilter(db: Kysely<any>, filter: Filter): RawBuilder<
     if (f.op === 'and' || f.op === 'or' || f.op === 'not') throw new Error('unreachable');
     f = f as Leaf;
     const k = f.attr.uri ? '' : key(f.attr);
+    if (k.startsWith('members.') && k !== 'members.value') throw badRequest(`members.${f.attr.sub} cannot be filtered`, 'invalidFilter');
     if (k === 'members' || k === 'members.value') {
       if (f.op === 'pr') return membersExists(TRUE);
       return membersExists(leafWith(db, f, () => memberField('value')));
     }
     const col = own(GROUP_COLUMNS, k);
     if (col) return leafWith(db, f, () => col);
-    if (k === 'meta.resourcetype') return f.op === 'pr' ? TRUE : f.op === 'eq' && String(f.value).toLowerCase() === 'group' ? TRUE : FALSE;
+    if (k === 'meta' || k.startsWith('meta.')) return metaLeaf('Group', k, f);
     return jsonLeaf(db, 'Group', 'pushed_groups.scim_attributes', f);
   });
 }

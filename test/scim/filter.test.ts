@@ -325,3 +325,60 @@ describe('filters and sorting agree with RFC 7644 on both databases', () => {
     }
   });
 });
+
+describe('filter forms that cannot match are either supported or a 400', () => {
+  let tdb: TestDatabase;
+  let database: Database;
+  const actor = { id: null, name: 'test', source: 'scim' as const };
+  const call = (req: Partial<ScimRequest> & { method: string; path: string }) =>
+    handleScim({ db: database.db, baseUrl: 'http://x/scim', actor }, { query: {}, ...req });
+  const get = (path: string, filter: string) => call({ method: 'GET', path, query: { filter, count: '100' } });
+  const names = async (path: string, filter: string) => {
+    const r = await get(path, filter);
+    assert.equal(r.status, 200, `${filter}: ${JSON.stringify(r.body)}`);
+    return ((r.body as any).Resources as any[]).map((x) => x.userName ?? x.displayName).sort();
+  };
+
+  before(async () => {
+    tdb = await freshDatabaseUrl();
+    database = openDatabase(tdb.url);
+    await migrate(database);
+    for (const u of [{ userName: 'alice@forms.test', name: { givenName: 'Alice', familyName: 'Smith' } }, { userName: 'bob@forms.test' }]) {
+      assert.equal((await call({ method: 'POST', path: '/Users', body: u })).status, 201);
+    }
+    assert.equal((await call({ method: 'POST', path: '/Groups', body: { displayName: 'Forms' } })).status, 201);
+  });
+  after(async () => {
+    await database.close();
+    await tdb.drop();
+  });
+
+  test('meta.location and meta.version are present on every resource; comparing them is a 400', async () => {
+    assert.deepEqual(await names('/Users', 'meta.location pr'), ['alice@forms.test', 'bob@forms.test']);
+    assert.deepEqual(await names('/Users', 'meta.version pr and meta pr'), ['alice@forms.test', 'bob@forms.test']);
+    assert.deepEqual(await names('/Groups', 'meta.location pr'), ['Forms']);
+    for (const [path, filter] of [['/Users', 'meta.location eq "x"'], ['/Users', 'meta.nothing pr'], ['/Groups', 'meta.version eq "W/\\"1\\""']]) {
+      const r = await get(path, filter);
+      assert.equal(r.status, 400, filter);
+      assert.equal((r.body as any).scimType, 'invalidFilter', filter);
+    }
+  });
+
+  test('a value filter on a complex attribute that is not multi-valued filters its sub-attributes', async () => {
+    assert.deepEqual(await names('/Users', 'name[givenName eq "alice"]'), ['alice@forms.test']);
+    assert.deepEqual(await names('/Users', 'name[givenName sw "A" and familyName eq "Smith"]'), ['alice@forms.test']);
+    assert.deepEqual(await names('/Users', 'name[not(givenName eq "Alice")]'), ['bob@forms.test']);
+    assert.deepEqual(await names('/Users', 'meta[created pr]'), ['alice@forms.test', 'bob@forms.test']);
+    const r = await get('/Users', 'userName[value eq "x"]');
+    assert.equal(r.status, 400);
+    assert.equal((r.body as any).scimType, 'invalidFilter');
+  });
+
+  test('members and groups sub-attributes other than value are a 400', async () => {
+    for (const [path, filter] of [['/Groups', 'members.display eq "x"'], ['/Groups', 'members.type eq "User"'], ['/Users', 'groups.display eq "x"']]) {
+      const r = await get(path, filter);
+      assert.equal(r.status, 400, filter);
+      assert.equal((r.body as any).scimType, 'invalidFilter', filter);
+    }
+  });
+});
