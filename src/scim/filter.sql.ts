@@ -342,10 +342,12 @@ export function compileGroupFilter(db: Kysely<any>, filter: Filter): RawBuilder<
 export function sortExpression(kind: ResourceKind, sortBy: string): RawBuilder<unknown> | null {
   const k = sortBy.toLowerCase();
   const user: Record<string, RawBuilder<unknown>> = {
-    id: sql.ref('users.id'), username: sql.ref('users.user_name_norm'), displayname: sql`nullif(lower(users.display_name), '')`,
+    // displayName and e-mails as their indexes hold them (users_display_name_lower, users_email_norm), so
+    // PostgreSQL orders a page by the index; an empty value ('') sorts as text, before 'a'.
+    id: sql.ref('users.id'), username: sql.ref('users.user_name_norm'), displayname: sql`lower(users.display_name)`,
     externalid: sql`nullif(users.external_id, '')`, 'name.givenname': sql`nullif(lower(users.given_name), '')`, 'name.familyname': sql`nullif(lower(users.family_name), '')`,
     'meta.created': sql.ref('users.created_at'), 'meta.lastmodified': sql.ref('users.updated_at'),
-    emails: sql`nullif(users.email_norm, '')`, 'emails.value': sql`nullif(users.email_norm, '')`,
+    emails: sql.ref('users.email_norm'), 'emails.value': sql.ref('users.email_norm'),
   };
   const group: Record<string, RawBuilder<unknown>> = {
     id: sql.ref('pushed_groups.id'), displayname: sql.ref('pushed_groups.display_name_norm'), externalid: sql`nullif(pushed_groups.external_id, '')`,
