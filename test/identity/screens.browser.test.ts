@@ -11,10 +11,12 @@ let t: TestApp;
 let browser: Browser;
 let api: Client;
 let auditor: { username: string; password: string };
+let adminUser: { username: string; password: string };
 
 before(async () => {
   t = await startTestApp();
   const admin = await createLocalAdmin(t.database);
+  adminUser = admin;
   api = await signIn(t.baseUrl, admin.username, admin.password);
   auditor = await createUserWithLevels(api, { 'audit-log': 'read' }, 'auditor');
   browser = await launchBrowser();
@@ -263,4 +265,25 @@ test('the sign-in page shows only its own sentences for ?error=, never text from
     assert.equal(await banner.locator('code').innerText(), 'SSO-0A1B2C3D4E');
   });
   await page.context().close();
+});
+
+test('a column sorted on a list of several pages says it sorts the page shown', async () => {
+  for (let i = 0; i < 52; i++) assert.equal((await api.json('/api/roles', { method: 'POST', body: { name: `Paged role ${String(i).padStart(2, '0')}`, roleGroupIds: ['rg-readonly'] } })).status, 201);
+  const { page } = await newSession(browser, t.baseUrl);
+  try {
+    await captureOnFailure('sorted-page-note', [page], async () => {
+      await signInThroughUi(page, adminUser.username, adminUser.password);
+      await page.goto('/setup/roles');
+      const table = page.getByRole('table', { name: 'Roles' });
+      await table.waitFor();
+      const note = page.getByText('Sorted within this page');
+      assert.equal(await page.getByRole('button', { name: 'Next ›' }).isEnabled(), true, 'the list has a second page');
+      assert.equal(await note.count(), 0, 'no note before a column is sorted');
+      await table.getByRole('button', { name: /^Role/ }).click();
+      await note.waitFor();
+      assert.match(page.url(), /sort=name/);
+    });
+  } finally {
+    await page.context().close();
+  }
 });

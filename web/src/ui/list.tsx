@@ -163,6 +163,8 @@ export function Pager({ list, nextCursor, count }: { list: ListParams; nextCurso
       <Button small onClick={() => nextCursor && list.next(nextCursor)} disabled={!nextCursor}>
         Next ›
       </Button>
+      {/* A column sorts the rows shown; the pages follow the list's own order. */}
+      {list.sort && <span className="pager-note">Sorted within this page</span>}
     </nav>
   );
 }
