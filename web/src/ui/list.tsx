@@ -173,9 +173,25 @@ export function Pager({ list, nextCursor, count }: { list: ListParams; nextCurso
  * The filter bar: a search box (submitted with Enter) plus any selects, which apply at once.
  * Values come from and go to the URL through ListParams.
  */
+/**
+ * A field's own value, which follows the URL's `name` when that changes, and on Back and Forward in
+ * any case: a navigation is shown in a transition, and one that was overtaken before it was shown
+ * (a search, then Back at once) leaves the shown URL value as it was, so following it alone kept the
+ * text typed for a search that Back had undone.
+ */
+function useFollowingUrl(name: string, fromUrl: string): [string, (value: string) => void] {
+  const [value, setValue] = useState(fromUrl);
+  useEffect(() => setValue(fromUrl), [fromUrl]);
+  useEffect(() => {
+    const follow = () => setValue(new URLSearchParams(window.location.search).get(name) ?? '');
+    window.addEventListener('popstate', follow);
+    return () => window.removeEventListener('popstate', follow);
+  }, [name]);
+  return [value, setValue];
+}
+
 export function FilterBar({ list, searchKey = 'q', searchLabel = 'Search', placeholder, children }: { list: ListParams; searchKey?: string; searchLabel?: string; placeholder?: string; children?: ReactNode }) {
-  const [text, setText] = useState(list.filters[searchKey] ?? '');
-  useEffect(() => setText(list.filters[searchKey] ?? ''), [list.filters[searchKey]]);
+  const [text, setText] = useFollowingUrl(searchKey, list.filters[searchKey] ?? '');
   const submit = (e: FormEvent) => {
     e.preventDefault();
     list.setFilters({ [searchKey]: text.trim() }, { step: true });
@@ -200,8 +216,7 @@ export function FilterBar({ list, searchKey = 'q', searchLabel = 'Search', place
  */
 function useFilterValue(list: ListParams, name: string): { value: string; fromUrl: string; change: (value: string) => void } {
   const fromUrl = list.filters[name] ?? '';
-  const [value, setValue] = useState(fromUrl);
-  useEffect(() => setValue(fromUrl), [fromUrl]);
+  const [value, setValue] = useFollowingUrl(name, fromUrl);
   const change = (next: string) => {
     setValue(next);
     list.setFilters({ [name]: next });
