@@ -1,7 +1,7 @@
 // JSON text carried into a response as it is: a value (JsonText) or an object's members (JsonMembers).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasTopLevelKey, JsonMembers, JsonText, MEMBERS_KEY, stringifyResponse, withMembersParsed } from './json-text.ts';
+import { hasTopLevelKey, topLevelUrnKeys, JsonMembers, JsonText, MEMBERS_KEY, stringifyResponse, withMembersParsed } from './json-text.ts';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
@@ -60,4 +60,12 @@ test('hasTopLevelKey finds a name of the object itself, not one nested deeper or
   assert.equal(hasTopLevelKey(q({ note: `{"${ENTERPRISE}":1}`, b: 2 }), ENTERPRISE), false);
   assert.equal(hasTopLevelKey(q({ note: 'a \\" { [ , ', [ENTERPRISE]: {} }), ENTERPRISE), true);
   assert.equal(hasTopLevelKey('{}', ENTERPRISE), false);
+});
+
+test('topLevelUrnKeys lists the names of the object itself that are URNs, in order, escapes read', () => {
+  const CUSTOM = 'urn:ietf:params:scim:schemas:extension:acme:2.0:User';
+  assert.deepEqual(topLevelUrnKeys(JSON.stringify({ a: 1, [ENTERPRISE]: { x: 'urn:no' }, [CUSTOM]: { [ENTERPRISE]: 1 } })), [ENTERPRISE, CUSTOM]);
+  assert.deepEqual(topLevelUrnKeys(JSON.stringify({ note: '"urn:x": 1', list: [{ 'urn:y': 1 }] })), []);
+  assert.deepEqual(topLevelUrnKeys('{"urn:a\\u0062:User":{}}'), ['urn:ab:User']);
+  assert.deepEqual(topLevelUrnKeys('{}'), []);
 });

@@ -114,6 +114,26 @@ export function hasTopLevelKey(text: string, key: string): boolean {
   return false;
 }
 
+/**
+ * The names of the object in `text` (JSON text of an object) that begin with `urn:`, in order: the
+ * extension schemas a stored resource holds. Read as hasTopLevelKey reads, without parsing the text.
+ */
+export function topLevelUrnKeys(text: string): string[] {
+  const keys: string[] = [];
+  if (!text.includes('"urn:')) return keys;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i;
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
+      if (depth === 1 && text.startsWith('"urn:', start) && isNameStart(text, start)) keys.push(JSON.parse(text.slice(start, i + 1)) as string);
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) depth++;
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
+  }
+  return keys;
+}
+
 /** Whether the string starting at `i` is a member's name: the last character before it (blanks aside) is `{` or `,`. */
 function isNameStart(text: string, i: number): boolean {
   let j = i - 1;

@@ -65,17 +65,42 @@ interface Target {
   subName?: string;
 }
 
-function resolveTarget(kind: ResourceKind, a: AttrPath): Target | 'extension-root' | 'ignore' {
+/** Another extension schema's attribute (Entra's custom ones): free-form, its names kept as sent and matched in any case. */
+interface FreeTarget {
+  /** the extension's key in the resource (as stored, else as sent) */
+  urn: string;
+  name: string;
+  sub?: string;
+}
+
+/** The key of `obj` that is `name` in any case, if there is one. */
+function keyOf(obj: Record<string, Json>, name: string): string | undefined {
+  if (Object.hasOwn(obj, name)) return name;
+  const l = name.toLowerCase();
+  return Object.keys(obj).find((k) => k.toLowerCase() === l);
+}
+
+/**
+ * What a path names: an attribute of the core schema or of the enterprise extension (Target), one of
+ * another extension's (FreeTarget), or a whole extension (`root`, its key in the resource). A URN that
+ * ends in the resource's type (`urn:…:acme:2.0:User`), or one the resource holds, is a whole extension.
+ */
+function resolveTarget(kind: ResourceKind, res: Resource, a: AttrPath): Target | FreeTarget | { root: string } | 'ignore' {
   let uri = a.uri;
   let name = a.name;
   let sub = a.sub;
   if (uri && uri.toLowerCase() === (kind === 'User' ? URN.user : URN.group).toLowerCase()) uri = undefined;
-  if (!uri && kind === 'User' && isEnterpriseUrn(`${a.name}`)) return 'extension-root';
+  if (!uri && kind === 'User' && isEnterpriseUrn(`${a.name}`)) return { root: URN.enterprise };
   if (uri) {
+    const whole = `${uri}:${name}`;
     if (kind !== 'User' || !isEnterpriseUrn(uri)) {
       // `urn:…:enterprise:2.0:User` parsed as uri `urn:…:enterprise:2.0` + name `User`
-      if (kind === 'User' && isEnterpriseUrn(`${uri}:${name}`) && !sub) return 'extension-root';
-      throw badRequest(`Unknown schema in path "${uri}"`, 'invalidPath');
+      if (kind === 'User' && isEnterpriseUrn(whole) && !sub) return { root: URN.enterprise };
+      if (isEnterpriseUrn(uri) || isEnterpriseUrn(whole) || !/extension/i.test(whole)) throw badRequest(`Unknown schema in path "${uri}"`, 'invalidPath');
+      const held = keyOf(res, whole);
+      if (!sub && (held || (!keyOf(res, uri) && name.toLowerCase() === kind.toLowerCase()))) return { root: held ?? whole };
+      if (!/extension/i.test(uri)) throw badRequest(`Unknown schema in path "${uri}"`, 'invalidPath');
+      return { urn: keyOf(res, uri) ?? uri, name, sub };
     }
     const def = enterpriseAttr(name);
     if (!def) throw badRequest(`Unknown attribute "${name}" in ${URN.enterprise}`, 'invalidPath');
@@ -159,10 +184,11 @@ class Engine {
       if (o === 'remove') throw badRequest('"remove" needs a path', 'noTarget');
       if (!isObj(op.value)) throw badRequest(`"${o}" without a path needs an object value`, 'invalidValue');
       for (const [k, v] of Object.entries(op.value)) {
-        if (/^urn:/i.test(k) && isObj(v) && (isEnterpriseUrn(k) || k.toLowerCase() === (this.kind === 'User' ? URN.user : URN.group).toLowerCase())) {
-          // { "urn:…:enterprise:2.0:User": { "department": "x" } }
-          for (const [ek, ev] of Object.entries(v)) this.applyPath(o, isEnterpriseUrn(k) ? `${URN.enterprise}:${ek}` : ek, ev);
+        if (isObj(v) && k.toLowerCase() === (this.kind === 'User' ? URN.user : URN.group).toLowerCase()) {
+          for (const [ck, cv] of Object.entries(v)) this.applyPath(o, ck, cv);
         } else {
+          // An extension's URN with an object (`{"urn:…:enterprise:2.0:User": {"department": "x"}}`)
+          // is a path to the whole extension: applyPath sets each of its attributes.
           this.applyPath(o, k, v);
         }
       }
@@ -173,28 +199,70 @@ class Engine {
 
   private applyPath(op: Op, rawPath: string, value: unknown): void {
     const p = parsePatchPath(rawPath);
-    const t = resolveTarget(this.kind, p.attr);
+    const t = resolveTarget(this.kind, this.res, p.attr);
     if (t === 'ignore') return;
-    if (t === 'extension-root') {
+    if ('root' in t) {
+      if (p.filter) throw badRequest(`A filter does not apply to ${t.root}`, 'invalidPath');
       if (op === 'remove') {
-        if (URN.enterprise in this.res) {
-          delete this.res[URN.enterprise];
+        if (t.root in this.res) {
+          delete this.res[t.root];
           this.attributesChanged = true;
         }
         return;
       }
-      if (!isObj(value)) throw badRequest(`${URN.enterprise} needs an object value`);
-      for (const [k, v] of Object.entries(value)) this.applyPath(op, `${URN.enterprise}:${k}`, v);
+      if (!isObj(value)) throw badRequest(`${t.root} needs an object value`);
+      for (const [k, v] of Object.entries(value)) this.applyPath(op, `${t.root}:${k}`, v);
       return;
     }
-    if (this.kind === 'Group' && t.name === 'members') return this.applyMembers(op, p, t, value);
+    if ('def' in t && this.kind === 'Group' && t.name === 'members') return this.applyMembers(op, p, t, value);
     if (++this.attributeOps > MAX_ATTRIBUTE_OPERATIONS) {
       throw badRequest(`A PATCH may change attributes other than members at most ${MAX_ATTRIBUTE_OPERATIONS.toLocaleString('en-US')} times; send it as several`, 'tooMany');
     }
     this.attributesChanged = true;
+    if (!('def' in t)) {
+      if (p.filter) throw badRequest(`A filter does not apply to "${t.name}" of ${t.urn}`, 'invalidPath');
+      return this.applyFree(op, t, value);
+    }
     if (op !== 'add' || p.filter || t.sub) this.keys = new WeakMap();
     if (p.filter) return this.applyFiltered(op, p, t, value);
     this.applySimple(op, t, value);
+  }
+
+  /** An attribute of another extension, free-form: its value set as sent, added to (a list appended to, an object merged) or removed. */
+  private applyFree(op: Op, t: FreeTarget, value: unknown): void {
+    const held = this.res[t.urn];
+    if (op === 'remove' || value === null) {
+      if (op === 'add' && value === null) throw badRequest(`"add" needs a value`, 'invalidValue');
+      if (!isObj(held)) return;
+      const key = keyOf(held, t.name);
+      if (key === undefined) return;
+      if (t.sub) {
+        const cur = held[key];
+        for (const e of Array.isArray(cur) ? cur : [cur]) {
+          const sk = isObj(e) ? keyOf(e, t.sub) : undefined;
+          if (sk !== undefined) delete (e as Record<string, Json>)[sk];
+        }
+      } else delete held[key];
+      // An extension left with nothing is not listed in `schemas` any more.
+      if (Object.keys(held).length === 0) delete this.res[t.urn];
+      return;
+    }
+    if (value === undefined) throw badRequest(`"${op}" needs a value`, 'invalidValue');
+    const ext = isObj(held) ? held : (this.res[t.urn] = {});
+    const key = keyOf(ext, t.name) ?? t.name;
+    const v = value as Json;
+    const cur = ext[key];
+    if (t.sub) {
+      if (Array.isArray(cur)) {
+        for (const e of cur) if (isObj(e)) e[keyOf(e, t.sub) ?? t.sub] = v;
+      } else ext[key] = isObj(cur) ? { ...cur, [keyOf(cur, t.sub) ?? t.sub]: v } : { [t.sub]: v };
+      return;
+    }
+    if (op === 'add' && Array.isArray(cur)) {
+      const there = new Set(cur.map((e) => JSON.stringify(e)));
+      ext[key] = withinLimit([...cur, ...(Array.isArray(v) ? v : [v]).filter((e) => !there.has(JSON.stringify(e)))], `${t.urn}:${key}`);
+    } else if (op === 'add' && isObj(cur) && isObj(v)) ext[key] = { ...cur, ...v };
+    else ext[key] = v;
   }
 
   private applySimple(op: Op, t: Target, value: unknown): void {

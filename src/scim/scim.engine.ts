@@ -187,15 +187,20 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
         const un = bodyObj.userName;
         if (typeof un === 'string') out.userName = un;
       }
+      // `attributes` / `excludedAttributes` apply to any answer that returns a resource (RFC 7644 §3.9).
+      const projection = parseProjection(kind, query.attributes as string | undefined, query.excludedAttributes as string | undefined);
       // On PostgreSQL a user is created by one statement, shared with the creates that arrive with it
       // (createUserInOneStatement).
       const r =
-        kind === 'User' && isPostgres(ctx.db)
-          ? await createUserInOneStatement(ctx, req.body)
-          : await inTrx(ctx, (trx) => (kind === 'User' ? createUser(ctx, trx, req.body) : createGroup(ctx, trx, req.body)));
+        kind === 'Group'
+          ? await inTrx(ctx, (trx) => createGroup(ctx, trx, req.body, projection))
+          : await (async () => {
+              const u = isPostgres(ctx.db) ? await createUserInOneStatement(ctx, req.body) : await inTrx(ctx, (trx) => createUser(ctx, trx, req.body));
+              return { ...u, resource: projectIf(u.resource, projection), etag: String((u.resource.meta as Record<string, unknown>).version) };
+            })();
       out.status = 201;
       out.body = r.resource;
-      out.headers = { location: `${ctx.baseUrl}/${kind}s/${r.outcome.resourceId}`, etag: String((r.resource.meta as Record<string, unknown>).version) };
+      out.headers = { location: `${ctx.baseUrl}/${kind}s/${r.outcome.resourceId}`, etag: r.etag };
       out.summary = r.outcome.summary;
       out.resourceId = r.outcome.resourceId ?? null;
       out.userName = r.outcome.userName ?? null;
@@ -225,8 +230,9 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
     return;
   }
   if (!WRITE.has(method)) throw refuse();
+  const pre = { ifMatch: req.ifMatch, ifNoneMatch: req.ifNoneMatch };
   if (method === 'DELETE') {
-    const o = await inTrx(ctx, (trx) => (kind === 'User' ? deleteUser(ctx, trx, id, req.ifMatch) : deleteGroup(ctx, trx, id, req.ifMatch)));
+    const o = await inTrx(ctx, (trx) => (kind === 'User' ? deleteUser(ctx, trx, id, pre) : deleteGroup(ctx, trx, id, pre)));
     out.status = 204;
     out.summary = o.summary;
     out.userName = o.userName ?? null;
@@ -241,7 +247,7 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
       // transaction read; on SQLite it is read after the COMMIT, as a GET reads it (one state of the
       // group, with that state's ETag).
       const put = await readGroupReplacement(ctx.db, id, req.body);
-      const r = await inTrx(ctx, (trx) => replaceGroup(ctx, trx, id, put, req.ifMatch, projection));
+      const r = await inTrx(ctx, (trx) => replaceGroup(ctx, trx, id, put, pre, projection));
       const answer = r.answer ? { resource: await r.answer(), etag: r.etag } : await getGroup(ctx, id, projection);
       out.body = answer.resource;
       out.headers = { etag: answer.etag };
@@ -250,7 +256,7 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
     }
     // On PostgreSQL a user is replaced by one statement that applies only to the version it read
     // (updateUserInOneStatement); Okta sends a PUT for every change.
-    const r = isPostgres(ctx.db) ? await replaceUserInOneStatement(ctx, id, req.body, req.ifMatch) : await inTrx(ctx, (trx) => replaceUser(ctx, trx, id, req.body, req.ifMatch));
+    const r = isPostgres(ctx.db) ? await replaceUserInOneStatement(ctx, id, req.body, pre) : await inTrx(ctx, (trx) => replaceUser(ctx, trx, id, req.body, pre));
     out.body = projectIf(r.resource, projection);
     out.headers = { etag: String((r.resource.meta as Record<string, unknown>).version) };
     out.summary = r.outcome.summary;
@@ -261,14 +267,14 @@ async function route(ctx: ScimCtx, req: ScimRequest, method: string, segs: strin
   // operations are parsed once, before any transaction (a group PATCH may try two ways).
   const ops = parsePatchRequest(req.body);
   if (kind === 'User') {
-    const r = isPostgres(ctx.db) ? await patchUserInOneStatement(ctx, id, ops, req.ifMatch) : await inTrx(ctx, (trx) => patchUser(ctx, trx, id, ops, req.ifMatch));
+    const r = isPostgres(ctx.db) ? await patchUserInOneStatement(ctx, id, ops, pre) : await inTrx(ctx, (trx) => patchUser(ctx, trx, id, ops, pre));
     out.summary = r.outcome.summary;
     out.userName = r.outcome.userName ?? null;
     out.headers = { etag: String((r.resource.meta as Record<string, unknown>).version) };
     if (wantsBody) out.body = projectIf(r.resource, projection);
     else out.status = 204;
   } else {
-    const r = (isPostgres(ctx.db) && (await patchGroupMembersInOneStatement(ctx, id, ops, req.ifMatch))) || (await inTrx(ctx, (trx) => patchGroup(ctx, trx, id, ops, req.ifMatch)));
+    const r = (isPostgres(ctx.db) && (await patchGroupMembersInOneStatement(ctx, id, ops, pre))) || (await inTrx(ctx, (trx) => patchGroup(ctx, trx, id, ops, pre)));
     out.summary = r.outcome.summary;
     out.headers = { etag: r.etag };
     if (wantsBody) {

@@ -24,8 +24,8 @@ import { badRequest, conflict, notFound } from './scim.errors.ts';
 import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
 import { project, wants, wantsPart, type Projection } from './scim.projection.ts';
 import { JsonText } from './json-text.ts';
-import { URN } from './scim.schemas.ts';
-import { checkIfMatch, etagOf } from './scim.etags.ts';
+import { schemasOf, URN } from './scim.schemas.ts';
+import { checkPreconditions, etagOf, hasPreconditions, type Preconditions } from './scim.etags.ts';
 import type { Outcome, ScimCtx } from './scim.users.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
@@ -39,9 +39,10 @@ type Row = { id: string; display_name: string; external_id: string | null; scim_
 type Members = JsonText | Json[];
 
 function toResource(ctx: ScimCtx, row: Row, members: Members | undefined): Resource {
-  const res: Resource = { schemas: [URN.group], id: row.id };
+  const stored = storedAttributes(row.scim_attributes);
+  const res: Resource = { schemas: schemasOf(URN.group, Object.keys(stored)), id: row.id };
   if (row.external_id !== null) res.externalId = row.external_id;
-  for (const [k, v] of Object.entries(storedAttributes(row.scim_attributes))) if (k !== 'externalId' && k !== 'displayName') res[k] = v;
+  for (const [k, v] of Object.entries(stored)) if (k !== 'externalId' && k !== 'displayName') res[k] = v;
   res.displayName = row.display_name;
   // A JsonText goes out as its text (stringifyResponse); the resource's type does not know of it.
   if (members !== undefined) res.members = members as Json;
@@ -299,7 +300,8 @@ async function assertNameFree(db: Db, norm: string, exceptId?: string): Promise<
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-export async function createGroup(ctx: ScimCtx, trx: Transaction<DB>, body: unknown): Promise<{ resource: Resource; outcome: Outcome }> {
+/** A POST of a group; its answer shaped by `projection` (members read only when wanted), its ETag beside it. */
+export async function createGroup(ctx: ScimCtx, trx: Transaction<DB>, body: unknown, projection?: Projection): Promise<{ resource: Resource; outcome: Outcome; etag: string }> {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The body must be a Group object', 'invalidSyntax');
   const attrs = canonicalize('Group', body as Record<string, unknown>);
   const name = displayNameOf(attrs);
@@ -330,7 +332,7 @@ export async function createGroup(ctx: ScimCtx, trx: Transaction<DB>, body: unkn
   const summary = `created group ${name}${added ? ` with ${plural(added, 'member')}` : ''}${unknown ? ` (ignored ${plural(unknown, 'unknown member')})` : ''}`;
   await recordAudit(trx, ctx.actor, { action: 'group.create', targetType: 'pushed_group', targetId: id, targetName: name, summary });
   const row: Row = { id, display_name: name, external_id: str(attrs.externalId), scim_attributes: JSON.stringify(stored), version: 1, created_at: now, updated_at: now };
-  return { resource: await shaped(ctx, trx, row), outcome: { summary, resourceId: id } };
+  return { resource: await shaped(ctx, trx, row, projection), outcome: { summary, resourceId: id }, etag: etagOf(row.version) };
 }
 
 /** True when a PATCH leaves the group's stored attributes (name, externalId, the rest) as they are. */
@@ -433,9 +435,9 @@ function groupReplacement(body: unknown): GroupReplacement {
  * and every other request waits for it to end. Read inside it, the 102,100 members of the benchmark's
  * group kept them waiting 266-370 ms more.
  */
-export async function replaceGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, put: GroupReplacement, ifMatch?: string, projection?: Projection) {
+export async function replaceGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, put: GroupReplacement, pre?: Preconditions, projection?: Projection) {
   const row = await loadRow(trx, id, true);
-  checkIfMatch(ifMatch, etagOf(row.version));
+  checkPreconditions(pre, etagOf(row.version));
   const { row: next, outcome } = await save(ctx, trx, row, put.attrs, put.change, true);
   const answer = isPostgres(trx) ? await readShaped(ctx, trx, next, projection) : null;
   return { answer, outcome, etag: etagOf(next.version) };
@@ -449,13 +451,13 @@ function patchable(row: Row): Resource {
 }
 
 /** A PATCH of a group: `ops` as parsePatchRequest gives them. */
-export async function patchGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, ops: PatchOperation[], ifMatch?: string) {
+export async function patchGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, ops: PatchOperation[], pre?: Preconditions) {
   // The group's row is locked before anything else is read or written, on PostgreSQL as in every
   // write of a group (see PATCH_MEMBERS_PG). A membership-only PATCH here (one that replaces the whole
   // member list: the others go as one statement) locked it last, after its members, and deadlocked
   // with a DELETE of the group or of a member (a 500 after a wait). SQLite runs one writer at a time.
   const row = await loadRow(trx, id, true);
-  checkIfMatch(ifMatch, etagOf(row.version));
+  checkPreconditions(pre, etagOf(row.version));
   const result = applyPatch('Group', patchable(row), ops);
   const { row: next, outcome } = await save(ctx, trx, row, result.attributes, result.members, result.attributesChanged);
   return { row: next, outcome, etag: etagOf(next.version) };
@@ -505,11 +507,11 @@ const groupById = precompiled<Row>((db, arg) => db.selectFrom('pushed_groups').s
 
 /**
  * patchGroup on PostgreSQL for a PATCH that only adds and/or removes members, as one statement (see
- * PATCH_MEMBERS_PG); null when the PATCH is anything else (If-Match, attributes, replace of the whole
+ * PATCH_MEMBERS_PG); null when the PATCH is anything else (If-Match or If-None-Match, attributes, replace of the whole
  * member list), which then goes through patchGroup in a transaction.
  */
-export async function patchGroupMembersInOneStatement(ctx: ScimCtx, id: string, ops: PatchOperation[], ifMatch?: string): Promise<{ outcome: Outcome; etag: string } | null> {
-  if (ifMatch) return null;
+export async function patchGroupMembersInOneStatement(ctx: ScimCtx, id: string, ops: PatchOperation[], pre?: Preconditions): Promise<{ outcome: Outcome; etag: string } | null> {
+  if (hasPreconditions(pre)) return null;
   const [row] = await groupById(ctx.db, id);
   if (!row) throw notFound(`Group ${id} not found`);
   const { attributes, members: change } = applyPatch('Group', patchable(row), ops);
@@ -530,9 +532,9 @@ export async function patchGroupMembersInOneStatement(ctx: ScimCtx, id: string, 
 
 /** The group after a PATCH, for clients that asked for it with attributes/excludedAttributes. */
 
-export async function deleteGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, ifMatch?: string): Promise<Outcome> {
+export async function deleteGroup(ctx: ScimCtx, trx: Transaction<DB>, id: string, pre?: Preconditions): Promise<Outcome> {
   const row = await loadRow(trx, id, true);
-  checkIfMatch(ifMatch, etagOf(row.version));
+  checkPreconditions(pre, etagOf(row.version));
   const memberCount = await countMembers(trx, id);
   await deletePushedGroupRoles(trx, ctx.actor, { id, displayName: row.display_name, memberCount });
   await trx.deleteFrom('pushed_groups').where('id', '=', id).execute();

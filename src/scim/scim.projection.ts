@@ -80,26 +80,32 @@ export function project(res: Resource, p: Projection): Resource {
   if (p.include) {
     out = {};
     for (const k of Object.keys(res)) if (ALWAYS.has(k)) out[k] = res[k];
-    for (const s of p.include) {
-      const holder = s.uri ? (res[URN.enterprise] as Record<string, Json> | undefined) : res;
-      if (!holder || typeof holder !== 'object') continue;
-      const key = findKey(holder as Record<string, Json>, s.name);
+    for (const sel of p.include) {
+      const s = asWhole(res, sel);
+      const extKey = s.uri ? findKey(res, s.uri) : undefined;
+      const holder = s.uri ? (extKey ? res[extKey] : undefined) : res;
+      if (!isObj(holder)) continue;
+      const key = findKey(holder, s.name);
       if (!key) continue;
-      let val = (holder as Record<string, Json>)[key];
+      let val = holder[key];
       if (s.filter && Array.isArray(val)) val = val.filter((e) => matches(e, s.filter!));
       if (s.sub) {
         if (Array.isArray(val)) val = val.map((e) => (isObj(e) ? pick(e, s.sub!) : e));
         else if (val && typeof val === 'object') val = pick(val as Record<string, Json>, s.sub);
       }
-      if (s.uri) {
-        const ext = (out[URN.enterprise] ??= {}) as Record<string, Json>;
+      if (extKey) {
+        const ext = (out[extKey] ??= {}) as Record<string, Json>;
         ext[key] = merge(ext[key], val);
       } else out[key] = merge(out[key], val);
     }
   } else out = { ...res };
-  for (const s of p.exclude) {
-    const holder = s.uri ? (out[URN.enterprise] as Record<string, Json> | undefined) : out;
-    if (!holder || typeof holder !== 'object' || Array.isArray(holder)) continue;
+  for (const sel of p.exclude) {
+    const s = asWhole(out, sel);
+    const extKey = s.uri ? findKey(out, s.uri) : undefined;
+    let holder = s.uri ? (extKey ? out[extKey] : undefined) : out;
+    if (!isObj(holder)) continue;
+    // An extension's attribute is taken out of a copy: `out` may share the extension's object with `res`.
+    if (extKey) holder = out[extKey] = { ...holder };
     const key = findKey(holder, s.name);
     if (!key || ALWAYS.has(key)) continue;
     if (s.sub) {
@@ -117,6 +123,16 @@ export function project(res: Resource, p: Projection): Resource {
     } else delete holder[key];
   }
   return out;
+}
+
+/**
+ * A selection of a whole extension (`urn:…:acme:2.0:User`, parsed as uri `urn:…:acme:2.0` and name
+ * `User`) as the top-level key the resource holds it under; any other selection as it is.
+ */
+function asWhole(res: Resource, s: Sel): Sel {
+  if (!s.uri || s.sub || s.filter) return s;
+  const key = findKey(res, `${s.uri}:${s.name}`);
+  return key ? { name: key } : s;
 }
 
 function pick(e: Record<string, Json>, sub: string): Record<string, Json> {

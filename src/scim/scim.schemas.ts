@@ -97,7 +97,7 @@ export const ENTERPRISE_ATTRS: AttrDef[] = [
 
 export const GROUP_ATTRS: AttrDef[] = [
   str('displayName', { required: true, uniqueness: 'server' }),
-  multi('members', [str('value', { mutability: 'immutable' }), { name: '$ref', type: 'reference', referenceTypes: ['User', 'Group'], mutability: 'immutable' }, str('display'), str('type', { canonicalValues: ['User'] })]),
+  multi('members', [str('value', { mutability: 'immutable' }), { name: '$ref', type: 'reference', referenceTypes: ['User', 'Group'], mutability: 'immutable' }, str('display', { mutability: 'readOnly' }), str('type', { canonicalValues: ['User'] })]),
 ];
 
 /** Attributes every resource has (RFC 7643 §3.1), handled by the server. */
@@ -136,6 +136,15 @@ export function schemaUrnsFor(kind: ResourceKind): string[] {
 
 export function isEnterpriseUrn(s: string): boolean {
   return s.toLowerCase() === URN.enterprise.toLowerCase();
+}
+
+/**
+ * A resource's `schemas` (RFC 7643 §3): its core schema, then each extension among the names of its
+ * stored attributes (`keys`), the enterprise one first.
+ */
+export function schemasOf(core: string, keys: string[]): string[] {
+  const exts = keys.filter((k) => /^urn:/i.test(k) && k !== core);
+  return [core, ...exts.filter(isEnterpriseUrn), ...exts.filter((k) => !isEnterpriseUrn(k))];
 }
 
 /** Full definitions for GET /Schemas (RFC 7643 §7). */

@@ -18,12 +18,12 @@ import { compileUserFilter, sortExpression, sortOrder } from './filter.sql.ts';
 import { applyPatch, type PatchOperation } from './patch.engine.ts';
 import { canonicalize, isObj, MAX_SEARCHABLE_LENGTH, primaryValue, searchableStr, storedAttributes, str, type Json, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound } from './scim.errors.ts';
-import { checkIfMatch, etagOf } from './scim.etags.ts';
+import { checkPreconditions, etagOf, hasPreconditions, type Preconditions } from './scim.etags.ts';
 import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
 import { listPositionsOf, type ListKey } from './list-positions.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
-import { hasTopLevelKey, JsonMembers, MEMBERS_KEY } from './json-text.ts';
-import { URN } from './scim.schemas.ts';
+import { JsonMembers, MEMBERS_KEY, topLevelUrnKeys } from './json-text.ts';
+import { schemasOf, URN } from './scim.schemas.ts';
 import { placeholders, precompiled, runPgStatement } from '../db/precompiled.ts';
 import { byKeyList, Coalescer, SerialBatcher, type Outcome as OutcomeOf } from '../db/coalesce.ts';
 import { runWrite } from './scim.writes.ts';
@@ -91,8 +91,7 @@ function toResource(ctx: ScimCtx, row: Row, groups: Groups | undefined, projecti
   const text = row.scim_attributes || '{}';
   // A text cut short (edited outside Ledgerline) is read as no attributes, as storedAttributes reads it.
   const whole = text.startsWith('{') && text.endsWith('}');
-  const hasExt = whole && hasTopLevelKey(text, URN.enterprise);
-  const res: Resource = { schemas: hasExt ? [URN.user, URN.enterprise] : [URN.user], id: row.id };
+  const res: Resource = { schemas: whole ? schemasOf(URN.user, topLevelUrnKeys(text)) : [URN.user], id: row.id };
   const asText = whole && (!projection || (!projection.include && !projection.exclude.length));
   // As text, the stored attributes bring externalId, which they hold as its column does (both are
   // written from the same value).
@@ -821,7 +820,7 @@ async function writeChangePg(ctx: ScimCtx, db: Db, row: Row, c: Change): Promise
 async function updateUserInOneStatement(
   ctx: ScimCtx,
   id: string,
-  ifMatch: string | undefined,
+  pre: Preconditions | undefined,
   verb: 'replaced' | 'updated',
   next: (row: Row) => Resource,
 ): Promise<{ resource: Resource; outcome: Outcome }> {
@@ -829,7 +828,7 @@ async function updateUserInOneStatement(
     const [found] = await readWithGroups(ctx, 'id', id);
     if (!found) throw notFound(`User ${id} not found`);
     const { row, groups } = splitGroups(found);
-    checkIfMatch(ifMatch, userEtag(row.version, groups));
+    checkPreconditions(pre, userEtag(row.version, groups));
     const c = planChange(row, next(row), verb);
     if (c.unchanged) return unchangedUser(ctx, row, c, groups);
     // A new display name for a member of groups changes those groups too: that goes through save().
@@ -838,19 +837,19 @@ async function updateUserInOneStatement(
     if (r.updated) return changed(ctx, row, c, r.ended, groups);
   }
   // Others keep winning the race (or the change reaches the user's groups): wait for the row lock instead.
-  return runWrite(ctx.db, (trx) => updateLocked(ctx, trx, id, ifMatch, verb, next));
+  return runWrite(ctx.db, (trx) => updateLocked(ctx, trx, id, pre, verb, next));
 }
 
 /** A PUT or PATCH of a user in a transaction: the user locked, then saved. */
-async function updateLocked(ctx: ScimCtx, trx: Transaction<DB>, id: string, ifMatch: string | undefined, verb: 'replaced' | 'updated', next: (row: Row) => Resource) {
+async function updateLocked(ctx: ScimCtx, trx: Transaction<DB>, id: string, pre: Preconditions | undefined, verb: 'replaced' | 'updated', next: (row: Row) => Resource) {
   // PostgreSQL: the user's groups are locked before the user (their versions move when the user's
   // name does), in the order a group's writes and a user's deletion take them, so as not to deadlock.
   await lockGroupsOfUser(trx, id);
   const loaded = await loadForWrite(trx, id);
   const { row } = loaded;
-  // SQLite reads the groups later, but If-Match needs them now (the ETag names them).
-  const groups = loaded.groups ?? (ifMatch ? await groupsOfUser(trx, id) : undefined);
-  if (groups) checkIfMatch(ifMatch, userEtag(row.version, groups));
+  // SQLite reads the groups later, but a precondition needs them now (the ETag names them).
+  const groups = loaded.groups ?? (hasPreconditions(pre) ? await groupsOfUser(trx, id) : undefined);
+  if (groups) checkPreconditions(pre, userEtag(row.version, groups));
   return save(ctx, trx, row, next(row), verb, groups);
 }
 
@@ -868,23 +867,23 @@ function patched(ops: PatchOperation[]): (row: Row) => Resource {
   };
 }
 
-export async function replaceUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, body: unknown, ifMatch?: string) {
-  return updateLocked(ctx, trx, id, ifMatch, 'replaced', replaced(body));
+export async function replaceUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, body: unknown, pre?: Preconditions) {
+  return updateLocked(ctx, trx, id, pre, 'replaced', replaced(body));
 }
 
 /** A PATCH of a user: `ops` as parsePatchRequest gives them. */
-export async function patchUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, ops: PatchOperation[], ifMatch?: string) {
-  return updateLocked(ctx, trx, id, ifMatch, 'updated', patched(ops));
+export async function patchUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, ops: PatchOperation[], pre?: Preconditions) {
+  return updateLocked(ctx, trx, id, pre, 'updated', patched(ops));
 }
 
 /** replaceUser on PostgreSQL, as one statement (updateUserInOneStatement). */
-export async function replaceUserInOneStatement(ctx: ScimCtx, id: string, body: unknown, ifMatch?: string) {
-  return updateUserInOneStatement(ctx, id, ifMatch, 'replaced', replaced(body));
+export async function replaceUserInOneStatement(ctx: ScimCtx, id: string, body: unknown, pre?: Preconditions) {
+  return updateUserInOneStatement(ctx, id, pre, 'replaced', replaced(body));
 }
 
 /** patchUser on PostgreSQL, as one statement (updateUserInOneStatement). */
-export async function patchUserInOneStatement(ctx: ScimCtx, id: string, ops: PatchOperation[], ifMatch?: string) {
-  return updateUserInOneStatement(ctx, id, ifMatch, 'updated', patched(ops));
+export async function patchUserInOneStatement(ctx: ScimCtx, id: string, ops: PatchOperation[], pre?: Preconditions) {
+  return updateUserInOneStatement(ctx, id, pre, 'updated', patched(ops));
 }
 
 /**
@@ -912,7 +911,7 @@ async function lockGroupsOfUser(trx: Transaction<DB>, userId: string): Promise<v
     .execute();
 }
 
-export async function deleteUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, ifMatch?: string): Promise<Outcome> {
+export async function deleteUser(ctx: ScimCtx, trx: Transaction<DB>, id: string, pre?: Preconditions): Promise<Outcome> {
   // The user leaves its pushed groups, and each of them changes: their versions (ETags) and
   // lastModified move, as for any other change of their members. On PostgreSQL the locks come in the
   // order every write of a group takes them: the groups' rows (in the order of their ids), then the
@@ -920,7 +919,7 @@ export async function deleteUser(ctx: ScimCtx, trx: Transaction<DB>, id: string,
   // until session 34) deadlocked with a group's PUT, PATCH or DELETE, which lock the group first.
   await lockGroupsOfUser(trx, id);
   const row = await loadRowForUpdate(trx, id);
-  if (ifMatch) checkIfMatch(ifMatch, userEtag(row.version, await groupsOfUser(trx, id)));
+  if (hasPreconditions(pre)) checkPreconditions(pre, userEtag(row.version, await groupsOfUser(trx, id)));
   // The memberships are removed here (the user's delete would take them anyway), so that their groups
   // are known: also one the user joined between the look-up above and the lock of their row.
   const left = await trx.deleteFrom('pushed_group_members').where('user_id', '=', id).returning('group_id').execute();

@@ -9,6 +9,7 @@ import { provisioningLogDbOf } from '../../src/db/database.ts';
 import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
 import { PATCH_OP, oktaUser, startScim, type ScimHarness } from './scim-client.ts';
 
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 let h: ScimHarness;
 before(async () => {
   h = await startScim();
@@ -291,6 +292,45 @@ describe('Entra ID (PATCH with its quirks)', () => {
     assert.equal((await h.scim('GET', `/Users/${id}`)).status, 404);
     const audit = await h.t.database.db.selectFrom('audit_log').select('summary').where('target_id', '=', id).execute();
     assert.ok(audit.some((a) => a.summary.startsWith('deleted user')), 'the audit trail survives the delete');
+  });
+
+  test("a custom extension's attributes (urn:…:extension:acme:2.0:User) are created, replaced, added, removed and read back as Entra sends them", async () => {
+    const ACME = 'urn:ietf:params:scim:schemas:extension:acme:2.0:User';
+    const created = await h.scim('POST', '/Users', { ...oktaUser('entra.custom@acme.com'), schemas: [USER, ENT, ACME], [ENT]: { department: 'Finance' }, [ACME]: { costCode: 'A1' } }, { 'user-agent': 'Azure AD SCIM' });
+    assert.equal(created.status, 201);
+    assert.deepEqual(created.body.schemas, [USER, ENT, ACME]);
+    assert.deepEqual(created.body[ACME], { costCode: 'A1' });
+    const id = created.body.id as string;
+    const patch = (...Operations: unknown[]) => h.scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations }, { 'user-agent': 'Azure AD SCIM' });
+    const read = async () => (await h.scim('GET', `/Users/${id}`)).body;
+
+    assert.equal((await patch({ op: 'Replace', path: `${ACME}:costCode`, value: 'B2' }, { op: 'Add', path: `${ACME}:newAttr`, value: 'v' })).status, 204);
+    let got = await read();
+    assert.deepEqual(got[ACME], { costCode: 'B2', newAttr: 'v' });
+    assert.deepEqual(got.schemas, [USER, ENT, ACME]);
+    assert.deepEqual(got[ENT], { department: 'Finance' });
+
+    // With ?aadOptscim062020: one replace without a path, keys as URN paths or the nested form.
+    assert.equal((await patch({ op: 'replace', value: { [`${ACME}:costCode`]: 'C3' } })).status, 204);
+    assert.equal((await read())[ACME].costCode, 'C3');
+    assert.equal((await patch({ op: 'replace', value: { [ACME]: { costcode: 'C4' } } })).status, 204);
+    assert.deepEqual((await read())[ACME], { costCode: 'C4', newAttr: 'v' });
+
+    // Picked by attributes / excludedAttributes, by attribute or whole.
+    const picked = await h.scim('GET', `/Users/${id}?attributes=${ACME}:costCode`);
+    assert.deepEqual(picked.body[ACME], { costCode: 'C4' });
+    assert.equal(picked.body.userName, undefined);
+    assert.deepEqual((await h.scim('GET', `/Users/${id}?attributes=userName,${ACME}`)).body[ACME], { costCode: 'C4', newAttr: 'v' });
+    assert.deepEqual((await h.scim('GET', `/Users/${id}?excludedAttributes=${ACME}:newAttr`)).body[ACME], { costCode: 'C4' });
+    assert.equal((await h.scim('GET', `/Users/${id}?excludedAttributes=${ACME}`)).body[ACME], undefined);
+
+    assert.equal((await patch({ op: 'Remove', path: `${ACME}:newAttr` })).status, 204);
+    assert.deepEqual((await read())[ACME], { costCode: 'C4' });
+    assert.equal((await patch({ op: 'Remove', path: ACME })).status, 204);
+    got = await read();
+    assert.equal(got[ACME], undefined);
+    assert.deepEqual(got.schemas, [USER, ENT]);
+    assert.deepEqual(got[ENT], { department: 'Finance' });
   });
 
   test("a manager as Entra sends it (the manager's id as a bare string) is set, read back, replaced and removed", async () => {

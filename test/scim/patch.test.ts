@@ -99,6 +99,49 @@ describe('PATCH on users', () => {
   });
 });
 
+describe("PATCH of another extension's attributes (Entra's custom ones)", () => {
+  const ACME = 'urn:ietf:params:scim:schemas:extension:acme:2.0:User';
+  const withAcme = (): Resource => ({ ...user(), [ACME]: { costCode: 'A1', tags: ['x'], site: { building: 'B', floor: 2 } } });
+  const patchAcme = (ops: PatchOperation[], base = withAcme()) => patchUser(ops, base);
+
+  test('replace, Add and remove of an attribute by its URN path set it as sent, with names in any case', () => {
+    assert.deepEqual(patchAcme([{ op: 'Replace', path: `${ACME}:costCode`, value: 'B2' }])[ACME], { costCode: 'B2', tags: ['x'], site: { building: 'B', floor: 2 } });
+    assert.equal((patchAcme([{ op: 'replace', path: `${ACME.toLowerCase()}:COSTCODE`, value: 'B3' }])[ACME] as any).costCode, 'B3');
+    assert.equal((patchAcme([{ op: 'Add', path: `${ACME}:newAttr`, value: 'v' }])[ACME] as any).newAttr, 'v');
+    assert.deepEqual((patchAcme([{ op: 'add', path: `${ACME}:tags`, value: ['x', 'y'] }])[ACME] as any).tags, ['x', 'y']);
+    assert.deepEqual(patchAcme([{ op: 'Remove', path: `${ACME}:costcode` }])[ACME], { tags: ['x'], site: { building: 'B', floor: 2 } });
+    assert.deepEqual((patchAcme([{ op: 'replace', path: `${ACME}:site.floor`, value: 3 }])[ACME] as any).site, { building: 'B', floor: 3 });
+    assert.deepEqual((patchAcme([{ op: 'remove', path: `${ACME}:site.building` }])[ACME] as any).site, { floor: 2 });
+  });
+
+  test('an extension the user does not hold yet is created by an add, and removing its last attribute removes it', () => {
+    const r = patchUser([{ op: 'Add', path: `${ACME}:costCode`, value: 'C1' }]);
+    assert.deepEqual(r[ACME], { costCode: 'C1' });
+    assert.equal(ACME in patchUser([{ op: 'Remove', path: `${ACME}:costCode` }], r), false);
+  });
+
+  test('a replace without a path takes URN-prefixed keys and the nested form', () => {
+    assert.equal((patchAcme([{ op: 'replace', value: { [`${ACME}:costCode`]: 'C3' } }])[ACME] as any).costCode, 'C3');
+    const nested = patchAcme([{ op: 'Replace', value: { [ACME]: { costCode: 'C4', other: 'o' }, [`${ENT}:department`]: 'Sales' } }]);
+    assert.deepEqual(nested[ACME], { costCode: 'C4', tags: ['x'], site: { building: 'B', floor: 2 }, other: 'o' });
+    assert.deepEqual(nested[ENT], { department: 'Sales' });
+  });
+
+  test('remove of the whole extension takes it away; the enterprise extension and others are left alone', () => {
+    const r = patchAcme([{ op: 'remove', path: ACME }]);
+    assert.equal(ACME in r, false);
+    assert.deepEqual(r[ENT], { department: 'Finance' });
+    assert.equal(ENT in patchAcme([{ op: 'Remove', path: ENT }]), false);
+    assert.deepEqual(patchAcme([{ op: 'Remove', path: ENT }])[ACME], withAcme()[ACME]);
+  });
+
+  test('a path in a schema that is not an extension, or a filter on a free-form attribute, is still a 400', () => {
+    assert.throws(() => patchAcme([{ op: 'replace', path: 'urn:example:other:2.0:User:x', value: 1 }]), (e: any) => e.status === 400 && e.scimType === 'invalidPath');
+    assert.throws(() => patchAcme([{ op: 'replace', path: `${ACME}:tags[value eq "x"]`, value: 'y' }]), (e: any) => e.status === 400 && e.scimType === 'invalidPath');
+    assert.throws(() => patchAcme([{ op: 'replace', path: `${ENT}:nope`, value: 'y' }]), (e: any) => e.status === 400 && e.scimType === 'invalidPath');
+  });
+});
+
 describe('PATCH on group members', () => {
   const group = (): Resource => ({ displayName: 'Finance' });
   const members = (ops: PatchOperation[]) => applyPatch('Group', group(), ops).members!;

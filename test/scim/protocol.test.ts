@@ -616,6 +616,47 @@ describe('errors', () => {
     assert.equal((await h.scim('GET', `/Users/${u.body.id}`, undefined, { 'if-none-match': fresh.headers.get('etag')! })).status, 304);
   });
 
+  test('If-None-Match on a PUT, PATCH or DELETE: "*" or the current version is a 412 that changes nothing; another version lets the write through (users and groups)', async () => {
+    const u = await h.scim('POST', '/Users', oktaUser('nonematch@acme.com'));
+    const g = await h.scim('POST', '/Groups', { schemas: [GROUP], displayName: 'None Match Group' });
+    for (const [path, body, putBody] of [
+      [`/Users/${u.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'Changed' }] }, oktaUser('nonematch@acme.com', { displayName: 'Put' })],
+      [`/Groups/${g.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'None Match Changed' }] }, { schemas: [GROUP], displayName: 'None Match Put' }],
+    ] as const) {
+      const etag = (await h.scim('GET', path)).headers.get('etag')!;
+      for (const header of ['*', etag, etag.slice(2), `W/"999999", ${etag}`]) {
+        for (const [method, b] of [['PUT', putBody], ['PATCH', body], ['DELETE', undefined]] as const) {
+          const r = await h.scim(method, path, b, { 'if-none-match': header });
+          assert.equal(r.status, 412, `${method} ${path} with If-None-Match: ${header}`);
+          assert.deepEqual(r.body.schemas, [ERROR]);
+          assert.equal(r.body.status, '412');
+        }
+      }
+      const after = await h.scim('GET', path);
+      assert.equal(after.headers.get('etag'), etag, 'nothing was written');
+      assert.equal((await h.scim('PATCH', path, body, { 'if-none-match': 'W/"999999"' })).status, 204);
+      assert.equal((await h.scim('DELETE', path, undefined, { 'if-none-match': 'W/"999999"' })).status, 204);
+    }
+  });
+
+  test('attributes and excludedAttributes shape the answer to a POST, as they do a GET, PUT or PATCH (RFC 7644 §3.9)', async () => {
+    const u = await h.scim('POST', '/Users?attributes=userName', oktaUser('postprojected@acme.com'));
+    assert.equal(u.status, 201);
+    assert.deepEqual(Object.keys(u.body).sort(), ['id', 'schemas', 'userName']);
+    assert.ok(u.headers.get('etag'));
+    const x = await h.scim('POST', '/Users?excludedAttributes=emails,name', oktaUser('postexcluded@acme.com'));
+    assert.equal(x.body.emails, undefined);
+    assert.equal(x.body.name, undefined);
+    assert.equal(x.body.userName, 'postexcluded@acme.com');
+    const g = await h.scim('POST', '/Groups?excludedAttributes=members,meta', { schemas: [GROUP], displayName: 'Post Projected', members: [{ value: u.body.id }] });
+    assert.equal(g.status, 201);
+    assert.deepEqual(Object.keys(g.body).sort(), ['displayName', 'id', 'schemas']);
+    assert.ok(g.headers.get('etag'));
+    const gi = await h.scim('POST', '/Groups?attributes=members.value', { schemas: [GROUP], displayName: 'Post Projected 2', members: [{ value: u.body.id }] });
+    assert.deepEqual(gi.body.members, [{ value: u.body.id }]);
+    assert.equal(gi.body.displayName, undefined);
+  });
+
   test("an admin's change to a provisioned user (their time zone, on Setup › Users) racing SCIM PUTs of that user: every change moves the version by one, so no two states share an ETag", async () => {
     const u = await h.scim('POST', '/Users', oktaUser('etag.race@acme.com'));
     assert.equal(u.status, 201);
@@ -976,7 +1017,8 @@ describe('queries', () => {
     assert.deepEqual(withExt[ENTERPRISE], { department: 'Finance', manager: { value: 'm-1' } });
     assert.equal(withExt.title, 'Quote " \\ ünï 😀');
     assert.deepEqual(Object.keys(bare).sort(), ['active', 'groups', 'id', 'meta', 'schemas', 'userName']);
-    assert.deepEqual(nested.schemas, ['urn:ietf:params:scim:schemas:core:2.0:User']);
+    // Each extension the user holds is listed (RFC 7643 §3); the name inside it is not an extension.
+    assert.deepEqual(nested.schemas, ['urn:ietf:params:scim:schemas:core:2.0:User', CUSTOM]);
     assert.deepEqual(nested[CUSTOM], { [ENTERPRISE]: 'not this', code: 7 });
     // A PUT's answer with a projection picks from the attributes as a GET's does.
     const put = await h.scim('PUT', `/Users/${withExt.id}?attributes=title,${ENTERPRISE}:department`, { ...bodies[0], title: 'Changed' });
@@ -1204,6 +1246,10 @@ describe('queries', () => {
     assert.deepEqual(rt.body.Resources.map((r: any) => r.endpoint), ['/Users', '/Groups']);
     const schemas = await h.scim('GET', '/Schemas/urn:ietf:params:scim:schemas:core:2.0:User');
     assert.equal(schemas.body.name, 'User');
+    // A member's display is the member's own name, never a client's (a PATCH of it is a 400 mutability).
+    const group = await h.scim('GET', `/Schemas/${GROUP}`);
+    const members = group.body.attributes.find((a: any) => a.name === 'members');
+    assert.equal(members.subAttributes.find((a: any) => a.name === 'display').mutability, 'readOnly');
     const v2 = await fetch(`${h.base}/v2/Users?count=1`, { headers: { authorization: `Bearer ${h.token}` } });
     assert.equal(v2.status, 200);
   });
