@@ -388,8 +388,9 @@ function ScimTokenPanel({ scimBaseUrl }: { scimBaseUrl: string }) {
   const [refreshOpen, setRefreshOpen] = useState(false);
   const [graceHours, setGraceHours] = useState('24');
   const [clearOpen, setClearOpen] = useState(false);
+  // Revoked and expired tokens no longer work: the table, the empty state and the buttons follow the working ones.
   const load = useCallback(() => {
-    scimTokensApi.list().then((r) => setItems(r.items), (e) => setError(errorText(e)));
+    scimTokensApi.list().then((r) => setItems(r.items.filter((t) => t.state === 'active' || t.state === 'expiring')), (e) => setError(errorText(e)));
   }, []);
   useEffect(load, [load]);
 

@@ -10,6 +10,8 @@ export interface ScimTokenItem {
   createdAt: string;
   lastUsedAt: string | null;
   expiresAt: string | null;
+  /** expiring: in a refresh's grace period, working until expiresAt */
+  state: 'active' | 'expiring' | 'expired' | 'revoked';
 }
 
 export const samlApi = {

@@ -1,0 +1,81 @@
+// In the browser: Setup screens an IT admin reads when connecting an identity provider. SAML
+// Settings lists only SCIM access tokens that work.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { createLocalAdmin } from '../helpers/app.ts';
+import { captureOnFailure, launchBrowser, newSession, signInThroughUi } from '../helpers/browser.ts';
+import { startScim, type ScimHarness } from '../scim/scim-client.ts';
+
+let h: ScimHarness;
+let browser: Browser;
+let admin: { username: string; password: string };
+
+before(async () => {
+  h = await startScim();
+  admin = await createLocalAdmin(h.t.database);
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await h?.t.close();
+});
+
+/** Runs `run` on a new page signed in as the admin; screenshots under `name` if it fails. */
+async function asAdmin(name: string, run: (page: Page) => Promise<void>): Promise<void> {
+  const { page } = await newSession(browser, h.t.baseUrl);
+  try {
+    await captureOnFailure(name, [page], async () => {
+      await signInThroughUi(page, admin.username, admin.password);
+      await run(page);
+    });
+  } finally {
+    await page.context().close();
+  }
+}
+
+/** The SCIM Access Token panel's table rows as [name, expires], or null when it shows no table. */
+async function tokenRows(page: Page): Promise<string[][] | null> {
+  const panel = page.getByRole('region', { name: 'SCIM Access Token' });
+  await panel.getByRole('table', { name: 'SCIM access tokens' }).or(panel.getByText('No SCIM access token')).waitFor();
+  const table = panel.getByRole('table', { name: 'SCIM access tokens' });
+  if (!(await table.count())) return null;
+  const rows = await table.locator('tbody tr').all();
+  return Promise.all(rows.map(async (r) => [await r.locator('td').nth(0).innerText(), await r.locator('td').nth(3).innerText()]));
+}
+
+test('the SCIM Access Token panel lists only tokens that work; once all are cleared it says there is none and offers only Get Token', async () => {
+  // The harness's own token ("test") is revoked by the refresh below; then "old" works in its grace period.
+  const old = await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name: 'old' } });
+  const refreshed = await h.admin.json('/api/scim/tokens/refresh', { method: 'POST', body: { graceHours: 2, name: 'new' } });
+  assert.equal(refreshed.status, 201);
+  await h.admin.json('/api/scim/tokens', { method: 'DELETE' });
+  const current = await h.admin.json('/api/scim/tokens/refresh', { method: 'POST', body: { graceHours: 2, name: 'current' } });
+  const gone = await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name: 'expired' } });
+  await h.t.database.db.updateTable('scim_tokens').set({ expires_at: '2000-01-01T00:00:00.000Z' }).where('id', '=', gone.body.item.id).execute();
+  const grace = await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name: 'in grace' } });
+  await h.t.database.db.updateTable('scim_tokens').set({ expires_at: '2099-01-01T00:00:00.000Z' }).where('id', '=', grace.body.item.id).execute();
+  const states = Object.fromEntries((await h.admin.json('/api/scim/tokens')).body.items.map((i: { name: string; state: string }) => [i.name, i.state]));
+  assert.deepEqual(states, { 'in grace': 'expiring', expired: 'expired', current: 'active', new: 'revoked', old: 'revoked', test: 'revoked' });
+  assert.ok(old.body.item.id && current.body.item.id);
+
+  await asAdmin('scim-token-panel', async (page) => {
+    await page.goto('/setup/saml');
+    const panel = page.getByRole('region', { name: 'SCIM Access Token' });
+    // Before: all six were listed, the revoked ones as "Does not expire".
+    const rows = await tokenRows(page);
+    const byName = Object.fromEntries(rows ?? []);
+    assert.deepEqual(Object.keys(byName).sort(), ['current', 'in grace']);
+    assert.match(byName['in grace'], /2099/, 'a token in its grace period shows when it stops working');
+    assert.equal(byName.current, 'Does not expire');
+    assert.ok(await panel.getByRole('button', { name: 'Refresh Token' }).isEnabled());
+
+    await h.admin.json('/api/scim/tokens', { method: 'DELETE' });
+    await page.reload();
+    assert.equal(await tokenRows(page), null, 'no table once every token is revoked');
+    await panel.getByText('No SCIM access token').waitFor();
+    assert.equal(await panel.getByRole('button', { name: 'Refresh Token' }).isDisabled(), true);
+    assert.equal(await panel.getByRole('button', { name: 'Clear Token' }).isDisabled(), true);
+    assert.equal(await panel.getByRole('button', { name: 'Get Token' }).isEnabled(), true);
+  });
+});
