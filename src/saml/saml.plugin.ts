@@ -39,7 +39,8 @@ export default async function samlPlugin(app: FastifyInstance): Promise<void> {
       targetType: 'user',
       targetId: ctx.userId,
       targetName: ctx.nameId?.slice(0, 200) ?? null,
-      summary: `SSO ${phase} refused (${refusal.reason}): ${refusal.detail.slice(0, 300)}`,
+      // The reference is in the summary so that the Audit Log's search finds it (docs/okta.md §5).
+      summary: `SSO ${phase} refused (${refusal.reason}), reference ${ref}: ${refusal.detail.slice(0, 300)}`,
       details: { reason: refusal.reason, detail: refusal.detail, issuer: ctx.issuer, nameId: ctx.nameId, referenceId: ref, phase },
     });
     return reply.code(refusal.httpStatus).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(refusalPage(refusal.userMessage, ref));
