@@ -32,7 +32,7 @@ const USER_COLUMNS = [
 ] as const;
 const SUMMARY_COLUMNS = [...USER_COLUMNS.map((c) => `u.${c}` as const), 'r.name as role_name' as const];
 
-function toSummary(row: any, groups: { id: string; name: string }[]) {
+function toSummary(row: any, groups: UserPushedGroup[]) {
   return {
     id: row.id as string,
     userName: row.user_name as string,
@@ -52,17 +52,25 @@ function toSummary(row: any, groups: { id: string; name: string }[]) {
 }
 export type UserSummary = ReturnType<typeof toSummary>;
 
-async function groupsOf(db: Db, userIds: string[]): Promise<Map<string, { id: string; name: string }[]>> {
-  const map = new Map<string, { id: string; name: string }[]>();
+/** A pushed group a provisioned user is in, with its SCIM role (named "Admin (SCIM)" when a role "Admin" already existed). */
+export interface UserPushedGroup {
+  id: string;
+  name: string;
+  scimRole: { id: string; name: string } | null;
+}
+
+async function groupsOf(db: Db, userIds: string[]): Promise<Map<string, UserPushedGroup[]>> {
+  const map = new Map<string, UserPushedGroup[]>();
   if (!userIds.length) return map;
   const rows = await db
     .selectFrom('pushed_group_members as m')
     .innerJoin('pushed_groups as g', 'g.id', 'm.group_id')
-    .select(['m.user_id', 'g.id', 'g.display_name'])
+    .leftJoin('roles as r', 'r.pushed_group_id', 'g.id')
+    .select(['m.user_id', 'g.id', 'g.display_name', 'r.id as role_id', 'r.name as role_name'])
     .where('m.user_id', 'in', userIds)
     .orderBy('g.display_name_norm')
     .execute();
-  for (const r of rows) map.set(r.user_id, [...(map.get(r.user_id) ?? []), { id: r.id, name: r.display_name }]);
+  for (const r of rows) map.set(r.user_id, [...(map.get(r.user_id) ?? []), { id: r.id, name: r.display_name, scimRole: r.role_id ? { id: r.role_id, name: r.role_name! } : null }]);
   return map;
 }
 

@@ -1,11 +1,13 @@
 // In the browser: Setup screens an IT admin reads when connecting an identity provider. SAML
-// Settings lists only SCIM access tokens that work.
+// Settings lists only SCIM access tokens that work; Users names SCIM roles as the Roles screen does.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { createLocalAdmin } from '../helpers/app.ts';
+import { systemActor } from '../../src/platform/actor.ts';
+import { createToken } from '../../src/scim/scim-tokens.service.ts';
 import { captureOnFailure, launchBrowser, newSession, signInThroughUi } from '../helpers/browser.ts';
-import { startScim, type ScimHarness } from '../scim/scim-client.ts';
+import { oktaUser, startScim, type ScimHarness } from '../scim/scim-client.ts';
 
 let h: ScimHarness;
 let browser: Browser;
@@ -77,5 +79,33 @@ test('the SCIM Access Token panel lists only tokens that work; once all are clea
     assert.equal(await panel.getByRole('button', { name: 'Refresh Token' }).isDisabled(), true);
     assert.equal(await panel.getByRole('button', { name: 'Clear Token' }).isDisabled(), true);
     assert.equal(await panel.getByRole('button', { name: 'Get Token' }).isEnabled(), true);
+  });
+});
+
+test('a user in pushed groups Admin and Support shows their SCIM roles as the Roles screen names them, not as the core role Admin', async () => {
+  h.token = (await createToken(h.t.database.db, systemActor('test'), 'roles')).token;
+  const user = await h.scim('POST', '/Users', oktaUser('fiona.roles@acme.com'));
+  assert.equal(user.status, 201);
+  for (const displayName of ['Admin', 'Support']) {
+    const g = await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName, members: [{ value: user.body.id }] });
+    assert.equal(g.status, 201);
+  }
+  await asAdmin('users-scim-roles', async (page) => {
+    await page.goto('/setup/roles?q=admin');
+    const roles = page.getByRole('table', { name: 'Roles' });
+    await roles.getByRole('link', { name: 'Admin (SCIM)' }).waitFor();
+
+    await page.goto('/setup/users?q=fiona.roles');
+    const row = page.getByRole('table', { name: 'Users' }).locator('tbody tr').filter({ hasText: 'fiona.roles@acme.com' });
+    // Before: "Admin, Support", as if the user had the core role Admin.
+    assert.equal((await row.locator('td').nth(3).innerText()).trim(), 'Admin (SCIM), Support SCIM roles');
+    assert.equal(await row.locator('td').nth(3).locator('[title]').getAttribute('title'), 'Pushed groups Admin, Support');
+
+    await row.getByRole('link', { name: 'fiona.roles@acme.com' }).click();
+    const role = page.getByLabel('Role', { exact: true });
+    await role.waitFor();
+    assert.equal(await role.innerText(), 'Admin (SCIM), Support (SCIM roles)');
+    const pushed = page.locator('.field').filter({ has: page.getByText('Pushed groups', { exact: true }) }).locator('.ro-value');
+    assert.equal(await pushed.innerText(), 'Admin (SCIM role Admin (SCIM)), Support (SCIM role Support)');
   });
 });

@@ -13,6 +13,11 @@ export interface Ref {
   name: string;
 }
 
+/** A pushed group a user is in, with the SCIM role it gives them. */
+export interface PushedGroupRef extends Ref {
+  scimRole: Ref | null;
+}
+
 export type UserStatus = 'active' | 'suspended' | 'disabled';
 export type UserSource = 'local' | 'idp';
 
@@ -46,7 +51,7 @@ export interface UserSummary {
   status: UserStatus;
   source: UserSource;
   role: Ref | null;
-  pushedGroups: Ref[];
+  pushedGroups: PushedGroupRef[];
   createdAt: string;
   updatedAt: string;
 }

@@ -31,7 +31,7 @@ import {
   type Column,
   type Option,
 } from '../../ui/index.ts';
-import { SOURCE_LABEL, STATUS_LABEL, STATUS_TONE } from './labels.ts';
+import { SOURCE_LABEL, STATUS_LABEL, STATUS_TONE, scimRoleNames } from './labels.ts';
 import { changedFields, UserForm, type UserFormValues } from './UserForm.tsx';
 
 const LEVEL_TONE: Record<Level, BadgeTone> = { none: 'neutral', read: 'amber', full: 'green' };
@@ -164,7 +164,7 @@ export default function UserDetailScreen() {
     }
   };
 
-  const roleNote = isIdp ? (user.pushedGroups.length ? user.pushedGroups.map((g) => g.name).join(', ') : 'SCIM Default (no pushed group)') : undefined;
+  const roleNote = isIdp ? (user.pushedGroups.length ? `${scimRoleNames(user.pushedGroups)} (${user.pushedGroups.length === 1 ? 'SCIM role' : 'SCIM roles'})` : 'SCIM Default (no pushed group)') : undefined;
 
   return (
     <div className="page">
@@ -205,7 +205,13 @@ export default function UserDetailScreen() {
         {isIdp && user.pushedGroups.length > 0 && (
           <div className="grid-2">
             <ReadOnlyField label="Pushed groups" managedBy="SCIM">
-              {user.pushedGroups.map((g) => g.name).join(', ')}
+              {user.pushedGroups.map((g, i) => (
+                <span key={g.id}>
+                  {i > 0 && ', '}
+                  {g.name}
+                  {g.scimRole && <span className="muted"> (SCIM role {g.scimRole.name})</span>}
+                </span>
+              ))}
             </ReadOnlyField>
           </div>
         )}

@@ -5,7 +5,7 @@ import type { UserSummary } from '../../api/types.ts';
 import { useCanEdit } from '../../auth/session.tsx';
 import { screenCrumbs } from '../../shell/nav.ts';
 import { Badge, Banner, ButtonLink, DateTime, EmptyState, FilterBar, FilterSelect, PageHeader, Pager, Spinner, Table, useList, useListParams, type Column } from '../../ui/index.ts';
-import { SOURCE_LABEL, SOURCE_OPTIONS, STATUS_LABEL, STATUS_OPTIONS, STATUS_TONE } from './labels.ts';
+import { SOURCE_LABEL, SOURCE_OPTIONS, STATUS_LABEL, STATUS_OPTIONS, STATUS_TONE, pushedGroupsNote, scimRoleNames } from './labels.ts';
 
 const FILTERS = ['q', 'status', 'source'];
 
@@ -21,10 +21,13 @@ const columns: Column<UserSummary>[] = [
   {
     key: 'role',
     header: 'Role',
-    sortValue: (u) => u.role?.name ?? '',
+    sortValue: (u) => (u.source === 'idp' && u.pushedGroups.length > 0 ? scimRoleNames(u.pushedGroups) : (u.role?.name ?? '')),
+    // SCIM roles as the Roles screen shows them: their own names and a "SCIM role" badge.
     render: (u) =>
       u.source === 'idp' && u.pushedGroups.length > 0 ? (
-        <span title="Pushed groups">{u.pushedGroups.map((g) => g.name).join(', ')}</span>
+        <span title={pushedGroupsNote(u.pushedGroups)}>
+          {scimRoleNames(u.pushedGroups)} <Badge tone="accent">{u.pushedGroups.length === 1 ? 'SCIM role' : 'SCIM roles'}</Badge>
+        </span>
       ) : (
         u.role?.name ?? <span className="muted">{u.source === 'idp' ? 'SCIM Default' : '—'}</span>
       ),
