@@ -638,6 +638,11 @@ export interface LogPage {
   stillWriting?: true;
 }
 
+/** What GET /api/provisioning-log answers: a page and how long requests are kept (PROVISIONING_LOG_DAYS). */
+export interface LogAnswer extends LogPage {
+  retentionDays: number;
+}
+
 export async function listProvisioningLog(database: Kysely<DB>, query: LogQuery): Promise<LogPage> {
   const stored = await flushedWithin(database, listLimits.flushWaitMs);
   const page = await readProvisioningLog(database, query);

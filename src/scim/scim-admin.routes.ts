@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { noBodyIsEmpty } from '../platform/validator.ts';
-import { listProvisioningLog } from './provisioning-log.service.ts';
+import { listProvisioningLog, type LogAnswer } from './provisioning-log.service.ts';
 import { clearTokens, createToken, listTokens, refreshTokens, revokeToken } from './scim-tokens.service.ts';
 
 /** The Provisioning Log's filters, one value each: a repeated parameter is a 400, as on the other lists. */
@@ -51,6 +51,7 @@ export default async function scimAdminRoutes(app: FastifyInstance): Promise<voi
 
   app.get('/api/provisioning-log', { config: { access: { screen: 'provisioning-log' as const } }, schema: { querystring: LogListQuery } }, async (request) => {
     const q = request.query as { q?: string; status?: string; resource?: string; limit?: number; cursor?: string };
-    return listProvisioningLog(app.db, { q: q.q, status: q.status, resource: q.resource, limit: q.limit, cursor: q.cursor });
+    const page = await listProvisioningLog(app.db, { q: q.q, status: q.status, resource: q.resource, limit: q.limit, cursor: q.cursor });
+    return { ...page, retentionDays: app.config.provisioningLogDays } satisfies LogAnswer;
   });
 }

@@ -1,5 +1,6 @@
 // In the browser: Setup screens an IT admin reads when connecting an identity provider. SAML
-// Settings lists only SCIM access tokens that work; Users names SCIM roles as the Roles screen does.
+// Settings lists only SCIM access tokens that work; Users names SCIM roles as the Roles screen does;
+// the Provisioning Log prints an error once and says how long requests are kept.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -14,7 +15,7 @@ let browser: Browser;
 let admin: { username: string; password: string };
 
 before(async () => {
-  h = await startScim();
+  h = await startScim({ env: { PROVISIONING_LOG_DAYS: '45' } });
   admin = await createLocalAdmin(h.t.database);
   browser = await launchBrowser();
 });
@@ -107,5 +108,25 @@ test('a user in pushed groups Admin and Support shows their SCIM roles as the Ro
     assert.equal(await role.innerText(), 'Admin (SCIM), Support (SCIM roles)');
     const pushed = page.locator('.field').filter({ has: page.getByText('Pushed groups', { exact: true }) }).locator('.ro-value');
     assert.equal(await pushed.innerText(), 'Admin (SCIM role Admin (SCIM)), Support (SCIM role Support)');
+  });
+});
+
+test('the Provisioning Log prints a failed request\'s error once, with its scimType, and says how long requests are kept', async () => {
+  h.token = (await createToken(h.t.database.db, systemActor('test'), 'log')).token;
+  assert.equal((await h.scim('POST', '/Users', oktaUser('fiona.twice@acme.com'))).status, 201);
+  const again = await h.scim('POST', '/Users', oktaUser('fiona.twice@acme.com'));
+  assert.equal(again.status, 409);
+  const detail: string = again.body.detail;
+  assert.equal(again.body.scimType, 'uniqueness');
+  const api = await h.admin.json('/api/provisioning-log?status=error');
+  assert.equal(api.body.retentionDays, 45, 'the API says PROVISIONING_LOG_DAYS');
+
+  await asAdmin('provisioning-log-error-once', async (page) => {
+    await page.goto('/setup/provisioning-log?q=fiona.twice');
+    const row = page.getByRole('table', { name: 'Provisioning log' }).locator('tbody tr').filter({ hasText: '409' });
+    const text = (await row.locator('td').nth(3).innerText()).trim();
+    // Before: "failed to create user fiona.twice@acme.com: <detail> — uniqueness: <detail>".
+    assert.equal(text, `failed to create user fiona.twice@acme.com: ${detail} — uniqueness`);
+    await page.getByText('Requests are kept for 45 days.', { exact: true }).waitFor();
   });
 });

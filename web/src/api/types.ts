@@ -114,7 +114,7 @@ export interface RoleGroupDetail extends RoleGroup {
 export type { AuditItem as AuditEntry } from '../../../src/identity/audit.service.ts';
 
 /** One SCIM request as the provisioning log API returns it (the server's own type). */
-export type { LogItem as ProvisioningEntry, LogPage as ProvisioningPage } from '../../../src/scim/provisioning-log.service.ts';
+export type { LogItem as ProvisioningEntry, LogAnswer as ProvisioningPage } from '../../../src/scim/provisioning-log.service.ts';
 
 export interface SearchResult {
   accounts?: { id: string; number: string; name: string }[];

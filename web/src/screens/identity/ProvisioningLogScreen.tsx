@@ -39,10 +39,33 @@ function Body({ label, value }: { label: string; value: unknown }) {
   );
 }
 
+/**
+ * What the error adds to the summary. A failed request's summary already ends with the SCIM error's
+ * detail, and its error is "scimType: detail": printing both said the detail twice. Rows logged with
+ * other wording keep their whole error.
+ */
+function errorBesideSummary(summary: string, error: string | null): string | null {
+  if (!error || summary.includes(error)) return null;
+  const typed = /^([A-Za-z]+): ([\s\S]+)$/.exec(error);
+  if (typed && summary.includes(typed[2])) return typed[1];
+  return error;
+}
+
+function Summary({ e }: { e: ProvisioningEntry }) {
+  const extra = errorBesideSummary(e.summary, e.error);
+  return extra ? (
+    <span>
+      {e.summary} <span className="status-4xx">— {extra}</span>
+    </span>
+  ) : (
+    <>{e.summary}</>
+  );
+}
+
 const columns: Column<ProvisioningEntry>[] = [
   { key: 'at', header: 'Time', width: '168px', sortValue: (e) => e.at, render: (e) => <DateTime value={e.at} seconds /> },
   { key: 'status', header: 'Status', align: 'right', width: '72px', sortValue: (e) => e.status, render: (e) => <span className={statusClass(e.status)}>{e.status}</span> },
-  { key: 'summary', header: 'What happened', render: (e) => (e.error ? <span>{e.summary} <span className="status-4xx">— {e.error}</span></span> : e.summary) },
+  { key: 'summary', header: 'What happened', render: (e) => <Summary e={e} /> },
   { key: 'resource', header: 'Resource', sortValue: (e) => e.userName ?? e.resourceType ?? '', render: (e) => e.userName || e.resourceType || <span className="muted">—</span> },
   { key: 'client', header: 'Client', sortValue: (e) => e.client ?? '', render: (e) => (e.client ? <Badge>{e.client}</Badge> : <span className="muted">—</span>) },
   { key: 'duration', header: 'Time taken', align: 'right', sortValue: (e) => e.durationMs, render: (e) => `${e.durationMs} ms` },
@@ -90,6 +113,7 @@ export default function ProvisioningLogScreen() {
         <FilterSelect list={list} name="status" label="Result" options={STATUS} />
         <FilterSelect list={list} name="resource" label="Resource" options={RESOURCES} />
       </FilterBar>
+      {page && <p className="muted">Requests are kept for {page.retentionDays === 1 ? '1 day' : `${page.retentionDays} days`}.</p>}
       {error && <Banner>{error}</Banner>}
       {page?.stillWriting && (
         <p className="search-progress" role="status">
