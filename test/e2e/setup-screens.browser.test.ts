@@ -1,6 +1,7 @@
 // In the browser: Setup screens an IT admin reads when connecting an identity provider. SAML
 // Settings lists only SCIM access tokens that work; Users names SCIM roles as the Roles screen does;
-// the Provisioning Log prints an error once and says how long requests are kept.
+// the Provisioning Log prints an error once and says how long requests are kept; SAML Settings gives
+// every URL the Okta and Entra guides tell the admin to enter.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -128,5 +129,19 @@ test('the Provisioning Log prints a failed request\'s error once, with its scimT
     // Before: "failed to create user fiona.twice@acme.com: <detail> — uniqueness: <detail>".
     assert.equal(text, `failed to create user fiona.twice@acme.com: ${detail} — uniqueness`);
     await page.getByText('Requests are kept for 45 days.', { exact: true }).waitFor();
+  });
+});
+
+test('Values for your identity provider has the Single Logout URL and Sign on URL the guides tell the admin to enter, each read-only with Copy', async () => {
+  await asAdmin('sp-values-panel', async (page) => {
+    await page.goto('/setup/saml');
+    const panel = page.getByRole('region', { name: 'Values for your identity provider' });
+    // Before: the panel had no such boxes (docs/okta.md §6.3, docs/entra.md §2 name them).
+    for (const [label, path] of [['Single Logout URL', '/AuthorizationServer/Saml2/Logout'], ['Sign on URL', '/AuthorizationServer/Saml2/Login']]) {
+      const box = panel.getByLabel(label, { exact: true });
+      assert.equal(await box.inputValue(), `${h.t.baseUrl}${path}`, label);
+      assert.equal(await box.getAttribute('readonly'), '');
+      await panel.getByRole('button', { name: `Copy ${label}`, exact: true }).waitFor();
+    }
   });
 });

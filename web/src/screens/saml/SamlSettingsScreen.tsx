@@ -62,12 +62,17 @@ function SpValuesPanel({ view }: { view: SettingsView }) {
   return (
     <section className="section" aria-labelledby="sp-values">
       <h2 id="sp-values">Values for your identity provider</h2>
-      <p className="muted">Paste these into the SAML app of your identity provider (in Okta: General › SAML Settings; the SCIM URL goes on the Provisioning tab).</p>
+      <p className="muted">
+        Paste these into the SAML app of your identity provider (in Okta: General › SAML Settings; the SCIM URL goes on the Provisioning tab). Single Logout URL: Okta’s Single Logout
+        URL, Entra ID’s Logout Url. Sign on URL: Entra ID’s Sign on URL, optional.
+      </p>
       <div className="grid-2">
         <CopyBox label="Single sign-on URL" value={view.sp.acsUrl} />
         <CopyBox label="Audience URI (SP Entity ID)" value={view.sp.entityId} />
         <CopyBox label="SP metadata URL" value={view.sp.metadataUrl} />
         <CopyBox label="SCIM connector base URL" value={view.sp.scimBaseUrl} />
+        <CopyBox label="Single Logout URL" value={view.sp.logoutUrl} />
+        <CopyBox label="Sign on URL" value={view.sp.loginUrl} />
       </div>
     </section>
   );
