@@ -177,3 +177,19 @@ export async function spawnServe(
   }
   return { baseUrl, child, exited, output: () => output };
 }
+
+/** A role made through the API by `admin`, holding `roleGroupIds`. */
+export async function newRole(admin: Client, roleGroupIds: string[], name = `role-${randomBytes(4).toString('hex')}`): Promise<{ id: string; name: string }> {
+  const r = await admin.json('/api/roles', { method: 'POST', body: { name, roleGroupIds } });
+  if (r.status !== 201) throw new Error(`POST /api/roles: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body as { id: string; name: string };
+}
+
+/** A local user with a password and role `roleId`, made through the API by `admin`. */
+export async function newLocalUser(admin: Client, roleId: string): Promise<{ id: string; userName: string; password: string }> {
+  const userName = `m-${randomBytes(4).toString('hex')}`;
+  const password = `Pw-${randomBytes(12).toString('base64url')}`;
+  const r = await admin.json('/api/users', { method: 'POST', body: { userName, password, roleId } });
+  if (r.status !== 201) throw new Error(`POST /api/users: ${r.status} ${JSON.stringify(r.body)}`);
+  return { id: r.body.id as string, userName, password };
+}

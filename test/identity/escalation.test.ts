@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { SCREEN_KEYS, type Level, type ScreenKey } from '../../src/identity/catalogue.ts';
 import { createPushedGroupRoles } from '../../src/identity/pushed-groups.service.ts';
 import { systemActor } from '../../src/platform/actor.ts';
-import { createLocalAdmin, createUserWithLevels, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
+import { createLocalAdmin, createUserWithLevels, newLocalUser, newRole, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
 
 let t: TestApp;
 let admin: Client;
@@ -25,18 +25,8 @@ async function roleGroup(levels: Record<string, Level>) {
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return r.body as { id: string; name: string };
 }
-async function role(roleGroupIds: string[]) {
-  const r = await admin.json('/api/roles', { method: 'POST', body: { name: `role-${uniq()}`, roleGroupIds } });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  return r.body as { id: string; name: string };
-}
-async function localUser(roleId: string) {
-  const userName = `m-${uniq()}`;
-  const password = `Pw-${randomBytes(12).toString('base64url')}`;
-  const r = await admin.json('/api/users', { method: 'POST', body: { userName, password, roleId } });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  return { id: r.body.id as string, userName, password };
-}
+const role = (roleGroupIds: string[], name?: string) => newRole(admin, roleGroupIds, name);
+const localUser = (roleId: string) => newLocalUser(admin, roleId);
 /** Asserts a 403 in the /api error shape whose message matches `message`. */
 function refused(res: { status: number; body: any }, message: RegExp) {
   assert.equal(res.status, 403, JSON.stringify(res.body));

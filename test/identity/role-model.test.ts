@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { SCREEN_KEYS } from '../../src/identity/catalogue.ts';
-import { createLocalAdmin, createUserWithLevels, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
+import { createLocalAdmin, createUserWithLevels, newLocalUser, newRole, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
 
 let t: TestApp;
 let admin: Client;
@@ -16,18 +16,8 @@ async function roleGroup(levels: Record<string, string>, name = `rg-${uniq()}`) 
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return r.body as { id: string; name: string; levels: Record<string, string> };
 }
-async function role(roleGroupIds: string[], name = `role-${uniq()}`) {
-  const r = await admin.json('/api/roles', { method: 'POST', body: { name, roleGroupIds } });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  return r.body as { id: string; name: string };
-}
-async function localUser(roleId: string) {
-  const userName = `m-${uniq()}`;
-  const password = `Pw-${randomBytes(12).toString('base64url')}`;
-  const r = await admin.json('/api/users', { method: 'POST', body: { userName, password, roleId } });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  return { id: r.body.id as string, userName, password };
-}
+const role = (roleGroupIds: string[], name?: string) => newRole(admin, roleGroupIds, name);
+const localUser = (roleId: string) => newLocalUser(admin, roleId);
 async function provisionedUser() {
   const now = new Date().toISOString();
   const id = `idp-${uniq()}`;

@@ -5,21 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Migrator, type Migration, type MigrationProvider } from 'kysely';
-import { migrate, openDatabase } from '../../src/db/database.ts';
-import { migrations } from '../../src/db/migrations/index.ts';
+import { migrate } from '../../src/db/database.ts';
 import { handleScim } from '../../src/scim/scim.engine.ts';
-import { freshDatabaseUrl } from '../helpers/app.ts';
-
-const provider: MigrationProvider = { getMigrations: async (): Promise<Record<string, Migration>> => migrations };
+import { atMigration } from '../helpers/migrations.ts';
 
 test('migration 016 turns the stored 0 of an e-mail sent without primary into null, and keeps every other row', async () => {
-  const scratch = await freshDatabaseUrl();
-  const database = openDatabase(scratch.url, { poolSize: 2 });
-  const { db } = database;
-  try {
-    const { error } = await new Migrator({ db, provider }).migrateTo('014_log_failures_index');
-    assert.ifError(error);
+  await atMigration('014_log_failures_index', async (database) => {
+    const { db } = database;
     const now = new Date().toISOString();
     type Email = { value: string; type?: unknown; primary?: unknown };
     const people: { name: string; emails: Email[]; rows: [string, string | null, number][] }[] = [
@@ -80,8 +72,5 @@ test('migration 016 turns the stored 0 of an e-mail sent without primary into nu
     await db.deleteFrom('users').where('id', '=', ids.ana).execute();
     assert.equal((await rows('ana')).length, 0);
     assert.equal(Number((await db.selectFrom('scim_user_emails').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n), 6);
-  } finally {
-    await database.close();
-    await scratch.drop();
-  }
+  });
 });

@@ -5,21 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Migrator, type Migration, type MigrationProvider } from 'kysely';
-import { migrate, openDatabase } from '../../src/db/database.ts';
-import { migrations } from '../../src/db/migrations/index.ts';
+import { migrate } from '../../src/db/database.ts';
 import { addKnownMembers } from '../../src/identity/pushed-groups.service.ts';
-import { freshDatabaseUrl } from '../helpers/app.ts';
-
-const provider: MigrationProvider = { getMigrations: async (): Promise<Record<string, Migration>> => migrations };
+import { atMigration } from '../helpers/migrations.ts';
 
 test('memberships made before migration 007 are kept in order; after it new members come last, duplicates are refused and deletes cascade', async () => {
-  const scratch = await freshDatabaseUrl();
-  const database = openDatabase(scratch.url, { poolSize: 2 });
-  const { db } = database;
-  try {
-    const { error } = await new Migrator({ db, provider }).migrateTo('006_uuidv7_counters');
-    assert.ifError(error);
+  await atMigration('006_uuidv7_counters', async (database) => {
+    const { db } = database;
     const now = new Date().toISOString();
     const user = (id: string) => ({
       id, user_name: `${id}@acme.example`, user_name_norm: `${id}@acme.example`, display_name: null, given_name: null, family_name: null, email: null, email_norm: null,
@@ -51,8 +43,5 @@ test('memberships made before migration 007 are kept in order; after it new memb
     await db.deleteFrom('pushed_groups').where('id', '=', g2).execute();
     assert.deepEqual(await membersOf(g2), []);
     assert.equal((await membersOf(g1)).length, 22);
-  } finally {
-    await database.close();
-    await scratch.drop();
-  }
+  });
 });

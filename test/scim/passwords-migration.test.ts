@@ -5,23 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Migrator, type Migration, type MigrationProvider } from 'kysely';
-import { migrate, openDatabase, provisioningLogDbOf } from '../../src/db/database.ts';
-import { migrations } from '../../src/db/migrations/index.ts';
+import { migrate, provisioningLogDbOf } from '../../src/db/database.ts';
 import { handleScim } from '../../src/scim/scim.engine.ts';
 import { stringifyResponse } from '../../src/scim/json-text.ts';
-import { freshDatabaseUrl } from '../helpers/app.ts';
-
-const provider: MigrationProvider = { getMigrations: async (): Promise<Record<string, Migration>> => migrations };
+import { atMigration } from '../helpers/migrations.ts';
 
 test('migration 017 drops stored SCIM passwords and masks them in the provisioning log, leaving the rest', async () => {
-  const scratch = await freshDatabaseUrl();
-  const database = openDatabase(scratch.url, { poolSize: 2 });
-  const { db } = database;
-  try {
+  await atMigration('014_log_failures_index', async (database) => {
+    const { db } = database;
     // Before 015, the log is in the database's own file on SQLite too; 015 then moves these rows.
-    const { error } = await new Migrator({ db, provider }).migrateTo('014_log_failures_index');
-    assert.ifError(error);
     const now = new Date().toISOString();
     const user = (name: string, scim_attributes: string) => ({
       id: randomUUID(), user_name: `${name}@acme.test`, user_name_norm: `${name}@acme.test`, display_name: null, given_name: null, family_name: null, email: null, email_norm: null,
@@ -74,8 +66,5 @@ test('migration 017 drops stored SCIM passwords and masks them in the provisioni
     assert.equal(answer.title, 'x');
     assert.equal(answer.password, undefined);
     assert.equal(answer.meta.version, 'W/"4"');
-  } finally {
-    await database.close();
-    await scratch.drop();
-  }
+  });
 });
