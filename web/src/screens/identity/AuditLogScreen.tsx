@@ -96,7 +96,7 @@ export default function AuditLogScreen() {
   return (
     <div className="page">
       <PageHeader title="Audit Log" breadcrumb={screenCrumbs('audit-log')} />
-      <FilterBar list={list} placeholder="Actor, target, action or summary">
+      <FilterBar list={list} placeholder="Actor, target, summary or action name">
         <FilterSelect list={list} name="source" label="Source" options={SOURCES} />
         <FilterSelect list={list} name="action" label="Action" options={ACTIONS} />
         <FilterDate list={list} name="from" label="From" error={fieldError('from', f.from)} />
