@@ -134,7 +134,7 @@ function underParent(parent: string, f: Filter): Filter {
     case 'not': return { op: 'not', filter: underParent(parent, f.filter) };
     case 'has': throw badRequest('Nested value filters are not allowed', 'invalidFilter');
     default:
-      if (f.attr.uri || f.attr.sub) throw badRequest(`"${f.attr.name}.${f.attr.sub}" is not a sub-attribute of ${parent}`, 'invalidFilter');
+      if (f.attr.uri || f.attr.sub) throw badRequest(`"${f.attr.sub ? `${f.attr.name}.${f.attr.sub}` : f.attr.name}" is not a sub-attribute of ${parent}`, 'invalidFilter');
       return { ...f, attr: { name: parent, sub: f.attr.name } };
   }
 }
@@ -153,7 +153,7 @@ function normalized(kind: ResourceKind, f: Filter): Filter {
       const attr = withoutCoreUrn(kind, f.attr);
       const def = attr.uri ? undefined : topAttr(kind, attr.name);
       if (def && def.type !== 'complex') throw badRequest(`${def.name} has no sub-attributes to filter on`, 'invalidFilter');
-      if (def && !def.multiValued) return normalized(kind, underParent(def.name, f.filter));
+      if (def && !def.multiValued) return underParent(def.name, normalized(kind, f.filter));
       return { op: 'has', attr, filter: normalized(kind, f.filter) };
     }
     default: return { ...f, attr: withoutCoreUrn(kind, f.attr) };
@@ -336,8 +336,10 @@ export function compileGroupFilter(db: Kysely<any>, filter: Filter): RawBuilder<
  * sortBy attribute → the expression to order by (RFC 7644 §3.4.2.3). Strings that are not caseExact
  * (RFC 7643 §2.2) sort without regard to case, as they compare in filters: displayName by
  * lower(display_name), which the filter's expression index also serves; userName, e-mails and group
- * names by their stored lower-case forms. Unknown attributes sort by the default order. An empty
- * string is no value, as for `pr`: sortOrder() puts those last ascending, first descending.
+ * names by their stored lower-case forms. Unknown attributes sort by the default order. Missing values
+ * (null) come last ascending, first descending (sortOrder()). Indexed columns are ordered as their
+ * index holds them, an empty string as text (a page read in index order; docs/performance.md § Session
+ * 38); the names, which no index holds, sort an empty string with the missing values, as `pr` reads it.
  */
 export function sortExpression(kind: ResourceKind, sortBy: string): RawBuilder<unknown> | null {
   const k = sortBy.toLowerCase();
@@ -345,12 +347,12 @@ export function sortExpression(kind: ResourceKind, sortBy: string): RawBuilder<u
     // displayName and e-mails as their indexes hold them (users_display_name_lower, users_email_norm), so
     // PostgreSQL orders a page by the index; an empty value ('') sorts as text, before 'a'.
     id: sql.ref('users.id'), username: sql.ref('users.user_name_norm'), displayname: sql`lower(users.display_name)`,
-    externalid: sql`nullif(users.external_id, '')`, 'name.givenname': sql`nullif(lower(users.given_name), '')`, 'name.familyname': sql`nullif(lower(users.family_name), '')`,
+    externalid: sql.ref('users.external_id'), 'name.givenname': sql`nullif(lower(users.given_name), '')`, 'name.familyname': sql`nullif(lower(users.family_name), '')`,
     'meta.created': sql.ref('users.created_at'), 'meta.lastmodified': sql.ref('users.updated_at'),
     emails: sql.ref('users.email_norm'), 'emails.value': sql.ref('users.email_norm'),
   };
   const group: Record<string, RawBuilder<unknown>> = {
-    id: sql.ref('pushed_groups.id'), displayname: sql.ref('pushed_groups.display_name_norm'), externalid: sql`nullif(pushed_groups.external_id, '')`,
+    id: sql.ref('pushed_groups.id'), displayname: sql.ref('pushed_groups.display_name_norm'), externalid: sql.ref('pushed_groups.external_id'),
     'meta.created': sql.ref('pushed_groups.created_at'), 'meta.lastmodified': sql.ref('pushed_groups.updated_at'),
   };
   return own(kind === 'User' ? user : group, k) ?? null;

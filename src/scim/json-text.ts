@@ -93,30 +93,9 @@ export function withMembersParsed<T extends object>(obj: T): T {
 }
 
 /**
- * Whether the JSON object `text` has a member named `key` at its top level (not in a nested object,
- * and not inside a string), found without parsing it. `text` must be valid JSON.
- */
-export function hasTopLevelKey(text: string, key: string): boolean {
-  // The common case: not anywhere in the text.
-  if (!text.includes(key)) return false;
-  const quoted = JSON.stringify(key);
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22 /* " */) {
-      // At depth 1 a string is one of the object's names when `{` or `,` comes before it (a value follows `:`).
-      if (depth === 1 && text.startsWith(quoted, i) && isNameStart(text, i)) return true;
-      // Skip the string, escapes included.
-      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
-    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) depth++;
-    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
-  }
-  return false;
-}
-
-/**
  * The names of the object in `text` (JSON text of an object) that begin with `urn:`, in order: the
- * extension schemas a stored resource holds. Read as hasTopLevelKey reads, without parsing the text.
+ * extension schemas a stored resource holds, found without parsing it: a string at depth 1 is a name
+ * when `{` or `,` comes before it (a value follows `:`). `text` must be valid JSON.
  */
 export function topLevelUrnKeys(text: string): string[] {
   const keys: string[] = [];

@@ -8,7 +8,7 @@
 import { badRequest } from './scim.errors.ts';
 import { getProp, matches } from './filter.eval.ts';
 import { parsePatchPath, type AttrPath, type Filter, type PatchPath } from './filter.parser.ts';
-import { coerce, fixPrimary, isObj, withinLimit, withoutNulls, type Json, type Resource } from './scim.attributes.ts';
+import { coerce, findKey, fixPrimary, isObj, withinLimit, withoutNulls, type Json, type Resource } from './scim.attributes.ts';
 import { enterpriseAttr, isEnterpriseUrn, subAttr, topAttr, URN, type AttrDef, type ResourceKind } from './scim.schemas.ts';
 
 export interface PatchOperation {
@@ -73,13 +73,6 @@ interface FreeTarget {
   sub?: string;
 }
 
-/** The key of `obj` that is `name` in any case, if there is one. */
-function keyOf(obj: Record<string, Json>, name: string): string | undefined {
-  if (Object.hasOwn(obj, name)) return name;
-  const l = name.toLowerCase();
-  return Object.keys(obj).find((k) => k.toLowerCase() === l);
-}
-
 /**
  * What a path names: an attribute of the core schema or of the enterprise extension (Target), one of
  * another extension's (FreeTarget), or a whole extension (`root`, its key in the resource). A URN that
@@ -97,10 +90,10 @@ function resolveTarget(kind: ResourceKind, res: Resource, a: AttrPath): Target |
       // `urn:…:enterprise:2.0:User` parsed as uri `urn:…:enterprise:2.0` + name `User`
       if (kind === 'User' && isEnterpriseUrn(whole) && !sub) return { root: URN.enterprise };
       if (isEnterpriseUrn(uri) || isEnterpriseUrn(whole) || !/extension/i.test(whole)) throw badRequest(`Unknown schema in path "${uri}"`, 'invalidPath');
-      const held = keyOf(res, whole);
-      if (!sub && (held || (!keyOf(res, uri) && name.toLowerCase() === kind.toLowerCase()))) return { root: held ?? whole };
+      const held = findKey(res, whole);
+      if (!sub && (held || (!findKey(res, uri) && name.toLowerCase() === kind.toLowerCase()))) return { root: held ?? whole };
       if (!/extension/i.test(uri)) throw badRequest(`Unknown schema in path "${uri}"`, 'invalidPath');
-      return { urn: keyOf(res, uri) ?? uri, name, sub };
+      return { urn: findKey(res, uri) ?? uri, name, sub };
     }
     const def = enterpriseAttr(name);
     if (!def) throw badRequest(`Unknown attribute "${name}" in ${URN.enterprise}`, 'invalidPath');
@@ -234,12 +227,12 @@ class Engine {
     if (op === 'remove' || value === null) {
       if (op === 'add' && value === null) throw badRequest(`"add" needs a value`, 'invalidValue');
       if (!isObj(held)) return;
-      const key = keyOf(held, t.name);
+      const key = findKey(held, t.name);
       if (key === undefined) return;
       if (t.sub) {
         const cur = held[key];
         for (const e of Array.isArray(cur) ? cur : [cur]) {
-          const sk = isObj(e) ? keyOf(e, t.sub) : undefined;
+          const sk = isObj(e) ? findKey(e, t.sub) : undefined;
           if (sk !== undefined) delete (e as Record<string, Json>)[sk];
         }
       } else delete held[key];
@@ -249,13 +242,13 @@ class Engine {
     }
     if (value === undefined) throw badRequest(`"${op}" needs a value`, 'invalidValue');
     const ext = isObj(held) ? held : (this.res[t.urn] = {});
-    const key = keyOf(ext, t.name) ?? t.name;
+    const key = findKey(ext, t.name) ?? t.name;
     const v = value as Json;
     const cur = ext[key];
     if (t.sub) {
       if (Array.isArray(cur)) {
-        for (const e of cur) if (isObj(e)) e[keyOf(e, t.sub) ?? t.sub] = v;
-      } else ext[key] = isObj(cur) ? { ...cur, [keyOf(cur, t.sub) ?? t.sub]: v } : { [t.sub]: v };
+        for (const e of cur) if (isObj(e)) e[findKey(e, t.sub) ?? t.sub] = v;
+      } else ext[key] = isObj(cur) ? { ...cur, [findKey(cur, t.sub) ?? t.sub]: v } : { [t.sub]: v };
       return;
     }
     if (op === 'add' && Array.isArray(cur)) {

@@ -90,6 +90,13 @@ function coerceComplex(def: AttrDef, value: Record<string, unknown>, where: stri
 /** A JSON object (not null, not an array). */
 export const isObj = (v: unknown): v is Record<string, Json> => !!v && typeof v === 'object' && !Array.isArray(v);
 
+/** The key of `obj` that is `name`, else one equal to it in any case (SCIM names are case-insensitive). */
+export function findKey(obj: Record<string, Json>, name: string): string | undefined {
+  if (Object.hasOwn(obj, name)) return name;
+  const l = name.toLowerCase();
+  return Object.keys(obj).find((k) => k.toLowerCase() === l);
+}
+
 /** Values of a multi-valued attribute: keep only one `primary: true`, the last (RFC 7643 §2.4: it "MUST appear no more than once"). */
 export function fixPrimary(list: Json[]): Json[] {
   let seen = false;

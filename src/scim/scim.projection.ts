@@ -4,7 +4,7 @@
 import { JsonText, withMembersParsed } from './json-text.ts';
 import { getProp, matches } from './filter.eval.ts';
 import { parsePatchPath, type Filter } from './filter.parser.ts';
-import { isObj, type Json, type Resource } from './scim.attributes.ts';
+import { findKey, isObj, type Json, type Resource } from './scim.attributes.ts';
 import { URN } from './scim.schemas.ts';
 
 interface Sel {
@@ -63,11 +63,6 @@ export function wants(p: Projection, name: string): boolean {
 /** True when `attributes` or `excludedAttributes` name part of the top-level attribute `name` (a sub-attribute or a filter of its values). */
 export function wantsPart(p: Projection, name: string): boolean {
   return [...(p.include ?? []), ...p.exclude].some((s) => !s.uri && same(s.name, name) && Boolean(s.sub || s.filter));
-}
-
-function findKey(obj: Record<string, Json>, name: string): string | undefined {
-  if (Object.hasOwn(obj, name)) return name;
-  return Object.keys(obj).find((k) => same(k, name));
 }
 
 const ALWAYS = new Set(['id', 'schemas']);
