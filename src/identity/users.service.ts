@@ -303,10 +303,8 @@ export async function updateUser(db: Kysely<DB>, actor: Actor, id: string, input
   put('status', input.status, 'status');
   put('time_zone', input.timeZone, 'timeZone');
   put('locale', input.locale, 'locale');
-  if (!Object.keys(set).length) {
-    await refuseManagingAbove(db, actor, existing);
-    return (await getUserDetail(db, id, opts))!;
-  }
+  // Nothing to write: the user as a GET shows them (no ceiling to check).
+  if (!Object.keys(set).length) return (await getUserDetail(db, id, opts))!;
   try {
     await db.transaction().execute(async (trx) => {
       await refuseManagingAbove(trx, actor, existing);

@@ -116,9 +116,9 @@ export default async function samlPlugin(app: FastifyInstance): Promise<void> {
       }
     }
     // A sign-out is the UI's own navigation (Sec-Fetch-Site same-origin) or an address typed (none). A
-    // link or form on another site (cross-site, same-site) ends nothing: no one can sign a person out
-    // by making their browser open this address. Without the header (browsers before 2020, scripts)
-    // it signs out, as before.
+    // link or form on another site (cross-site, same-site) ends nothing. Without the header (scripts,
+    // and browsers that do not send it: Chrome before 76, Firefox before 90, Safari before 16.4) it
+    // signs out as before; a sign-out by POST with the CSRF token would close that too.
     const site = request.headers['sec-fetch-site'];
     if (site === 'cross-site' || site === 'same-site') return reply.redirect('/', 302);
     const target = await logout(db, config, request.cookies[SESSION_COOKIE]);

@@ -193,3 +193,11 @@ export async function newLocalUser(admin: Client, roleId: string): Promise<{ id:
   if (r.status !== 201) throw new Error(`POST /api/users: ${r.status} ${JSON.stringify(r.body)}`);
   return { id: r.body.id as string, userName, password };
 }
+
+/** A test app with a local administrator signed in through the API, and the administrator's id. */
+export async function startWithAdmin(): Promise<{ t: TestApp; admin: Client; adminId: string }> {
+  const t = await startTestApp();
+  const a = await createLocalAdminUser(t.database);
+  const admin = await signIn(t.baseUrl, a.username, a.password);
+  return { t, admin, adminId: (await admin.json('/api/me')).body.user.id as string };
+}

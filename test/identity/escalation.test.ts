@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { SCREEN_KEYS, type Level, type ScreenKey } from '../../src/identity/catalogue.ts';
 import { createPushedGroupRoles } from '../../src/identity/pushed-groups.service.ts';
 import { systemActor } from '../../src/platform/actor.ts';
-import { createLocalAdmin, createUserWithLevels, newLocalUser, newRole, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
+import { createLocalAdmin, createUserWithLevels, newLocalUser, newRole, signIn, startWithAdmin, type Client, type TestApp } from '../helpers/app.ts';
 
 let t: TestApp;
 let admin: Client;
@@ -38,10 +38,7 @@ const permissionsOf = async (c: Client) => (await c.json('/api/me')).body.permis
 const levelsOfGroup = async (id: string) => (await admin.json(`/api/role-groups/${id}`)).body.levels as Record<ScreenKey, Level>;
 
 before(async () => {
-  t = await startTestApp();
-  const a = await createLocalAdmin(t.database);
-  admin = await signIn(t.baseUrl, a.username, a.password);
-  adminId = (await admin.json('/api/me')).body.user.id;
+  ({ t, admin, adminId } = await startWithAdmin());
 });
 after(() => t.close());
 

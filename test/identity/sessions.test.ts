@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createLocalAdmin, signIn, startTestApp, type Client, type TestApp } from '../helpers/app.ts';
+import { createLocalAdmin, signIn, startTestApp, startWithAdmin, type Client, type TestApp } from '../helpers/app.ts';
 
 let t: TestApp;
 let admin: Client;
@@ -24,10 +24,7 @@ async function setSession(app: TestApp, userId: string, values: { last_seen_at?:
 }
 
 before(async () => {
-  t = await startTestApp();
-  const a = await createLocalAdmin(t.database);
-  admin = await signIn(t.baseUrl, a.username, a.password);
-  adminId = (await admin.json('/api/me')).body.user.id;
+  ({ t, admin, adminId } = await startWithAdmin());
 });
 after(() => t.close());
 

@@ -1,6 +1,6 @@
 // The sign-in page: username + password, and "Log in with SSO" above them when SSO is enabled.
-// SSO refusals come back as /login?error=…&ref=… and are shown as a sentence with the reference;
-// what the URL may carry is decided in ../auth/login-params.ts.
+// SSO refusals are a page of the server's own (saml.page.ts); a /login?error=…&ref=… link shows only
+// a refusal's own sentence and a reference in its form (../auth/login-params.ts), never the link's text.
 import { useEffect, useState, type FormEvent } from 'react';
 import { useSearchParams } from 'react-router';
 import { ApiError, setCsrfToken } from '../api/client.ts';
