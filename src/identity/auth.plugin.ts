@@ -64,8 +64,16 @@ export function canRead(request: FastifyRequest, screen: ScreenKey): boolean {
   return !!request.auth && atLeast(request.auth.permissions[screen], 'read');
 }
 
+/**
+ * Refuses (403, `message`) a request whose browser names an Origin other than PUBLIC_URL's: sign-in
+ * and every cookie-authenticated write come from Ledgerline's own page. Scripts send no Origin.
+ */
+export function refuseOtherOrigin(request: FastifyRequest, message: string): void {
+  const origin = request.headers.origin;
+  if (origin && origin !== new URL(request.server.config.publicUrl).origin) throw Forbidden(message);
+}
+
 async function authPlugin(app: FastifyInstance): Promise<void> {
-  const publicOrigin = new URL(app.config.publicUrl).origin;
   app.decorateRequest('auth', null);
   app.decorateRequest('actor', null as unknown as Actor);
 
@@ -111,9 +119,7 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
     if (!SAFE.has(request.method)) {
       const sent = request.headers['x-csrf-token'];
       if (typeof sent !== 'string' || !sameToken(sent, user.csrfToken)) throw Forbidden('Missing or invalid CSRF token; reload the page and try again');
-      // As for sign-in: a browser names the page a write comes from, and only Ledgerline's own may write.
-      const origin = request.headers.origin;
-      if (origin && origin !== publicOrigin) throw Forbidden('Changes must come from the Ledgerline page itself');
+      refuseOtherOrigin(request, 'Changes must come from the Ledgerline page itself');
     }
     if (access === 'signedIn') return;
     requireLevel(request, access.screen, access.level ?? (SAFE.has(request.method) ? 'read' : 'full'));

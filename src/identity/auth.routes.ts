@@ -7,7 +7,7 @@ import { forgive, hit, reset } from '../platform/rate-limit.ts';
 import { recordAudit } from './audit.service.ts';
 import { verifyPassword } from './password.ts';
 import { clearSessionCookie, createSession, endSession, setSessionCookie, SESSION_COOKIE } from './sessions.service.ts';
-import { requireAuth, sameToken } from './auth.plugin.ts';
+import { refuseOtherOrigin, requireAuth, sameToken } from './auth.plugin.ts';
 import { getUserDetail } from './users.service.ts';
 
 const PER_ACCOUNT = { limit: 10, windowSeconds: 15 * 60 };
@@ -15,7 +15,6 @@ const PER_ADDRESS = { limit: 50, windowSeconds: 15 * 60 };
 
 export default async function authRoutes(app: FastifyInstance): Promise<void> {
   const { db, config } = app;
-  const publicOrigin = new URL(config.publicUrl).origin;
 
   app.post(
     '/api/auth/login',
@@ -24,8 +23,7 @@ export default async function authRoutes(app: FastifyInstance): Promise<void> {
       schema: { body: Type.Object({ username: Type.String({ minLength: 1, maxLength: 256 }), password: Type.String({ minLength: 1, maxLength: 512 }) }) },
     },
     async (request, reply) => {
-      const origin = request.headers.origin;
-      if (origin && origin !== publicOrigin) throw Forbidden('Sign-in must come from the Ledgerline page itself');
+      refuseOtherOrigin(request, 'Sign-in must come from the Ledgerline page itself');
       const { username, password } = request.body as { username: string; password: string };
       const norm = username.trim().toLowerCase();
       const okAccount = await hit(db, `login:user:${norm}`, PER_ACCOUNT);
