@@ -68,7 +68,7 @@ async function takeTurns(trx: Transaction<DB>): Promise<void> {
 
 function checkName(name: string | undefined): string {
   const n = (name ?? '').trim() || 'SCIM access token';
-  if (n.length > 100) throw Invalid('The name is too long', { name: '100 characters at most' });
+  if (n.length > 100) throw Invalid('The token name is too long (100 characters at most)', { name: 'Shorten it to 100 characters or fewer.' });
   return n;
 }
 
@@ -95,7 +95,7 @@ export async function revokeToken(db: Kysely<DB>, actor: Actor, id: string): Pro
     let q = trx.selectFrom('scim_tokens').select(COLS).where('id', '=', id);
     if (isPostgres(trx)) q = q.forUpdate();
     const row = await q.executeTakeFirst();
-    if (!row) throw NotFound('No such SCIM access token');
+    if (!row) throw NotFound('No such SCIM access token (GET /api/scim/tokens and `ledgerline scim-token list` show their ids)');
     if (!row.revoked_at) {
       row.revoked_at = nowIso();
       await trx.updateTable('scim_tokens').set({ revoked_at: row.revoked_at }).where('id', '=', id).execute();

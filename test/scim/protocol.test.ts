@@ -17,7 +17,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { nestedDeeperThan } from '../../src/scim/scim.plugin.ts';
 import { migrate, openDatabase, parseDatabaseUrl, provisioningLogDbOf, provisioningLogFile } from '../../src/db/database.ts';
-import { freshDatabaseUrl, usePostgres } from '../helpers/app.ts';
+import { createUserWithLevels, freshDatabaseUrl, signIn, usePostgres } from '../helpers/app.ts';
 import { holdProvisioningLog } from '../helpers/other-connection.ts';
 import { flushProvisioningLog } from '../../src/scim/provisioning-log.service.ts';
 
@@ -1357,6 +1357,84 @@ describe('access tokens', () => {
       assert.ok(res.body.error.fields?.[field], `${path} ${JSON.stringify(body)} names ${field}: ${JSON.stringify(res.body)}`);
     }
     assert.deepEqual(await rows(), before, 'no token made, none expired');
+  });
+
+  test('a token name is trimmed, a blank one is the default, and one over 100 characters is a 400 naming name that makes no token', async () => {
+    const db = h.t.database.db;
+    const rows = async () => db.selectFrom('scim_tokens').select(['id', 'name', 'expires_at', 'revoked_at']).orderBy('id').execute();
+    const before = await rows();
+    for (const path of ['/api/scim/tokens', '/api/scim/tokens/refresh']) {
+      const res = await h.admin.json(path, { method: 'POST', body: { graceHours: path.endsWith('refresh') ? 1 : undefined, name: 'x'.repeat(101) } });
+      assert.equal(res.status, 400, `${path}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.error.code, 'invalid');
+      assert.equal(res.body.error.fields?.name, 'Shorten it to 100 characters or fewer.', `${path}: ${JSON.stringify(res.body)}`);
+    }
+    assert.deepEqual(await rows(), before, 'no token made, none expired');
+    const named = async (name: string) => (await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name } })).body.item.name;
+    assert.equal(await named('  Okta production  '), 'Okta production');
+    assert.equal(await named(' \t '), 'SCIM access token');
+    assert.equal(await named(''), 'SCIM access token');
+    assert.equal(await named('y'.repeat(100)), 'y'.repeat(100), '100 characters are still a name');
+  });
+
+  test('revoking one token by id ends it alone, writes an audit entry naming it, and an unknown id is a 404 in the API error format', async () => {
+    const okta = await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name: 'Okta production' } });
+    const script = await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name: 'Nightly script' } });
+    const as = (token: string) => h.scim('GET', '/Users?count=1', undefined, { authorization: `Bearer ${token}` });
+    assert.deepEqual([(await as(okta.body.token)).status, (await as(script.body.token)).status], [200, 200]);
+
+    const revoked = await h.admin.json(`/api/scim/tokens/${script.body.item.id}`, { method: 'DELETE' });
+    assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+    assert.deepEqual([revoked.body.item.name, revoked.body.item.state], ['Nightly script', 'revoked']);
+    assert.equal((await as(script.body.token)).status, 401);
+    assert.equal((await as(okta.body.token)).status, 200, 'the other token keeps working');
+    const states = Object.fromEntries((await h.admin.json('/api/scim/tokens')).body.items.map((i: { id: string; state: string }) => [i.id, i.state]));
+    assert.deepEqual([states[okta.body.item.id], states[script.body.item.id]], ['active', 'revoked']);
+
+    const audit = await h.admin.json(`/api/audit?action=scim_token.revoke&targetId=${script.body.item.id}`);
+    assert.equal(audit.status, 200, JSON.stringify(audit.body));
+    assert.equal(audit.body.items.length, 1);
+    assert.equal(audit.body.items[0].targetName, 'Nightly script');
+    assert.match(audit.body.items[0].summary, /^revoked SCIM access token Nightly script \(scim_/);
+    // Revoking it again changes nothing: the same revocation, no second entry.
+    const again = await h.admin.json(`/api/scim/tokens/${script.body.item.id}`, { method: 'DELETE' });
+    assert.deepEqual([again.status, again.body.item.revokedAt], [200, revoked.body.item.revokedAt]);
+    assert.equal((await h.admin.json(`/api/audit?action=scim_token.revoke&targetId=${script.body.item.id}`)).body.items.length, 1);
+
+    for (const id of [randomUUID(), 'not-a-token-id']) {
+      const unknown = await h.admin.json(`/api/scim/tokens/${id}`, { method: 'DELETE' });
+      assert.equal(unknown.status, 404, `${id}: ${JSON.stringify(unknown.body)}`);
+      assert.equal(unknown.body.error.code, 'not_found');
+      assert.match(unknown.body.error.message, /^No such SCIM access token \(GET \/api\/scim\/tokens and `ledgerline scim-token list` show their ids\)$/);
+    }
+    assert.equal((await as(okta.body.token)).status, 200);
+  });
+
+  test('Read Only on SAML Settings lists the SCIM access tokens but cannot get, refresh, revoke or clear one; No Permission cannot list them', async () => {
+    const kept = await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name: 'kept' } });
+    const reader = await createUserWithLevels(h.admin, { 'saml-settings': 'read' });
+    const c = await signIn(h.t.baseUrl, reader.username, reader.password);
+    const list = await c.json('/api/scim/tokens');
+    assert.equal(list.status, 200);
+    assert.ok(list.body.items.some((i: { id: string }) => i.id === kept.body.item.id));
+    const rows = async () => h.t.database.db.selectFrom('scim_tokens').select(['id', 'name', 'expires_at', 'revoked_at']).orderBy('id').execute();
+    const before = await rows();
+    for (const [path, method, body] of [
+      ['/api/scim/tokens', 'POST', { name: 'by a reader' }],
+      ['/api/scim/tokens/refresh', 'POST', { graceHours: 0 }],
+      [`/api/scim/tokens/${kept.body.item.id}`, 'DELETE', undefined],
+      ['/api/scim/tokens', 'DELETE', undefined],
+    ] as const) {
+      const res = await c.json(path, { method, body });
+      assert.equal(res.status, 403, `${method} ${path}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.error.code, 'forbidden');
+    }
+    assert.deepEqual(await rows(), before, 'no token made, expired or revoked');
+    assert.equal((await h.scim('GET', '/Users?count=1', undefined, { authorization: `Bearer ${kept.body.token}` })).status, 200);
+
+    const other = await createUserWithLevels(h.admin, { 'provisioning-log': 'full' });
+    const d = await signIn(h.t.baseUrl, other.username, other.password);
+    assert.equal((await d.json('/api/scim/tokens')).status, 403);
   });
 
   test('two refreshes at the same moment leave exactly one token without an expiry, one of the two new ones', async () => {
