@@ -1,11 +1,12 @@
 // In the browser: Setup screens an IT admin reads when connecting an identity provider. SAML
-// Settings lists only SCIM access tokens that work; Users names SCIM roles as the Roles screen does;
+// Settings lists only SCIM access tokens that work, names them and revokes one at a time; Users names
+// SCIM roles as the Roles screen does;
 // the Provisioning Log prints an error once and says how long requests are kept; SAML Settings gives
 // every URL the Okta and Entra guides tell the admin to enter.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { createLocalAdmin } from '../helpers/app.ts';
+import { createLocalAdmin, createUserWithLevels } from '../helpers/app.ts';
 import { systemActor } from '../../src/platform/actor.ts';
 import { createToken } from '../../src/scim/scim-tokens.service.ts';
 import { captureOnFailure, launchBrowser, newSession, signInThroughUi } from '../helpers/browser.ts';
@@ -71,7 +72,7 @@ test('the SCIM Access Token panel lists only tokens that work; once all are clea
     const byName = Object.fromEntries(rows ?? []);
     assert.deepEqual(Object.keys(byName).sort(), ['current', 'in grace']);
     assert.match(byName['in grace'], /2099/, 'a token in its grace period shows when it stops working');
-    assert.equal(byName.current, 'Does not expire');
+    assert.equal(byName.current, '—', 'a token not being replaced has no end');
     assert.ok(await panel.getByRole('button', { name: 'Refresh Token' }).isEnabled());
 
     await h.admin.json('/api/scim/tokens', { method: 'DELETE' });
@@ -81,6 +82,105 @@ test('the SCIM Access Token panel lists only tokens that work; once all are clea
     assert.equal(await panel.getByRole('button', { name: 'Refresh Token' }).isDisabled(), true);
     assert.equal(await panel.getByRole('button', { name: 'Clear Token' }).isDisabled(), true);
     assert.equal(await panel.getByRole('button', { name: 'Get Token' }).isEnabled(), true);
+  });
+});
+
+test('an admin names two SCIM access tokens and revokes one from its row: the other still provisions and the revoked one gets 401; Read Only sees no Revoke; revoking the last working token leaves the empty state', async () => {
+  // Only this test's tokens may work, so that revoking its last one leaves none (the next test makes its own).
+  await h.admin.json('/api/scim/tokens', { method: 'DELETE' });
+  const reader = await createUserWithLevels(h.admin, { 'saml-settings': 'read' });
+  const scimStatus = async (token: string) => (await fetch(`${h.base}/Users?count=1`, { headers: { authorization: `Bearer ${token}` } })).status;
+
+  await asAdmin('scim-token-revoke', async (page) => {
+    await page.goto('/setup/saml');
+    const panel = page.getByRole('region', { name: 'SCIM Access Token' });
+    const copyBox = panel.getByLabel('New SCIM access token', { exact: true });
+    await panel.getByText('No SCIM access token').waitFor();
+
+    /** Get Token with `name`; the dialog, still open when the server refused the name. */
+    const getToken = async (name: string) => {
+      await panel.getByRole('button', { name: 'Get Token' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Get a SCIM access token' });
+      await dialog.getByLabel('Name (optional)').fill(name);
+      await dialog.getByRole('button', { name: 'Get Token' }).click();
+      return dialog;
+    };
+    const row = (name: string) => panel.getByRole('table', { name: 'SCIM access tokens' }).locator('tbody tr').filter({ has: page.getByRole('cell', { name, exact: true }) });
+    /** Revoke… on the row of `name`, the question it asks, and the toast; the row goes. */
+    const revoke = async (name: string, question: string) => {
+      await row(name).getByRole('button', { name: `Revoke ${name}` }).click();
+      const confirm = page.getByRole('dialog', { name: `Revoke SCIM access token “${name}”?` });
+      await confirm.getByText(question).waitFor();
+      await confirm.getByRole('button', { name: 'Revoke token' }).click();
+      await page.getByRole('status').filter({ hasText: `SCIM access token “${name}” revoked.` }).waitFor();
+      await row(name).waitFor({ state: 'detached' });
+    };
+
+    // A name the server refuses is shown under its field; corrected, the token is made under it.
+    const refused = await getToken('x'.repeat(101));
+    await refused.getByText('Shorten it to 100 characters or fewer.').waitFor();
+    assert.equal(await refused.getByLabel('Name (optional)').getAttribute('aria-invalid'), 'true');
+    await refused.getByLabel('Name (optional)').fill('Okta production');
+    await refused.getByRole('button', { name: 'Get Token' }).click();
+    await row('Okta production').waitFor();
+    const okta = await copyBox.inputValue();
+    await getToken('Nightly script');
+    await row('Nightly script').waitFor();
+    const script = await copyBox.inputValue();
+    assert.notEqual(script, okta);
+    assert.deepEqual(await tokenRows(page), [['Nightly script', '—'], ['Okta production', '—']], 'both names, newest first; neither expires');
+
+    // The Okta token in use: its row says when; the script's says Never.
+    assert.equal(await scimStatus(okta), 200);
+    await page.reload();
+    const used = (await h.admin.json('/api/scim/tokens')).body.items.find((i: { name: string }) => i.name === 'Okta production').lastUsedAt;
+    assert.ok(used);
+    assert.equal(await row('Okta production').locator('td').nth(2).locator('time').getAttribute('datetime'), used);
+    assert.equal(await row('Nightly script').locator('td').nth(2).innerText(), 'Never');
+    await getToken('Nightly script (spare)');
+    await row('Nightly script (spare)').waitFor();
+    const spare = await copyBox.inputValue();
+
+    await revoke('Nightly script', 'Your identity provider stops provisioning with it at once. The other tokens keep working.');
+    assert.deepEqual([await scimStatus(script), await scimStatus(okta), await scimStatus(spare)], [401, 200, 200], 'only the revoked token is refused');
+    // The token on show is revoked: it is no longer offered for copying.
+    await revoke('Nightly script (spare)', 'Your identity provider stops provisioning with it at once. The other token keeps working.');
+    assert.equal(await copyBox.count(), 0);
+    assert.deepEqual([await scimStatus(spare), await scimStatus(okta)], [401, 200]);
+
+    // Read Only sees the tokens, not the buttons that change them.
+    const { page: readerPage } = await newSession(browser, h.t.baseUrl);
+    try {
+      await captureOnFailure('scim-token-revoke-reader', [readerPage], async () => {
+        await signInThroughUi(readerPage, reader.username, reader.password, '/setup/saml');
+        assert.deepEqual(await tokenRows(readerPage), [['Okta production', '—']]);
+        const readerPanel = readerPage.getByRole('region', { name: 'SCIM Access Token' });
+        assert.deepEqual(await readerPanel.getByRole('button').allInnerTexts(), [], 'no Get, Refresh, Clear or Revoke');
+      });
+    } finally {
+      await readerPage.context().close();
+    }
+
+    // Refresh under a new name: the old token shows the end of its grace period, the new one "—".
+    await panel.getByRole('button', { name: 'Refresh Token' }).click();
+    const refresh = page.getByRole('dialog', { name: 'Refresh the SCIM access token' });
+    await refresh.getByLabel('Name (optional)').fill('Okta (rotated)');
+    await refresh.getByLabel('Grace period (hours)').fill('2');
+    await refresh.getByRole('button', { name: 'Refresh Token' }).click();
+    await row('Okta (rotated)').waitFor();
+    const rotated = await copyBox.inputValue();
+    const graceEnd = (await h.admin.json('/api/scim/tokens')).body.items.find((i: { name: string }) => i.name === 'Okta production').expiresAt;
+    assert.equal(await row('Okta production').locator('td').nth(3).locator('time').getAttribute('datetime'), graceEnd);
+    assert.equal(await row('Okta (rotated)').locator('td').nth(3).innerText(), '—');
+
+    await revoke('Okta production', 'Your identity provider stops provisioning with it at once. The other token keeps working.');
+    assert.deepEqual([await scimStatus(okta), await scimStatus(rotated)], [401, 200]);
+    // The last working token: the panel says there is none.
+    await revoke('Okta (rotated)', 'It is the only working token: provisioning stops until you get a new one and paste it into your identity provider.');
+    await panel.getByText('No SCIM access token').waitFor();
+    assert.equal(await tokenRows(page), null);
+    assert.equal(await scimStatus(rotated), 401);
+    assert.equal(await panel.getByRole('button', { name: 'Clear Token' }).isDisabled(), true);
   });
 });
 

@@ -150,6 +150,9 @@ for (const style of ['okta', 'entra'] as ClientStyle[]) {
       // SCIM Access Token: Get Token, shown once on the screen, pasted into the IdP.
       const minted = apiCall(ledger, 'POST', '/api/scim/tokens');
       await ledger.getByRole('button', { name: 'Get Token' }).click();
+      const getToken = ledger.getByRole('dialog', { name: 'Get a SCIM access token' });
+      await getToken.getByLabel('Name (optional)').fill(style === 'okta' ? 'Okta' : 'Entra');
+      await getToken.getByRole('button', { name: 'Get Token' }).click();
       const token = (await (await minted).json()).token as string;
       assert.ok(token.length >= 32);
       await ledger.waitForFunction((tok) => Array.from(document.querySelectorAll('input')).some((i) => i.value === tok), token);

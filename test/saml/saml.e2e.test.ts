@@ -59,6 +59,7 @@ test('an administrator configures SSO on the SAML Settings screen: values to cop
     assert.match(await download.text(), /^-----BEGIN CERTIFICATE-----/);
 
     await page.getByRole('button', { name: 'Get Token' }).click();
+    await page.getByRole('dialog', { name: 'Get a SCIM access token' }).getByRole('button', { name: 'Get Token' }).click();
     const token = await page.getByLabel('New SCIM access token', { exact: true }).inputValue();
     assert.ok(token.length >= 20);
     await page.getByRole('table', { name: 'SCIM access tokens' }).waitFor();

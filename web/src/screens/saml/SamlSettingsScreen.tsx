@@ -2,7 +2,8 @@
 //  1. Values for your identity provider — what to paste into Okta / Entra, each with Copy.
 //  2. Identity provider — Entity ID, metadata URL or pasted XML, Test Settings checklist, what was
 //     parsed (SSO URL, certificates with expiry), Enabled, options.
-//  3. SCIM Access Token — Get / Refresh (with a grace period) / Clear, and the token table.
+//  3. SCIM Access Token — Get / Refresh (with a grace period) / Clear, each new token with an optional
+//     name, and the table of working tokens, each with Revoke.
 // Read Only users see every value; they cannot change, test (it fetches a URL) or refresh anything.
 import { useCallback, useEffect, useState, type ChangeEvent } from 'react';
 import { errorText } from '../../api/client.ts';
@@ -18,6 +19,7 @@ import {
   Dialog,
   EmptyState,
   Field,
+  FieldErrors,
   Form,
   FormActions,
   FormError,
@@ -383,44 +385,63 @@ function ParsedMetadata({ view }: { view: SettingsView }) {
   );
 }
 
+/** The panel's dialogs: one open at a time. */
+type TokenDialog = { kind: 'create' } | { kind: 'refresh' } | { kind: 'clear' } | { kind: 'revoke'; token: ScimTokenItem } | null;
+
 function ScimTokenPanel({ scimBaseUrl }: { scimBaseUrl: string }) {
   const canEdit = useCanEdit('saml-settings');
   const toast = useToast();
   const [items, setItems] = useState<ScimTokenItem[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [fresh, setFresh] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [refreshOpen, setRefreshOpen] = useState(false);
-  const [graceHours, setGraceHours] = useState('24');
-  const [clearOpen, setClearOpen] = useState(false);
+  // The token just issued, shown once; its id so that revoking it also takes it off the screen.
+  const [fresh, setFresh] = useState<{ token: string; id: string } | null>(null);
+  const [dialog, setDialog] = useState<TokenDialog>(null);
+  const close = () => setDialog(null);
   // Revoked and expired tokens no longer work: the table, the empty state and the buttons follow the working ones.
   const load = useCallback(() => {
     scimTokensApi.list().then((r) => setItems(r.items.filter((t) => t.state === 'active' || t.state === 'expiring')), (e) => setError(errorText(e)));
   }, []);
   useEffect(load, [load]);
 
-  const run = async (fn: () => Promise<{ token: string } | void>, done: string) => {
-    setBusy(true);
+  const issued = (r: { token: string; item: ScimTokenItem }, done: string) => {
+    setDialog(null);
+    setFresh({ token: r.token, id: r.item.id });
+    toast.success(done);
+    load();
+  };
+  /** Revoke and Clear: the dialog closes either way, a refusal is a toast. */
+  const end = async (fn: () => Promise<unknown>, done: string, keepFresh: (id: string) => boolean) => {
     try {
-      const r = await fn();
-      setFresh(r && 'token' in r ? r.token : null);
+      await fn();
       toast.success(done);
-      load();
+      setFresh((f) => (f && keepFresh(f.id) ? f : null));
     } catch (e) {
       toast.error(errorText(e));
-    } finally {
-      setBusy(false);
     }
+    setDialog(null);
+    load();
   };
 
   const columns: Column<ScimTokenItem>[] = [
     { key: 'name', header: 'Name', render: (t) => t.name },
     { key: 'created', header: 'Created', render: (t) => <DateTime value={t.createdAt} /> },
     { key: 'used', header: 'Last used', render: (t) => (t.lastUsedAt ? <DateTime value={t.lastUsedAt} /> : <span className="muted">Never</span>) },
-    { key: 'expires', header: 'Expires', render: (t) => (t.expiresAt ? <DateTime value={t.expiresAt} /> : <span className="muted">Does not expire</span>) },
+    // Only a token being replaced (in a refresh's grace period) has an end.
+    { key: 'expires', header: 'Expires', render: (t) => (t.expiresAt ? <DateTime value={t.expiresAt} /> : <span className="muted">—</span>) },
+    ...(canEdit
+      ? [
+          {
+            key: 'revoke',
+            header: <span className="visually-hidden">Actions</span>,
+            render: (t: ScimTokenItem) => (
+              <Button small onClick={() => setDialog({ kind: 'revoke', token: t })} aria-label={`Revoke ${t.name}`}>
+                Revoke…
+              </Button>
+            ),
+          },
+        ]
+      : []),
   ];
-  const grace = Number(graceHours);
-  const graceOk = Number.isFinite(grace) && grace >= 0 && grace <= 720;
 
   return (
     <section className="section" aria-labelledby="scim-token">
@@ -428,13 +449,13 @@ function ScimTokenPanel({ scimBaseUrl }: { scimBaseUrl: string }) {
         <h2 id="scim-token">SCIM Access Token</h2>
         {canEdit && (
           <div className="row">
-            <Button variant="primary" busy={busy} onClick={() => run(() => scimTokensApi.create(), 'New SCIM access token created.')}>
+            <Button variant="primary" onClick={() => setDialog({ kind: 'create' })}>
               Get Token
             </Button>
-            <Button busy={busy} disabled={!items?.length} onClick={() => setRefreshOpen(true)}>
+            <Button disabled={!items?.length} onClick={() => setDialog({ kind: 'refresh' })}>
               Refresh Token
             </Button>
-            <Button variant="danger" busy={busy} disabled={!items?.length} onClick={() => setClearOpen(true)}>
+            <Button variant="danger" disabled={!items?.length} onClick={() => setDialog({ kind: 'clear' })}>
               Clear Token
             </Button>
           </div>
@@ -443,48 +464,100 @@ function ScimTokenPanel({ scimBaseUrl }: { scimBaseUrl: string }) {
       <p className="muted">
         The identity provider sends this token as a bearer token to <span className="mono">{scimBaseUrl}</span> (in Okta: Provisioning › Integration › Authentication Mode “HTTP Header”).
       </p>
-      {fresh && <CopyBox label="New SCIM access token" value={fresh} secret warning="Copy it now: it is shown only once. Paste it into your identity provider." />}
+      {fresh && <CopyBox label="New SCIM access token" value={fresh.token} secret warning="Copy it now: it is shown only once. Paste it into your identity provider." />}
       {error && <Banner>{error}</Banner>}
       {!items && !error && <Spinner />}
       {items && items.length === 0 && <EmptyState title="No SCIM access token">Get a token and paste it into your identity provider to start provisioning.</EmptyState>}
       {items && items.length > 0 && <Table columns={columns} rows={items} rowKey={(t) => t.id} caption="SCIM access tokens" />}
 
-      <Dialog
-        open={refreshOpen}
-        title="Refresh the SCIM access token"
-        onClose={() => setRefreshOpen(false)}
-        footer={
-          <>
-            <Button onClick={() => setRefreshOpen(false)}>Cancel</Button>
-            <Button
-              variant="primary"
-              disabled={!graceOk}
-              busy={busy}
-              onClick={async () => {
-                setRefreshOpen(false);
-                await run(() => scimTokensApi.refresh(grace), `New token created; the old one keeps working for ${grace} hours.`);
-              }}
-            >
-              Refresh Token
-            </Button>
-          </>
-        }
-      >
-        <p>A new token is created. The current token keeps working for the grace period, so you can update the identity provider without an outage.</p>
-        <TextField label="Grace period (hours)" type="number" min={0} max={720} value={graceHours} onChange={setGraceHours} error={graceOk ? undefined : 'Enter 0 to 720 hours.'} />
-      </Dialog>
+      {/* Mounted only while open, so each opening starts with an empty name and no errors. */}
+      {(dialog?.kind === 'create' || dialog?.kind === 'refresh') && <NewTokenDialog refresh={dialog.kind === 'refresh'} onClose={close} onIssued={issued} />}
       <ConfirmDialog
-        open={clearOpen}
+        open={dialog?.kind === 'clear'}
         title="Clear every SCIM access token?"
         message="Every SCIM access token stops working at once. Provisioning from your identity provider fails until you get a new token and paste it there."
         confirmLabel="Clear Token"
-        onConfirm={async () => {
-          setClearOpen(false);
-          await run(() => scimTokensApi.clear(), 'SCIM access tokens cleared.');
-        }}
-        onClose={() => setClearOpen(false)}
+        onConfirm={() => end(() => scimTokensApi.clear(), 'SCIM access tokens cleared.', () => false)}
+        onClose={close}
       />
+      {dialog?.kind === 'revoke' && (
+        <ConfirmDialog
+          open
+          title={`Revoke SCIM access token “${dialog.token.name}”?`}
+          message={revokeMessage(items?.length ?? 0)}
+          confirmLabel="Revoke token"
+          onConfirm={() => end(() => scimTokensApi.revoke(dialog.token.id), `SCIM access token “${dialog.token.name}” revoked.`, (id) => id !== dialog.token.id)}
+          onClose={close}
+        />
+      )}
     </section>
   );
 }
 
+/** What revoking one of `working` tokens does; the last one ends provisioning until a new token is entered. */
+function revokeMessage(working: number): string {
+  const now = 'Your identity provider stops provisioning with it at once.';
+  if (working > 1) return `${now} The other ${working === 2 ? 'token keeps' : 'tokens keep'} working.`;
+  return `${now} It is the only working token: provisioning stops until you get a new one and paste it into your identity provider.`;
+}
+
+/**
+ * Get Token and Refresh Token: an optional name (the server's default, "SCIM access token", when
+ * empty) and, for a refresh, how long the older tokens keep working. The server's refusals (a name
+ * over 100 characters) show under their field.
+ */
+function NewTokenDialog({ refresh, onClose, onIssued }: { refresh: boolean; onClose: () => void; onIssued: (r: { token: string; item: ScimTokenItem }, done: string) => void }) {
+  const form = useFormState();
+  const [name, setName] = useState('');
+  const [graceHours, setGraceHours] = useState('24');
+  const grace = Number(graceHours);
+  // An emptied field is not 0 hours: that would cut the other tokens off at once.
+  const graceOk = graceHours.trim() !== '' && Number.isFinite(grace) && grace >= 0 && grace <= 720;
+
+  const submit = () =>
+    void form.submit(async () => {
+      if (!refresh) {
+        const r = await scimTokensApi.create(name);
+        return onIssued(r, `SCIM access token “${r.item.name}” created.`);
+      }
+      if (!graceOk) throw new FieldErrors({ graceHours: 'Enter 0 to 720 hours.' });
+      const r = await scimTokensApi.refresh(grace, name);
+      onIssued(r, `SCIM access token “${r.item.name}” created; ${grace === 0 ? 'the older tokens stopped working.' : `the older tokens keep working for ${grace} hours.`}`);
+    });
+
+  return (
+    <Dialog open title={refresh ? 'Refresh the SCIM access token' : 'Get a SCIM access token'} onClose={onClose}>
+      <Form onSubmit={submit}>
+        {refresh && <p>A new token is created. The current token keeps working for the grace period, so you can update the identity provider without an outage.</p>}
+        <FormError error={form.error} />
+        <TextField
+          label="Name (optional)"
+          placeholder="Okta production"
+          value={name}
+          onChange={(v) => {
+            setName(v);
+            form.clearField('name');
+          }}
+          error={form.fields.name}
+          hint="Tells the tokens apart in the table and the audit log. Left empty, it is “SCIM access token”."
+          autoFocus
+        />
+        {refresh && (
+          <TextField
+            label="Grace period (hours)"
+            type="number"
+            min={0}
+            max={720}
+            value={graceHours}
+            onChange={(v) => {
+              setGraceHours(v);
+              form.clearField('graceHours');
+            }}
+            error={form.fields.graceHours ?? (graceOk ? undefined : 'Enter 0 to 720 hours.')}
+          />
+        )}
+        <FormActions busy={form.busy} onCancel={onClose} saveLabel={refresh ? 'Refresh Token' : 'Get Token'} dirty={!refresh || graceOk} />
+      </Form>
+    </Dialog>
+  );
+}

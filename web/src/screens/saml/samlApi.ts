@@ -23,7 +23,9 @@ export const samlApi = {
 
 export const scimTokensApi = {
   list: () => get<{ items: ScimTokenItem[] }>('/api/scim/tokens'),
-  create: (name?: string) => post<{ token: string; item: ScimTokenItem }>('/api/scim/tokens', name ? { name } : {}),
-  refresh: (graceHours: number) => post<{ token: string; item: ScimTokenItem }>('/api/scim/tokens/refresh', { graceHours }),
+  /** An empty or blank name is the server's default ("SCIM access token"). */
+  create: (name: string) => post<{ token: string; item: ScimTokenItem }>('/api/scim/tokens', { name }),
+  refresh: (graceHours: number, name: string) => post<{ token: string; item: ScimTokenItem }>('/api/scim/tokens/refresh', { graceHours, name }),
+  revoke: (id: string) => del<{ item: ScimTokenItem }>(`/api/scim/tokens/${encodeURIComponent(id)}`),
   clear: () => del('/api/scim/tokens'),
 };
