@@ -165,6 +165,10 @@ test('an admin names two SCIM access tokens and revokes one from its row: the ot
     await panel.getByRole('button', { name: 'Refresh Token' }).click();
     const refresh = page.getByRole('dialog', { name: 'Refresh the SCIM access token' });
     await refresh.getByLabel('Name (optional)').fill('Okta (rotated)');
+    // An emptied grace period is not 0 hours (which would end the other tokens at once): it is refused.
+    await refresh.getByLabel('Grace period (hours)').fill('');
+    await refresh.getByText('Enter 0 to 720 hours.').waitFor();
+    assert.equal(await refresh.getByRole('button', { name: 'Refresh Token' }).isDisabled(), true);
     await refresh.getByLabel('Grace period (hours)').fill('2');
     await refresh.getByRole('button', { name: 'Refresh Token' }).click();
     await row('Okta (rotated)').waitFor();
