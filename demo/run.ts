@@ -73,7 +73,8 @@ ${line}
    1. Sign in to Ledgerline, open Setup › SAML Settings. Copy "Single sign-on URL" and
       "Audience URI" into the IdP: ${I}/admin/app/sign-on → Save.
    2. In Ledgerline paste the IdP's Entity ID and Metadata URL (above), press Test Settings,
-      tick Enabled, Save. Press Get Token and copy the SCIM access token.
+      tick Enabled, Save. Press Get Token, name it if you like, press Get Token in the
+      dialog and copy the SCIM access token (shown once).
    3. In the IdP: General → Enable SCIM provisioning → Save. Provisioning: SCIM connector
       base URL ${L}/ResourceServer/api/SCIM, Bearer = the token,
       Test Connector Configuration, then Save.

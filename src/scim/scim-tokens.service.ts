@@ -66,9 +66,14 @@ async function takeTurns(trx: Transaction<DB>): Promise<void> {
   if (isPostgres(trx)) await sql`select pg_advisory_xact_lock(${TOKEN_SET_LOCK})`.execute(trx);
 }
 
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
 function checkName(name: string | undefined): string {
   const n = (name ?? '').trim() || 'SCIM access token';
   if (n.length > 100) throw Invalid('The token name is too long (100 characters at most)', { name: 'Shorten it to 100 characters or fewer.' });
+  // `scim-token list` prints a token a line, and the audit summary quotes the name: a line break or
+  // control character there would forge a line or hide what follows.
+  if (CONTROL.test(n)) throw Invalid('The token name holds a line break or a control character', { name: 'Use one line of text, without tabs or control characters.' });
   return n;
 }
 

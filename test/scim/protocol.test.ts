@@ -1359,7 +1359,7 @@ describe('access tokens', () => {
     assert.deepEqual(await rows(), before, 'no token made, none expired');
   });
 
-  test('a token name is trimmed, a blank one is the default, and one over 100 characters is a 400 naming name that makes no token', async () => {
+  test('a token name is trimmed, a blank one is the default, and one over 100 characters or with a control character is a 400 naming name that makes no token', async () => {
     const db = h.t.database.db;
     const rows = async () => db.selectFrom('scim_tokens').select(['id', 'name', 'expires_at', 'revoked_at']).orderBy('id').execute();
     const before = await rows();
@@ -1375,6 +1375,11 @@ describe('access tokens', () => {
     assert.equal(await named(' \t '), 'SCIM access token');
     assert.equal(await named(''), 'SCIM access token');
     assert.equal(await named('y'.repeat(100)), 'y'.repeat(100), '100 characters are still a name');
+    for (const name of ['Okta\nforged line', 'Okta\tprod', 'Okta\u001b[2J', 'Okta\u2028prod']) {
+      const res = await h.admin.json('/api/scim/tokens', { method: 'POST', body: { name } });
+      assert.equal(res.status, 400, `${JSON.stringify(name)}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.error.fields?.name, 'Use one line of text, without tabs or control characters.');
+    }
   });
 
   test('revoking one token by id ends it alone, writes an audit entry naming it, and an unknown id is a 404 in the API error format', async () => {
