@@ -5,7 +5,7 @@
 // IdP sent (json_extract / ->>). Never load-then-filter.
 // Dialect-specific fragments (JSON array iteration) are kept in the two helpers at the bottom.
 import { sql, type Kysely, type OrderByItemBuilder, type RawBuilder, type SqlBool } from 'kysely';
-import { isPostgres, jsonText, likeEscape } from '../db/dialect.ts';
+import { isPostgres, likeEscape } from '../db/dialect.ts';
 import type { AttrPath, CompareOp, Filter, Value } from './filter.parser.ts';
 import { badRequest } from './scim.errors.ts';
 import { enterpriseAttr, isEnterpriseUrn, subAttr, topAttr, URN, type ResourceKind } from './scim.schemas.ts';
@@ -196,24 +196,38 @@ function sqliteJsonText(json: RawBuilder<unknown>, path: string): RawBuilder<unk
   return sql`(case json_type(${json}, ${p}) when 'true' then 'true' when 'false' then 'false' else json_extract(${json}, ${p}) end)`;
 }
 
+/**
+ * A resource's stored attributes (`column`, JSON text) as the database reads JSON, null when the text
+ * is not JSON (edited outside Ledgerline), so that such a row matches no filter on them (a GET shows
+ * none of them: toResource) and does not fail the search. SQLite: json_valid() (RFC 8259 JSON only; its
+ * json_extract would read `{"a":1,}` too), 5-8% of a scan. PostgreSQL: the cast, unless `guard`
+ * (ll_jsonb_or_null, migration 018), which a search uses only after the cast failed (listGuarded).
+ */
+function storedJson(db: Kysely<any>, column: string, guard: boolean): RawBuilder<unknown> {
+  const ref = sql.ref(column);
+  if (isPostgres(db)) return guard ? sql`ll_jsonb_or_null(${ref})` : sql`${ref}::jsonb`;
+  return sql`(case when json_valid(${ref}) then ${ref} end)`;
+}
+
 /** `exists (select 1 from <elements of a JSON array column> where <cond on element fields>)`. */
-function jsonArrayExists(db: Kysely<any>, column: string, arrayKey: string, cond: (field: (name: string) => RawBuilder<unknown>) => RawBuilder<SqlBool>): RawBuilder<SqlBool> {
+function jsonArrayExists(db: Kysely<any>, json: RawBuilder<unknown>, arrayKey: string, cond: (field: (name: string) => RawBuilder<unknown>) => RawBuilder<SqlBool>): RawBuilder<SqlBool> {
   if (isPostgres(db)) {
-    const arr = sql`(${sql.ref(column)}::jsonb -> ${sql.lit(arrayKey)})`;
+    const arr = sql`(${json} -> ${sql.lit(arrayKey)})`;
     const field = (name: string) => sql`(j.v ->> ${sql.lit(name)})`;
     return sql<SqlBool>`exists (select 1 from jsonb_array_elements(case when jsonb_typeof(${arr}) = 'array' then ${arr} else '[]'::jsonb end) as j(v) where ${cond(field)})`;
   }
   const path = `$."${arrayKey.replace(/"/g, '')}"`;
   const field = (name: string) => sqliteJsonText(sql`j.value`, `$."${name.replace(/"/g, '')}"`);
-  return sql<SqlBool>`exists (select 1 from json_each(${sql.ref(column)}, ${sql.lit(path)}) as j where j.type = 'object' and ${cond(field)})`;
+  return sql<SqlBool>`exists (select 1 from json_each(${json}, ${sql.lit(path)}) as j where j.type = 'object' and ${cond(field)})`;
 }
 
-function jsonLeaf(db: Kysely<any>, kind: ResourceKind, column: string, f: Filter): RawBuilder<SqlBool> {
+function jsonLeaf(db: Kysely<any>, kind: ResourceKind, column: string, f: Filter, guard: boolean): RawBuilder<SqlBool> {
+  const json = storedJson(db, column, guard);
   if (f.op === 'has') {
     const c = canonicalPath(kind, { ...f.attr, sub: undefined });
     const def = topAttr(kind, f.attr.name);
     const inner0 = f.filter;
-    return jsonArrayExists(db, column, c.path[0], (field) =>
+    return jsonArrayExists(db, json, c.path[0], (field) =>
       combine(inner0, (inner) => leafWith(db, inner, (a) => ({ expr: field(subAttr(def, a.name)?.name ?? a.name), kind: 'ci' }))),
     );
   }
@@ -221,9 +235,11 @@ function jsonLeaf(db: Kysely<any>, kind: ResourceKind, column: string, f: Filter
   f = f as Leaf;
   const c = canonicalPath(kind, f.attr);
   if (c.multi) {
-    return jsonArrayExists(db, column, c.path[0], (field) => leafWith(db, { ...f, attr: { name: c.subName! } } as Filter, (a) => ({ expr: field(a.name), kind: 'ci' })));
+    return jsonArrayExists(db, json, c.path[0], (field) => leafWith(db, { ...f, attr: { name: c.subName! } } as Filter, (a) => ({ expr: field(a.name), kind: 'ci' })));
   }
-  const expr = isPostgres(db) ? jsonText(db, column, c.path) : sqliteJsonText(sql.ref(column), '$' + c.path.map((p) => `."${p.replace(/"/g, '')}"`).join(''));
+  const expr = isPostgres(db)
+    ? sql`(${json} #>> array[${sql.join(c.path.map((p) => sql.lit(p)), sql`,`)}]::text[])`
+    : sqliteJsonText(json, '$' + c.path.map((p) => `."${p.replace(/"/g, '')}"`).join(''));
   return leafWith(db, f, () => ({ expr, kind: 'ci' }));
 }
 
@@ -264,11 +280,37 @@ function emailField(name: string): Operand {
   return o;
 }
 
-export function compileUserFilter(db: Kysely<any>, filter: Filter): RawBuilder<SqlBool> {
+/** Whether `err` is PostgreSQL refusing a text as JSON (a stored resource's attributes that are not JSON). */
+function isJsonCastFailure(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  return e?.code === '22P02' && /\btype json/.test(e.message ?? '');
+}
+
+let guardedSearches = 0;
+
+/**
+ * `run(false)`, the search as it is compiled first; on PostgreSQL, when a filter's cast of the stored
+ * attributes met a row that is not JSON, `run(true)`, the same search with ll_jsonb_or_null in place
+ * of the cast (slower, see migration 018), where that row matches nothing. `run` must not be inside a
+ * transaction the failure has aborted.
+ */
+export async function listGuarded<T>(db: Kysely<any>, run: (guardJson: boolean) => Promise<T>): Promise<T> {
+  try {
+    return await run(false);
+  } catch (err) {
+    if (!isPostgres(db) || !isJsonCastFailure(err)) throw err;
+    if (guardedSearches++ % 1000 === 0) {
+      process.emitWarning(`a SCIM filter met stored attributes that are not JSON (${guardedSearches} search(es) so far); it ran again without them. A PUT or PATCH of that user or group writes them again.`, { code: 'LEDGERLINE_SCIM_ATTRIBUTES_UNREADABLE' });
+    }
+    return run(true);
+  }
+}
+
+export function compileUserFilter(db: Kysely<any>, filter: Filter, guardJson = false): RawBuilder<SqlBool> {
   return combine(normalized('User', filter), (f) => {
     if (f.op === 'has') {
       if (!f.attr.uri && f.attr.name.toLowerCase() === 'emails') return emailsExists(combine(f.filter, (inner) => leafWith(db, inner, (a) => emailField(a.name))));
-      return jsonLeaf(db, 'User', 'users.scim_attributes', f);
+      return jsonLeaf(db, 'User', 'users.scim_attributes', f, guardJson);
     }
     if (f.op === 'and' || f.op === 'or' || f.op === 'not') throw new Error('unreachable');
     f = f as Leaf;
@@ -291,7 +333,7 @@ export function compileUserFilter(db: Kysely<any>, filter: Filter): RawBuilder<S
     const col = own(USER_COLUMNS, k);
     if (col) return leafWith(db, f, () => col);
     if (k === 'meta' || k.startsWith('meta.')) return metaLeaf('User', k, f);
-    return jsonLeaf(db, 'User', 'users.scim_attributes', f);
+    return jsonLeaf(db, 'User', 'users.scim_attributes', f, guardJson);
   });
 }
 
@@ -307,14 +349,14 @@ function membersExists(cond: RawBuilder<SqlBool>): RawBuilder<SqlBool> {
   return sql<SqlBool>`exists (select 1 from pushed_group_members m where m.group_id = pushed_groups.id and ${cond})`;
 }
 
-export function compileGroupFilter(db: Kysely<any>, filter: Filter): RawBuilder<SqlBool> {
+export function compileGroupFilter(db: Kysely<any>, filter: Filter, guardJson = false): RawBuilder<SqlBool> {
   const memberField = (name: string): Operand => {
     if (name.toLowerCase() !== 'value') throw badRequest(`members.${name} cannot be filtered`, 'invalidFilter');
     return { expr: sql.ref('m.user_id'), kind: 'exact' };
   };
   return combine(normalized('Group', filter), (f) => {
     if (f.op === 'has') {
-      if (f.attr.name.toLowerCase() !== 'members') return jsonLeaf(db, 'Group', 'pushed_groups.scim_attributes', f);
+      if (f.attr.name.toLowerCase() !== 'members') return jsonLeaf(db, 'Group', 'pushed_groups.scim_attributes', f, guardJson);
       return membersExists(combine(f.filter, (inner) => leafWith(db, inner, (a) => memberField(a.name))));
     }
     if (f.op === 'and' || f.op === 'or' || f.op === 'not') throw new Error('unreachable');
@@ -328,7 +370,7 @@ export function compileGroupFilter(db: Kysely<any>, filter: Filter): RawBuilder<
     const col = own(GROUP_COLUMNS, k);
     if (col) return leafWith(db, f, () => col);
     if (k === 'meta' || k.startsWith('meta.')) return metaLeaf('Group', k, f);
-    return jsonLeaf(db, 'Group', 'pushed_groups.scim_attributes', f);
+    return jsonLeaf(db, 'Group', 'pushed_groups.scim_attributes', f, guardJson);
   });
 }
 

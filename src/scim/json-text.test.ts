@@ -1,7 +1,7 @@
 // JSON text carried into a response as it is: a value (JsonText) or an object's members (JsonMembers).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { topLevelUrnKeys, JsonMembers, JsonText, MEMBERS_KEY, stringifyResponse, withMembersParsed } from './json-text.ts';
+import { isJsonObjectText, topLevelUrnKeys, JsonMembers, JsonText, MEMBERS_KEY, stringifyResponse, withMembersParsed } from './json-text.ts';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
@@ -69,4 +69,39 @@ test('topLevelUrnKeys lists the names of the object itself that are URNs, in ord
   assert.deepEqual(topLevelUrnKeys(JSON.stringify({ note: '"urn:x": 1', list: [{ 'urn:y': 1 }] })), []);
   assert.deepEqual(topLevelUrnKeys('{"urn:a\\u0062:User":{}}'), ['urn:ab:User']);
   assert.deepEqual(topLevelUrnKeys('{}'), []);
+});
+
+/** What JSON.parse says of `text`: one object, or not. */
+const parsesToObject = (text: string) => {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+  } catch {
+    return false;
+  }
+};
+
+test('isJsonObjectText accepts exactly the texts JSON.parse reads as one object', () => {
+  for (const ok of ['{}', ' { } ', '{"a":1}', '{"a":[1,-2.5e+3,0,true,false,null,"x\\u00e9\\n"],"b":{"c":{}}}', '{"a":[],"b":[[]]}', '\n{"e":"\\"\\/\\b\\f\\r\\t"}\t'])
+    assert.equal(isJsonObjectText(ok), true, ok);
+  // Edited outside Ledgerline: a trailing comma, cut short, single quotes, a bare word, a control character, two values.
+  for (const bad of ['{"title":"x",}', '{"title":"x"', '{"a":[1,]}', "{'a':1}", '{"a":tru}', '{"a":"line\nbreak"}', '{}{}', '{"a":01}', '{"a":1.}', '{"a":-}', '{"a" 1}', '{"a":"\\x"}', '{"a":"\\u12"}', '[]', '"x"', '', '{"a":1}]'])
+    assert.equal(isJsonObjectText(bad), false, bad);
+  // Nesting far deeper than a recursive check could go.
+  assert.equal(isJsonObjectText(`{"a":${'['.repeat(200_000)}${']'.repeat(200_000)}}`), true);
+  assert.equal(isJsonObjectText(`{"a":${'['.repeat(200_000)}${']'.repeat(199_999)}}`), false);
+});
+
+test('isJsonObjectText agrees with JSON.parse on every one-character change of a stored user', () => {
+  const text = JSON.stringify({ name: { givenName: 'Ann', familyName: 'Lee' }, emails: [{ value: 'a@x.io', primary: true }], title: 'CFO \u00e9"\\', n: -1.5e-3, ok: false, none: null, list: [] });
+  const alphabet = ['{', '}', '[', ']', '"', ',', ':', '\\', ' ', '\n', '\u0001', '-', '0', '1', '.', 'e', 'E', '+', 't', 'n', 'u', 'x'];
+  let cases = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const variants = [text.slice(0, i) + text.slice(i + 1), ...alphabet.map((ch) => text.slice(0, i) + ch + text.slice(i)), ...alphabet.map((ch) => text.slice(0, i) + ch + text.slice(i + 1))];
+    for (const v of variants) {
+      assert.equal(isJsonObjectText(v), parsesToObject(v), JSON.stringify(v));
+      cases++;
+    }
+  }
+  assert.ok(cases > 5000, `${cases} texts`);
 });

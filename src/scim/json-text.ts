@@ -119,3 +119,114 @@ function isNameStart(text: string, i: number): boolean {
   while (j >= 0 && (text[j] === ' ' || text[j] === '\n' || text[j] === '\r' || text[j] === '\t')) j--;
   return j >= 0 && (text[j] === '{' || text[j] === ',');
 }
+
+/**
+ * Whether `text` is exactly one JSON object (RFC 8259), blanks around it allowed: what JSON.parse
+ * accepts, checked without building anything. A user's stored attributes are written into a response
+ * as they are (JsonMembers); a text edited outside Ledgerline (`{"title":"x",}`) would otherwise make
+ * the whole response invalid JSON. Iterative, so no nesting is too deep for it.
+ */
+export function isJsonObjectText(text: string): boolean {
+  const n = text.length;
+  let i = skipBlanks(text, 0);
+  if (text.charCodeAt(i) !== 0x7b /* { */) return false;
+  // Open containers, innermost last: true for an object, false for an array.
+  const open: boolean[] = [];
+  // What comes next: a value, or (just after `{` / `[`) a value or the close.
+  for (;;) {
+    // At the start of a value (or, in an object, of a member's name).
+    let c = text.charCodeAt(i);
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      const isObject = c === 0x7b;
+      open.push(isObject);
+      i = skipBlanks(text, i + 1);
+      c = text.charCodeAt(i);
+      if (c === (isObject ? 0x7d : 0x5d)) {
+        open.pop();
+        i++;
+      } else {
+        if (isObject && (i = memberName(text, i)) < 0) return false;
+        continue;
+      }
+    } else if (c === 0x22 /* " */) {
+      if ((i = stringEnd(text, i)) < 0) return false;
+    } else if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
+      if ((i = numberEnd(text, i)) < 0) return false;
+    } else if (text.startsWith('true', i)) i += 4;
+    else if (text.startsWith('false', i)) i += 5;
+    else if (text.startsWith('null', i)) i += 4;
+    else return false;
+    // After a value: `,` and the next one, or the close of its container (and maybe more closes).
+    for (;;) {
+      if (!open.length) return skipBlanks(text, i) === n;
+      i = skipBlanks(text, i);
+      c = text.charCodeAt(i);
+      const isObject = open[open.length - 1];
+      if (c === 0x2c /* , */) {
+        i = skipBlanks(text, i + 1);
+        if (isObject && (i = memberName(text, i)) < 0) return false;
+        break;
+      }
+      if (c !== (isObject ? 0x7d : 0x5d)) return false;
+      open.pop();
+      i++;
+    }
+  }
+}
+
+function skipBlanks(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i;
+    i++;
+  }
+}
+
+/** A member's name and its `:` from `i`, to the start of its value; -1 when there is none. */
+function memberName(text: string, i: number): number {
+  if (text.charCodeAt(i) !== 0x22) return -1;
+  if ((i = stringEnd(text, i)) < 0) return -1;
+  i = skipBlanks(text, i);
+  return text.charCodeAt(i) === 0x3a /* : */ ? skipBlanks(text, i + 1) : -1;
+}
+
+/** The index after the string that starts (with `"`) at `i`; -1 when it is not one. */
+function stringEnd(text: string, i: number): number {
+  const n = text.length;
+  for (i++; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) return i + 1;
+    if (c < 0x20) return -1;
+    if (c === 0x5c /* \ */) {
+      const e = text.charCodeAt(++i);
+      if (e === 0x75 /* u */) {
+        for (let k = 1; k <= 4; k++) if (!isHex(text.charCodeAt(i + k))) return -1;
+        i += 4;
+      } else if (!(e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74)) return -1;
+    }
+  }
+  return -1;
+}
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+const isHex = (c: number) => isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+
+/** The index after the number that starts at `i` (`-?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?`); -1 when it is not one. */
+function numberEnd(text: string, i: number): number {
+  if (text.charCodeAt(i) === 0x2d) i++;
+  if (text.charCodeAt(i) === 0x30) i++;
+  else if (isDigit(text.charCodeAt(i))) while (isDigit(text.charCodeAt(i))) i++;
+  else return -1;
+  if (text.charCodeAt(i) === 0x2e /* . */) {
+    if (!isDigit(text.charCodeAt(++i))) return -1;
+    while (isDigit(text.charCodeAt(i))) i++;
+  }
+  const e = text.charCodeAt(i);
+  if (e === 0x65 || e === 0x45) {
+    const s = text.charCodeAt(++i);
+    if (s === 0x2b || s === 0x2d) i++;
+    if (!isDigit(text.charCodeAt(i))) return -1;
+    while (isDigit(text.charCodeAt(i))) i++;
+  }
+  return i;
+}

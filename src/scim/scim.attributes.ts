@@ -192,7 +192,8 @@ function canonicalizeExtension(v: Record<string, unknown>): Record<string, Json>
 export function storedAttributes(text: string | null): Resource {
   if (!text) return {};
   try {
-    return JSON.parse(text) as Resource;
+    const v: unknown = JSON.parse(text);
+    return isObj(v as Json) ? (v as Resource) : {};
   } catch {
     return {};
   }

@@ -17,7 +17,7 @@ import { uuidv7 } from '../platform/ids.ts';
 import { nextTurn } from '../platform/next-turn.ts';
 import { nowIso } from '../platform/time.ts';
 import { getProp } from './filter.eval.ts';
-import { compileGroupFilter, sortExpression, sortOrder } from './filter.sql.ts';
+import { compileGroupFilter, listGuarded, sortExpression, sortOrder } from './filter.sql.ts';
 import { applyPatch, memberIds, type MemberChange, type PatchOperation } from './patch.engine.ts';
 import { canonicalize, MAX_SEARCHABLE_LENGTH, searchableStr, storedAttributes, str, type Json, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound } from './scim.errors.ts';
@@ -256,13 +256,15 @@ export async function getGroup(ctx: ScimCtx, id: string, projection: Projection)
   }
 }
 
-export async function listGroups(ctx: ScimCtx, p: ListParams): Promise<{ body: Record<string, unknown>; found: number }> {
-  if (isPostgres(ctx.db) && wants(p.projection, 'members')) return inOneSnapshot(ctx.db, (trx) => listGroupsIn(ctx, trx, p));
-  return listGroupsIn(ctx, ctx.db, p);
+export function listGroups(ctx: ScimCtx, p: ListParams): Promise<{ body: Record<string, unknown>; found: number }> {
+  return listGuarded(ctx.db, (guardJson) => {
+    if (isPostgres(ctx.db) && wants(p.projection, 'members')) return inOneSnapshot(ctx.db, (trx) => listGroupsIn(ctx, trx, p, guardJson));
+    return listGroupsIn(ctx, ctx.db, p, guardJson);
+  });
 }
 
-async function listGroupsIn(ctx: ScimCtx, db: Db, p: ListParams): Promise<{ body: Record<string, unknown>; found: number }> {
-  const where = p.filter ? compileGroupFilter(db, p.filter) : null;
+async function listGroupsIn(ctx: ScimCtx, db: Db, p: ListParams, guardJson: boolean): Promise<{ body: Record<string, unknown>; found: number }> {
+  const where = p.filter ? compileGroupFilter(db, p.filter, guardJson) : null;
   let q = db.selectFrom('pushed_groups').select(COLS);
   if (where) q = q.where(where);
   const sortCol = p.sortBy ? sortExpression('Group', p.sortBy) : null;

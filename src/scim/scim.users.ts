@@ -14,7 +14,7 @@ import { endSessionsForUser } from '../identity/sessions.service.ts';
 import type { Actor } from '../platform/actor.ts';
 import { isUniqueViolation } from '../platform/errors.ts';
 import { nowIso } from '../platform/time.ts';
-import { compileUserFilter, sortExpression, sortOrder } from './filter.sql.ts';
+import { compileUserFilter, listGuarded, sortExpression, sortOrder } from './filter.sql.ts';
 import { applyPatch, type PatchOperation } from './patch.engine.ts';
 import { canonicalize, isObj, MAX_SEARCHABLE_LENGTH, primaryValue, searchableStr, storedAttributes, str, type Json, type Resource } from './scim.attributes.ts';
 import { badRequest, conflict, notFound } from './scim.errors.ts';
@@ -22,7 +22,7 @@ import { checkPreconditions, etagOf, hasPreconditions, type Preconditions } from
 import { afterKey, finishPage, pageStart, listResponse, type ListParams } from './scim.list.ts';
 import { listPositionsOf, type ListKey } from './list-positions.ts';
 import { project, wants, type Projection } from './scim.projection.ts';
-import { JsonMembers, MEMBERS_KEY, topLevelUrnKeys } from './json-text.ts';
+import { isJsonObjectText, JsonMembers, MEMBERS_KEY, topLevelUrnKeys } from './json-text.ts';
 import { schemasOf, URN } from './scim.schemas.ts';
 import { placeholders, precompiled, runPgStatement } from '../db/precompiled.ts';
 import { byKeyList, Coalescer, SerialBatcher, type Outcome as OutcomeOf } from '../db/coalesce.ts';
@@ -87,10 +87,22 @@ const columnsOnly = (p: Projection) => p.include !== null && !p.exclude.length &
  * full collection paused the server every 3-4 s; a GET by id also cost 83-86 µs of server CPU against
  * 77-78 without the parse (docs/performance.md, session 22).
  */
+/** Users whose unreadable attributes have been reported, so that a page of them warns once each. */
+const reportedUnreadable = new Set<string>();
+
+function warnUnreadable(id: string): void {
+  if (reportedUnreadable.has(id) || reportedUnreadable.size >= 1000) return;
+  reportedUnreadable.add(id);
+  process.emitWarning(`user ${id}: stored SCIM attributes are not a JSON object; answered without them until a PUT or PATCH writes them again`, { code: 'LEDGERLINE_SCIM_ATTRIBUTES_UNREADABLE' });
+}
+
 function toResource(ctx: ScimCtx, row: Row, groups: Groups | undefined, projection?: Projection): Resource {
   const text = row.scim_attributes || '{}';
-  // A text cut short (edited outside Ledgerline) is read as no attributes, as storedAttributes reads it.
-  const whole = text.startsWith('{') && text.endsWith('}');
+  // A text that is not a JSON object (edited outside Ledgerline: cut short, a trailing comma) is read
+  // as no attributes, as storedAttributes reads it: the user is answered with what the columns give,
+  // and the response stays valid JSON. A PUT or PATCH writes the attributes afresh.
+  const whole = isJsonObjectText(text);
+  if (!whole) warnUnreadable(row.id);
   const res: Resource = { schemas: whole ? schemasOf(URN.user, topLevelUrnKeys(text)) : [URN.user], id: row.id };
   const asText = whole && (!projection || (!projection.include && !projection.exclude.length));
   // As text, the stored attributes bring externalId, which they hold as its column does (both are
@@ -340,7 +352,11 @@ async function readDeepPage(
   return { rows, total: Number(fetched[0].list_total ?? 0), version: String(fetched[0].list_version ?? 0) };
 }
 
-export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Record<string, unknown>; found: number }> {
+export function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Record<string, unknown>; found: number }> {
+  return listGuarded(ctx.db, (guardJson) => listUsersWith(ctx, p, guardJson));
+}
+
+async function listUsersWith(ctx: ScimCtx, p: ListParams, guardJson: boolean): Promise<{ body: Record<string, unknown>; found: number }> {
   const { db } = ctx;
   const eqName = userNameEq(p);
   if (eqName !== null && needsGroups(p.projection)) {
@@ -354,7 +370,7 @@ export async function listUsers(ctx: ScimCtx, p: ListParams): Promise<{ body: Re
     const resources = rows.map((r) => toResource(ctx, r, undefined, p.projection));
     return { body: listResponse(resources, p, rows.length, null), found: rows.length };
   }
-  const where = p.filter ? compileUserFilter(db, p.filter) : null;
+  const where = p.filter ? compileUserFilter(db, p.filter, guardJson) : null;
   let q = db.selectFrom('users').select(COLS).where('source', '=', 'idp');
   if (where) q = q.where(where);
   const sortCol = p.sortBy ? sortExpression('User', p.sortBy) : null;

@@ -1033,6 +1033,77 @@ describe('queries', () => {
     assert.deepEqual(page.body.Resources.map((u: any) => u.id), [withExt.id, bare.id, nested.id]);
   });
 
+  test("a filter on another extension's attribute is a 400 invalidFilter naming the schema (docs/scim.md says they are not filterable)", async () => {
+    const custom = 'urn:ietf:params:scim:schemas:extension:acme:2.0:User';
+    const r = await h.scim('GET', `/Users?filter=${encodeURIComponent(`${custom}:costCode eq "42"`)}`);
+    assert.equal(r.status, 400);
+    assert.equal(r.body.scimType, 'invalidFilter');
+    assert.equal(r.body.detail, `Unknown schema "${custom}" in filter`);
+  });
+
+  test('a user whose stored attributes were corrupted outside Ledgerline is answered in valid JSON with what its columns give, and a PUT or PATCH mends it', async () => {
+    const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const made = await Promise.all(['corrupt-1', 'corrupt-2', 'corrupt-3'].map((n) => h.scim('POST', '/Users', oktaUser(`${n}@acme.example`, { title: 'Before' }))));
+      for (const r of made) assert.equal(r.status, 201);
+      const [a, b, c] = made.map((r) => r.body);
+      // Each was whole at both ends ({ … }), which is all the old check looked at: the response was not JSON.
+      const corrupt = ['{"title":"x",}', '{"title":"x"}}{', '{"title":"x" "department":"y"}'];
+      for (const [i, u] of [a, b, c].entries()) await h.t.database.db.updateTable('users').set({ scim_attributes: corrupt[i] }).where('id', '=', u.id).execute();
+      for (const u of [a, b, c]) {
+        const raw = await fetch(`${h.base}/Users/${u.id}`, { headers: { authorization: `Bearer ${h.token}` } });
+        assert.equal(raw.status, 200);
+        const text = await raw.text();
+        const got = JSON.parse(text);
+        assert.deepEqual(got, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], id: u.id, externalId: u.externalId, userName: u.userName, active: true, groups: [], meta: got.meta }, text);
+        assert.equal(got.meta.location, `${h.base}/Users/${u.id}`);
+        const projected = await h.scim('GET', `/Users/${u.id}?attributes=title,userName`);
+        assert.equal(projected.status, 200);
+        assert.deepEqual(projected.body, { schemas: got.schemas, id: u.id, userName: u.userName });
+      }
+      const list = await fetch(`${h.base}/Users?filter=${encodeURIComponent('userName sw "corrupt-"')}&sortBy=userName`, { headers: { authorization: `Bearer ${h.token}` } });
+      const listed = JSON.parse(await list.text());
+      assert.deepEqual(listed.Resources.map((u: { id: string }) => u.id), [a.id, b.id, c.id]);
+      assert.ok(warnings.some((w) => w.includes(a.id)) && warnings.some((w) => w.includes(c.id)), warnings.join('\n'));
+      // A filter on a stored attribute matches what a GET shows: nothing of these three, and the
+      // users whose attributes are whole as before (one corrupt row must not fail everyone's search).
+      const whole = await h.scim('POST', '/Users', oktaUser('corrupt-0@acme.example', { title: 'Before', phoneNumbers: [{ value: '+1 555 0100', type: 'work' }], [ENTERPRISE]: { department: 'Before' } }));
+      for (const filter of ['title eq "Before"', 'title pr', 'phoneNumbers.value sw "+1"', 'phoneNumbers[type eq "work"]', `${ENTERPRISE}:department eq "Before"`, 'title eq "x"']) {
+        const found = await h.scim('GET', `/Users?filter=${encodeURIComponent(`userName sw "corrupt-" and ${filter}`)}`);
+        assert.equal(found.status, 200, `${filter}: ${JSON.stringify(found.body)}`);
+        assert.deepEqual(found.body.Resources?.map((u: { id: string }) => u.id) ?? [], filter === 'title eq "x"' ? [] : [whole.body.id], filter);
+      }
+      assert.equal(warnings.filter((w) => w.includes(a.id)).length, 1, 'once a user, however often it is read');
+      // The same for a group.
+      const g = await h.scim('POST', '/Groups', { schemas: [GROUP], displayName: 'Corrupt attributes', externalId: 'corrupt-g' });
+      const g2 = await h.scim('POST', '/Groups', { schemas: [GROUP], displayName: 'Corrupt attributes 2', externalId: 'corrupt-g2' });
+      await h.t.database.db.updateTable('pushed_groups').set({ scim_attributes: '{"externalId":"corrupt-g",}' }).where('id', '=', g.body.id).execute();
+      const gotGroup = await h.scim('GET', `/Groups/${g.body.id}`);
+      assert.equal(gotGroup.status, 200);
+      assert.equal(gotGroup.body.displayName, 'Corrupt attributes');
+      const groups = await h.scim('GET', `/Groups?filter=${encodeURIComponent('displayName sw "Corrupt attributes" and not (description pr)')}&excludedAttributes=members`);
+      assert.equal(groups.status, 200, JSON.stringify(groups.body));
+      assert.deepEqual(groups.body.Resources.map((r: { id: string }) => r.id).sort(), [g.body.id, g2.body.id].sort());
+      // Okta's PUT writes the attributes afresh; Entra's PATCH works from what the columns give.
+      const put = await h.scim('PUT', `/Users/${a.id}`, oktaUser(a.userName, { title: 'After PUT' }));
+      assert.equal(put.status, 200);
+      assert.equal(put.body.title, 'After PUT');
+      const patched = await h.scim('PATCH', `/Users/${b.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'title', value: 'After PATCH' }] });
+      assert.equal(patched.status, 204);
+      assert.equal((await h.scim('GET', `/Users/${b.id}`)).body.title, 'After PATCH');
+      const deactivated = await h.scim('PATCH', `/Users/${c.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
+      assert.equal(deactivated.status, 204);
+      const after = await h.scim('GET', `/Users/${c.id}`);
+      assert.equal(after.body.active, false);
+      assert.equal(after.body.title, undefined, 'what could not be read is not made up');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   test("a group's members come in the order added, each name as it was given, and projections pick parts of them", async () => {
     // The members array is written by the database as JSON text; names that need escaping must
     // come out as the same strings, and a user without a displayName is shown by userName.
@@ -1853,6 +1924,7 @@ describe('provisioning log', () => {
     const writer = logWriter(database.db, () => 30);
     const row = (path: string, at = new Date().toISOString()) => ({ at, client: 'writer test', method: 'GET', path, status: 200, duration_ms: 1, summary: path, resource_type: null, resource_id: null, user_name: null, error: null, request_body: null, response_body: null });
     const paths = async () => (await log.selectFrom('provisioning_log').select('path').where('client', '=', 'writer test').orderBy('id').execute()).map((r) => r.path);
+    const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(w.message);
     process.on('warning', onWarning);
@@ -1979,6 +2051,7 @@ describe('provisioning log', () => {
     const { before } = await database.db.selectFrom('audit_log').select((e) => e.fn.coalesce(e.fn.max('id'), e.lit(0)).as('before')).executeTakeFirstOrThrow();
     const noticed = async () =>
       (await database.db.selectFrom('audit_log').select(['actor_name', 'source', 'summary', 'details']).where('action', '=', 'provisioning_log.not_logged').where('id', '>', Number(before)).orderBy('id').execute()).map((e) => ({ ...e, details: JSON.parse(e.details ?? 'null') }));
+    const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(w.message);
     const saved = { ...waitLimits };

@@ -17,6 +17,7 @@ import * as m014 from './014_log_failures_index.ts';
 import * as m015 from './015_log_own_file.ts';
 import * as m016 from './016_email_primary_absent.ts';
 import * as m017 from './017_passwords_not_kept.ts';
+import * as m018 from './018_jsonb_or_null.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '015_log_own_file': m015,
   '016_email_primary_absent': m016,
   '017_passwords_not_kept': m017,
+  '018_jsonb_or_null': m018,
 };
