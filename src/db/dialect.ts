@@ -8,12 +8,19 @@ export function isPostgres(db: Kysely<any>): boolean {
 
 /** The text value at a JSON path inside a JSON text column (`path` like ['name', 'givenName']). */
 export function jsonText(db: Kysely<any>, column: string, path: string[]): RawBuilder<string | null> {
-  if (isPostgres(db)) {
-    const keys = sql.join(path.map((p) => sql.lit(p)), sql`,`);
-    return sql<string | null>`(${sql.ref(column)}::jsonb #>> array[${keys}]::text[])`;
-  }
-  const jsonPath = '$' + path.map((p) => `."${p.replace(/"/g, '')}"`).join('');
-  return sql<string | null>`json_extract(${sql.ref(column)}, ${sql.lit(jsonPath)})`;
+  if (isPostgres(db)) return jsonbPathText(sql`${sql.ref(column)}::jsonb`, path);
+  return sql<string | null>`json_extract(${sql.ref(column)}, ${sql.lit(sqliteJsonPath(path))})`;
+}
+
+/** PostgreSQL: the text value at `path` inside a jsonb expression (`#>>`). */
+export function jsonbPathText(jsonb: RawBuilder<unknown>, path: string[]): RawBuilder<string | null> {
+  const keys = sql.join(path.map((p) => sql.lit(p)), sql`,`);
+  return sql<string | null>`(${jsonb} #>> array[${keys}]::text[])`;
+}
+
+/** SQLite: `path` as a JSON path (`$."name"."givenName"`). */
+export function sqliteJsonPath(path: string[]): string {
+  return '$' + path.map((p) => `."${p.replace(/"/g, '')}"`).join('');
 }
 
 /**

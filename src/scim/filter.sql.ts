@@ -5,7 +5,7 @@
 // IdP sent (json_extract / ->>). Never load-then-filter.
 // Dialect-specific fragments (JSON array iteration) are kept in the two helpers at the bottom.
 import { sql, type Kysely, type OrderByItemBuilder, type RawBuilder, type SqlBool } from 'kysely';
-import { isPostgres, likeEscape } from '../db/dialect.ts';
+import { isPostgres, jsonbPathText, likeEscape, sqliteJsonPath } from '../db/dialect.ts';
 import type { AttrPath, CompareOp, Filter, Value } from './filter.parser.ts';
 import { badRequest } from './scim.errors.ts';
 import { enterpriseAttr, isEnterpriseUrn, subAttr, topAttr, URN, type ResourceKind } from './scim.schemas.ts';
@@ -216,8 +216,8 @@ function jsonArrayExists(db: Kysely<any>, json: RawBuilder<unknown>, arrayKey: s
     const field = (name: string) => sql`(j.v ->> ${sql.lit(name)})`;
     return sql<SqlBool>`exists (select 1 from jsonb_array_elements(case when jsonb_typeof(${arr}) = 'array' then ${arr} else '[]'::jsonb end) as j(v) where ${cond(field)})`;
   }
-  const path = `$."${arrayKey.replace(/"/g, '')}"`;
-  const field = (name: string) => sqliteJsonText(sql`j.value`, `$."${name.replace(/"/g, '')}"`);
+  const path = sqliteJsonPath([arrayKey]);
+  const field = (name: string) => sqliteJsonText(sql`j.value`, sqliteJsonPath([name]));
   return sql<SqlBool>`exists (select 1 from json_each(${json}, ${sql.lit(path)}) as j where j.type = 'object' and ${cond(field)})`;
 }
 
@@ -237,9 +237,7 @@ function jsonLeaf(db: Kysely<any>, kind: ResourceKind, column: string, f: Filter
   if (c.multi) {
     return jsonArrayExists(db, json, c.path[0], (field) => leafWith(db, { ...f, attr: { name: c.subName! } } as Filter, (a) => ({ expr: field(a.name), kind: 'ci' })));
   }
-  const expr = isPostgres(db)
-    ? sql`(${json} #>> array[${sql.join(c.path.map((p) => sql.lit(p)), sql`,`)}]::text[])`
-    : sqliteJsonText(json, '$' + c.path.map((p) => `."${p.replace(/"/g, '')}"`).join(''));
+  const expr = isPostgres(db) ? jsonbPathText(json, c.path) : sqliteJsonText(json, sqliteJsonPath(c.path));
   return leafWith(db, f, () => ({ expr, kind: 'ci' }));
 }
 

@@ -193,7 +193,7 @@ export function storedAttributes(text: string | null): Resource {
   if (!text) return {};
   try {
     const v: unknown = JSON.parse(text);
-    return isObj(v as Json) ? (v as Resource) : {};
+    return isObj(v) ? v : {};
   } catch {
     return {};
   }

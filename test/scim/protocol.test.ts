@@ -1084,9 +1084,12 @@ describe('queries', () => {
       const gotGroup = await h.scim('GET', `/Groups/${g.body.id}`);
       assert.equal(gotGroup.status, 200);
       assert.equal(gotGroup.body.displayName, 'Corrupt attributes');
-      const groups = await h.scim('GET', `/Groups?filter=${encodeURIComponent('displayName sw "Corrupt attributes" and not (description pr)')}&excludedAttributes=members`);
-      assert.equal(groups.status, 200, JSON.stringify(groups.body));
-      assert.deepEqual(groups.body.Resources.map((r: { id: string }) => r.id).sort(), [g.body.id, g2.body.id].sort());
+      // Without members (Entra's read), and with them (on PostgreSQL, read in one snapshot, a transaction the failed cast ends).
+      for (const extra of ['&excludedAttributes=members', '']) {
+        const groups = await h.scim('GET', `/Groups?filter=${encodeURIComponent('displayName sw "Corrupt attributes" and not (description pr)')}${extra}`);
+        assert.equal(groups.status, 200, JSON.stringify(groups.body));
+        assert.deepEqual(groups.body.Resources.map((r: { id: string }) => r.id).sort(), [g.body.id, g2.body.id].sort(), extra);
+      }
       // Okta's PUT writes the attributes afresh; Entra's PATCH works from what the columns give.
       const put = await h.scim('PUT', `/Users/${a.id}`, oktaUser(a.userName, { title: 'After PUT' }));
       assert.equal(put.status, 200);
