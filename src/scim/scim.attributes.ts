@@ -160,8 +160,8 @@ export function canonicalize(kind: ResourceKind, body: Record<string, unknown>):
         // a Group has no enterprise extension, so it is ignored like any unknown attribute.
         if (kind !== 'User' || v === null) continue;
         withExtension(out, canonicalizeExtension({ [k.slice(URN.enterprise.length + 1)]: v }));
-      } else if (/extension/i.test(k) && v && typeof v === 'object') {
-        out[k] = v as Json; // another extension schema: kept as sent (but for its nulls, dropped as everywhere: withoutNulls)
+      } else if (/extension/i.test(k)) {
+        otherExtension(kind, out, k, v);
       }
       continue;
     }
@@ -175,6 +175,41 @@ export function canonicalize(kind: ResourceKind, body: Record<string, unknown>):
     out[def.name] = def.multiValued && Array.isArray(c) ? fixPrimary(c) : c;
   }
   return withoutNulls(out);
+}
+
+/**
+ * Another extension schema's attributes (Entra's custom ones), kept as sent but for nulls (dropped as
+ * everywhere: withoutNulls): the extension as an object under its URN (`"urn:…:acme:2.0:User":
+ * {"costCode": "A1"}`), or one attribute under its full name (`"urn:…:acme:2.0:User:costCode": "A1"`,
+ * `…:User:office.city`), the form a PATCH path takes, which was dropped before: put in the extension's
+ * object, as a PATCH without a path puts it. A key is a whole extension when its last part is the
+ * resource type (`…:2.0:User`), an attribute when the part before is.
+ */
+function otherExtension(kind: ResourceKind, out: Resource, key: string, v: unknown): void {
+  const cut = key.lastIndexOf(':');
+  const [uri, attr] = [key.slice(0, cut), key.slice(cut + 1)];
+  const isType = (s: string) => s.toLowerCase() === kind.toLowerCase();
+  const held = (urn: string) => findKey(out, urn) ?? urn;
+  if (!isType(attr) && isType(uri.slice(uri.lastIndexOf(':') + 1)) && attr) {
+    if (v === null || v === undefined) return;
+    const at = held(uri);
+    const ext: Record<string, Json> = isObj(out[at]) ? (out[at] as Record<string, Json>) : {};
+    const dot = attr.indexOf('.');
+    const [name, sub] = dot < 0 ? [attr, undefined] : [attr.slice(0, dot), attr.slice(dot + 1)];
+    const nameKey = findKey(ext, name) ?? name;
+    if (sub === undefined) ext[nameKey] = v as Json;
+    else {
+      const cur = ext[nameKey];
+      ext[nameKey] = isObj(cur) ? { ...cur, [findKey(cur, sub) ?? sub]: v as Json } : { [sub]: v as Json };
+    }
+    out[at] = ext;
+    return;
+  }
+  if (!isObj(v)) return;
+  const at = held(key);
+  const ext: Record<string, Json> = isObj(out[at]) ? (out[at] as Record<string, Json>) : {};
+  for (const [name, value] of Object.entries(v)) ext[findKey(ext, name) ?? name] = value;
+  out[at] = ext;
 }
 
 function canonicalizeExtension(v: Record<string, unknown>): Record<string, Json> {

@@ -267,7 +267,7 @@ async function listGroupsIn(ctx: ScimCtx, db: Db, p: ListParams, guardJson: bool
   const where = p.filter ? compileGroupFilter(db, p.filter, guardJson) : null;
   let q = db.selectFrom('pushed_groups').select(COLS);
   if (where) q = q.where(where);
-  const sortCol = p.sortBy ? sortExpression('Group', p.sortBy) : null;
+  const sortCol = p.sortBy ? sortExpression(db, 'Group', p.sortBy, guardJson) : null;
   const start = pageStart(p, Boolean(sortCol));
   let fetched: Row[] = [];
   if (p.count > 0) {

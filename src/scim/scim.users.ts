@@ -373,7 +373,7 @@ async function listUsersWith(ctx: ScimCtx, p: ListParams, guardJson: boolean): P
   const where = p.filter ? compileUserFilter(db, p.filter, guardJson) : null;
   let q = db.selectFrom('users').select(COLS).where('source', '=', 'idp');
   if (where) q = q.where(where);
-  const sortCol = p.sortBy ? sortExpression('User', p.sortBy) : null;
+  const sortCol = p.sortBy ? sortExpression(db, 'User', p.sortBy, guardJson) : null;
   const start = pageStart(p, Boolean(sortCol));
   const { offset, cursorKey, keyset: useKeyset } = start;
   let fetched: Row[] = [];

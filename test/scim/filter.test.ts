@@ -327,6 +327,102 @@ describe('filters and sorting agree with RFC 7644 on both databases', () => {
       for (const id of made) assert.equal((await call({ method: 'DELETE', path: `/Users/${id}` })).status, 204);
     }
   });
+  test("another extension's attributes (Entra's custom ones) are filtered: URN and names in any case, numbers and booleans as text, arrays by any value", async () => {
+    const ACME = 'urn:ietf:params:scim:schemas:extension:acme:2.0:User';
+    const made: string[] = [];
+    try {
+      for (const u of [
+        { userName: 'a1@custom.test', [ACME]: { costCode: 'A1', region: 'EU' } },
+        // Stored as sent: the name in another case, and the URN too.
+        { userName: 'b2@custom.test', [ACME.toUpperCase()]: { CostCode: 'b2' } },
+        { userName: 'n42@custom.test', [ACME]: { costCode: 42 } },
+        { userName: 'yes@custom.test', [ACME]: { costCode: true, tags: ['red', 'Green'] } },
+        { userName: 'deep@custom.test', [ACME]: { office: { city: 'Zürich' }, costCode: null } },
+        { userName: 'none@custom.test' },
+      ]) {
+        const r = await call({ method: 'POST', path: '/Users', body: u });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        made.push((r.body as any).id);
+      }
+      const custom = (filter: string) => users(`userName ew "@custom.test" and (${filter})`);
+      assert.deepEqual(await custom(`${ACME}:costCode eq "a1"`), ['a1@custom.test']);
+      assert.deepEqual(await custom(`${ACME.toUpperCase()}:COSTCODE eq "B2"`), ['b2@custom.test']);
+      assert.deepEqual(await custom(`${ACME}:costCode eq 42`), ['n42@custom.test']);
+      assert.deepEqual(await custom(`${ACME}:costCode eq "42"`), ['n42@custom.test']);
+      assert.deepEqual(await custom(`${ACME}:costCode eq true`), ['yes@custom.test']);
+      assert.deepEqual(await custom(`${ACME}:costCode pr`), ['a1@custom.test', 'b2@custom.test', 'n42@custom.test', 'yes@custom.test']);
+      assert.deepEqual(await custom(`${ACME}:costCode eq null`), ['deep@custom.test', 'none@custom.test']);
+      // ne, and not(eq), keep those without the attribute, as they do for the core schema's.
+      assert.deepEqual(await custom(`${ACME}:costCode ne "A1"`), ['b2@custom.test', 'deep@custom.test', 'n42@custom.test', 'none@custom.test', 'yes@custom.test']);
+      assert.deepEqual(await custom(`not (${ACME}:costCode eq "a1")`), ['b2@custom.test', 'deep@custom.test', 'n42@custom.test', 'none@custom.test', 'yes@custom.test']);
+      assert.deepEqual(await custom(`${ACME}:costCode sw "a" or ${ACME}:costCode ew "2"`), ['a1@custom.test', 'b2@custom.test', 'n42@custom.test']);
+      assert.deepEqual(await custom(`${ACME}:costCode co "1" and ${ACME}:region eq "eu"`), ['a1@custom.test']);
+      assert.deepEqual(await custom(`${ACME}:tags eq "green"`), ['yes@custom.test']);
+      assert.deepEqual(await custom(`${ACME}:office.city eq "zürich"`), ['deep@custom.test']);
+      assert.deepEqual(await custom(`${ACME}:office pr`), [], 'an object holds no value to compare');
+      for (const filter of [`${ACME}:tags[value eq "red"]`, 'urn:example:other:2.0:User:costCode eq "A1"']) {
+        const r = await call({ method: 'GET', path: '/Users', query: { filter } });
+        assert.equal(r.status, 400, filter);
+        assert.equal((r.body as any).scimType, 'invalidFilter');
+      }
+    } finally {
+      for (const id of made) assert.equal((await call({ method: 'DELETE', path: `/Users/${id}` })).status, 204);
+    }
+  });
+
+  test("a group's other extension is filtered as a user's is", async () => {
+    const REGION = 'urn:ietf:params:scim:schemas:extension:acme:2.0:Group';
+    const made: string[] = [];
+    try {
+      for (const g of [{ displayName: 'Ext EU', [REGION]: { region: 'EU' } }, { displayName: 'Ext US', [REGION]: { region: 'US' } }, { displayName: 'Ext none' }]) {
+        const r = await call({ method: 'POST', path: '/Groups', body: g });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        made.push((r.body as any).id);
+      }
+      assert.deepEqual(await groups(`${REGION}:region eq "eu"`), ['Ext EU']);
+      assert.deepEqual(await groups(`displayName sw "Ext " and ${REGION}:region ne "eu"`), ['Ext US', 'Ext none']);
+      const sorted = await list('/Groups', { filter: 'displayName sw "Ext "', sortBy: `${REGION}:region`, sortOrder: 'descending' });
+      assert.deepEqual(sorted.map((g) => g.displayName), ['Ext none', 'Ext US', 'Ext EU']);
+    } finally {
+      for (const id of made) assert.equal((await call({ method: 'DELETE', path: `/Groups/${id}` })).status, 204);
+    }
+  });
+
+  test('sortBy an attribute kept as sent (title, the enterprise extension, a multi-valued one by its primary value, another extension) sorts by it, ignoring case', async () => {
+    const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+    const ACME = 'urn:ietf:params:scim:schemas:extension:acme:2.0:User';
+    const made: string[] = [];
+    try {
+      for (const u of [
+        { userName: 'u1@stored-sort.test', title: 'manager', [ENT]: { department: 'Sales' }, phoneNumbers: [{ value: '+3 000' }, { value: '+1 000', primary: true }], [ACME]: { costCode: 'C' } },
+        { userName: 'u2@stored-sort.test', title: 'Analyst', [ENT]: { department: 'finance' }, phoneNumbers: [{ value: '+2 000' }, { value: '+0 000' }], [ACME]: { COSTCODE: 'a' } },
+        { userName: 'u3@stored-sort.test', title: '' },
+        { userName: 'u4@stored-sort.test', title: 'Director', [ENT]: { department: 'Engineering', manager: { value: 'zz' } }, phoneNumbers: [{ value: '+4 000', primary: false }], [ACME]: { costCode: 'B' } },
+      ]) {
+        const r = await call({ method: 'POST', path: '/Users', body: u });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        made.push((r.body as any).id);
+      }
+      const sorted = async (sortBy: string, sortOrder = 'ascending') =>
+        (await list('/Users', { filter: 'userName ew "@stored-sort.test"', sortBy, sortOrder })).map((u) => u.userName.slice(0, 2)).join(' ');
+      // An empty title sorts with the missing values: last ascending, first descending.
+      assert.equal(await sorted('title'), 'u2 u4 u1 u3');
+      assert.equal(await sorted('TITLE', 'descending'), 'u3 u1 u4 u2');
+      assert.equal(await sorted('urn:ietf:params:scim:schemas:core:2.0:User:title'), 'u2 u4 u1 u3');
+      assert.equal(await sorted(`${ENT}:department`), 'u4 u2 u1 u3');
+      assert.equal(await sorted(`${ENT}:manager.value`, 'descending'), 'u1 u2 u3 u4');
+      // The primary number, else the first: +1 (u1's primary), +2 (u2's first), +4.
+      assert.equal(await sorted('phoneNumbers'), 'u1 u2 u4 u3');
+      assert.equal(await sorted('phoneNumbers.value', 'descending'), 'u3 u4 u2 u1');
+      assert.equal(await sorted(`${ACME}:costCode`), 'u2 u4 u1 u3');
+      assert.equal(await sorted(`${ACME.toUpperCase()}:CostCode`, 'descending'), 'u3 u1 u4 u2');
+      assert.equal(await sorted('urn:ietf:params:scim:schemas:core:2.0:User:userName', 'descending'), 'u4 u3 u2 u1');
+      // Attributes with nothing to sort by keep the default order (created, then id).
+      for (const sortBy of ['name', 'nosuch', 'urn:example:other:2.0:User:x', `${ENT}:manager`, 'user name']) assert.equal(await sorted(sortBy), 'u1 u2 u3 u4', sortBy);
+    } finally {
+      for (const id of made) assert.equal((await call({ method: 'DELETE', path: `/Users/${id}` })).status, 204);
+    }
+  });
 });
 
 describe('filter forms that cannot match are either supported or a 400', () => {
