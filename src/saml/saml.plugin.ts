@@ -10,7 +10,7 @@ import { SESSION_COOKIE, clearSessionCookie, endSession, setSessionCookie } from
 import { systemActor } from '../platform/actor.ts';
 import { hit } from '../platform/rate-limit.ts';
 import { pruneSamlCache } from './saml.cache.repo.ts';
-import { refusalPage } from './saml.page.ts';
+import { acsInfoPage, refusalPage } from './saml.page.ts';
 import { SamlRefusal, refusalFromLibrary } from './saml.refusal.ts';
 import { SettingsBody, TestBody, type SettingsBodyT, type TestBodyT } from './saml.schema.ts';
 import { getSettingsView, refreshDue, refreshMetadata, testSettings, updateSettings } from './saml.settings.service.ts';
@@ -91,6 +91,20 @@ export default async function samlPlugin(app: FastifyInstance): Promise<void> {
     } catch (err) {
       return refuse(request, reply, err, 'sign-in');
     }
+  });
+
+  // The ACS takes POSTs only (HTTP-POST binding). A browser opening the address gets a page saying what
+  // it is (405, Allow: POST); a response sent in the URL (an IdP set to HTTP-Redirect, which the SAML
+  // profile does not allow for responses) is refused like any other, with a reference id, and audited.
+  app.get('/AuthorizationServer/Saml2/ACS', async (request, reply) => {
+    const query = request.query as Record<string, unknown>;
+    if (query.SAMLResponse === undefined) {
+      return reply.code(405).header('allow', 'POST').header('cache-control', 'no-store').type('text/html; charset=utf-8').send(acsInfoPage());
+    }
+    const refusal = (await hit(db, `saml-acs:ip:${request.ip}`, ACS_RATE_LIMIT))
+      ? new SamlRefusal('wrong_binding', 'the SAML response came in the URL of a GET (HTTP-Redirect binding); Ledgerline takes it posted (HTTP-POST binding, which Okta and Entra ID use for the Single sign-on / Reply URL)')
+      : new SamlRefusal('rate_limited', `more than ${ACS_RATE_LIMIT.limit} ACS posts a minute from ${request.ip}`);
+    return refuse(request, reply, refusal, 'sign-in');
   });
 
   // SP-initiated sign-out (the UI's Sign out), and the IdP's LogoutRequest / LogoutResponse (Redirect).

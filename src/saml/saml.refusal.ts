@@ -31,6 +31,7 @@ export type RefusalReason =
   | 'user_disabled'
   | 'user_suspended'
   | 'rate_limited'
+  | 'wrong_binding'
   | 'invalid_response';
 
 export const REFUSAL_GENERIC = 'We could not sign you in with single sign-on. Ask your administrator for help and give them the reference below.';

@@ -36,3 +36,26 @@ test("the Audit Log's search finds a refused sign-in by the reference the person
   assert.ok(byAction.body.items.every((i: { action: string }) => i.action === 'auth.sso_failed'), JSON.stringify(byAction.body.items.map((i: { action: string }) => i.action)));
   assert.ok(byAction.body.items.some((i: { details: { referenceId: string } }) => i.details.referenceId === ref));
 });
+
+test('opening the ACS URL in a browser shows what it is for (405, Allow: POST); a response sent in its URL is refused with a reference and audited', async () => {
+  const acs = `${t.baseUrl}/AuthorizationServer/Saml2/ACS`;
+  // Before: a JSON 404 ("No route GET /AuthorizationServer/Saml2/ACS").
+  const opened = await fetch(acs);
+  assert.equal(opened.status, 405);
+  assert.equal(opened.headers.get('allow'), 'POST');
+  assert.match(opened.headers.get('content-type') ?? '', /^text\/html/);
+  const page = await opened.text();
+  assert.match(page, /receives sign-ins from your identity provider/);
+  assert.match(page, /href="\/login"/);
+
+  const response = Buffer.from('<samlp:Response/>').toString('base64');
+  const redirected = await fetch(`${acs}?SAMLResponse=${encodeURIComponent(response)}&RelayState=x`);
+  assert.equal(redirected.status, 403);
+  const text = await redirected.text();
+  const ref = /SSO-[0-9A-F]{10}/.exec(text)?.[0];
+  assert.ok(ref, text);
+  assert.doesNotMatch(text, /binding|Redirect|SAMLResponse/, 'the details are for the audit log, not the page');
+  const audited = await admin.json(`/api/audit?q=${ref}`);
+  assert.deepEqual(audited.body.items.map((i: { details: { reason: string } }) => i.details.reason), ['wrong_binding']);
+  assert.match(audited.body.items[0].details.detail, /HTTP-POST/);
+});
