@@ -287,3 +287,24 @@ test('a column sorted on a list of several pages says it sorts the page shown', 
     await page.context().close();
   }
 });
+
+test("each screen names the browser tab after its title, so tabs, history and bookmarks tell screens apart", async () => {
+  const { page } = await newSession(browser, t.baseUrl);
+  try {
+    await captureOnFailure('document-title', [page], async () => {
+      await signInThroughUi(page, adminUser.username, adminUser.password);
+      // Before: every screen's tab read "Ledgerline".
+      for (const [path, title] of [['/operations/audit', 'Audit Log'], ['/setup/roles', 'Roles'], ['/setup/users', 'Users']] as const) {
+        await page.goto(path);
+        await page.getByRole('heading', { level: 1, name: title }).waitFor();
+        await page.waitForFunction((want) => document.title === want, `${title} · Ledgerline`);
+      }
+      // A screen reached inside the app (no page load) renames it too.
+      await page.getByRole('link', { name: 'Role Groups', exact: true }).first().click();
+      await page.getByRole('heading', { level: 1, name: 'Role Groups' }).waitFor();
+      await page.waitForFunction(() => document.title === 'Role Groups · Ledgerline');
+    });
+  } finally {
+    await page.context().close();
+  }
+});

@@ -41,6 +41,14 @@ test('an administrator configures SSO on the SAML Settings screen: values to cop
     const results = page.getByRole('list', { name: 'Test Settings results' });
     await results.waitFor();
     assert.equal(await results.getByText('Pass', { exact: true }).count(), 5);
+    // Changing what was tested takes its results away (before, they stayed, vouching for an Entity ID
+    // no longer in the field); testing again brings them back.
+    await page.getByLabel('Entity ID', { exact: true }).fill(`${IDP_ENTITY_ID}/typo`);
+    await results.waitFor({ state: 'detached' });
+    await page.getByLabel('Entity ID', { exact: true }).fill(IDP_ENTITY_ID);
+    await page.getByRole('button', { name: 'Test Settings' }).click();
+    await results.waitFor();
+    assert.equal(await results.getByText('Pass', { exact: true }).count(), 5);
 
     await page.getByRole('switch').check();
     await page.getByRole('button', { name: 'Save' }).click();

@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { useEffect, type ReactNode } from 'react';
 import { Link } from 'react-router';
 
 export interface Crumb {
@@ -6,8 +6,15 @@ export interface Crumb {
   to?: string;
 }
 
-/** Title, breadcrumb (Setup / Users & Accounts / Role Groups) and the primary action on the right. */
+/**
+ * Title, breadcrumb (Setup / Users & Accounts / Role Groups) and the primary action on the right. The
+ * title also names the browser tab ("Audit Log · Ledgerline"), so that tabs, history and bookmarks
+ * tell screens apart (they all read "Ledgerline" before).
+ */
 export function PageHeader({ title, breadcrumb = [], actions, children }: { title: ReactNode; breadcrumb?: Crumb[]; actions?: ReactNode; children?: ReactNode }) {
+  useEffect(() => {
+    if (typeof title === 'string' && title) document.title = `${title} · Ledgerline`;
+  }, [title]);
   return (
     <header className="page-header">
       <div className="page-header-text">

@@ -115,6 +115,9 @@ function draftOf(v: SettingsView): Draft {
   };
 }
 
+/** The fields Test Settings reads. */
+const TESTED: readonly (keyof Draft)[] = ['idpEntityId', 'source', 'metadataUrl', 'metadataXml'];
+
 function IdentityProviderPanel({ view, onSaved }: { view: SettingsView; onSaved: (v: SettingsView) => void }) {
   const canEdit = useCanEdit('saml-settings');
   const toast = useToast();
@@ -128,6 +131,8 @@ function IdentityProviderPanel({ view, onSaved }: { view: SettingsView; onSaved:
   const set = <K extends keyof Draft>(k: K, v: Draft[K]) => {
     setDraft((d) => ({ ...d, [k]: v }));
     form.clearField(k);
+    // A checklist describes the Entity ID and metadata it tested: once they change it no longer holds.
+    if (TESTED.includes(k)) setChecks(null);
   };
 
   const metadataBody = () =>
@@ -156,6 +161,7 @@ function IdentityProviderPanel({ view, onSaved }: { view: SettingsView; onSaved:
 
   const test = async () => {
     setTesting(true);
+    setChecks(null); // a test that fails to run must not leave the last one's results on show
     try {
       setChecks(await samlApi.test({ idpEntityId: draft.idpEntityId.trim() || null, ...metadataBody() }));
     } catch (e) {
