@@ -5,6 +5,7 @@ import { migrate, openDatabase, type Database } from './db/database.ts';
 import { cliActor } from './platform/actor.ts';
 import { AppError } from './platform/errors.ts';
 import { createLocalAdmin } from './identity/users.service.ts';
+import { cliPublicUrl } from './platform/public-url.ts';
 
 export interface CliContext {
   database: Database;
@@ -24,7 +25,8 @@ const USAGE = `usage: ledgerline <command>
   saml show --json                        SP entity ID, ACS URL, metadata URL, IdP state
 
   --json   machine-readable output
-Environment: DATABASE_URL (default sqlite:./data/ledgerline.db), PUBLIC_URL.`;
+Environment: DATABASE_URL (default sqlite:./data/ledgerline.db), PUBLIC_URL (default: the one the server
+last started with on this database).`;
 
 const COMMANDS = new Set(['migrate', 'admin', 'scim-token', 'saml']);
 
@@ -79,7 +81,10 @@ async function main(argv: string[]): Promise<number> {
   const database = openDatabase(config.databaseUrl, { poolSize: 2 });
   try {
     const applied = await migrate(database);
-    const ctx: CliContext = { database, config, json };
+    const resolved = await cliPublicUrl(database.db, config, process.env);
+    // Only the commands that print addresses say where theirs come from.
+    if (resolved.note && (command === 'saml' || (command === 'scim-token' && rest[0] === 'create'))) process.stderr.write(`note: ${resolved.note}\n`);
+    const ctx: CliContext = { database, config: resolved.config, json };
     switch (command) {
       case 'migrate':
         process.stdout.write(json ? JSON.stringify({ applied }) + '\n' : applied.length ? `applied ${applied.join(', ')}\n` : 'database is up to date\n');

@@ -9,6 +9,7 @@ import { loadConfig, type Config } from './config.ts';
 import { migrate, openDatabase } from './db/database.ts';
 import { ensureFirstAdmin } from './identity/first-admin.ts';
 import { pruneSessions } from './identity/sessions.service.ts';
+import { recordPublicUrl } from './platform/public-url.ts';
 import { pruneRateLimits } from './platform/rate-limit.ts';
 
 const config = loadConfig();
@@ -36,6 +37,7 @@ async function serve(cfg: Config, opts: { prepare: boolean }): Promise<void> {
     },
   });
   if (applied.length) app.log.info({ migrations: applied }, 'database migrated');
+  await recordPublicUrl(database.db, cfg.publicUrl);
   if (opts.prepare) await firstStart(database);
 
   const timer = setInterval(() => {

@@ -225,3 +225,40 @@ test('serve with WORKERS=2 gives up with exit code 1 when its workers keep faili
     await db.drop();
   }
 });
+
+test('saml show and scim-token create print the addresses of the server that ran on the database when the shell has no PUBLIC_URL, and say so', async () => {
+  const db = await freshDatabaseUrl();
+  const NO_URL = { PUBLIC_URL: '' };
+  try {
+    // Before any start: the default, said to be one.
+    const early = await cli(['saml', 'show', '--json'], { databaseUrl: db.url, env: NO_URL });
+    assert.equal(early.code, 0, early.stderr);
+    assert.match(early.stderr, /server has not started on this database yet/);
+
+    const served = await spawnServe(db.url, await freePort(), { env: { PUBLIC_URL: 'https://billing.example.test' } });
+    served.child.kill('SIGTERM');
+    assert.equal(await served.exited, 0, served.output());
+
+    // Before: http://127.0.0.1:3000/…, addresses an admin would have pasted into Okta to no avail.
+    const shown = await cli(['saml', 'show', '--json'], { databaseUrl: db.url, env: NO_URL });
+    assert.equal(shown.code, 0, shown.stderr);
+    const sp = JSON.parse(shown.stdout).sp;
+    assert.equal(sp.entityId, 'https://billing.example.test');
+    assert.equal(sp.acsUrl, 'https://billing.example.test/AuthorizationServer/Saml2/ACS');
+    assert.match(shown.stderr, /PUBLIC_URL is not set here; using https:\/\/billing\.example\.test, which the server last started with/);
+
+    const created = await cli(['scim-token', 'create', '--name', 'shell'], { databaseUrl: db.url, env: NO_URL });
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stderr, /SCIM base URL: https:\/\/billing\.example\.test\/ResourceServer\/api\/SCIM/);
+    assert.match(created.stdout.trim().split('\n').at(-1)!, /^\S{20,}$/, 'the token alone on the last line, as before');
+
+    // PUBLIC_URL in the shell wins, with a word when it is not the server's.
+    const other = await cli(['saml', 'show', '--json'], { databaseUrl: db.url, env: { PUBLIC_URL: 'https://staging.example.test' } });
+    assert.equal(JSON.parse(other.stdout).sp.entityId, 'https://staging.example.test');
+    assert.match(other.stderr, /the server last started with https:\/\/billing\.example\.test/);
+    // Commands that print no address say nothing about it.
+    assert.doesNotMatch((await cli(['scim-token', 'list'], { databaseUrl: db.url, env: NO_URL })).stderr, /PUBLIC_URL/);
+  } finally {
+    await db.drop();
+  }
+});
