@@ -216,4 +216,37 @@ describe('admin UI in the browser', () => {
     });
     await page.context().close();
   });
+  test('Sign out everywhere on your own user says it ends this session too, and does: the other browser and this one are both signed out', async () => {
+    const self = await createLocalAdmin(t.database, 'ui-self-signout');
+    const elsewhere = await signIn(t.baseUrl, self.username, self.password);
+    const page = await session();
+    await captureOnFailure('sign-out-everywhere-self', [page], async () => {
+      await signInThroughUi(page, self.username, self.password, '/setup/users');
+      const me = await (await page.request.get('/api/me')).json();
+      await page.goto(`/setup/users/${me.user.id}`);
+      await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Sign out everywhere' });
+      // Before: "End all 2 active sessions of Administrator? They will have to sign in again."
+      await dialog.getByText('including this one').waitFor();
+      await dialog.getByRole('button', { name: 'Sign me out everywhere' }).click();
+      await page.waitForURL((url) => url.pathname === '/login');
+      assert.equal((await page.request.get('/api/me')).status(), 401);
+      assert.equal((await elsewhere.json('/api/me')).status, 401, 'the other browser is signed out too');
+    });
+    await page.context().close();
+  });
+
+  test("Sign out everywhere on someone without a session says so instead of offering to end 0 sessions", async () => {
+    const idle = await createUserWithLevels(adminApi, { home: 'read' }, 'idle');
+    const page = await session();
+    await captureOnFailure('sign-out-everywhere-idle', [page], async () => {
+      await signInThroughUi(page, admin.username, admin.password, '/setup/users');
+      await page.goto(`/setup/users/${idle.userId}`);
+      await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Sign out everywhere' });
+      await dialog.getByText('had no active session when this page was loaded').waitFor();
+      assert.equal(await dialog.getByText('End all 0').count(), 0);
+    });
+    await page.context().close();
+  });
 });

@@ -262,11 +262,21 @@ export default function UserDetailScreen() {
         open={dialog === 'signout'}
         title="Sign out everywhere"
         message={
-          <p>
-            End all {user.activeSessions} active session{user.activeSessions === 1 ? '' : 's'} of <strong>{name}</strong>? They will have to sign in again.
-          </p>
+          user.id === me.user.id ? (
+            <p>
+              End all your sessions, in every browser, including this one? You will be taken to the sign-in page.
+            </p>
+          ) : user.activeSessions === 0 ? (
+            <p>
+              <strong>{name}</strong> had no active session when this page was loaded. Signing them out ends any they have started since.
+            </p>
+          ) : (
+            <p>
+              End all {user.activeSessions} active session{user.activeSessions === 1 ? '' : 's'} of <strong>{name}</strong>? They will have to sign in again.
+            </p>
+          )
         }
-        confirmLabel={`Sign out ${name}`}
+        confirmLabel={user.id === me.user.id ? 'Sign me out everywhere' : `Sign out ${name}`}
         onConfirm={signOutEverywhere}
         onClose={() => setDialog(null)}
       />
