@@ -294,7 +294,7 @@ test("each screen names the browser tab after its title, so tabs, history and bo
     await captureOnFailure('document-title', [page], async () => {
       await signInThroughUi(page, adminUser.username, adminUser.password);
       // Before: every screen's tab read "Ledgerline".
-      for (const [path, title] of [['/operations/audit', 'Audit Log'], ['/setup/roles', 'Roles'], ['/setup/users', 'Users']] as const) {
+      for (const [path, title] of [['/operations/audit', 'Audit Log'], ['/setup/roles', 'Roles'], ['/setup/users', 'Users'], ['/no-such-screen', 'Page not found']] as const) {
         await page.goto(path);
         await page.getByRole('heading', { level: 1, name: title }).waitFor();
         await page.waitForFunction((want) => document.title === want, `${title} · Ledgerline`);

@@ -7,6 +7,7 @@ import type { ScreenRoute } from '../routes.tsx';
 import { firstOpenableScreen } from './nav.ts';
 import { EmptyState } from '../ui/EmptyState.tsx';
 import { ButtonLink } from '../ui/Button.tsx';
+import { useDocumentTitle } from '../ui/PageHeader.tsx';
 
 export function ScreenGuard({ route }: { route: ScreenRoute }) {
   const { me, level } = useSession();
@@ -23,6 +24,7 @@ export function ScreenGuard({ route }: { route: ScreenRoute }) {
 }
 
 export function NoAccess() {
+  useDocumentTitle('No access');
   return (
     <div className="page">
       <h1>You do not have access</h1>
@@ -34,6 +36,7 @@ export function NoAccess() {
 }
 
 export function NotFound() {
+  useDocumentTitle('Page not found');
   return (
     <div className="page">
       <h1>Page not found</h1>

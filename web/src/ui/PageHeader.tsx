@@ -12,9 +12,7 @@ export interface Crumb {
  * tell screens apart (they all read "Ledgerline" before).
  */
 export function PageHeader({ title, breadcrumb = [], actions, children }: { title: ReactNode; breadcrumb?: Crumb[]; actions?: ReactNode; children?: ReactNode }) {
-  useEffect(() => {
-    if (typeof title === 'string' && title) document.title = `${title} · Ledgerline`;
-  }, [title]);
+  useDocumentTitle(typeof title === 'string' ? title : null);
   return (
     <header className="page-header">
       <div className="page-header-text">
@@ -33,4 +31,11 @@ export function PageHeader({ title, breadcrumb = [], actions, children }: { titl
       {actions && <div className="page-actions">{actions}</div>}
     </header>
   );
+}
+
+/** Names the browser tab after a screen ("Audit Log · Ledgerline"); null leaves it as it is. */
+export function useDocumentTitle(title: string | null): void {
+  useEffect(() => {
+    if (title) document.title = `${title} · Ledgerline`;
+  }, [title]);
 }
