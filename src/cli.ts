@@ -11,6 +11,8 @@ export interface CliContext {
   database: Database;
   config: Config;
   json: boolean;
+  /** Where config.publicUrl came from, when that is worth a word (cliPublicUrl): printed by the commands that print addresses. */
+  publicUrlNote: string | null;
 }
 
 const USAGE = `usage: ledgerline <command>
@@ -82,9 +84,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     const applied = await migrate(database);
     const resolved = await cliPublicUrl(database.db, config, process.env);
-    // Only the commands that print addresses say where theirs come from.
-    if (resolved.note && (command === 'saml' || (command === 'scim-token' && rest[0] === 'create'))) process.stderr.write(`note: ${resolved.note}\n`);
-    const ctx: CliContext = { database, config: resolved.config, json };
+    const ctx: CliContext = { database, config: resolved.config, json, publicUrlNote: resolved.note };
     switch (command) {
       case 'migrate':
         process.stdout.write(json ? JSON.stringify({ applied }) + '\n' : applied.length ? `applied ${applied.join(', ')}\n` : 'database is up to date\n');

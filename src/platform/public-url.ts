@@ -35,3 +35,8 @@ export async function cliPublicUrl(db: Kysely<DB>, config: Config, env: NodeJS.P
   }
   return { config, note: `PUBLIC_URL is not set and the server has not started on this database yet; the addresses below use ${config.publicUrl}. Set PUBLIC_URL to the address people and the IdP reach Ledgerline at.` };
 }
+
+/** Prints cliPublicUrl's note, from a command that prints addresses (stderr: stdout stays clean for --json and scripts). */
+export function sayPublicUrlNote(note: string | null): void {
+  if (note) process.stderr.write(`note: ${note}\n`);
+}

@@ -1,10 +1,10 @@
 // `ledgerline saml …`: configure the IdP from its metadata and show the SP/IdP state, on either
 // database, with the same rules as the SAML Settings screen (it calls the same service).
 import fs from 'node:fs';
-import type { Config } from '../config.ts';
-import type { Database } from '../db/database.ts';
+import type { CliContext } from '../cli.ts';
 import { cliActor } from '../platform/actor.ts';
 import { AppError } from '../platform/errors.ts';
+import { sayPublicUrlNote } from '../platform/public-url.ts';
 import { getSettingsView, refreshMetadata, updateSettings, type SettingsInput, type SettingsView } from './saml.settings.service.ts';
 
 const USAGE = `usage:
@@ -76,8 +76,10 @@ function showJson(v: SettingsView) {
   };
 }
 
-export async function samlCommand(args: string[], ctx: { database: Database; config: Config; json: boolean }): Promise<number> {
+export async function samlCommand(args: string[], ctx: CliContext): Promise<number> {
   const [sub, ...rest] = args;
+  // show and set-idp print the SP addresses; the note on where they come from goes first.
+  sayPublicUrlNote(ctx.publicUrlNote);
   const db = ctx.database.db;
   const json = ctx.json || rest.includes('--json');
   const print = (v: SettingsView) => process.stdout.write((json ? JSON.stringify(showJson(v), null, 2) : describe(v)) + '\n');

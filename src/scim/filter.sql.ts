@@ -196,18 +196,23 @@ function sqliteJsonText(json: RawBuilder<unknown>, path: string): RawBuilder<unk
   return sql`(case json_type(${json}, ${p}) when 'true' then 'true' when 'false' then 'false' else json_extract(${json}, ${p}) end)`;
 }
 
+/** The column holding a resource's stored SCIM attributes (JSON text). */
+const ATTRIBUTES_COLUMN: Record<ResourceKind, string> = { User: 'users.scim_attributes', Group: 'pushed_groups.scim_attributes' };
+
 /**
- * A resource's stored attributes (`column`, JSON text) as the database reads JSON, null when the text
- * is not JSON (edited outside Ledgerline), so that such a row matches no filter on them (a GET shows
- * none of them: toResource) and does not fail the search. SQLite: json_valid() (RFC 8259 JSON only; its
+ * A resource's stored attributes as the database reads JSON, null when the text is not JSON (edited
+ * outside Ledgerline), so that such a row matches no filter on them (a GET shows none of them:
+ * toResource) and does not fail the search. SQLite: json_valid() (RFC 8259 JSON only; its
  * json_extract would read `{"a":1,}` too), 5-8% of a scan. PostgreSQL: the cast, unless `guard`
  * (ll_jsonb_or_null, migration 018), which a search uses only after the cast failed (listGuarded).
+ * `lowered`: the text lower-cased whole first, keys and values (extensionJson).
  */
-function storedJson(db: Kysely<any>, column: string, guard: boolean, lowered = false): RawBuilder<unknown> {
-  const ref = lowered ? sql`lower(${sql.ref(column)})` : sql.ref(column);
-  if (isPostgres(db)) return guard ? sql`ll_jsonb_or_null(${ref})` : sql`${ref}::jsonb`;
+function storedJson(db: Kysely<any>, kind: ResourceKind, guard: boolean, lowered = false): RawBuilder<unknown> {
+  const column = sql.ref(ATTRIBUTES_COLUMN[kind]);
+  const text = lowered ? sql`lower(${column})` : column;
+  if (isPostgres(db)) return guard ? sql`ll_jsonb_or_null(${text})` : sql`${text}::jsonb`;
   // Lower-casing does not change whether a text is JSON.
-  return sql`(case when json_valid(${sql.ref(column)}) then ${ref} end)`;
+  return sql`(case when json_valid(${column}) then ${text} end)`;
 }
 
 /** `exists (select 1 from <elements of a JSON array column> where <cond on element fields>)`. */
@@ -243,10 +248,9 @@ function isOtherExtension(kind: ResourceKind, uri: string): boolean {
  * needs no lower-casing: 0.27 and 0.17 s.
  */
 function extensionJson(db: Kysely<any>, kind: ResourceKind, guard: boolean, path: string[]): { json: RawBuilder<unknown>; keys: string[] } {
-  const column = kind === 'User' ? 'users.scim_attributes' : 'pushed_groups.scim_attributes';
   // Lower-cased as each database's lower() lowers the text (SQLite folds ASCII only).
   const keys = path.map((k) => (isPostgres(db) ? k.toLowerCase() : asciiLower(k)));
-  return { json: storedJson(db, column, guard, true), keys };
+  return { json: storedJson(db, kind, guard, true), keys };
 }
 
 /** The JSON types (jsonb_typeof; SQLite's json_each type) of the values another extension's attribute is compared by. */
@@ -319,12 +323,12 @@ function extensionLeaf(db: Kysely<any>, kind: ResourceKind, guard: boolean, f: L
   return some((o) => compare(db, o, op, value));
 }
 
-function jsonLeaf(db: Kysely<any>, kind: ResourceKind, column: string, f: Filter, guard: boolean): RawBuilder<SqlBool> {
+function jsonLeaf(db: Kysely<any>, kind: ResourceKind, f: Filter, guard: boolean): RawBuilder<SqlBool> {
   if ((f.op === 'has' || 'attr' in f) && f.attr.uri && isOtherExtension(kind, f.attr.uri)) {
     if (f.op === 'has') throw badRequest(`"${f.attr.uri}:${f.attr.name}[…]": another extension's attributes take no value filter (compare them: ${f.attr.name} eq "…")`, 'invalidFilter');
     return extensionLeaf(db, kind, guard, f as Leaf);
   }
-  const json = storedJson(db, column, guard);
+  const json = storedJson(db, kind, guard);
   if (f.op === 'has') {
     const c = canonicalPath(kind, { ...f.attr, sub: undefined });
     const def = topAttr(kind, f.attr.name);
@@ -410,7 +414,7 @@ export function compileUserFilter(db: Kysely<any>, filter: Filter, guardJson = f
   return combine(normalized('User', filter), (f) => {
     if (f.op === 'has') {
       if (!f.attr.uri && f.attr.name.toLowerCase() === 'emails') return emailsExists(combine(f.filter, (inner) => leafWith(db, inner, (a) => emailField(a.name))));
-      return jsonLeaf(db, 'User', 'users.scim_attributes', f, guardJson);
+      return jsonLeaf(db, 'User', f, guardJson);
     }
     if (f.op === 'and' || f.op === 'or' || f.op === 'not') throw new Error('unreachable');
     f = f as Leaf;
@@ -433,7 +437,7 @@ export function compileUserFilter(db: Kysely<any>, filter: Filter, guardJson = f
     const col = own(USER_COLUMNS, k);
     if (col) return leafWith(db, f, () => col);
     if (k === 'meta' || k.startsWith('meta.')) return metaLeaf('User', k, f);
-    return jsonLeaf(db, 'User', 'users.scim_attributes', f, guardJson);
+    return jsonLeaf(db, 'User', f, guardJson);
   });
 }
 
@@ -456,7 +460,7 @@ export function compileGroupFilter(db: Kysely<any>, filter: Filter, guardJson = 
   };
   return combine(normalized('Group', filter), (f) => {
     if (f.op === 'has') {
-      if (f.attr.name.toLowerCase() !== 'members') return jsonLeaf(db, 'Group', 'pushed_groups.scim_attributes', f, guardJson);
+      if (f.attr.name.toLowerCase() !== 'members') return jsonLeaf(db, 'Group', f, guardJson);
       return membersExists(combine(f.filter, (inner) => leafWith(db, inner, (a) => memberField(a.name))));
     }
     if (f.op === 'and' || f.op === 'or' || f.op === 'not') throw new Error('unreachable');
@@ -470,7 +474,7 @@ export function compileGroupFilter(db: Kysely<any>, filter: Filter, guardJson = 
     const col = own(GROUP_COLUMNS, k);
     if (col) return leafWith(db, f, () => col);
     if (k === 'meta' || k.startsWith('meta.')) return metaLeaf('Group', k, f);
-    return jsonLeaf(db, 'Group', 'pushed_groups.scim_attributes', f, guardJson);
+    return jsonLeaf(db, 'Group', f, guardJson);
   });
 }
 
@@ -519,10 +523,9 @@ export function sortExpression(db: Kysely<any>, kind: ResourceKind, sortBy: stri
  * a sub-attribute, `password`) give null.
  */
 function storedSortExpression(db: Kysely<any>, kind: ResourceKind, a: AttrPath, guardJson: boolean): RawBuilder<unknown> | null {
-  const column = kind === 'User' ? 'users.scim_attributes' : 'pushed_groups.scim_attributes';
   const ordered = (text: RawBuilder<unknown>) => sql`nullif(lower(${text}), '')`;
   if (a.uri && isOtherExtension(kind, a.uri)) return ordered(extensionSortText(db, kind, guardJson, extensionPath(a)));
-  const json = storedJson(db, column, guardJson);
+  const json = storedJson(db, kind, guardJson);
   const pg = isPostgres(db);
   if (a.uri && !(kind === 'User' && isEnterpriseUrn(a.uri))) return null;
   const def = a.uri ? enterpriseAttr(a.name) : topAttr(kind, a.name);

@@ -1,13 +1,13 @@
 // `ledgerline scim-token create [--name N] | list | revoke ID`. `create` prints the token alone on
 // its last stdout line so scripts can take it with `tail -n1`; it is shown once and stored hashed.
-import type { Config } from '../config.ts';
-import type { Database } from '../db/database.ts';
+import type { CliContext } from '../cli.ts';
+import { sayPublicUrlNote } from '../platform/public-url.ts';
 import { cliActor } from '../platform/actor.ts';
 import { createToken, listTokens, revokeToken } from './scim-tokens.service.ts';
 
 const USAGE = 'usage: ledgerline scim-token create [--name N] | list | revoke ID';
 
-export async function scimTokenCommand(args: string[], ctx: { database: Database; config: Config; json: boolean }): Promise<number> {
+export async function scimTokenCommand(args: string[], ctx: CliContext): Promise<number> {
   const [sub, ...rest] = args;
   const db = ctx.database.db;
   const out = (s: string) => process.stdout.write(s + '\n');
@@ -26,6 +26,7 @@ export async function scimTokenCommand(args: string[], ctx: { database: Database
       if (ctx.json) out(JSON.stringify({ ...item, token }));
       else {
         process.stderr.write(`created SCIM access token "${item.name}" (id ${item.id}); it is shown once, store it now.\n`);
+        sayPublicUrlNote(ctx.publicUrlNote);
         process.stderr.write(`SCIM base URL: ${ctx.config.publicUrl}/ResourceServer/api/SCIM\n`);
         out(token);
       }

@@ -191,7 +191,7 @@ function otherExtension(kind: ResourceKind, out: Resource, key: string, v: unkno
   const isType = (s: string) => s.toLowerCase() === kind.toLowerCase();
   const held = (urn: string) => findKey(out, urn) ?? urn;
   if (!isType(attr) && isType(uri.slice(uri.lastIndexOf(':') + 1)) && attr) {
-    if (v === null || v === undefined) return;
+    if (v === null) return;
     const at = held(uri);
     const ext: Record<string, Json> = isObj(out[at]) ? (out[at] as Record<string, Json>) : {};
     const dot = attr.indexOf('.');

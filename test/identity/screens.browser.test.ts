@@ -307,4 +307,16 @@ test("each screen names the browser tab after its title, so tabs, history and bo
   } finally {
     await page.context().close();
   }
+  // A screen the person may not open names the tab after what it shows, not after the last screen.
+  const other = await newSession(browser, t.baseUrl);
+  try {
+    await captureOnFailure('document-title-no-access', [other.page], async () => {
+      await signInThroughUi(other.page, auditor.username, auditor.password);
+      await other.page.goto('/setup/users');
+      await other.page.getByRole('heading', { level: 1, name: 'You do not have access' }).waitFor();
+      await other.page.waitForFunction(() => document.title === 'You do not have access · Ledgerline');
+    });
+  } finally {
+    await other.page.context().close();
+  }
 });

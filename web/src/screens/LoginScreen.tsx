@@ -7,6 +7,7 @@ import { ApiError, setCsrfToken } from '../api/client.ts';
 import { authApi } from '../api/identity.ts';
 import type { SsoInfo } from '../api/types.ts';
 import { refusalReference, refusalSentence, safeReturnTo } from '../auth/login-params.ts';
+import { useDocumentTitle } from '../ui/PageHeader.tsx';
 
 export default function LoginScreen() {
   const [params] = useSearchParams();
@@ -19,8 +20,8 @@ export default function LoginScreen() {
   const [busy, setBusy] = useState(false);
   const [sso, setSso] = useState<SsoInfo | null>(null);
 
+  useDocumentTitle('Sign in');
   useEffect(() => {
-    document.title = 'Sign in · Ledgerline';
     authApi
       .sso()
       .then(setSso)

@@ -24,7 +24,7 @@ export function ScreenGuard({ route }: { route: ScreenRoute }) {
 }
 
 export function NoAccess() {
-  useDocumentTitle('No access');
+  useDocumentTitle('You do not have access');
   return (
     <div className="page">
       <h1>You do not have access</h1>
